@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Builds WeightKit's test files with reference implementations and records their readings.
+
+Run by `make fixtures` (inside the fixture virtualenv), never by CI. Every expected value the
+tests compare against is written here by a reference nobody in this project wrote: gguf-py,
+the safetensors package, transformers/torch, llama.cpp's ggml. Outputs are deterministic
+(fixed seeds) and small.
+
+Usage: make_fixtures.py [GENERATOR ...]   (default: all)
+"""
+import importlib
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+GENERATORS = [
+    "ggml_types",     # one tensor of every ggml type + gguf-py's dequantised values
+    "gguf_files",     # metadata of every type, v2, big-endian, split set
+    "safetensors_files",  # every safetensors dtype, sharded checkpoint, HF directory
+]
+
+
+def main(argv: list[str]) -> None:
+    wanted = argv or GENERATORS
+    for name in wanted:
+        module = importlib.import_module(f"generators.{name}")
+        print(f"== {name}", flush=True)
+        module.generate(HERE)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

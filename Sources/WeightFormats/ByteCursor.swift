@@ -1,0 +1,84 @@
+/// The byte order of a file's multi-byte fields.
+public enum ByteOrder: Sendable, Equatable {
+    case littleEndian, bigEndian
+}
+
+/// A bounds-checked read position in a byte buffer.
+///
+/// Every read checks that its bytes are present before loading them, and reports a shortfall
+/// as `FormatError.truncated` naming the field and its offset. Nothing here traps on bad input.
+struct ByteCursor {
+    let base: UnsafeRawPointer
+    /// One past the last readable byte (an offset from `base`).
+    let end: Int
+    var offset: Int
+    var byteOrder: ByteOrder
+
+    init(_ bytes: UnsafeRawBufferPointer, offset: Int = 0, byteOrder: ByteOrder = .littleEndian) {
+        self.base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        self.end = bytes.count
+        self.offset = offset
+        self.byteOrder = byteOrder
+    }
+
+    var remaining: Int { end - offset }
+
+    /// Checks that `count` bytes are left for `field`.
+    @inline(__always)
+    func require(_ count: Int, _ field: @autoclosure () -> String) throws {
+        if count > end - offset || count < 0 {
+            throw FormatError.truncated(field: field(), offset: offset, needed: count, available: end - offset)
+        }
+    }
+
+    @inline(__always)
+    mutating func read<T: FixedWidthInteger>(_: T.Type, _ field: @autoclosure () -> String) throws -> T {
+        try require(MemoryLayout<T>.size, field())
+        let raw = base.loadUnaligned(fromByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+        return byteOrder == .littleEndian ? T(littleEndian: raw) : T(bigEndian: raw)
+    }
+
+    @inline(__always)
+    mutating func readFloat(_ field: @autoclosure () -> String) throws -> Float {
+        Float(bitPattern: try read(UInt32.self, field()))
+    }
+
+    @inline(__always)
+    mutating func readDouble(_ field: @autoclosure () -> String) throws -> Double {
+        Double(bitPattern: try read(UInt64.self, field()))
+    }
+
+    /// Skips `count` bytes that must be present.
+    @inline(__always)
+    mutating func skip(_ count: Int, _ field: @autoclosure () -> String) throws {
+        try require(count, field())
+        offset += count
+    }
+
+    /// The bytes at `offset ..< offset + count`, which must be present.
+    func bytes(at offset: Int, count: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + offset, count: count)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes are valid UTF-8 (the standard library's validating decoder).
+    var isValidUTF8: Bool {
+        String(validating: self.bindMemoryIfNeeded(), as: UTF8.self) != nil
+    }
+
+    fileprivate func bindMemoryIfNeeded() -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: baseAddress?.assumingMemoryBound(to: UInt8.self), count: count)
+    }
+
+    /// Decodes UTF-8, replacing invalid sequences with U+FFFD.
+    var lossyString: String {
+        String(decoding: bindMemoryIfNeeded(), as: UTF8.self)
+    }
+
+    /// Decodes strictly; nil when the bytes are not valid UTF-8.
+    var validatedString: String? {
+        String(validating: bindMemoryIfNeeded(), as: UTF8.self)
+    }
+}

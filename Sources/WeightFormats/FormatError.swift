@@ -1,0 +1,188 @@
+/// Everything that can be wrong with a model file, each case carrying what and where.
+///
+/// Parsers throw the innermost case; the entry points that know the file wrap it in
+/// `.inFile(path, error)`. Tests match cases (use `root` to look through the wrapper); people
+/// read `description`, which names the key or tensor, the offset, what was found and what
+/// was allowed.
+public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
+    // MARK: Files
+    case cannotOpen(path: String, reason: String)
+    case notARegularFile(path: String)
+    case emptyFile(path: String)
+    case fileTooLarge(path: String, size: Int, limit: Int)
+    case unrecognizedFormat(path: String, reason: String)
+    /// An error inside a particular file (a shard, a split part, or the file itself).
+    case inFile(String, FormatError)
+
+    // MARK: Bytes and counts (GGUF)
+    /// The file ended inside `field`, which starts at `offset` and needs `needed` bytes.
+    case truncated(field: String, offset: Int, needed: Int, available: Int)
+    case badMagic(found: [UInt8])
+    case unsupportedVersion(UInt32)
+    /// A count read from the file cannot fit in the bytes that are left.
+    case countTooLarge(field: String, count: UInt64, offset: Int, limit: UInt64)
+    case unknownValueType(key: String, type: UInt32, offset: Int)
+    case invalidBool(key: String, value: UInt8, offset: Int)
+    case invalidUTF8(field: String, offset: Int)
+    case emptyKey(offset: Int)
+    case duplicateKey(key: String, offset: Int)
+    case arrayNestingTooDeep(key: String, offset: Int, limit: Int)
+    case wrongValueType(key: String, expected: String, found: String)
+    case invalidAlignment(value: UInt64)
+    case dataSectionPastEnd(dataOffset: Int, fileSize: Int)
+
+    // MARK: Tensors (both formats)
+    case duplicateTensor(name: String)
+    case tensorNameTooLong(name: String, length: Int, limit: Int)
+    case tooManyDimensions(tensor: String, count: UInt64, limit: Int)
+    case invalidDimension(tensor: String, index: Int, value: String)
+    case shapeOverflow(tensor: String)
+    case rowNotMultipleOfBlock(tensor: String, rowLength: Int, blockSize: Int, type: String)
+    case unknownTensorType(tensor: String, id: UInt32)
+    case removedTensorType(tensor: String, id: UInt32, name: String)
+    case tensorOffsetUnaligned(tensor: String, offset: UInt64, alignment: Int)
+    case tensorOutOfBounds(tensor: String, offset: Int, size: Int, fileSize: Int)
+    case tensorsOverlap(first: String, second: String, offset: Int)
+    case tensorNotFound(name: String)
+
+    // MARK: safetensors
+    case headerTooSmall(fileSize: Int)
+    case headerTooLarge(length: UInt64, limit: Int)
+    case headerPastEnd(length: UInt64, fileSize: Int)
+    case invalidJSON(offset: Int, reason: String)
+    case jsonNestingTooDeep(offset: Int, limit: Int)
+    case headerNotObject
+    case missingField(tensor: String, field: String)
+    case wrongFieldType(tensor: String, field: String, expected: String)
+    case unknownDType(tensor: String, dtype: String)
+    case byteSizeMismatch(tensor: String, expected: Int, found: Int)
+    case subByteSizeNotWhole(tensor: String, dtype: String, bits: Int)
+    case offsetsReversed(tensor: String, begin: Int, end: Int)
+    case offsetsGap(tensor: String, expected: Int, found: Int)
+    case offsetsOverlap(tensor: String, previousEnd: Int, begin: Int)
+    case trailingBytes(dataEnd: Int, fileSize: Int)
+    case metadataNotString(key: String)
+
+    // MARK: Sets of files
+    case splitPartMissing(path: String, part: Int, count: Int)
+    case splitMismatch(path: String, reason: String)
+    case shardIndexInvalid(path: String, reason: String)
+    case shardMissing(path: String, referencedBy: String)
+    case noWeightFiles(directory: String)
+
+    // MARK: Values
+    case unsupportedConversion(tensor: String, dtype: String, reason: String)
+    case unsupportedByteOrder(tensor: String, dtype: String)
+
+    /// The innermost error, looking through `.inFile` wrappers.
+    public var root: FormatError {
+        if case .inFile(_, let inner) = self { return inner.root }
+        return self
+    }
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason): return "cannot open \(path): \(reason)"
+        case .notARegularFile(let path): return "\(path) is not a regular file"
+        case .emptyFile(let path): return "\(path) is empty"
+        case .fileTooLarge(let path, let size, let limit):
+            return "\(path) is \(size) bytes; at most \(limit) are read for this kind of file"
+        case .unrecognizedFormat(let path, let reason): return "\(path): \(reason)"
+        case .inFile(let path, let inner): return "\(path): \(inner.description)"
+
+        case .truncated(let field, let offset, let needed, let available):
+            return "file ends inside \(field) at offset \(offset): needs \(needed) bytes, \(available) left"
+        case .badMagic(let found):
+            return "not a GGUF file: magic is \(found.map { hex($0) }.joined(separator: " ")), expected 47 47 55 46 (\"GGUF\")"
+        case .unsupportedVersion(let version):
+            return "GGUF version \(version) is not supported (versions 2 and 3 are)"
+        case .countTooLarge(let field, let count, let offset, let limit):
+            return "\(field) at offset \(offset) is \(count), but the bytes left allow at most \(limit)"
+        case .unknownValueType(let key, let type, let offset):
+            return "key '\(key)': unknown value type \(type) at offset \(offset) (0...12 are defined)"
+        case .invalidBool(let key, let value, let offset):
+            return "key '\(key)': bool at offset \(offset) is \(value), must be 0 or 1"
+        case .invalidUTF8(let field, let offset):
+            return "\(field) at offset \(offset) is not valid UTF-8"
+        case .emptyKey(let offset): return "empty metadata key at offset \(offset)"
+        case .duplicateKey(let key, let offset): return "duplicate key '\(key)' at offset \(offset)"
+        case .arrayNestingTooDeep(let key, let offset, let limit):
+            return "key '\(key)': arrays nested more than \(limit) deep at offset \(offset)"
+        case .wrongValueType(let key, let expected, let found):
+            return "key '\(key)' has type \(found), expected \(expected)"
+        case .invalidAlignment(let value):
+            return "general.alignment is \(value); it must be a non-zero power of two"
+        case .dataSectionPastEnd(let dataOffset, let fileSize):
+            return "the tensor data section would start at offset \(dataOffset), past the end of the file (\(fileSize) bytes)"
+
+        case .duplicateTensor(let name): return "duplicate tensor name '\(name)'"
+        case .tensorNameTooLong(let name, let length, let limit):
+            return "tensor name '\(name.prefix(80))' is \(length) bytes; at most \(limit) are allowed"
+        case .tooManyDimensions(let tensor, let count, let limit):
+            return "tensor '\(tensor)' has \(count) dimensions; at most \(limit) are allowed"
+        case .invalidDimension(let tensor, let index, let value):
+            return "tensor '\(tensor)': dimension \(index) is \(value), must be a non-negative integer"
+        case .shapeOverflow(let tensor):
+            return "tensor '\(tensor)': element count or byte size overflows"
+        case .rowNotMultipleOfBlock(let tensor, let rowLength, let blockSize, let type):
+            return "tensor '\(tensor)': row length \(rowLength) is not a multiple of \(type)'s block size \(blockSize)"
+        case .unknownTensorType(let tensor, let id):
+            return "tensor '\(tensor)': unknown ggml type id \(id)"
+        case .removedTensorType(let tensor, let id, let name):
+            return "tensor '\(tensor)': ggml type \(id) (\(name)) was removed from ggml and is not supported"
+        case .tensorOffsetUnaligned(let tensor, let offset, let alignment):
+            return "tensor '\(tensor)': data offset \(offset) is not a multiple of the alignment \(alignment)"
+        case .tensorOutOfBounds(let tensor, let offset, let size, let fileSize):
+            return "tensor '\(tensor)': \(size) bytes at offset \(offset) lie past the end of the file (\(fileSize) bytes)"
+        case .tensorsOverlap(let first, let second, let offset):
+            return "tensors '\(first)' and '\(second)' overlap at offset \(offset)"
+        case .tensorNotFound(let name): return "no tensor named '\(name)'"
+
+        case .headerTooSmall(let fileSize):
+            return "not a safetensors file: \(fileSize) bytes, fewer than the 8-byte header length"
+        case .headerTooLarge(let length, let limit):
+            return "safetensors header length \(length) exceeds the limit of \(limit) bytes"
+        case .headerPastEnd(let length, let fileSize):
+            return "safetensors header length \(length) runs past the end of the file (\(fileSize) bytes)"
+        case .invalidJSON(let offset, let reason): return "invalid JSON at offset \(offset): \(reason)"
+        case .jsonNestingTooDeep(let offset, let limit):
+            return "JSON nested more than \(limit) levels deep at offset \(offset)"
+        case .headerNotObject: return "safetensors header is not a JSON object"
+        case .missingField(let tensor, let field): return "tensor '\(tensor)': missing field '\(field)'"
+        case .wrongFieldType(let tensor, let field, let expected):
+            return "tensor '\(tensor)': field '\(field)' must be \(expected)"
+        case .unknownDType(let tensor, let dtype): return "tensor '\(tensor)': unknown dtype '\(dtype)'"
+        case .byteSizeMismatch(let tensor, let expected, let found):
+            return "tensor '\(tensor)': shape and dtype need \(expected) bytes, data_offsets give \(found)"
+        case .subByteSizeNotWhole(let tensor, let dtype, let bits):
+            return "tensor '\(tensor)': \(bits) bits of \(dtype) do not fill whole bytes"
+        case .offsetsReversed(let tensor, let begin, let end):
+            return "tensor '\(tensor)': data_offsets [\(begin), \(end)] end before they begin"
+        case .offsetsGap(let tensor, let expected, let found):
+            return "tensor '\(tensor)': data begins at \(found), expected \(expected) (a gap in the data)"
+        case .offsetsOverlap(let tensor, let previousEnd, let begin):
+            return "tensor '\(tensor)': data begins at \(begin), inside the previous tensor (which ends at \(previousEnd))"
+        case .trailingBytes(let dataEnd, let fileSize):
+            return "tensor data ends at \(dataEnd) but the file has \(fileSize) bytes"
+        case .metadataNotString(let key): return "__metadata__ value for '\(key)' is not a string"
+
+        case .splitPartMissing(let path, let part, let count):
+            return "split part \(part) of \(count) is missing: \(path)"
+        case .splitMismatch(let path, let reason): return "\(path): \(reason)"
+        case .shardIndexInvalid(let path, let reason): return "\(path): \(reason)"
+        case .shardMissing(let path, let referencedBy): return "shard \(path) listed in \(referencedBy) is missing"
+        case .noWeightFiles(let directory):
+            return "\(directory) holds no .safetensors or .gguf files"
+
+        case .unsupportedConversion(let tensor, let dtype, let reason):
+            return "tensor '\(tensor)' (\(dtype)): \(reason)"
+        case .unsupportedByteOrder(let tensor, let dtype):
+            return "tensor '\(tensor)': \(dtype) data in a big-endian file is not supported"
+        }
+    }
+}
+
+private func hex(_ byte: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+}

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only into memory.
+///
+/// The mapping lives as long as the object: every view taken from the file (tensor views,
+/// metadata strings, lazy arrays) holds a reference to it, so bytes never dangle. Pages are
+/// loaded on demand by the kernel, which is how a 100 GB checkpoint opens instantly on a
+/// machine with less memory than that.
+///
+/// This type is the only place that calls `open`, `mmap` and `madvise`; keep platform calls here.
+public final class MappedFile: @unchecked Sendable {
+    /// The path the file was opened with.
+    public let path: String
+    /// The file's size in bytes (always at least 1).
+    public let size: Int
+    /// The mapped bytes: `size` bytes, read-only.
+    public let bytes: UnsafeRawBufferPointer
+
+    /// Maps the file at `path`.
+    ///
+    /// - Throws: `FormatError.cannotOpen` when the file does not exist or cannot be read,
+    ///   `.notARegularFile` for directories and devices, `.emptyFile` for zero bytes.
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw FormatError.cannotOpen(path: path, reason: errnoDescription()) }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) != 0 { throw FormatError.cannotOpen(path: path, reason: errnoDescription()) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FormatError.notARegularFile(path: path) }
+        let size = Int(info.st_size)
+        guard size > 0 else { throw FormatError.emptyFile(path: path) }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw FormatError.cannotOpen(path: path, reason: "mmap: " + errnoDescription())
+        }
+        self.size = size
+        self.bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit {
+        munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), size)
+    }
+
+    /// How the kernel should expect a range of the file to be read.
+    public enum AccessPattern: Sendable {
+        /// Read front to back once (conversion, hashing): read ahead aggressively.
+        case sequential
+        /// About to be read: start loading now.
+        case willNeed
+        /// Done with these pages: the kernel may drop them, keeping resident memory bounded.
+        case dontNeed
+    }
+
+    /// Advises the kernel about a byte range; a hint, never an error.
+    public func advise(_ pattern: AccessPattern, offset: Int = 0, count: Int? = nil) {
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset / pageSize * pageSize
+        let end = min(size, offset + (count ?? (size - offset)))
+        guard end > start, let base = bytes.baseAddress else { return }
+        let advice: Int32
+        switch pattern {
+        case .sequential: advice = MADV_SEQUENTIAL
+        case .willNeed: advice = MADV_WILLNEED
+        case .dontNeed: advice = MADV_DONTNEED
+        }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice)
+    }
+
+    /// The file name without its directory.
+    public var fileName: String { PathName.lastComponent(of: path) }
+}
+
+func errnoDescription() -> String {
+    String(cString: strerror(errno))
+}

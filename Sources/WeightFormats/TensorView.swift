@@ -1,0 +1,137 @@
+/// A tensor inside a mapped file: name, dtype, row-major shape and byte range.
+///
+/// A view copies nothing; it keeps its file mapped for as long as it lives. Plain types can be
+/// read in place (`withElements`); every type WeightKit can decode can be read as Float, whole
+/// (`floats()`) or a row at a time (`row(_:)`), without decoding the rest of the tensor.
+public struct TensorView: Sendable {
+    public let name: String
+    public let dtype: TensorDType
+    /// Row-major shape, outermost first (PyTorch and NumPy order).
+    public let shape: [Int]
+    public let file: MappedFile
+    /// Absolute offset of the first byte in `file`.
+    public let offset: Int
+    /// The tensor's own bytes, without padding.
+    public let byteCount: Int
+    /// The file's name as a checkpoint lists it (relative to its directory or split set).
+    public let fileName: String
+    public let byteOrder: ByteOrder
+
+    public init(
+        name: String, dtype: TensorDType, shape: [Int], file: MappedFile, offset: Int, byteCount: Int,
+        fileName: String, byteOrder: ByteOrder = .littleEndian
+    ) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.file = file
+        self.offset = offset
+        self.byteCount = byteCount
+        self.fileName = fileName
+        self.byteOrder = byteOrder
+    }
+
+    public var elementCount: Int { shape.reduce(1, *) }
+
+    /// Length of the innermost dimension (1 for scalars).
+    public var rowLength: Int { shape.last ?? 1 }
+
+    /// Number of rows: the product of every dimension but the innermost.
+    public var rowCount: Int { shape.dropLast().reduce(1, *) }
+
+    /// The tensor's bytes in the mapping.
+    public var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: file.bytes.baseAddress! + offset, count: byteCount)
+    }
+
+    /// Bytes of one row.
+    public var rowByteCount: Int { rowLength / dtype.blockSize * dtype.bytesPerBlock }
+
+    /// Calls `body` with the elements in place, without copying.
+    ///
+    /// - Parameter type: must match the dtype's storage (Float for F32, Float16 for F16, UInt16
+    ///   for BF16, Int8/Int16/Int32/Int64, Double for F64, UInt8 for U8/BOOL...), and the file
+    ///   must be little-endian.
+    /// - Throws: `.unsupportedConversion` when `type` does not match the stored layout.
+    public func withElements<T, R>(
+        as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
+    ) throws -> R {
+        guard ElementLayout.matches(dtype, T.self), byteOrder == .littleEndian else {
+            throw FormatError.unsupportedConversion(
+                tensor: name, dtype: dtype.name, reason: "elements cannot be read in place as \(T.self)")
+        }
+        let base = file.bytes.baseAddress! + offset
+        if Int(bitPattern: base) % MemoryLayout<T>.alignment != 0 {
+            // safetensors and GGUF align data in practice; fall back to a copy when a file does not.
+            var copy = [T](unsafeUninitializedCapacity: byteCount / MemoryLayout<T>.stride) { buffer, count in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
+                count = byteCount / MemoryLayout<T>.stride
+            }
+            return try copy.withUnsafeMutableBufferPointer { try body(UnsafeBufferPointer($0)) }
+        }
+        let typed = base.assumingMemoryBound(to: T.self)
+        return try body(UnsafeBufferPointer(start: typed, count: byteCount / MemoryLayout<T>.stride))
+    }
+
+    /// The whole tensor as Float, decoded with up to `threads` threads (0: all cores).
+    public func floats(threads: Int = 0) throws -> [Float] {
+        let count = elementCount
+        return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try decode(into: buffer, threads: threads)
+            initialized = count
+        }
+    }
+
+    /// Decodes the whole tensor into `destination`, which holds `elementCount` floats.
+    public func decode(into destination: UnsafeMutableBufferPointer<Float>, threads: Int = 0) throws {
+        precondition(destination.count >= elementCount, "destination too small")
+        let decoder = try Decoder(for: self)
+        decoder.decode(rows: 0..<rowCount, into: destination.baseAddress!, threads: threads)
+    }
+
+    /// Row `index` (of `rowCount`) as Float, decoding only that row.
+    public func row(_ index: Int) throws -> [Float] {
+        precondition(index >= 0 && index < rowCount, "row index out of range")
+        let decoder = try Decoder(for: self)
+        return [Float](unsafeUninitializedCapacity: rowLength) { buffer, initialized in
+            decoder.decode(rows: index..<(index + 1), into: buffer.baseAddress!, threads: 1)
+            initialized = rowLength
+        }
+    }
+
+    /// Decodes rows `rows` into `destination` (`rows.count * rowLength` floats).
+    public func decodeRows(_ rows: Range<Int>, into destination: UnsafeMutablePointer<Float>, threads: Int = 1) throws {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= rowCount, "row range out of range")
+        let decoder = try Decoder(for: self)
+        decoder.decode(rows: rows, into: destination, threads: threads)
+    }
+}
+
+/// Which Swift types can view which stored dtypes in place.
+enum ElementLayout {
+    static func matches<T>(_ dtype: TensorDType, _ type: T.Type) -> Bool {
+        switch dtype {
+        case .ggml(let ggml):
+            switch ggml {
+            case .f32: return T.self == Float.self
+            case .f16: return T.self == Float16.self || T.self == UInt16.self
+            case .bf16: return T.self == UInt16.self
+            case .f64: return T.self == Double.self
+            case .i8: return T.self == Int8.self
+            case .i16: return T.self == Int16.self
+            case .i32: return T.self == Int32.self
+            case .i64: return T.self == Int64.self
+            default: return T.self == UInt8.self
+            }
+        case .safetensors(let dtype):
+            if let ggml = dtype.ggmlEquivalent { return matches(.ggml(ggml), type) }
+            switch dtype {
+            case .u16: return T.self == UInt16.self
+            case .u32: return T.self == UInt32.self
+            case .u64: return T.self == UInt64.self
+            case .c64: return T.self == SIMD2<Float>.self
+            default: return T.self == UInt8.self
+            }
+        }
+    }
+}
