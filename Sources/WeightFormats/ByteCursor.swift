@@ -64,7 +64,7 @@ struct ByteCursor {
 
 extension UnsafeRawBufferPointer {
     /// Whether these bytes are valid UTF-8 (the standard library's validating decoder).
-    var isValidUTF8: Bool {
+    public var isValidUTF8: Bool {
         String(validating: self.bindMemoryIfNeeded(), as: UTF8.self) != nil
     }
 
@@ -73,12 +73,12 @@ extension UnsafeRawBufferPointer {
     }
 
     /// Decodes UTF-8, replacing invalid sequences with U+FFFD.
-    var lossyString: String {
+    public var lossyString: String {
         String(decoding: bindMemoryIfNeeded(), as: UTF8.self)
     }
 
     /// Decodes strictly; nil when the bytes are not valid UTF-8.
-    var validatedString: String? {
+    public var validatedString: String? {
         String(validating: bindMemoryIfNeeded(), as: UTF8.self)
     }
 }

@@ -1,0 +1,67 @@
+# WeightKit: `make demo` sets up a fresh Debian machine and runs the tool on a shipped
+# example; `make test` runs the test suite. Everything else is for developers.
+
+SWIFT          ?= swift
+APT_PACKAGES   := libopenblas-dev libzstd-dev pkg-config
+RELEASE_BIN    := .build/release/weightkit
+VENV           := .venv
+PYTHON         := $(VENV)/bin/python
+LLAMA_VERSION  := 0.3.36
+LLAMA_DIR      := Fixtures/.cache/llama.cpp
+DEMO_MODEL     := Fixtures/core/tiny.gguf
+
+.PHONY: all deps build demo test fixtures venv llama-cpp bench fuzz clean
+
+all: build
+
+## System packages: installed only when missing (apt-get update first; non-interactive).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product weightkit
+
+demo: build
+	@echo "== weightkit inspect $(DEMO_MODEL)"
+	@$(RELEASE_BIN) inspect $(DEMO_MODEL)
+	@echo
+	@echo "== weightkit tensor $(DEMO_MODEL) blk.0.ffn_up.weight"
+	@$(RELEASE_BIN) tensor $(DEMO_MODEL) blk.0.ffn_up.weight
+	@echo
+	@echo "== weightkit inspect Fixtures/core/hf-sharded --json (first tensors)"
+	@$(RELEASE_BIN) inspect Fixtures/core/hf-sharded --json | head -c 400; echo " ..."
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## Reference environment for `make fixtures` (not used by CI).
+venv: $(PYTHON)
+$(PYTHON):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q gguf==0.19.0 safetensors numpy torch transformers pillow ml_dtypes scikit-build-core cmake ninja
+
+## llama.cpp from the llama-cpp-python $(LLAMA_VERSION) source distribution (about 8 minutes).
+llama-cpp: $(LLAMA_DIR)/build/bin/libggml-base.so
+$(LLAMA_DIR)/build/bin/libggml-base.so: $(PYTHON)
+	mkdir -p Fixtures/.cache
+	cd Fixtures/.cache && ../../$(VENV)/bin/pip download -q --no-deps --no-binary llama-cpp-python \
+	  --no-build-isolation llama-cpp-python==$(LLAMA_VERSION) -d . && \
+	  tar xzf llama_cpp_python-$(LLAMA_VERSION).tar.gz && \
+	  ln -sfn llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp llama.cpp
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake -S $(LLAMA_DIR) -B $(LLAMA_DIR)/build -G Ninja \
+	  -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=ON -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake --build $(LLAMA_DIR)/build -j
+
+## Rebuilds Fixtures/ with the reference implementations.
+fixtures: venv llama-cpp
+	LLAMA_CPP_DIR=$(LLAMA_DIR) $(PYTHON) Fixtures/make_fixtures.py
+
+clean:
+	rm -rf .build

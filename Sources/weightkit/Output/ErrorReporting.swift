@@ -1,0 +1,25 @@
+import ArgumentParser
+import WeightFormats
+
+/// Runs a command body and turns WeightKit's typed errors into one line on stderr and exit
+/// status 1. Usage errors stay swift-argument-parser's.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as FormatError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
+    } catch let error as WriteError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
+    } catch let error as CommandFailure {
+        Terminal.writeError("error: \(error.message)\n")
+        throw ExitCode(1)
+    }
+}
+
+/// A failure a command describes in its own words.
+struct CommandFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

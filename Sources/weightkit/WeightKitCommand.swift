@@ -1,0 +1,19 @@
+import ArgumentParser
+
+@main
+struct WeightKitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weightkit",
+        abstract: "Inspect, convert, budget and run GGUF and safetensors model files.",
+        discussion: """
+            PATH arguments accept a .gguf file (any part of a split set), a .safetensors file, a
+            model.safetensors.index.json, or a Hugging Face model directory.
+            """,
+        version: WeightKitVersion.string,
+        subcommands: [InspectCommand.self, TensorCommand.self]
+    )
+}
+
+enum WeightKitVersion {
+    static let string = "0.1.0"
+}

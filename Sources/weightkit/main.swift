@@ -1,2 +1,0 @@
-import WeightFormats
-print("weightkit")
