@@ -65,3 +65,7 @@ fixtures: venv llama-cpp
 
 clean:
 	rm -rf .build
+
+## Benchmarks against the references (needs `make venv llama-cpp`; see Docs/PERFORMANCE.md).
+bench: deps venv llama-cpp
+	Benchmarks/run.sh

@@ -6,6 +6,13 @@
 //   CZstd, COpenBLAS      system libraries through pkg-config
 //   WeightFormats         mapped files, GGUF / safetensors readers, the ggml type registry,
 //                         dequantisation, tensor views (no BLAS)
+//   WeightArchitecture    one typed model description from config.json, GGUF metadata or
+//                         params.json; Hugging Face <-> GGUF tensor names
+//   WeightBudget          parameters, bytes, KV cache, FLOPs, LoRA, plots (no BLAS)
+//   WeightConversion      writers' orchestration: HF <-> GGUF, casts, quantisation, split/merge
+//   WeightCompute         kernels on plain buffers: cblas matmul, quantised mat-vec, norms,
+//                         RoPE, attention, activations, sampling (knows no formats)
+//   WeightModels          one file per architecture, strict weight binding, generation
 //   weightkit             the command-line tool (one command per verb)
 import PackageDescription
 
@@ -20,7 +27,13 @@ let package = Package(
     name: "WeightKit",
     products: [
         .library(name: "WeightFormats", targets: ["WeightFormats"]),
+        .library(name: "WeightArchitecture", targets: ["WeightArchitecture"]),
+        .library(name: "WeightBudget", targets: ["WeightBudget"]),
+        .library(name: "WeightConversion", targets: ["WeightConversion"]),
+        .library(name: "WeightCompute", targets: ["WeightCompute"]),
+        .library(name: "WeightModels", targets: ["WeightModels"]),
         .executable(name: "weightkit", targets: ["weightkit"]),
+        .executable(name: "weightkit-bench", targets: ["weightkit-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,16 +49,55 @@ let package = Package(
             name: "WeightFormats",
             dependencies: ["CZstd"],
             swiftSettings: kernelSettings),
+        .target(
+            name: "WeightArchitecture",
+            dependencies: ["WeightFormats"]),
+        .target(
+            name: "WeightBudget",
+            dependencies: ["WeightArchitecture", "WeightFormats"]),
+        .target(
+            name: "WeightConversion",
+            dependencies: ["WeightArchitecture", "WeightFormats", "CZstd"],
+            swiftSettings: kernelSettings),
+        .target(
+            name: "WeightCompute",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: kernelSettings),
+        .target(
+            name: "WeightModels",
+            dependencies: ["WeightCompute", "WeightArchitecture", "WeightFormats"],
+            swiftSettings: kernelSettings),
+        .executableTarget(
+            name: "weightkit-bench",
+            dependencies: ["WeightFormats"],
+            path: "Sources/WeightKitBenchmarks",
+            swiftSettings: kernelSettings),
         .executableTarget(
             name: "weightkit",
             dependencies: [
-                "WeightFormats",
+                "WeightFormats", "WeightArchitecture", "WeightBudget", "WeightConversion", "WeightModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
             name: "WeightFormatsTests",
             dependencies: ["WeightFormats"],
             swiftSettings: kernelSettings),
+        .testTarget(
+            name: "WeightArchitectureTests",
+            dependencies: ["WeightArchitecture", "WeightFormats"]),
+        .testTarget(
+            name: "WeightBudgetTests",
+            dependencies: ["WeightBudget", "WeightArchitecture", "WeightFormats"]),
+        .testTarget(
+            name: "WeightConversionTests",
+            dependencies: ["WeightConversion", "WeightArchitecture", "WeightFormats"]),
+        .testTarget(
+            name: "WeightComputeTests",
+            dependencies: ["WeightCompute"],
+            swiftSettings: kernelSettings),
+        .testTarget(
+            name: "WeightModelsTests",
+            dependencies: ["WeightModels", "WeightCompute", "WeightArchitecture", "WeightFormats"]),
         .testTarget(
             name: "WeightKitCLITests",
             dependencies: ["weightkit", "WeightFormats"]),

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make bench`: WeightKit side by side with the references named in the issues, in one run.
+# Results go to bench-out/results.md; Docs/PERFORMANCE.md records them with the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=bench-out
+mkdir -p "$OUT"
+PY=.venv/bin/python
+WK=.build/release/weightkit
+BENCH=.build/release/weightkit-bench
+LLAMA=Fixtures/.cache/llama.cpp/build/bin
+
+swift build -c release --product weightkit >/dev/null
+swift build -c release --product weightkit-bench >/dev/null
+$PY Benchmarks/make_bench_files.py "$OUT" > "$OUT/python-references.log"
+
+{
+echo "# WeightKit benchmarks ($(date -u +%Y-%m-%dT%H:%MZ))"
+echo
+echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
+echo
+echo "## inspect: Qwen-sized header (151,936 tokens, 151,387 merges, 400 tensors)"
+echo
+hyperfine -N --warmup 3 --runs 30 --export-markdown "$OUT/inspect.md" \
+  "$WK inspect $OUT/qwen-header.gguf" \
+  "$WK inspect $OUT/qwen-header.gguf --json" \
+  "$LLAMA/llama-gguf $OUT/qwen-header.gguf r n" >/dev/null
+cat "$OUT/inspect.md"
+echo
+echo "Peak resident memory (/usr/bin/time -f %M, KiB):"
+for cmd in "$WK inspect $OUT/qwen-header.gguf" "$WK inspect $OUT/qwen-header.gguf --json" "$LLAMA/llama-gguf $OUT/qwen-header.gguf r n"; do
+  kb=$( { /usr/bin/time -f %M $cmd >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  echo "- \`$cmd\`: $kb"
+done
+echo
+echo "## Python references (gguf-py GGUFReader, gguf-py dequantize, safetensors safe_open)"
+echo
+echo '```json'
+cat "$OUT/python-references.json"
+echo '```'
+echo
+echo "## Opening safetensors files (WeightKit, best of 20)"
+echo
+echo '```'
+$BENCH open "$OUT/model-2MB.safetensors" "$OUT/model-2GB.safetensors"
+echo '```'
+echo
+echo "## Decoding to f32 (WeightKit, best of 5; 32 Mi elements per type)"
+echo
+echo '```'
+$BENCH decode "$OUT/decode.gguf"
+echo '```'
+} | tee "$OUT/results.md"

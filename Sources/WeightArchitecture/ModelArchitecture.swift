@@ -1,0 +1,337 @@
+/// One typed description of a model, whatever file it was read from: a Hugging Face
+/// `config.json`, GGUF metadata (`{arch}.*` keys), Meta's `params.json`, or an expert LM's
+/// `config.json`. Budgets, conversion and the runnable models all read this, never raw keys.
+public struct ModelArchitecture: Sendable, Equatable {
+    /// The model type as Hugging Face spells it (`"qwen2"`, `"qwen3_moe"`, `"llama"`,
+    /// `"clip_vision_model"`), or WeightKit's name for families without one (`"meta_mtp"`,
+    /// `"expert_lm"`).
+    public var modelType: String
+    /// The language (or text encoder) stack, if the model has one.
+    public var text: TextStack?
+    /// The vision encoder, if the model has one.
+    public var vision: VisionTower?
+    /// The projector from vision features to the language model's embeddings (LLaVA).
+    public var projector: VisionProjector?
+    /// CLIP's and SigLIP's projections and logit parameters (full contrastive models only).
+    public var contrastive: ContrastiveHeads?
+    /// The weights' storage type the source names (`torch_dtype` / `dtype`), if any.
+    public var storageDType: String?
+    /// Where the description came from.
+    public var origin: Origin
+
+    public enum Origin: Sendable, Equatable {
+        case huggingFaceConfig(path: String)
+        case ggufMetadata(path: String)
+        case metaParams(path: String)
+    }
+
+    public init(modelType: String, text: TextStack? = nil, vision: VisionTower? = nil, projector: VisionProjector? = nil,
+                storageDType: String? = nil, origin: Origin) {
+        self.modelType = modelType
+        self.text = text
+        self.vision = vision
+        self.projector = projector
+        self.storageDType = storageDType
+        self.origin = origin
+    }
+}
+
+/// Normalisation layers.
+public enum NormKind: String, Sendable, Equatable {
+    /// RMSNorm: x / rms(x) * weight.
+    case rms
+    /// LayerNorm with weight and bias.
+    case layer
+}
+
+/// Activation functions, by the names configs use.
+public enum Activation: String, Sendable, Equatable {
+    case silu
+    /// Exact GELU (erf).
+    case gelu
+    /// GELU with the tanh approximation (`gelu_pytorch_tanh`, `gelu_new`).
+    case geluTanh = "gelu_pytorch_tanh"
+    /// x * sigmoid(1.702 x), CLIP's.
+    case quickGelu = "quick_gelu"
+    case relu
+
+    /// Parses a config's `hidden_act`.
+    public init?(configName: String) {
+        switch configName {
+        case "silu", "swish": self = .silu
+        case "gelu": self = .gelu
+        case "gelu_pytorch_tanh", "gelu_new", "gelu_fast", "gelu_tanh": self = .geluTanh
+        case "quick_gelu": self = .quickGelu
+        case "relu": self = .relu
+        default: return nil
+        }
+    }
+}
+
+/// How token positions enter the model.
+public enum PositionEncoding: Sendable, Equatable {
+    /// Rotary embeddings applied to queries and keys.
+    case rotary(RotaryEmbedding)
+    /// A learned table of `count` position embeddings added to the token embeddings.
+    case learned(count: Int)
+    /// The fixed sine/cosine table of "Attention Is All You Need", added to the embeddings.
+    case sinusoidal
+}
+
+/// Rotary position embedding parameters.
+public struct RotaryEmbedding: Sendable, Equatable {
+    public enum Layout: String, Sendable, Equatable {
+        /// Hugging Face's rotate-half: pairs (i, i + d/2).
+        case halves
+        /// Meta's original layout: adjacent pairs (2i, 2i + 1).
+        case interleaved
+    }
+    /// Base frequency (`rope_theta`).
+    public var theta: Double
+    /// How many dimensions of each head rotate (all of them unless a partial rotary factor says otherwise).
+    public var dimensions: Int
+    public var layout: Layout
+    public var scaling: RopeScaling?
+
+    public init(theta: Double, dimensions: Int, layout: Layout, scaling: RopeScaling? = nil) {
+        self.theta = theta
+        self.dimensions = dimensions
+        self.layout = layout
+        self.scaling = scaling
+    }
+}
+
+/// Context-extension scaling of rotary frequencies, as configs describe it.
+public struct RopeScaling: Sendable, Equatable {
+    /// "linear", "dynamic", "yarn", "llama3", "longrope"...
+    public var type: String
+    public var factor: Double
+    public var originalContextLength: Int?
+    /// llama3: low_freq_factor, high_freq_factor; yarn: beta_fast, beta_slow...
+    public var parameters: [String: Double]
+
+    public init(type: String, factor: Double, originalContextLength: Int? = nil, parameters: [String: Double] = [:]) {
+        self.type = type
+        self.factor = factor
+        self.originalContextLength = originalContextLength
+        self.parameters = parameters
+    }
+}
+
+/// A mixture-of-experts feed-forward block.
+public struct MixtureOfExperts: Sendable, Equatable {
+    public var expertCount: Int
+    /// Experts each token is routed to (top-k).
+    public var usedExpertCount: Int
+    /// Each expert's intermediate size.
+    public var feedForwardLength: Int
+    /// Whether the top-k routing weights are renormalised to sum to one (`norm_topk_prob`).
+    public var normalizeTopK: Bool
+    /// Layers that keep a dense feed-forward block instead (`mlp_only_layers`, `decoder_sparse_step`).
+    public var denseLayers: [Int]
+    /// The intermediate size of an always-on shared expert, if any.
+    public var sharedExpertLength: Int?
+
+    public init(expertCount: Int, usedExpertCount: Int, feedForwardLength: Int, normalizeTopK: Bool,
+                denseLayers: [Int] = [], sharedExpertLength: Int? = nil) {
+        self.expertCount = expertCount
+        self.usedExpertCount = usedExpertCount
+        self.feedForwardLength = feedForwardLength
+        self.normalizeTopK = normalizeTopK
+        self.denseLayers = denseLayers
+        self.sharedExpertLength = sharedExpertLength
+    }
+}
+
+/// Which attention a layer uses.
+public enum AttentionSpan: String, Sendable, Equatable {
+    case full = "full_attention"
+    case sliding = "sliding_attention"
+}
+
+/// A stack of transformer blocks over tokens: a decoder LM, a text encoder, an MTP trunk.
+public struct TextStack: Sendable, Equatable {
+    public var vocabularySize: Int
+    public var hiddenSize: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    /// Per-layer KV head counts when layers differ (GGUF arrays); nil when all equal `kvHeadCount`.
+    public var kvHeadCountPerLayer: [Int]?
+    /// Size of each key (and query) head.
+    public var keyLength: Int
+    /// Size of each value head.
+    public var valueLength: Int
+    public var feedForwardLength: Int
+    /// Whether the feed-forward block is gated (SwiGLU: gate, up, down) or two plain layers.
+    public var gatedFeedForward: Bool
+    public var activation: Activation
+    public var contextLength: Int
+    public var norm: NormKind
+    public var normEpsilon: Double
+    public var positions: PositionEncoding
+    /// Biases on the q, k, v projections.
+    public var attentionBias: Bool
+    /// A bias on the attention output projection.
+    public var attentionOutputBias: Bool
+    /// Biases on the feed-forward layers.
+    public var feedForwardBias: Bool
+    /// RMSNorm on each query and key head (Qwen3).
+    public var qkNorm: Bool
+    /// Whether the output head shares the token embedding matrix.
+    public var tiedEmbeddings: Bool
+    /// Whether the LM head has a bias.
+    public var outputBias: Bool
+    public var causal: Bool
+    public var experts: MixtureOfExperts?
+    public var slidingWindow: Int?
+    /// Per-layer attention spans (`layer_types`); nil when every layer attends fully.
+    public var layerTypes: [AttentionSpan]?
+    /// Meta's multi-token prediction: `n_future_tokens` heads (the last layer and extra heads).
+    public var futureTokens: Int?
+    /// BERT's token-type (segment) vocabulary.
+    public var tokenTypeCount: Int?
+    /// Whether an embedding LayerNorm follows the embeddings (BERT).
+    public var embeddingNorm: Bool
+    /// Whether a final norm precedes the output head (false for BERT, which has none).
+    public var finalNorm: Bool
+    /// Whether the model ends in a language-model head (false for encoders).
+    public var hasOutputHead: Bool
+
+    public init(vocabularySize: Int, hiddenSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int,
+                keyLength: Int, valueLength: Int, feedForwardLength: Int, gatedFeedForward: Bool = true,
+                activation: Activation = .silu, contextLength: Int, norm: NormKind = .rms, normEpsilon: Double,
+                positions: PositionEncoding, attentionBias: Bool = false, attentionOutputBias: Bool = false,
+                feedForwardBias: Bool = false, qkNorm: Bool = false, tiedEmbeddings: Bool = false,
+                outputBias: Bool = false, causal: Bool = true, experts: MixtureOfExperts? = nil,
+                slidingWindow: Int? = nil, layerTypes: [AttentionSpan]? = nil, futureTokens: Int? = nil,
+                tokenTypeCount: Int? = nil, embeddingNorm: Bool = false, finalNorm: Bool = true,
+                hasOutputHead: Bool = true, kvHeadCountPerLayer: [Int]? = nil) {
+        self.vocabularySize = vocabularySize
+        self.hiddenSize = hiddenSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.kvHeadCountPerLayer = kvHeadCountPerLayer
+        self.keyLength = keyLength
+        self.valueLength = valueLength
+        self.feedForwardLength = feedForwardLength
+        self.gatedFeedForward = gatedFeedForward
+        self.activation = activation
+        self.contextLength = contextLength
+        self.norm = norm
+        self.normEpsilon = normEpsilon
+        self.positions = positions
+        self.attentionBias = attentionBias
+        self.attentionOutputBias = attentionOutputBias
+        self.feedForwardBias = feedForwardBias
+        self.qkNorm = qkNorm
+        self.tiedEmbeddings = tiedEmbeddings
+        self.outputBias = outputBias
+        self.causal = causal
+        self.experts = experts
+        self.slidingWindow = slidingWindow
+        self.layerTypes = layerTypes
+        self.futureTokens = futureTokens
+        self.tokenTypeCount = tokenTypeCount
+        self.embeddingNorm = embeddingNorm
+        self.finalNorm = finalNorm
+        self.hasOutputHead = hasOutputHead
+    }
+
+    /// KV heads of layer `layer`.
+    public func kvHeads(layer: Int) -> Int {
+        kvHeadCountPerLayer.map { $0[layer] } ?? kvHeadCount
+    }
+
+    /// The rotary parameters, when positions are rotary.
+    public var rotary: RotaryEmbedding? {
+        if case .rotary(let rotary) = positions { return rotary }
+        return nil
+    }
+
+    /// Whether layer `layer` has a mixture-of-experts block.
+    public func isSparse(layer: Int) -> Bool {
+        guard let experts else { return false }
+        return !experts.denseLayers.contains(layer)
+    }
+
+    /// The attention span of layer `layer`.
+    public func span(layer: Int) -> AttentionSpan {
+        layerTypes?[layer] ?? .full
+    }
+}
+
+/// A ViT-style vision encoder (CLIP, SigLIP).
+public struct VisionTower: Sendable, Equatable {
+    public enum Family: String, Sendable, Equatable { case clip, siglip }
+    public var family: Family
+    public var imageSize: Int
+    public var patchSize: Int
+    public var channels: Int
+    public var hiddenSize: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var feedForwardLength: Int
+    public var activation: Activation
+    public var normEpsilon: Double
+    /// CLIP prepends a class token; SigLIP does not.
+    public var classToken: Bool
+    /// CLIP's `pre_layrnorm` before the encoder.
+    public var preNorm: Bool
+    /// SigLIP's multi-head attention pooling head.
+    public var poolingHead: Bool
+    /// CLIP's `visual_projection` output size, when the checkpoint has one.
+    public var projectionSize: Int?
+
+    public init(family: Family, imageSize: Int, patchSize: Int, channels: Int = 3, hiddenSize: Int, layerCount: Int,
+                headCount: Int, feedForwardLength: Int, activation: Activation, normEpsilon: Double, classToken: Bool,
+                preNorm: Bool, poolingHead: Bool, projectionSize: Int? = nil) {
+        self.family = family
+        self.imageSize = imageSize
+        self.patchSize = patchSize
+        self.channels = channels
+        self.hiddenSize = hiddenSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.feedForwardLength = feedForwardLength
+        self.activation = activation
+        self.normEpsilon = normEpsilon
+        self.classToken = classToken
+        self.preNorm = preNorm
+        self.poolingHead = poolingHead
+        self.projectionSize = projectionSize
+    }
+
+    /// Patches per image side.
+    public var gridSize: Int { imageSize / patchSize }
+    /// Patch tokens per image (without the class token).
+    public var patchCount: Int { gridSize * gridSize }
+    /// Tokens the encoder runs over (patches plus the class token, if any).
+    public var sequenceLength: Int { patchCount + (classToken ? 1 : 0) }
+}
+
+/// LLaVA's projector: linear, activation, linear.
+public struct VisionProjector: Sendable, Equatable {
+    public var inputSize: Int
+    public var outputSize: Int
+    public var activation: Activation
+    public var bias: Bool
+    /// Which vision hidden state feeds the projector (`vision_feature_layer`, default -2).
+    public var featureLayer: Int
+    /// "default" drops the class token, "full" keeps it.
+    public var selectStrategy: String
+    /// Pooling of the patch grid before the LLM (LLaVA-NeXT-Video's `spatial_pool_stride`).
+    public var spatialPoolStride: Int?
+
+    public init(inputSize: Int, outputSize: Int, activation: Activation, bias: Bool = true, featureLayer: Int = -2,
+                selectStrategy: String = "default", spatialPoolStride: Int? = nil) {
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        self.activation = activation
+        self.bias = bias
+        self.featureLayer = featureLayer
+        self.selectStrategy = selectStrategy
+        self.spatialPoolStride = spatialPoolStride
+    }
+}

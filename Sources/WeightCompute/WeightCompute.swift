@@ -1,0 +1,1 @@
+// CPU kernels on plain buffers: matrix products (OpenBLAS), norms, RoPE, attention, sampling.

@@ -1,0 +1,3 @@
+// Streaming conversion between checkpoint formats (issue 3).
+import WeightArchitecture
+import WeightFormats

@@ -1,0 +1,62 @@
+// weightkit-bench: micro-benchmarks behind `make bench` (see Benchmarks/run.sh and
+// Docs/PERFORMANCE.md). Prints one JSON object per measurement.
+import WeightFormats
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Best of `repeats` runs of `body`, in seconds.
+func best(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
+    var fastest = Double.infinity
+    for _ in 0..<repeats {
+        let start = now()
+        try body()
+        fastest = min(fastest, now() - start)
+    }
+    return fastest
+}
+
+func decodeBenchmark(path: String, threads: [Int]) throws {
+    let checkpoint = try Checkpoint.open(path)
+    for tensor in checkpoint.tensors {
+        var output = [Float](repeating: 0, count: tensor.elementCount)
+        for threadCount in threads {
+            let seconds = try output.withUnsafeMutableBufferPointer { buffer in
+                try tensor.decode(into: buffer, threads: threadCount)  // warm: page in the source
+                return try best(5) { try tensor.decode(into: buffer, threads: threadCount) }
+            }
+            let rate = Double(tensor.elementCount) / seconds
+            let bytes = Double(tensor.byteCount + tensor.elementCount * 4) / seconds
+            print("{\"benchmark\":\"decode\",\"type\":\"\(tensor.dtype.name)\",\"threads\":\(threadCount),\"elements\":\(tensor.elementCount),\"seconds\":\(seconds),\"elements_per_second\":\(rate),\"bytes_per_second\":\(bytes)}")
+        }
+    }
+}
+
+func openBenchmark(paths: [String]) throws {
+    for path in paths {
+        let seconds = try best(20) { _ = try Checkpoint.open(path) }
+        print("{\"benchmark\":\"open\",\"file\":\"\(PathName.lastComponent(of: path))\",\"seconds\":\(seconds)}")
+    }
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    switch arguments.first {
+    case "decode":
+        try decodeBenchmark(path: arguments[1], threads: [1, Parallel.processorCount])
+    case "open":
+        try openBenchmark(paths: Array(arguments.dropFirst()))
+    default:
+        print("usage: weightkit-bench decode FILE.gguf | open FILE...")
+        exit(2)
+    }
+} catch {
+    print("error: \(error)")
+    exit(1)
+}
