@@ -10,6 +10,7 @@
 //                         params.json; Hugging Face <-> GGUF tensor names
 //   WeightBudget          parameters, bytes, KV cache, FLOPs, LoRA, plots (no BLAS)
 //   WeightConversion      writers' orchestration: HF <-> GGUF, casts, quantisation, split/merge
+//   CKernels              vector-instruction kernels (int8 and float matrix-vector products)
 //   WeightCompute         kernels on plain buffers: cblas matmul, quantised mat-vec, norms,
 //                         RoPE, attention, activations, sampling (knows no formats)
 //   WeightModels          one file per architecture, strict weight binding, generation
@@ -60,8 +61,11 @@ let package = Package(
             dependencies: ["WeightArchitecture", "WeightFormats", "CZstd"],
             swiftSettings: kernelSettings),
         .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-march=native", "-fno-math-errno"])]),
+        .target(
             name: "WeightCompute",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CKernels", "WeightFormats"],
             swiftSettings: kernelSettings),
         .target(
             name: "WeightModels",

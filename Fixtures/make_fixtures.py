@@ -19,6 +19,7 @@ GENERATORS = [
     "ggml_types",     # one tensor of every ggml type + gguf-py's dequantised values
     "gguf_files",     # metadata of every type, v2, big-endian, split set
     "safetensors_files",  # every safetensors dtype, sharded checkpoint, HF directory
+    "decoder_models", # tiny transformers decoders, llama.cpp GGUF copies, reference logits
 ]
 
 

@@ -49,3 +49,8 @@ struct Decoder {
         }
     }
 }
+
+extension GGMLType {
+    /// The kernel that decodes little-endian data of this type to Float (nil for Q8_1, Q8_K).
+    public var decodeKernel: BlockDecodeKernel? { DecodeKernels.ggml[self] }
+}

@@ -1,5 +1,7 @@
 import ArgumentParser
+import WeightArchitecture
 import WeightFormats
+import WeightModels
 
 /// Runs a command body and turns WeightKit's typed errors into one line on stderr and exit
 /// status 1. Usage errors stay swift-argument-parser's.
@@ -10,6 +12,12 @@ func reportingErrors(_ body: () throws -> Void) throws {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as WriteError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
+    } catch let error as ArchitectureError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
+    } catch let error as ModelError {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as CommandFailure {

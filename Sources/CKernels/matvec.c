@@ -1,0 +1,120 @@
+// Matrix-vector products over float rows. Memory-bound: each weight byte is read once, four
+// rows at a time so every load of x serves four rows.
+#include "weightkit_kernels.h"
+#include <string.h>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define WK_AVX2 1
+#endif
+
+static inline float scalar_half(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
+    if (e == 0) {
+        if (m == 0) bits = sign;
+        else { e = 113; while (!(m & 0x400)) { m <<= 1; e--; } bits = sign | (e << 23) | ((m & 0x3ff) << 13); }
+    } else if (e == 31) bits = sign | 0x7f800000 | (m << 13);
+    else bits = sign | ((e + 112) << 23) | (m << 13);
+    float f; memcpy(&f, &bits, 4); return f;
+}
+
+static inline float scalar_bf16(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16; float f; memcpy(&f, &bits, 4); return f;
+}
+
+#if WK_AVX2
+static inline float hsum(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+static inline __m256 load_f32(const void *p) { return _mm256_loadu_ps((const float *)p); }
+static inline __m256 load_f16(const void *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static inline __m256 load_bf16(const void *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+#endif
+
+// One generic body per element type: ELEMENT bytes per value, LOAD8 loads 8 as __m256,
+// SCALAR converts one.
+#define WK_MATVEC(NAME, ELEMENT, LOAD8, SCALAR, STYPE)                                               \
+void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y) { \
+    const uint8_t *base = (const uint8_t *)weights;                                                 \
+    size_t r = 0;                                                                                     \
+    WK_MATVEC_VECTOR(ELEMENT, LOAD8)                                                                  \
+    for (; r < rows; r++) {                                                                           \
+        const STYPE *w = (const STYPE *)(base + r * row_stride);                                     \
+        float sum = 0;                                                                                \
+        for (size_t c = 0; c < cols; c++) sum += SCALAR(w[c]) * x[c];                                 \
+        y[r] = sum;                                                                                   \
+    }                                                                                                 \
+}
+
+#if WK_AVX2
+#define WK_MATVEC_VECTOR(ELEMENT, LOAD8)                                                              \
+    for (; r + 4 <= rows; r += 4) {                                                                   \
+        const uint8_t *w0 = base + r * row_stride, *w1 = w0 + row_stride;                            \
+        const uint8_t *w2 = w1 + row_stride, *w3 = w2 + row_stride;                                  \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                  \
+        size_t c = 0;                                                                                 \
+        for (; c + 8 <= cols; c += 8) {                                                               \
+            const __m256 xv = _mm256_loadu_ps(x + c);                                                 \
+            a0 = _mm256_fmadd_ps(LOAD8(w0 + c * ELEMENT), xv, a0);                                    \
+            a1 = _mm256_fmadd_ps(LOAD8(w1 + c * ELEMENT), xv, a1);                                    \
+            a2 = _mm256_fmadd_ps(LOAD8(w2 + c * ELEMENT), xv, a2);                                    \
+            a3 = _mm256_fmadd_ps(LOAD8(w3 + c * ELEMENT), xv, a3);                                    \
+        }                                                                                             \
+        float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);                            \
+        for (; c < cols; c++) {                                                                       \
+            s0 += WK_TAIL(w0, c) * x[c]; s1 += WK_TAIL(w1, c) * x[c];                                \
+            s2 += WK_TAIL(w2, c) * x[c]; s3 += WK_TAIL(w3, c) * x[c];                                \
+        }                                                                                             \
+        y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;                                      \
+    }
+#else
+#define WK_MATVEC_VECTOR(ELEMENT, LOAD8)
+#endif
+
+#define WK_TAIL(w, c) (((const float *)(w))[c])
+WK_MATVEC(wk_matvec_f32, 4, load_f32, (float), float)
+#undef WK_TAIL
+#define WK_TAIL(w, c) scalar_half(((const uint16_t *)(w))[c])
+WK_MATVEC(wk_matvec_f16, 2, load_f16, scalar_half, uint16_t)
+#undef WK_TAIL
+#define WK_TAIL(w, c) scalar_bf16(((const uint16_t *)(w))[c])
+WK_MATVEC(wk_matvec_bf16, 2, load_bf16, scalar_bf16, uint16_t)
+#undef WK_TAIL
+
+float wk_dot_f32(const float *a, const float *b, size_t count) {
+    size_t i = 0;
+    float sum = 0;
+#if WK_AVX2
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    for (; i + 16 <= count; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    sum = hsum(_mm256_add_ps(acc0, acc1));
+#endif
+    for (; i < count; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+void wk_convert_f16(const void *source, float *destination, size_t count) {
+    const uint16_t *s = (const uint16_t *)source;
+    size_t i = 0;
+#if WK_AVX2
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(destination + i, load_f16(s + i));
+#endif
+    for (; i < count; i++) destination[i] = scalar_half(s[i]);
+}
+
+void wk_convert_bf16(const void *source, float *destination, size_t count) {
+    const uint16_t *s = (const uint16_t *)source;
+    size_t i = 0;
+#if WK_AVX2
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(destination + i, load_bf16(s + i));
+#endif
+    for (; i < count; i++) destination[i] = scalar_bf16(s[i]);
+}

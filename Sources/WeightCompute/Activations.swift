@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// x * sigmoid(x), in place.
+public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { x[i] = x[i] / (1 + expf(-x[i])) }
+}
+
+/// SwiGLU: out = silu(gate) * up.
+public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
+    for i in 0..<count {
+        let g = gate[i]
+        out[i] = (g / (1 + expf(-g))) * up[i]
+    }
+}
+
+/// Exact GELU: x/2 · (1 + erf(x/√2)), in place.
+public func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
+}
+
+/// GELU with the tanh approximation (`gelu_pytorch_tanh`), in place.
+public func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count {
+        let v = x[i]
+        x[i] = 0.5 * v * (1 + tanhf(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+    }
+}
+
+/// CLIP's quick GELU: x * sigmoid(1.702 x), in place.
+public func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { x[i] = x[i] / (1 + expf(-1.702 * x[i])) }
+}
+
+/// ReLU, in place.
+public func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count where x[i] < 0 { x[i] = 0 }
+}
+
+/// The activations configs name, applied in place.
+public enum ActivationFunction: Sendable {
+    case silu, gelu, geluTanh, quickGelu, relu
+
+    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .silu: WeightCompute.silu(x, count: count)
+        case .gelu: WeightCompute.gelu(x, count: count)
+        case .geluTanh: WeightCompute.geluTanh(x, count: count)
+        case .quickGelu: WeightCompute.quickGelu(x, count: count)
+        case .relu: WeightCompute.relu(x, count: count)
+        }
+    }
+}
+
+/// Softmax in place: exp(x - max) / Σ.
+public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    guard count > 0 else { return }
+    var maximum = -Float.infinity
+    for i in 0..<count where x[i] > maximum { maximum = x[i] }
+    if maximum == -.infinity {
+        for i in 0..<count { x[i] = 0 }
+        return
+    }
+    var sum: Float = 0
+    for i in 0..<count {
+        let e = expf(x[i] - maximum)
+        x[i] = e
+        sum += e
+    }
+    let inverse = 1 / sum
+    for i in 0..<count { x[i] *= inverse }
+}

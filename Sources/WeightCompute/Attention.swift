@@ -1,0 +1,104 @@
+/// The sizes of one attention layer.
+public struct AttentionShape: Sendable {
+    public var heads: Int
+    public var kvHeads: Int
+    public var keySize: Int
+    public var valueSize: Int
+    /// Scores are multiplied by this (1 / √keySize unless the model says otherwise).
+    public var scale: Float
+    /// Whether position i may only attend to positions ≤ i.
+    public var causal: Bool
+    /// Sliding-window size: attend only to the last `window` positions (nil: all).
+    public var window: Int?
+
+    public init(heads: Int, kvHeads: Int, keySize: Int, valueSize: Int, scale: Float? = nil, causal: Bool = true, window: Int? = nil) {
+        precondition(heads % kvHeads == 0, "query heads must be a multiple of key/value heads")
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.keySize = keySize
+        self.valueSize = valueSize
+        self.scale = scale ?? 1 / Float(keySize).squareRoot()
+        self.causal = causal
+        self.window = window
+    }
+}
+
+/// Keys and values of one layer for up to `capacity` positions, head-major
+/// (`[kvHeads][capacity][size]`) so that each head's keys form one matrix for sgemm.
+public final class KVCacheLayer {
+    public let kvHeads: Int
+    public let keySize: Int
+    public let valueSize: Int
+    public let capacity: Int
+    public let keys: UnsafeMutablePointer<Float>
+    public let values: UnsafeMutablePointer<Float>
+
+    public init(kvHeads: Int, keySize: Int, valueSize: Int, capacity: Int) {
+        self.kvHeads = kvHeads
+        self.keySize = keySize
+        self.valueSize = valueSize
+        self.capacity = capacity
+        keys = .allocate(capacity: kvHeads * capacity * keySize)
+        values = .allocate(capacity: kvHeads * capacity * valueSize)
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+    }
+
+    /// Stores the keys and values of `count` tokens (rows of `[kvHeads * size]`) at positions
+    /// `start ..< start + count`.
+    public func store(keys newKeys: UnsafePointer<Float>, values newValues: UnsafePointer<Float>, start: Int, count: Int) {
+        precondition(start + count <= capacity, "KV cache capacity exceeded")
+        for token in 0..<count {
+            for head in 0..<kvHeads {
+                (keys + (head * capacity + start + token) * keySize)
+                    .update(from: newKeys + token * kvHeads * keySize + head * keySize, count: keySize)
+                (values + (head * capacity + start + token) * valueSize)
+                    .update(from: newValues + token * kvHeads * valueSize + head * valueSize, count: valueSize)
+            }
+        }
+    }
+}
+
+/// Multi-head attention of `count` query tokens at positions `start ..< start + count` over the
+/// cached positions `0 ..< start + count`, with grouped key/value heads.
+///
+/// - Parameters:
+///   - queries: `[count, heads * keySize]`.
+///   - scores: scratch of at least `count * (start + count)` floats.
+///   - output: `[count, heads * valueSize]`.
+public func attention(
+    queries: UnsafePointer<Float>, cache: KVCacheLayer, start: Int, count: Int, shape: AttentionShape,
+    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
+) {
+    let length = start + count
+    let group = shape.heads / shape.kvHeads
+    for head in 0..<shape.heads {
+        let kvHead = head / group
+        // scores[count, length] = scale * Q_h · K_hᵀ
+        BLAS.multiplyTransposed(
+            m: count, n: length, k: shape.keySize, alpha: shape.scale,
+            a: queries + head * shape.keySize, lda: shape.heads * shape.keySize,
+            b: cache.keys + kvHead * cache.capacity * shape.keySize, ldb: shape.keySize,
+            c: scores, ldc: length)
+        for row in 0..<count {
+            let position = start + row
+            let line = scores + row * length
+            if shape.causal {
+                for column in (position + 1)..<max(position + 1, length) { line[column] = -.infinity }
+            }
+            if let window = shape.window, position - window >= 0 {
+                for column in 0...(position - window) { line[column] = -.infinity }
+            }
+            softmax(line, count: length)
+        }
+        // out_h[count, valueSize] = P · V_h
+        BLAS.multiply(
+            m: count, n: shape.valueSize, k: length,
+            a: scores, lda: length,
+            b: cache.values + kvHead * cache.capacity * shape.valueSize, ldb: shape.valueSize,
+            c: output + head * shape.valueSize, ldc: shape.heads * shape.valueSize)
+    }
+}

@@ -1,1 +1,0 @@
-// CPU kernels on plain buffers: matrix products (OpenBLAS), norms, RoPE, attention, sampling.

@@ -1,0 +1,33 @@
+import WeightFormats
+
+/// Why a model could not be built or run, with every offending tensor named at once.
+public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Strict binding failed: the checkpoint does not hold exactly the tensors the architecture
+    /// needs, with the shapes it needs.
+    case binding(model: String, missing: [String], unexpected: [String], misshaped: [String])
+    case unsupportedModel(modelType: String, reason: String)
+    case unsupportedTensorType(tensor: String, dtype: String)
+    case invalidToken(token: Int, vocabularySize: Int)
+    case contextExceeded(length: Int, capacity: Int)
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .binding(let model, let missing, let unexpected, let misshaped):
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("missing \(missing.count): " + Self.list(missing)) }
+            if !unexpected.isEmpty { parts.append("unexpected \(unexpected.count): " + Self.list(unexpected)) }
+            if !misshaped.isEmpty { parts.append("wrong shape \(misshaped.count): " + Self.list(misshaped)) }
+            return "the checkpoint does not match a \(model) model: " + parts.joined(separator: "; ")
+        case .unsupportedModel(let modelType, let reason): return "cannot run a '\(modelType)' model: \(reason)"
+        case .unsupportedTensorType(let tensor, let dtype): return "tensor '\(tensor)' has type \(dtype), which cannot be computed with"
+        case .invalidToken(let token, let vocabularySize): return "token id \(token) is outside the vocabulary (0..<\(vocabularySize))"
+        case .contextExceeded(let length, let capacity): return "\(length) tokens exceed the context of \(capacity)"
+        case .invalidArgument(let message): return message
+        }
+    }
+
+    static func list(_ names: [String]) -> String {
+        names.count <= 12 ? names.joined(separator: ", ") : names.prefix(12).joined(separator: ", ") + ", …"
+    }
+}

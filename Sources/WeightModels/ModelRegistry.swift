@@ -1,0 +1,27 @@
+import WeightArchitecture
+import WeightFormats
+
+/// Loads a runnable model from a path: a Hugging Face directory, a safetensors file beside its
+/// config.json, or a GGUF file. The family comes from `model_type` / `general.architecture`.
+public enum ModelRegistry {
+    static let decoderFamilies: [DecoderFamily.Type] = [Llama.self, Qwen2.self, Qwen3.self, Qwen3MoE.self]
+
+    /// Model types `load` accepts.
+    public static var supportedModelTypes: [String] { decoderFamilies.map { $0.modelType } }
+
+    /// Loads the causal language model at `path`.
+    public static func load(_ path: String) throws -> CausalLanguageModel {
+        let checkpoint = try Checkpoint.open(path)
+        let architecture = try ArchitectureLoader.load(path)
+        return try load(checkpoint: checkpoint, architecture: architecture)
+    }
+
+    public static func load(checkpoint: Checkpoint, architecture: ModelArchitecture) throws -> CausalLanguageModel {
+        guard let family = decoderFamilies.first(where: { $0.modelType == architecture.modelType }) else {
+            throw ModelError.unsupportedModel(
+                modelType: architecture.modelType,
+                reason: "supported model types are " + supportedModelTypes.joined(separator: ", "))
+        }
+        return try DecoderBuilder.build(family, checkpoint: checkpoint, architecture: architecture)
+    }
+}

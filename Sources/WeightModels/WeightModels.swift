@@ -1,4 +1,0 @@
-// Runnable models, one file per architecture, bound strictly to checkpoint tensors.
-import WeightArchitecture
-import WeightCompute
-import WeightFormats

@@ -1,0 +1,84 @@
+import Testing
+import WeightCompute
+import WeightFormats
+import WeightArchitecture
+@testable import WeightModels
+
+/// Tiny transformers decoders (Fixtures/generators/decoder_models.py): logits and greedy tokens
+/// against transformers, from the Hugging Face directory and from llama.cpp's GGUF copies.
+@Suite struct DecoderModelTests {
+    static let models = ["qwen2-tiny", "qwen3-tiny", "llama-tiny", "qwen3moe-tiny"]
+
+    /// Relative L2 bounds on full-sequence logits, by storage type of the weights.
+    static let tolerance: [String: Double] = ["hf": 1e-4, "f32": 1e-4, "f16": 5e-3, "q8_0": 3e-2]
+
+    static func check(_ path: String, reference directory: String, tolerance: Double, greedy: Bool) throws {
+        let reference = try Fixture.json("models/\(directory)/reference.json")
+        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        let expected = try NPY.read(Fixture.path("models/\(directory)/logits.npy"))
+        let model = try ModelRegistry.load(path)
+        let logits = try model.logits(for: prompt)
+        #expect(expected.shape == [prompt.count, model.vocabularySize])
+        let error = relativeL2(logits, expected.values)
+        #expect(error <= tolerance, "\(path): relative L2 \(error)")
+        if greedy {
+            let result = try generate(model, prompt: prompt, count: 8, options: .greedy)
+            #expect(result.tokens == reference["greedy"]?.arrayValue?.compactMap(\.intValue), "\(path)")
+        }
+    }
+
+    @Test("Hugging Face directory: logits and greedy tokens match transformers", arguments: models + ["qwen3moe-dense-tiny", "qwen3moe-tiny-4x", "qwen3moe-dense-tiny-4x"])
+    func huggingFace(name: String) throws {
+        let reference = name.hasSuffix("-4x") ? String(name.dropLast(3)) : name
+        try Self.check(Fixture.path("models/\(name)"), reference: reference, tolerance: Self.tolerance["hf"]!, greedy: true)
+    }
+
+    @Test("GGUF written by llama.cpp's converter", arguments: models)
+    func gguf(name: String) throws {
+        for type in ["f32", "f16", "q8_0"] {
+            try Self.check(Fixture.path("models/\(name)-gguf/\(name)-\(type).gguf"), reference: name,
+                           tolerance: Self.tolerance[type]!, greedy: type == "f32")
+        }
+    }
+
+    @Test("sampling distributions equal transformers' warpers", arguments: models)
+    func sampling(name: String) throws {
+        let reference = try Fixture.json("models/\(name)/reference.json")
+        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        let model = try ModelRegistry.load(Fixture.path("models/\(name)"))
+        let cache = model.makeCache(capacity: prompt.count)
+        let last = try model.forward(prompt, cache: cache, logits: .last)
+        for case_ in try #require(reference["sampling"]?.arrayValue) {
+            let options = SamplingOptions(
+                temperature: Float(case_["temperature"]!.doubleValue!), topK: case_["top_k"]!.intValue!,
+                topP: Float(case_["top_p"]!.doubleValue!))
+            let expected = (case_["probabilities"]?.arrayValue ?? []).compactMap { $0.doubleValue }
+            let ours = last.withUnsafeBufferPointer { samplingDistribution(logits: $0.baseAddress!, count: $0.count, options: options) }
+            let worst = zip(ours, expected).map { abs(Double($0) - $1) }.max() ?? 0
+            #expect(worst <= 1e-5, "\(name) \(options): max difference \(worst)")
+        }
+    }
+
+    @Test("strict binding names every missing and unexpected tensor")
+    func strictBinding() throws {
+        let checkpoint = try Checkpoint.open(Fixture.path("models/qwen3-tiny"))
+        var architecture = try WeightArchitecture.ArchitectureLoader.load(Fixture.path("models/qwen3-tiny"))
+        architecture.text?.layerCount = 3
+        do {
+            _ = try ModelRegistry.load(checkpoint: checkpoint, architecture: architecture)
+            Issue.record("binding should fail")
+        } catch let error as ModelError {
+            guard case .binding(_, let missing, _, _) = error else { Issue.record("\(error)"); return }
+            #expect(missing.contains("model.layers.2.self_attn.q_proj.weight"))
+            #expect(missing.contains("model.layers.2.mlp.down_proj.weight"))
+        }
+        architecture.text?.layerCount = 1
+        do {
+            _ = try ModelRegistry.load(checkpoint: checkpoint, architecture: architecture)
+            Issue.record("binding should fail")
+        } catch let error as ModelError {
+            guard case .binding(_, _, let unexpected, _) = error else { Issue.record("\(error)"); return }
+            #expect(unexpected.contains("model.layers.1.self_attn.q_proj.weight"))
+        }
+    }
+}
