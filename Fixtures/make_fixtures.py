@@ -20,6 +20,7 @@ GENERATORS = [
     "gguf_files",     # metadata of every type, v2, big-endian, split set
     "safetensors_files",  # every safetensors dtype, sharded checkpoint, HF directory
     "decoder_models", # tiny transformers decoders, llama.cpp GGUF copies, reference logits
+    "expert_models",  # seed 002 expert LMs (PyTorch), a router over them
 ]
 
 
