@@ -21,6 +21,7 @@ GENERATORS = [
     "safetensors_files",  # every safetensors dtype, sharded checkpoint, HF directory
     "decoder_models", # tiny transformers decoders, llama.cpp GGUF copies, reference logits
     "expert_models",  # seed 002 expert LMs (PyTorch), a router over them
+    "mtp_models",     # Meta multi-token prediction (independent PyTorch implementation)
 ]
 
 

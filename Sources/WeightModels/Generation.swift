@@ -12,6 +12,13 @@ public struct GenerationResult: Sendable {
     public var prefillSeconds: Double
     public var decodeSeconds: Double
 
+    public init(tokens: [Int], promptLength: Int, prefillSeconds: Double, decodeSeconds: Double) {
+        self.tokens = tokens
+        self.promptLength = promptLength
+        self.prefillSeconds = prefillSeconds
+        self.decodeSeconds = decodeSeconds
+    }
+
     public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(promptLength) / prefillSeconds : 0 }
     /// New tokens after the first (each costs one decode step) per second of decoding.
     public var decodeTokensPerSecond: Double {

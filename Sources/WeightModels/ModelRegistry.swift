@@ -7,7 +7,7 @@ public enum ModelRegistry {
     static let decoderFamilies: [DecoderFamily.Type] = [Llama.self, Qwen2.self, Qwen3.self, Qwen3MoE.self]
 
     /// Model types `load` accepts.
-    public static var supportedModelTypes: [String] { decoderFamilies.map { $0.modelType } + ["expert_lm"] }
+    public static var supportedModelTypes: [String] { decoderFamilies.map { $0.modelType } + ["expert_lm", "meta_mtp"] }
 
     /// Loads the causal language model at `path`.
     public static func load(_ path: String) throws -> CausalLanguageModel {
@@ -19,6 +19,9 @@ public enum ModelRegistry {
     public static func load(checkpoint: Checkpoint, architecture: ModelArchitecture) throws -> CausalLanguageModel {
         if architecture.modelType == "expert_lm", let text = architecture.text {
             return try ExpertLanguageModel(architecture: text, checkpoint: checkpoint)
+        }
+        if architecture.modelType == "meta_mtp", let text = architecture.text {
+            return try MetaMTPModel(architecture: text, checkpoint: checkpoint)
         }
         guard let family = decoderFamilies.first(where: { $0.modelType == architecture.modelType }) else {
             throw ModelError.unsupportedModel(

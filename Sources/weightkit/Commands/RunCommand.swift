@@ -9,8 +9,14 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a model on token ids: full-sequence logits and generation.",
         discussion: """
             MODEL is a Hugging Face directory (config.json + safetensors) or a GGUF file of a
-            supported family (llama, qwen2, qwen3, qwen3_moe). Weights stay memory-mapped in
-            their stored type.
+            supported family (llama, qwen2, qwen3, qwen3_moe), an expert LM directory
+            (model_type expert_lm) or a Meta multi-token-prediction directory (params.json).
+            Weights stay memory-mapped in their stored type.
+
+            For multi-token-prediction models --logits writes [T, H, vocab] for the H heads run
+            (all by default, --heads 1 for the next-token head only), --values writes the value
+            head's [T, 1], and --speculative drafts with the extra heads and verifies with head 0
+            (same tokens as greedy; --json adds "acceptance_rate" and "speedup").
 
             --logits writes float32 [T, vocab] for every prompt position. --generate N appends N
             tokens: greedy, unless --temperature, --top-k or --top-p is given (applied in that
@@ -52,6 +58,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print {\"tokens\", \"prefill_tokens_per_second\", \"decode_tokens_per_second\"}.")
     var json = false
 
+    @OptionGroup(title: "Multi-token prediction models (Meta MTP)")
+    var multiToken: MultiTokenOptions
+
     func validate() throws {
         guard !tokens.isEmpty else { throw ValidationError("--tokens needs at least one token id") }
         guard generate >= 0 else { throw ValidationError("--generate must not be negative") }
@@ -59,7 +68,10 @@ struct RunCommand: ParsableCommand {
         if let topK, topK < 0 { throw ValidationError("--top-k must not be negative") }
         if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if logits == nil && generate == 0 { throw ValidationError("nothing to do: give --logits and/or --generate") }
+        if logits == nil && generate == 0 && multiToken.values == nil && multiToken.createValueHead == nil {
+            throw ValidationError("nothing to do: give --logits and/or --generate")
+        }
+        try multiToken.validate(sampling: temperature != nil || topK != nil || topP != nil, generate: generate)
     }
 
     var samplingOptions: SamplingOptions {
@@ -74,6 +86,14 @@ struct RunCommand: ParsableCommand {
                     languageModel.threads = threads
                     BLAS.setThreads(threads)
                 }
+                if let mtp = languageModel as? MetaMTPModel {
+                    try MultiTokenRun(options: multiToken, model: mtp, tokens: tokens, logitsPath: logits, generate: generate,
+                                      sampling: samplingOptions, seed: seed, json: json).run()
+                    return
+                }
+                guard !multiToken.isUsed else {
+                    throw CommandFailure("--heads, --value-head, --values, --create-value-head and --speculative need a multi-token-prediction model")
+                }
                 let result = try WeightModels.run(
                     languageModel, prompt: tokens, newTokens: generate, options: samplingOptions,
                     randomness: .seeded(seed), promptLogits: logits != nil)
@@ -85,21 +105,31 @@ struct RunCommand: ParsableCommand {
     }
 
     func report(_ result: GenerationResult) {
+        RunReport.print(result, logitsPath: logits, promptLength: tokens.count, json: json)
+    }
+}
+
+/// Printing a run's result: tokens and speeds, as text or as the JSON contract.
+enum RunReport {
+    static func print(_ result: GenerationResult, logitsPath logits: String?, promptLength: Int, json: Bool,
+                      extra: [(String, Double)] = []) {
         if json {
             var stream = JSONStream()
             stream.raw("{")
             stream.key("tokens"); stream.raw("[" + result.tokens.map(String.init).joined(separator: ",") + "]")
             stream.comma(); stream.key("prefill_tokens_per_second"); stream.raw(JSONWriter.format(result.prefillTokensPerSecond))
             stream.comma(); stream.key("decode_tokens_per_second"); stream.raw(JSONWriter.format(result.decodeTokensPerSecond))
+            for (key, value) in extra { stream.comma(); stream.key(key); stream.raw(JSONWriter.format(value)) }
             stream.raw("}")
             stream.finish()
             return
         }
         var out = OutputBuffer()
-        if let logits { out.line("wrote \(logits): float32 [\(tokens.count), vocab]") }
+        if let logits { out.line("wrote \(logits)") }
         if !result.tokens.isEmpty { out.line(result.tokens.map(String.init).joined(separator: " ")) }
         out.line("prefill \(Formatting.fixed(result.prefillTokensPerSecond, 1)) tok/s"
                  + (result.tokens.count > 1 ? ", decode \(Formatting.fixed(result.decodeTokensPerSecond, 1)) tok/s" : ""))
+        for (key, value) in extra { out.line("\(key.replacingUnderscores) \(Formatting.fixed(value, 3))") }
         out.flush()
     }
 }
