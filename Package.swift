@@ -73,7 +73,7 @@ let package = Package(
             swiftSettings: kernelSettings),
         .executableTarget(
             name: "weightkit-bench",
-            dependencies: ["WeightFormats"],
+            dependencies: ["WeightFormats", "WeightCompute", "WeightModels"],
             path: "Sources/WeightKitBenchmarks",
             swiftSettings: kernelSettings),
         .executableTarget(

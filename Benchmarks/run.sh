@@ -51,3 +51,18 @@ echo '```'
 $BENCH decode "$OUT/decode.gguf"
 echo '```'
 } | tee "$OUT/results.md"
+
+{
+echo
+echo "## Seed models: Micro-MTP full forward (128 tokens) and the expert LM's Small configuration (100 tokens)"
+echo
+echo "PyTorch (2 threads), same weights:"
+echo '```json'
+$PY Benchmarks/models_reference.py "$OUT"
+echo '```'
+echo "WeightKit:"
+echo '```'
+$BENCH mtp-forward "$OUT/micro-mtp" 128
+$BENCH expert-generate "$OUT/expert-small" 16 100
+echo '```'
+} | tee -a "$OUT/results.md"

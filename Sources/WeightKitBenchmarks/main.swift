@@ -52,8 +52,12 @@ do {
         try decodeBenchmark(path: arguments[1], threads: [1, Parallel.processorCount])
     case "open":
         try openBenchmark(paths: Array(arguments.dropFirst()))
+    case "mtp-forward":
+        try multiTokenForwardBenchmark(directory: arguments[1], tokens: Int(arguments[2]) ?? 128)
+    case "expert-generate":
+        try expertGenerateBenchmark(directory: arguments[1], prompt: Int(arguments[2]) ?? 16, tokens: Int(arguments[3]) ?? 100)
     default:
-        print("usage: weightkit-bench decode FILE.gguf | open FILE...")
+        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N]")
         exit(2)
     }
 } catch {
