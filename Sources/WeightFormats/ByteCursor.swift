@@ -63,9 +63,11 @@ struct ByteCursor {
 }
 
 extension UnsafeRawBufferPointer {
-    /// Whether these bytes are valid UTF-8 (the standard library's validating decoder).
+    /// Whether these bytes are valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+    /// above U+10FFFF), checked without allocating; ASCII runs go eight bytes at a time.
     public var isValidUTF8: Bool {
-        String(validating: self.bindMemoryIfNeeded(), as: UTF8.self) != nil
+        guard let base = baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        return UTF8Validation.isValid(base, count)
     }
 
     fileprivate func bindMemoryIfNeeded() -> UnsafeBufferPointer<UInt8> {
@@ -80,5 +82,37 @@ extension UnsafeRawBufferPointer {
     /// Decodes strictly; nil when the bytes are not valid UTF-8.
     public var validatedString: String? {
         String(validating: bindMemoryIfNeeded(), as: UTF8.self)
+    }
+}
+
+enum UTF8Validation {
+    static func isValid(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i < n {
+            if i + 8 <= n, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i += 8
+                continue
+            }
+            let lead = p[i]
+            if lead < 0x80 { i += 1; continue }
+            let length: Int
+            var low: UInt8 = 0x80, high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; high = 0x9F
+            case 0xF0: length = 4; low = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; high = 0x8F
+            default: return false
+            }
+            guard i + length <= n else { return false }
+            let second = p[i + 1]
+            guard second >= low && second <= high else { return false }
+            for k in 2..<length where p[i + k] & 0xC0 != 0x80 { return false }
+            i += length
+        }
+        return true
     }
 }

@@ -120,9 +120,7 @@ public final class GGUFFile: Sendable {
         switch value {
         case .string(let s): return s.isValidUTF8 ? 0 : 1
         case .array(let array) where array.elementType == .string:
-            var bad = 0
-            for i in 0..<array.count where !array.string(at: i)!.isValidUTF8 { bad += 1 }
-            return bad
+            return array.countInvalidUTF8()
         case .array(let array) where array.elementType == .array:
             return array.reduce(0) { $0 + countInvalidUTF8($1) }
         default: return 0

@@ -217,6 +217,20 @@ public struct GGUFArray: RandomAccessCollection, Sendable {
         return map { $0.doubleValue! }
     }
 
+    /// How many string elements are not valid UTF-8 (zero for other element types).
+    func countInvalidUTF8() -> Int {
+        guard elementType == .string else { return 0 }
+        let base = file.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var bad = 0
+        elementOffsets.withUnsafeBufferPointer { offsets in
+            for start in offsets {
+                let length = readLength(at: start)
+                if !UTF8Validation.isValid(base + start + 8, length) { bad += 1 }
+            }
+        }
+        return bad
+    }
+
     private func readLength(at start: Int) -> Int {
         let raw = file.bytes.baseAddress!.loadUnaligned(fromByteOffset: start, as: UInt64.self)
         return Int(byteOrder == .littleEndian ? UInt64(littleEndian: raw) : UInt64(bigEndian: raw))

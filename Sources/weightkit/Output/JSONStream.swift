@@ -20,9 +20,7 @@ struct JSONStream {
     /// A string from raw bytes: valid UTF-8 is copied with escapes, anything else is decoded
     /// with U+FFFD replacements first.
     mutating func string(bytes: UnsafeRawBufferPointer) {
-        var ascii = true
-        for byte in bytes where byte >= 0x80 { ascii = false; break }
-        if ascii || bytes.validatedString != nil {
+        if bytes.isValidUTF8 {
             appendEscaped(bytes)
         } else {
             string(bytes.lossyString)
