@@ -406,10 +406,16 @@ enum GGUFParser {
                 name: info.name, type: info.type, dimensions: info.dimensions, relativeOffset: info.relativeOffset,
                 offset: start, byteCount: info.byteCount, infoOffset: info.infoOffset))
         }
-        let byStart = placed.sorted { ($0.offset, $0.byteCount) < ($1.offset, $1.byteCount) }
-        for (previous, next) in zip(byStart, byStart.dropFirst())
-        where previous.byteCount > 0 && next.byteCount > 0 && next.offset < previous.offset + previous.byteCount {
-            throw FormatError.tensorsOverlap(first: previous.name, second: next.name, offset: next.offset)
+        // Sorted by start, a tensor overlaps an earlier one exactly when it starts before the
+        // furthest end so far. Empty tensors own no bytes: they neither overlap nor end
+        // anything (comparing neighbours only would let an empty tensor hide an overlap).
+        let byStart = placed.filter { $0.byteCount > 0 }.sorted { ($0.offset, $0.byteCount) < ($1.offset, $1.byteCount) }
+        var furthest: GGUFTensorInfo?
+        for next in byStart {
+            if let previous = furthest, next.offset < previous.offset + previous.byteCount {
+                throw FormatError.tensorsOverlap(first: previous.name, second: next.name, offset: next.offset)
+            }
+            if furthest == nil || next.offset + next.byteCount > furthest!.offset + furthest!.byteCount { furthest = next }
         }
         return placed
     }

@@ -21,6 +21,10 @@ public final class MappedFile: @unchecked Sendable {
     public let size: Int
     /// The mapped bytes: `size` bytes, read-only.
     public let bytes: UnsafeRawBufferPointer
+    /// The whole mapping to release: the file itself, or for `init(copying:path:)` the data
+    /// pages with their guard pages.
+    private let mappingBase: UnsafeMutableRawPointer
+    private let mappingLength: Int
 
     /// Maps the file at `path`.
     ///
@@ -41,10 +45,47 @@ public final class MappedFile: @unchecked Sendable {
         }
         self.size = size
         self.bytes = UnsafeRawBufferPointer(start: base, count: size)
+        self.mappingBase = base
+        self.mappingLength = size
+    }
+
+    /// Copies `contents` into an anonymous read-only mapping, for parsing bytes that are not
+    /// in a file (fuzz targets, tests). The bytes end flush against an inaccessible guard
+    /// page, and another guard page precedes them, so a parser that reads even one byte
+    /// outside the buffer faults instead of reading whatever follows.
+    ///
+    /// - Throws: `.emptyFile` for zero bytes (as for a file), `.cannotOpen` when the mapping
+    ///   cannot be made.
+    init(copying contents: UnsafeRawBufferPointer, path: String = "<memory>") throws {
+        self.path = path
+        guard contents.count > 0, let source = contents.baseAddress else { throw FormatError.emptyFile(path: path) }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let (pages, overflow) = (contents.count / pageSize).addingReportingOverflow(contents.count % pageSize == 0 ? 0 : 1)
+        let (dataLength, tooLarge) = pages.multipliedReportingOverflow(by: pageSize)
+        guard !overflow, !tooLarge, dataLength <= Int.max - 2 * pageSize else {
+            throw FormatError.cannotOpen(path: path, reason: "\(contents.count) bytes cannot be mapped")
+        }
+        let length = dataLength + 2 * pageSize
+        guard let base = mmap(nil, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED else {
+            throw FormatError.cannotOpen(path: path, reason: "mmap: " + errnoDescription())
+        }
+        let dataPages = base + pageSize
+        guard mprotect(dataPages, dataLength, PROT_READ | PROT_WRITE) == 0 else {
+            let reason = errnoDescription()
+            munmap(base, length)
+            throw FormatError.cannotOpen(path: path, reason: "mprotect: " + reason)
+        }
+        let start = dataPages + (dataLength - contents.count)
+        start.copyMemory(from: source, byteCount: contents.count)
+        _ = mprotect(dataPages, dataLength, PROT_READ)
+        self.size = contents.count
+        self.bytes = UnsafeRawBufferPointer(start: start, count: contents.count)
+        self.mappingBase = base
+        self.mappingLength = length
     }
 
     deinit {
-        munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), size)
+        munmap(mappingBase, mappingLength)
     }
 
     /// How the kernel should expect a range of the file to be read.

@@ -118,9 +118,13 @@ enum SafeTensorsParser {
         }
         let dataSize = file.size - 8 - headerLength
         if expected > dataSize {
-            let last = tensors.last!
+            // Name the first tensor that does not fit. It begins where the previous one ends,
+            // inside the file, so its offset cannot overflow (the last one's could: offsets
+            // may run up to Int.max).
+            let outside = tensors.first { $0.dataEnd > dataSize }!
             throw FormatError.tensorOutOfBounds(
-                tensor: last.name, offset: 8 + headerLength + last.dataBegin, size: last.dataEnd - last.dataBegin, fileSize: file.size)
+                tensor: outside.name, offset: 8 + headerLength + outside.dataBegin, size: outside.dataEnd - outside.dataBegin,
+                fileSize: file.size)
         }
         if expected < dataSize {
             throw FormatError.trailingBytes(dataEnd: 8 + headerLength + expected, fileSize: file.size)
@@ -178,7 +182,10 @@ enum SafeTensorsParser {
         else {
             throw FormatError.wrongFieldType(tensor: name, field: "data_offsets", expected: "two non-negative integers")
         }
-        guard let begin = beginNumber.int, let end = endNumber.int else { throw FormatError.shapeOverflow(tensor: name) }
+        // An offset that does not fit in Int is not a shape overflow: name the field.
+        guard let begin = beginNumber.int, let end = endNumber.int else {
+            throw FormatError.wrongFieldType(tensor: name, field: "data_offsets", expected: "two non-negative integers below 2^63")
+        }
         guard end >= begin else { throw FormatError.offsetsReversed(tensor: name, begin: begin, end: end) }
 
         let (bits, overflow) = elements.multipliedReportingOverflow(by: dtype.bitWidth)
