@@ -1,11 +1,13 @@
 /// One logical checkpoint: a GGUF file or split set, a safetensors file, a sharded safetensors
-/// checkpoint, or a Hugging Face model directory, seen as one list of tensor views.
+/// checkpoint, a PyTorch zip checkpoint (or a directory of them), or a Hugging Face model
+/// directory, seen as one list of tensor views.
 ///
 /// Tensors are listed in file order: tensor-info order for GGUF (parts in split order),
-/// data-offset order for safetensors (shards in index order).
+/// data-offset order for safetensors (shards in index order), state-dict order for PyTorch
+/// (files in name order).
 public final class Checkpoint: Sendable {
     public enum Format: String, Sendable {
-        case gguf, safetensors
+        case gguf, safetensors, pytorch
     }
 
     public let format: Format
@@ -17,8 +19,12 @@ public final class Checkpoint: Sendable {
     public let ggufParts: [GGUFFile]
     /// safetensors files in shard order; empty for GGUF.
     public let safetensorsFiles: [SafeTensorsFile]
+    /// PyTorch zip checkpoints in name order; empty for the other formats.
+    public let pytorchFiles: [PyTorchFile]
     public let tensors: [TensorView]
     private let tensorIndex: [String: Int]
+    /// File offsets of PyTorch tensors whose views are row-major copies (strided tensors).
+    private let copiedTensorOffsets: [String: Int]
 
     /// The GGUF metadata (the first part's for a split set).
     public var gguf: GGUFFile? { ggufParts.first }
@@ -28,19 +34,32 @@ public final class Checkpoint: Sendable {
 
     /// The mapped files, in order.
     public var files: [MappedFile] {
-        format == .gguf ? ggufParts.map(\.file) : safetensorsFiles.map(\.file)
+        switch format {
+        case .gguf: ggufParts.map(\.file)
+        case .safetensors: safetensorsFiles.map(\.file)
+        case .pytorch: pytorchFiles.map(\.file)
+        }
     }
 
     /// The total size of the files in bytes.
     public var totalFileSize: Int { files.reduce(0) { $0 + $1.size } }
 
-    init(format: Format, path: String, directory: String, ggufParts: [GGUFFile], safetensorsFiles: [SafeTensorsFile], tensors: [TensorView]) throws {
+    init(
+        format: Format, path: String, directory: String, ggufParts: [GGUFFile], safetensorsFiles: [SafeTensorsFile],
+        tensors: [TensorView], pytorchFiles: [PyTorchFile] = []
+    ) throws {
         self.format = format
         self.path = path
         self.directory = directory
         self.ggufParts = ggufParts
         self.safetensorsFiles = safetensorsFiles
+        self.pytorchFiles = pytorchFiles
         self.tensors = tensors
+        var copied: [String: Int] = [:]
+        for file in pytorchFiles {
+            for info in file.tensorInfos where !info.isContiguous && info.byteCount > 0 { copied[info.name] = info.offset }
+        }
+        self.copiedTensorOffsets = copied
         var index: [String: Int] = [:]
         index.reserveCapacity(tensors.count)
         for (position, tensor) in tensors.enumerated() {
@@ -49,6 +68,12 @@ public final class Checkpoint: Sendable {
             }
         }
         self.tensorIndex = index
+    }
+
+    /// Where `tensor`'s first element lies in its file (`tensor.fileName`): `tensor.offset`,
+    /// except for a strided PyTorch tensor, whose view is a row-major copy.
+    public func fileOffset(of tensor: TensorView) -> Int {
+        copiedTensorOffsets[tensor.name] ?? tensor.offset
     }
 
     /// The tensor called `name`, or nil.
@@ -65,7 +90,8 @@ public final class Checkpoint: Sendable {
     }
 
     /// Opens whatever `path` names: `.gguf` (any part of a split set), `.safetensors`, a
-    /// `model.safetensors.index.json`, or a directory holding one of these.
+    /// `model.safetensors.index.json`, a PyTorch zip checkpoint (`.pth`, `.pt`, `.bin`) or its
+    /// `pytorch_model.bin.index.json`, or a directory holding one of these.
     public static func open(_ path: String) throws -> Checkpoint {
         switch FileSystem.kind(of: path) {
         case .missing:
@@ -77,7 +103,11 @@ public final class Checkpoint: Sendable {
         case .regularFile:
             break
         }
-        if PathName.lastComponent(of: path).hasSuffix(".index.json") {
+        let name = PathName.lastComponent(of: path)
+        if name.hasSuffix(".bin.index.json") || name.hasSuffix(".pth.index.json") || name.hasSuffix(".pt.index.json") {
+            return try openPyTorchIndex(path, openedAs: path)
+        }
+        if name.hasSuffix(".index.json") {
             return try openShardIndex(path, openedAs: path)
         }
         let file = try MappedFile(path: path)
@@ -88,13 +118,16 @@ public final class Checkpoint: Sendable {
             // Let the GGUF parser name the defect (wrong magic, truncation).
             return try openGGUF(file)
         }
+        if PyTorchFile.looksLikeZip(file) || PyTorchFile.isLegacyFormat(file) || ["pth", "pt"].contains(PathName.fileExtension(of: path)) {
+            return try openPyTorch(file)
+        }
         if PathName.fileExtension(of: path) == "safetensors" || looksLikeSafeTensors(file) {
             let parsed = try SafeTensorsFile(file: file)
             return try Checkpoint(
                 format: .safetensors, path: path, directory: PathName.directory(of: path), ggufParts: [],
                 safetensorsFiles: [parsed], tensors: parsed.tensorViews())
         }
-        throw FormatError.unrecognizedFormat(path: path, reason: "neither a GGUF file (magic \"GGUF\") nor a safetensors file")
+        throw FormatError.unrecognizedFormat(path: path, reason: "neither a GGUF file (magic \"GGUF\"), a safetensors file nor a PyTorch zip checkpoint")
     }
 
     private static func looksLikeSafeTensors(_ file: MappedFile) -> Bool {
@@ -148,24 +181,7 @@ public final class Checkpoint: Sendable {
 
     static func openShardIndex(_ indexPath: String, openedAs path: String) throws -> Checkpoint {
         let directory = PathName.directory(of: indexPath)
-        let json: JSONValue
-        do {
-            json = try JSON.parse(try FileSystem.readFile(indexPath))
-        } catch let error as FormatError {
-            throw FormatError.inFile(indexPath, error)
-        }
-        guard let weightMap = json["weight_map"]?.objectValue else {
-            throw FormatError.shardIndexInvalid(path: indexPath, reason: "no \"weight_map\" object")
-        }
-        var shardOfTensor: [String: String] = [:]
-        for (tensor, shard) in weightMap {
-            guard let shardName = shard.stringValue, !shardName.isEmpty, !shardName.hasPrefix("/"),
-                  !shardName.split(separator: "/").contains("..")
-            else {
-                throw FormatError.shardIndexInvalid(path: indexPath, reason: "weight_map entry for '\(tensor)' is not a file name")
-            }
-            shardOfTensor[tensor] = shardName
-        }
+        let shardOfTensor = try readWeightMap(indexPath)
         let shardNames = Set(shardOfTensor.values).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         var files: [SafeTensorsFile] = []
         var tensors: [TensorView] = []
@@ -193,6 +209,29 @@ public final class Checkpoint: Sendable {
             format: .safetensors, path: path, directory: directory, ggufParts: [], safetensorsFiles: files, tensors: tensors)
     }
 
+    /// The `weight_map` of a shard index: tensor name to shard file name (inside the directory).
+    static func readWeightMap(_ indexPath: String) throws -> [String: String] {
+        let json: JSONValue
+        do {
+            json = try JSON.parse(try FileSystem.readFile(indexPath))
+        } catch let error as FormatError {
+            throw FormatError.inFile(indexPath, error)
+        }
+        guard let weightMap = json["weight_map"]?.objectValue else {
+            throw FormatError.shardIndexInvalid(path: indexPath, reason: "no \"weight_map\" object")
+        }
+        var shardOfTensor: [String: String] = [:]
+        for (tensor, shard) in weightMap {
+            guard let shardName = shard.stringValue, !shardName.isEmpty, !shardName.hasPrefix("/"),
+                  !shardName.split(separator: "/").contains("..")
+            else {
+                throw FormatError.shardIndexInvalid(path: indexPath, reason: "weight_map entry for '\(tensor)' is not a file name")
+            }
+            shardOfTensor[tensor] = shardName
+        }
+        return shardOfTensor
+    }
+
     static func openDirectory(_ directory: String) throws -> Checkpoint {
         let names = try FileSystem.contentsOfDirectory(directory)
         let indexNames = names.filter { $0.hasSuffix(".safetensors.index.json") }
@@ -212,6 +251,9 @@ public final class Checkpoint: Sendable {
         let ggufs = names.filter { $0.hasSuffix(".gguf") }
         if let first = ggufs.first(where: { SplitName($0)?.part == 1 }) ?? (ggufs.count == 1 ? ggufs.first : nil) {
             return try openGGUF(try MappedFile(path: PathName.join(directory, first)))
+        }
+        if let pytorch = try openPyTorchDirectory(directory, names: names) {
+            return pytorch
         }
         throw FormatError.noWeightFiles(directory: directory)
     }

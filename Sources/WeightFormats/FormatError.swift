@@ -70,6 +70,44 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
     case shardMissing(path: String, referencedBy: String)
     case noWeightFiles(directory: String)
 
+    // MARK: ZIP archives (PyTorch checkpoints)
+    /// No end-of-central-directory record in the last 65,557 bytes.
+    case zipEndRecordMissing(fileSize: Int)
+    case zipBadSignature(structure: String, offset: Int, found: UInt32)
+    /// A structure the archive points to lies (partly) outside the file or its parent.
+    case zipStructureOutOfBounds(structure: String, offset: Int, size: Int, fileSize: Int)
+    case zipInvalid(structure: String, offset: Int, reason: String)
+    case zipMultipleDisks(offset: Int)
+    case zipDuplicateEntry(name: String)
+    case zipEntryMissing(name: String)
+    case zipEntryEncrypted(name: String)
+    /// Tensor data must be stored (method 0) to be mapped.
+    case zipEntryCompressed(name: String, method: UInt16)
+    case zipEntryOutOfBounds(name: String, offset: Int, size: Int, fileSize: Int)
+
+    // MARK: Pickles (PyTorch checkpoints)
+    /// A GLOBAL (or INST) naming something outside the allow-list, e.g. `posix.system`.
+    case pickleForbiddenGlobal(module: String, name: String, offset: Int)
+    case pickleUnknownOpcode(opcode: UInt8, offset: Int)
+    /// A known opcode that state dicts never need (INST, OBJ, EXT1, out-of-band buffers...).
+    case pickleUnsupportedOpcode(opcode: String, offset: Int, reason: String)
+    case pickleStackUnderflow(opcode: String, offset: Int)
+    case pickleMemoMissing(index: Int, offset: Int)
+    case pickleLimitExceeded(what: String, limit: Int, offset: Int)
+    /// An opcode's operands or arguments are not what it needs.
+    case pickleInvalidArgument(opcode: String, offset: Int, reason: String)
+
+    // MARK: PyTorch checkpoints
+    /// The pre-1.6 torch.save format (a pickle stream, not a ZIP archive).
+    case pytorchLegacyFormat
+    case pytorchUnsupportedByteOrder(found: String)
+    case pytorchNoStateDict(reason: String)
+    case pytorchInvalidTensor(tensor: String, reason: String)
+    /// A storage's archive entry holds fewer bytes than the storage or tensor needs.
+    case pytorchStorageTooSmall(tensor: String, entry: String, needed: Int, available: Int)
+    /// Two files of a directory hold a tensor of the same name (Meta's model-parallel shards).
+    case pytorchShardsOverlap(directory: String, first: String, second: String, tensor: String)
+
     // MARK: Values
     case unsupportedConversion(tensor: String, dtype: String, reason: String)
     case unsupportedByteOrder(tensor: String, dtype: String)
@@ -172,7 +210,51 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
         case .shardIndexInvalid(let path, let reason): return "\(path): \(reason)"
         case .shardMissing(let path, let referencedBy): return "shard \(path) listed in \(referencedBy) is missing"
         case .noWeightFiles(let directory):
-            return "\(directory) holds no .safetensors or .gguf files"
+            return "\(directory) holds no .safetensors, .gguf or PyTorch (.bin, .pth, .pt) files"
+
+        case .zipEndRecordMissing(let fileSize):
+            return "not a ZIP archive: no end of central directory record in the last bytes of the file (\(fileSize) bytes)"
+        case .zipBadSignature(let structure, let offset, let found):
+            return "\(structure) at offset \(offset) has signature 0x\(String(found, radix: 16)), which is not one"
+        case .zipStructureOutOfBounds(let structure, let offset, let size, let fileSize):
+            return "\(structure): \(size) bytes at offset \(offset) lie outside the archive (\(fileSize) bytes)"
+        case .zipInvalid(let structure, let offset, let reason):
+            return "\(structure) at offset \(offset): \(reason)"
+        case .zipMultipleDisks(let offset):
+            return "the ZIP archive spans several disks (record at offset \(offset)); only single-file archives are read"
+        case .zipDuplicateEntry(let name): return "the ZIP archive holds two entries named '\(name)'"
+        case .zipEntryMissing(let name): return "the ZIP archive has no entry '\(name)'"
+        case .zipEntryEncrypted(let name): return "ZIP entry '\(name)' is encrypted"
+        case .zipEntryCompressed(let name, let method):
+            return "ZIP entry '\(name)' is compressed (method \(method)\(method == 8 ? ", deflate" : "")); only stored (uncompressed) entries can be mapped, as torch.save writes them"
+        case .zipEntryOutOfBounds(let name, let offset, let size, let fileSize):
+            return "ZIP entry '\(name)': \(size) bytes at offset \(offset) lie past the end of the file (\(fileSize) bytes)"
+
+        case .pickleForbiddenGlobal(let module, let name, let offset):
+            return "the pickle names \(module).\(name) at offset \(offset), which is not on the allow-list of state-dict types (collections.OrderedDict, torch._utils._rebuild_tensor_v2/v3, _rebuild_parameter, the torch storage and dtype types); nothing was executed"
+        case .pickleUnknownOpcode(let opcode, let offset):
+            return "unknown pickle opcode 0x\(hex(opcode)) at offset \(offset)"
+        case .pickleUnsupportedOpcode(let opcode, let offset, let reason):
+            return "pickle opcode \(opcode) at offset \(offset) is not supported: \(reason)"
+        case .pickleStackUnderflow(let opcode, let offset):
+            return "pickle opcode \(opcode) at offset \(offset) needs more values than the stack holds"
+        case .pickleMemoMissing(let index, let offset):
+            return "pickle memo read at offset \(offset) asks for entry \(index), which was never stored"
+        case .pickleLimitExceeded(let what, let limit, let offset):
+            return "pickle at offset \(offset): \(what) exceeds the limit of \(limit)"
+        case .pickleInvalidArgument(let opcode, let offset, let reason):
+            return "pickle opcode \(opcode) at offset \(offset): \(reason)"
+
+        case .pytorchLegacyFormat:
+            return "this is the legacy PyTorch format (torch.save before 1.6, or _use_new_zipfile_serialization=False), which is not supported; load it in PyTorch and save it again with torch.save"
+        case .pytorchUnsupportedByteOrder(let found):
+            return "the archive's byteorder record is '\(found)'; only little-endian PyTorch checkpoints are read"
+        case .pytorchNoStateDict(let reason): return "no state dict found: \(reason)"
+        case .pytorchInvalidTensor(let tensor, let reason): return "tensor '\(tensor)': \(reason)"
+        case .pytorchStorageTooSmall(let tensor, let entry, let needed, let available):
+            return "tensor '\(tensor)': its storage '\(entry)' needs \(needed) bytes but the entry holds \(available)"
+        case .pytorchShardsOverlap(let directory, let first, let second, let tensor):
+            return "\(directory): \(first) and \(second) both hold '\(tensor)'; model-parallel shards (each a slice of every tensor) are not merged, open one file on its own"
 
         case .unsupportedConversion(let tensor, let dtype, let reason):
             return "tensor '\(tensor)' (\(dtype)): \(reason)"

@@ -194,3 +194,24 @@ import WeightFormats
         #expect(result.stderr.contains("no tensor named 'nope'"))
     }
 }
+
+/// `inspect` on PyTorch checkpoints: the same contract with `"format": "pytorch"`.
+@Suite struct InspectPyTorchTests {
+    @Test("--json reports a torch.save file with its tensors in state-dict order")
+    func pytorchJSON() throws {
+        let result = try CLI.run(["inspect", CLI.fixture("pytorch/state_dict.pth"), "--json"])
+        #expect(result.status == 0)
+        let json = try #require(result.json)
+        #expect(json["format"] == .string("pytorch"))
+        let expected = try CLI.json("pytorch/state_dict.expected.json")
+        let names = (json["tensors"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        #expect(names == (expected["tensors"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue })
+    }
+
+    @Test("a malicious pickle exits 1 naming the global")
+    func maliciousPickle() throws {
+        let result = try CLI.run(["inspect", CLI.fixture("pytorch/malicious.pth")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(".system"))
+    }
+}

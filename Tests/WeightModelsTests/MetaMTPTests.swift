@@ -56,6 +56,14 @@ import WeightFormats
         #expect(speculative.draftsProposed >= speculative.draftsAccepted)
     }
 
+    @Test("Meta's consolidated.00.pth loads like its safetensors copy")
+    func pytorchCheckpoint() throws {
+        let model = try #require(try ModelRegistry.load(Fixture.path("pytorch/mtp-4heads-pth")) as? MetaMTPModel)
+        let prompt = try Self.prompt("mtp-4heads")
+        let (logits, _, _) = try model.fullForward(prompt)
+        #expect(relativeL2(logits, try NPY.read(Fixture.path("mtp/mtp-4heads/logits.npy")).values) <= 1e-4)
+    }
+
     @Test("a created value head saves and loads unchanged")
     func valueHeadRoundTrip() throws {
         let head = ValueHead(dimension: 64, seed: 42, source: .trunk)
