@@ -7,7 +7,8 @@ struct WeightKitCommand: ParsableCommand {
         abstract: "Inspect, convert, budget and run GGUF and safetensors model files.",
         discussion: """
             PATH arguments accept a .gguf file (any part of a split set), a .safetensors file, a
-            model.safetensors.index.json, or a Hugging Face model directory.
+            model.safetensors.index.json, a PyTorch zip checkpoint (.pth, .pt, pytorch_model.bin,
+            read without running its pickle), or a Hugging Face or Meta model directory.
             """,
         version: WeightKitVersion.string,
         subcommands: [InspectCommand.self, TensorCommand.self, RunCommand.self, RouteCommand.self]

@@ -9,7 +9,7 @@ struct InspectCommand: ParsableCommand {
             Reads only the headers: a 100 GB file opens as fast as a small one.
 
             --json prints one lossless JSON object:
-              {"format": "gguf"|"safetensors", "version": N, "metadata": {...},
+              {"format": "gguf"|"safetensors"|"pytorch", "version": N, "metadata": {...},
                "metadata_types": {...}, "tensors": [{"name", "dtype", "shape", "offset",
                "nbytes", "file"}]}
             ("version" and "metadata_types" for GGUF only). Shapes are row-major (outermost
@@ -17,7 +17,7 @@ struct InspectCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "A .gguf (any part of a split set), .safetensors, index.json or model directory.")
+    @Argument(help: "A .gguf (any part of a split set), .safetensors, .pth/.bin, index.json or model directory.")
     var path: String
 
     @Flag(help: "Print one JSON object instead of tables.")

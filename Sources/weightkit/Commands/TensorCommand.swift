@@ -12,7 +12,7 @@ struct TensorCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "A .gguf, .safetensors, index.json or model directory.")
+    @Argument(help: "A .gguf, .safetensors, .pth/.bin, index.json or model directory.")
     var path: String
 
     @Argument(help: "The tensor's name as `inspect` lists it.")
