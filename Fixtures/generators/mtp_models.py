@@ -68,6 +68,62 @@ def build(out: pathlib.Path, name: str, params: dict, seed: int, as_config_json:
     })
 
 
+def meta_to_gguf_name(name: str, layer_count: int) -> str:
+    """WeightKit's `llama-mtp` layout (Docs/META_MTP.md): llama.cpp's block names, extra heads
+    numbered after `layers`."""
+    blocks = {"attention.wq.weight": "attn_q.weight", "attention.wk.weight": "attn_k.weight",
+              "attention.wv.weight": "attn_v.weight", "attention.wo.weight": "attn_output.weight",
+              "feed_forward.w1.weight": "ffn_gate.weight", "feed_forward.w2.weight": "ffn_down.weight",
+              "feed_forward.w3.weight": "ffn_up.weight", "attention_norm.weight": "attn_norm.weight",
+              "ffn_norm.weight": "ffn_norm.weight"}
+    globals_ = {"tok_embeddings.weight": "token_embd.weight", "norm.weight": "output_norm.weight",
+                "output.weight": "output.weight"}
+    if name in globals_:
+        return globals_[name]
+    group, index, suffix = name.split(".", 2)
+    base = 0 if group == "layers" else layer_count
+    return f"blk.{base + int(index)}.{blocks[suffix]}"
+
+
+def write_gguf(out: pathlib.Path, name: str, quantize_f16: bool) -> None:
+    """The checkpoint `name` as a `llama-mtp` GGUF written by gguf-py (f32, or f16 matrices)."""
+    import gguf
+    from safetensors.numpy import load_file as load_numpy
+
+    directory = out / name
+    params_path = directory / "params.json" if (directory / "params.json").exists() else directory / "config.json"
+    params = json.loads(params_path.read_text())
+    tensors = {}
+    for path in sorted(directory.glob("*.safetensors")):
+        tensors.update(load_numpy(str(path)))
+    heads = params["n_future_tokens"]
+    layer_count = params["n_layers"] - heads + 1
+    dim, n_heads = params["dim"], params["n_heads"]
+    arch = "llama-mtp"
+    suffix = "f16" if quantize_f16 else "f32"
+    writer = gguf.GGUFWriter(str(out / f"{name}.{suffix}.gguf"), arch)
+    writer.add_name(name)
+    writer.add_context_length(params.get("max_seq_len", 2048))
+    writer.add_embedding_length(dim)
+    writer.add_block_count(params["n_layers"])
+    writer.add_feed_forward_length(tensors["layers.0.feed_forward.w1.weight"].shape[0])
+    writer.add_head_count(n_heads)
+    writer.add_head_count_kv(params.get("n_kv_heads", n_heads))
+    writer.add_layer_norm_rms_eps(params["norm_eps"])
+    writer.add_rope_freq_base(params["rope_theta"])
+    writer.add_rope_dimension_count(dim // n_heads)
+    writer.add_vocab_size(params["vocab_size"])
+    writer.add_uint32(f"{arch}.n_future_tokens", heads)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if quantize_f16 else gguf.LlamaFileType.ALL_F32)
+    for meta_name, array in tensors.items():
+        data = array.astype(np.float16) if quantize_f16 and array.ndim == 2 else array.astype(np.float32)
+        writer.add_tensor(meta_to_gguf_name(meta_name, layer_count), data)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
 def generate(root: pathlib.Path) -> None:
     out = root / "mtp"
     build(out, "mtp-4heads", dict(dim=64, n_layers=4, n_heads=8, n_kv_heads=8, vocab_size=256, multiple_of=32,
@@ -83,3 +139,6 @@ def generate(root: pathlib.Path) -> None:
     with torch.device("meta"):
         model = MetaMTPTransformer(micro)
     write_json(out / "micro-mtp.json", {"params": micro, "parameters": sum(p.numel() for p in model.parameters())})
+    for name in ("mtp-4heads", "mtp-gqa-2heads"):
+        write_gguf(out, name, quantize_f16=False)
+    write_gguf(out, "mtp-4heads", quantize_f16=True)

@@ -6,6 +6,7 @@ public enum GGUFArchitecture {
     /// llama.cpp's architecture names and the Hugging Face model types they correspond to.
     public static let modelTypes: [String: String] = [
         "llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "qwen3moe": "qwen3_moe", "bert": "bert",
+        MetaTensorNames.mtpArchitecture: "meta_mtp",
     ]
 
     public static func parse(_ gguf: GGUFFile) throws -> ModelArchitecture {
@@ -34,6 +35,7 @@ public enum GGUFArchitecture {
             ?? gguf.tensorInfos.first(where: { $0.name == "token_embd.weight" })?.shape.first
             ?? 0
         let isBERT = arch == "bert"
+        let isMTP = arch == MetaTensorNames.mtpArchitecture
         let epsilon = try reader.optionalDouble("attention.layer_norm_rms_epsilon") ?? reader.optionalDouble("attention.layer_norm_epsilon") ?? 1e-5
 
         var positions: PositionEncoding
@@ -42,7 +44,9 @@ public enum GGUFArchitecture {
         } else {
             var rotary = RotaryEmbedding(
                 theta: try reader.optionalDouble("rope.freq_base") ?? 10000,
-                dimensions: try reader.optionalInt("rope.dimension_count") ?? keyLength, layout: .halves)
+                dimensions: try reader.optionalInt("rope.dimension_count") ?? keyLength,
+                // Meta's checkpoints keep the adjacent-pair layout their rotary code uses.
+                layout: isMTP ? .interleaved : .halves)
             if let type = try reader.optionalString("rope.scaling.type"), type != "none" {
                 rotary.scaling = RopeScaling(
                     type: type, factor: try reader.optionalDouble("rope.scaling.factor") ?? 1,
@@ -64,6 +68,14 @@ public enum GGUFArchitecture {
             embeddingNorm: isBERT, finalNorm: !isBERT, hasOutputHead: !isBERT,
             kvHeadCountPerLayer: uniformKV ? nil : kvPerLayer)
         if let window = try reader.optionalInt("attention.sliding_window") { stack.slidingWindow = window }
+        if isMTP {
+            let future = try reader.int(MetaTensorNames.futureTokensKey)
+            guard future >= 1, future <= layers else {
+                throw ArchitectureError.invalidValue(
+                    file: file, key: reader.key(MetaTensorNames.futureTokensKey), reason: "must be between 1 and block_count (\(layers))")
+            }
+            stack.futureTokens = future
+        }
         if let count = try reader.optionalInt("expert_count"), count > 0 {
             stack.experts = MixtureOfExperts(
                 expertCount: count, usedExpertCount: try reader.int("expert_used_count"),

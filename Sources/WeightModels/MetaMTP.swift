@@ -41,10 +41,12 @@ public final class MetaMTPModel: CausalLanguageModel {
         }
         self.architecture = stack
         self.futureTokens = futureTokens
-        let binder = WeightBinder(checkpoint: checkpoint, model: "meta_mtp")
+        let layerCount = stack.layerCount - futureTokens + 1
+        // GGUF files (`llama-mtp`) store the same tensors under llama.cpp's names.
+        let binder = WeightBinder(checkpoint: checkpoint, model: "meta_mtp", name: checkpoint.format == .gguf
+            ? { MetaTensorNames.ggufName(forMeta: $0, layerCount: layerCount) ?? $0 } : { $0 })
         let d = stack.hiddenSize
         let embedding = try binder.matrix("tok_embeddings.weight", rows: stack.vocabularySize, columns: d)
-        let layerCount = stack.layerCount - futureTokens + 1
         var blocks: [DecoderLayer] = []
         for index in 0..<layerCount { if let block = try Self.bindBlock("layers.\(index).", stack: stack, binder: binder) { blocks.append(block) } }
         var extra: [DecoderLayer] = []

@@ -14,13 +14,19 @@ final class WeightBinder {
     /// `rotary_emb.inv_freq` in old checkpoints).
     var ignorable: (String) -> Bool = { _ in false }
 
-    init(checkpoint: Checkpoint, model: String) {
+    /// The checkpoint's name for a tensor the model asks for by its own name.
+    let fileName: (String) -> String
+
+    init(checkpoint: Checkpoint, model: String, name fileName: @escaping (String) -> String = { $0 }) {
         self.checkpoint = checkpoint
         self.model = model
+        self.fileName = fileName
     }
 
     /// The tensor `name` if it exists with `shape` (row-major); records a problem otherwise.
-    func tensor(_ name: String, shape: [Int]) -> TensorView? {
+    /// Problems name the tensor as the checkpoint does.
+    func tensor(_ modelName: String, shape: [Int]) -> TensorView? {
+        let name = fileName(modelName)
         guard let view = checkpoint.tensor(named: name) else {
             missing.append(name)
             return nil
@@ -34,7 +40,7 @@ final class WeightBinder {
     }
 
     /// Whether the checkpoint holds `name` (for optional tensors such as a tied output head).
-    func has(_ name: String) -> Bool { checkpoint.tensor(named: name) != nil }
+    func has(_ name: String) -> Bool { checkpoint.tensor(named: fileName(name)) != nil }
 
     /// A matrix `[rows, columns]` kept in its stored type.
     func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix? {

@@ -1,5 +1,6 @@
 import Testing
 @testable import WeightArchitecture
+import WeightFormats
 
 @Suite struct TensorNamesTests {
     @Test func decoderNamesRoundTrip() {
@@ -23,5 +24,24 @@ import Testing
                 == .tensor("blk.4.ffn_down_exps.weight"))
         #expect(TensorNames.huggingFaceExpertNames(forGGUF: "blk.1.ffn_down_exps.weight", expertCount: 2)
                 == ["model.layers.1.mlp.experts.0.down_proj.weight", "model.layers.1.mlp.experts.1.down_proj.weight"])
+    }
+
+    @Test("Meta names <-> the llama-mtp GGUF layout, against a file gguf-py wrote")
+    func metaMTPNames() throws {
+        var fixtures = #filePath
+        for _ in 0..<3 { fixtures = PathName.directory(of: fixtures) }
+        fixtures = PathName.join(fixtures, "Fixtures/mtp")
+        let meta = try Checkpoint.open(PathName.join(fixtures, "mtp-4heads"))
+        let gguf = try Checkpoint.open(PathName.join(fixtures, "mtp-4heads.f32.gguf"))
+        let architecture = try GGUFArchitecture.parse(try #require(gguf.gguf))
+        let text = try #require(architecture.text)
+        let layerCount = text.layerCount - (text.futureTokens ?? 1) + 1
+        #expect(architecture.modelType == "meta_mtp" && text.futureTokens == 4)
+        let mapped = meta.tensors.map { MetaTensorNames.ggufName(forMeta: $0.name, layerCount: layerCount) }
+        #expect(Set(mapped.compactMap { $0 }) == Set(gguf.tensors.map(\.name)))
+        for tensor in meta.tensors {
+            let name = MetaTensorNames.ggufName(forMeta: tensor.name, layerCount: layerCount)
+            #expect(name.flatMap { MetaTensorNames.metaName(forGGUF: $0, layerCount: layerCount) } == tensor.name)
+        }
     }
 }

@@ -64,6 +64,19 @@ import WeightFormats
         #expect(relativeL2(logits, try NPY.read(Fixture.path("mtp/mtp-4heads/logits.npy")).values) <= 1e-4)
     }
 
+    @Test("the llama-mtp GGUF layout (written by gguf-py) loads and runs like the safetensors original",
+          arguments: [("mtp-4heads", "f32", 1e-4), ("mtp-gqa-2heads", "f32", 1e-4), ("mtp-4heads", "f16", 5e-3)])
+    func ggufLayout(name: String, type: String, tolerance: Double) throws {
+        let model = try #require(try ModelRegistry.load(Fixture.path("mtp/\(name).\(type).gguf")) as? MetaMTPModel)
+        let prompt = try Self.prompt(name)
+        let (logits, _, _) = try model.fullForward(prompt)
+        #expect(relativeL2(logits, try NPY.read(Fixture.path("mtp/\(name)/logits.npy")).values) <= tolerance)
+        if type == "f32" {
+            let expected = (try Fixture.json("mtp/\(name)/reference.json")["greedy"]?.arrayValue ?? []).compactMap { $0.intValue }
+            #expect(try generate(model, prompt: prompt, count: expected.count, options: .greedy).tokens == expected)
+        }
+    }
+
     @Test("a created value head saves and loads unchanged")
     func valueHeadRoundTrip() throws {
         let head = ValueHead(dimension: 64, seed: 42, source: .trunk)

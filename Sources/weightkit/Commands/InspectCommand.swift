@@ -78,7 +78,7 @@ enum InspectReport {
             out.key("name"); out.string(tensor.name)
             out.comma(); out.key("dtype"); out.string(tensor.dtype.name)
             out.comma(); out.key("shape"); out.raw("[" + tensor.shape.map(String.init).joined(separator: ",") + "]")
-            out.comma(); out.key("offset"); out.int(tensor.offset)
+            out.comma(); out.key("offset"); out.int(checkpoint.fileOffset(of: tensor))
             out.comma(); out.key("nbytes"); out.int(tensor.byteCount)
             out.comma(); out.key("file"); out.string(tensor.fileName)
             out.raw("}")
@@ -95,6 +95,9 @@ enum InspectReport {
         if let gguf = checkpoint.gguf {
             format = "GGUF v\(gguf.version)" + (gguf.byteOrder == .bigEndian ? " (big-endian)" : "")
             format += ", alignment \(gguf.alignment)"
+        } else if let pytorch = checkpoint.pytorchFiles.first {
+            format = "PyTorch zip (torch.save)"
+            if !pytorch.stateDictPath.isEmpty { format += ", state dict at " + pytorch.stateDictPath.joined(separator: ".") }
         } else {
             format = "safetensors"
         }
@@ -136,7 +139,7 @@ enum InspectReport {
         var table = TextTable(showFile ? ["NAME", "TYPE", "SHAPE", "OFFSET", "SIZE", "FILE"] : ["NAME", "TYPE", "SHAPE", "OFFSET", "SIZE"],
                               rightAligned: [3, 4])
         for tensor in checkpoint.tensors {
-            var row = [tensor.name, tensor.dtype.name, Formatting.shape(tensor.shape), String(tensor.offset), Formatting.bytes(tensor.byteCount)]
+            var row = [tensor.name, tensor.dtype.name, Formatting.shape(tensor.shape), String(checkpoint.fileOffset(of: tensor)), Formatting.bytes(tensor.byteCount)]
             if showFile { row.append(tensor.fileName) }
             table.add(row)
         }
