@@ -35,6 +35,9 @@ demo: build
 	@echo
 	@echo "== weightkit inspect Fixtures/core/hf-sharded --json (first tensors)"
 	@$(RELEASE_BIN) inspect Fixtures/core/hf-sharded --json | head -c 400; echo " ..."
+	@echo
+	@echo "== weightkit run Fixtures/models/qwen3-tiny-gguf/qwen3-tiny-q8_0.gguf --tokens 1,2,3,4 --generate 8"
+	@$(RELEASE_BIN) run Fixtures/models/qwen3-tiny-gguf/qwen3-tiny-q8_0.gguf --tokens 1,2,3,4 --generate 8
 
 test: deps
 	$(SWIFT) build --build-tests
@@ -53,8 +56,10 @@ $(LLAMA_DIR)/build/bin/libggml-base.so: $(PYTHON)
 	mkdir -p Fixtures/.cache
 	cd Fixtures/.cache && ../../$(VENV)/bin/pip download -q --no-deps --no-binary llama-cpp-python \
 	  --no-build-isolation llama-cpp-python==$(LLAMA_VERSION) -d . && \
-	  tar xzf llama_cpp_python-$(LLAMA_VERSION).tar.gz && \
+	  tar xzmf llama_cpp_python-$(LLAMA_VERSION).tar.gz && \
 	  ln -sfn llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp llama.cpp
+	# pip's cmake wheel can carry modification times in the future, which keeps ninja re-running cmake.
+	find $(VENV) Fixtures/.cache -newermt now -exec touch -h {} +
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake -S $(LLAMA_DIR) -B $(LLAMA_DIR)/build -G Ninja \
 	  -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=ON -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake --build $(LLAMA_DIR)/build -j
@@ -62,6 +67,11 @@ $(LLAMA_DIR)/build/bin/libggml-base.so: $(PYTHON)
 ## Rebuilds Fixtures/ with the reference implementations.
 fixtures: venv llama-cpp
 	LLAMA_CPP_DIR=$(LLAMA_DIR) $(PYTHON) Fixtures/make_fixtures.py
+
+## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch); see Docs/FUZZING.md.
+FUZZ_SECONDS ?= 60
+fuzz:
+	Fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build
