@@ -3,7 +3,7 @@
 # PROMPT-token prompt and greedy decode of DECODE tokens, for `weightkit run --json`,
 # llama.cpp's `llama-bench` and PyTorch (transformers, float32), all on THREADS threads, for the
 # HF directory (f32) and the GGUF f32, f16 and q8_0 copies of the same weights (converted by
-# llama.cpp's convert_hf_to_gguf.py, then llama-quantize).
+# llama.cpp's convert_hf_to_gguf.py).
 # Files go to bench-out/forward/; the table to bench-out/forward/results.md.
 #
 # Environment: PYTHON (default .venv/bin/python), LLAMA_CPP_DIR (default Fixtures/.cache/llama.cpp),
@@ -23,10 +23,6 @@ mkdir -p "$OUT"
 
 swift build -c release --product weightkit >/dev/null
 $PY Benchmarks/forward_reference.py make "$OUT"
-for type in f16 q8_0; do
-  [ -f "$OUT/qwen2.5-0.5b-shaped-$type.gguf" ] ||
-    "$LLAMA/llama-quantize" "$OUT/qwen2.5-0.5b-shaped-f32.gguf" "$OUT/qwen2.5-0.5b-shaped-$type.gguf" "$(echo $type | tr a-z A-Z)" >/dev/null 2>&1
-done
 
 RESULTS=$OUT/results.jsonl
 : > "$RESULTS"
@@ -39,16 +35,22 @@ weightkit() {  # label file
   echo "{\"engine\": \"weightkit\", \"type\": \"$1\", ${json#\{}" >> "$RESULTS"
 }
 weightkit "f32 (HF)" "$MODEL"
-for type in f32 f16 q8_0; do
-  # llama-bench: pp and tg tests, 3 repetitions each, its default f16 KV cache.
-  $LLAMA/llama-bench -m "$OUT/qwen2.5-0.5b-shaped-$type.gguf" -t "$THREADS" -p "$PROMPT" -n "$DECODE" -r 3 -o json 2>/dev/null |
+if [ ! -x "$LLAMA/llama-bench" ]; then
+  echo "forward.sh: $LLAMA/llama-bench not found (make llama-cpp): llama.cpp columns left out" >&2
+fi
+# llama-bench: pp and tg tests, 3 repetitions each, its default f16 KV cache.
+llama_bench() {  # type
+  "$LLAMA/llama-bench" -m "$OUT/qwen2.5-0.5b-shaped-$1.gguf" -t "$THREADS" -p "$PROMPT" -n "$DECODE" -r 3 -o json 2>/dev/null |
     $PY -c '
 import json, sys
 tests = json.load(sys.stdin)
 pp = next(t["avg_ts"] for t in tests if t["n_prompt"] > 0)
 tg = next(t["avg_ts"] for t in tests if t["n_gen"] > 0)
 print(json.dumps({"engine": "llama.cpp", "type": sys.argv[1], "prefill_tokens_per_second": pp, "decode_tokens_per_second": tg}))
-' "$type" >> "$RESULTS"
+' "$1" >> "$RESULTS"
+}
+for type in f32 f16 q8_0; do
+  if [ -x "$LLAMA/llama-bench" ]; then llama_bench "$type"; fi
   weightkit "$type" "$OUT/qwen2.5-0.5b-shaped-$type.gguf"
 done
 json=$($PY Benchmarks/forward_reference.py torch "$MODEL" "$PROMPT" "$DECODE" "$THREADS")

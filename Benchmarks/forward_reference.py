@@ -5,7 +5,7 @@
       A Qwen2.5-0.5B-shaped Qwen2 model with random weights (transformers' own initialisation,
       float32, 494 M parameters, tied embeddings) saved as a Hugging Face directory with a small
       byte-level BPE tokenizer (the converter needs one; the vocabulary is padded to 151,936),
-      then its GGUF f32 copy written by llama.cpp's convert_hf_to_gguf.py.
+      then its GGUF f32, f16 and q8_0 copies written by llama.cpp's convert_hf_to_gguf.py.
   forward_reference.py torch MODEL_DIR PROMPT_TOKENS DECODE_TOKENS THREADS
       transformers in float32 on THREADS torch threads: prefill of the prompt, then greedy decode
       with the KV cache. Prints one JSON object with tokens per second.
@@ -38,14 +38,15 @@ def make(out: pathlib.Path) -> None:
     directory = out / "qwen2.5-0.5b-shaped"
     if not (directory / "model.safetensors").exists():
         torch.manual_seed(0)
-        model = AutoModelForCausalLM.from_config(Qwen2Config(**QWEN25_05B), torch_dtype=torch.float32).eval()
+        model = AutoModelForCausalLM.from_config(Qwen2Config(**QWEN25_05B), dtype=torch.float32).eval()
         parameters = sum(p.numel() for p in model.parameters())
         model.save_pretrained(str(directory), safe_serialization=True)
         tiny_tokenizer(directory, 300)
         print(f"{directory}: {parameters / 1e6:.1f} M parameters", file=sys.stderr)
-    f32 = out / "qwen2.5-0.5b-shaped-f32.gguf"
-    if not f32.exists():
-        convert_to_gguf(directory, f32, "f32")
+    for outtype in ("f32", "f16", "q8_0"):
+        gguf = out / f"qwen2.5-0.5b-shaped-{outtype}.gguf"
+        if not gguf.exists():
+            convert_to_gguf(directory, gguf, outtype)
 
 
 def run_torch(directory: str, prompt_tokens: int, decode_tokens: int, threads: int) -> dict:
@@ -53,7 +54,7 @@ def run_torch(directory: str, prompt_tokens: int, decode_tokens: int, threads: i
     from transformers import AutoModelForCausalLM, DynamicCache
 
     torch.set_num_threads(threads)
-    model = AutoModelForCausalLM.from_pretrained(directory, torch_dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
     ids = torch.tensor([prompt(prompt_tokens)])
     with torch.no_grad():
         model(ids[:, :8])  # warm-up: allocator, kernels
