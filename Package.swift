@@ -97,7 +97,7 @@ let package = Package(
             dependencies: ["WeightConversion", "WeightArchitecture", "WeightFormats"]),
         .testTarget(
             name: "WeightComputeTests",
-            dependencies: ["WeightCompute"],
+            dependencies: ["WeightCompute", "CKernels", "WeightFormats"],
             swiftSettings: kernelSettings),
         .testTarget(
             name: "WeightModelsTests",

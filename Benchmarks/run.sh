@@ -66,3 +66,5 @@ $BENCH mtp-forward "$OUT/micro-mtp" 128
 $BENCH expert-generate "$OUT/expert-small" 16 100
 echo '```'
 } | tee -a "$OUT/results.md"
+
+Benchmarks/forward.sh | tee -a "$OUT/results.md"

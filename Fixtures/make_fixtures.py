@@ -23,6 +23,7 @@ GENERATORS = [
     "expert_models",  # seed 002 expert LMs (PyTorch), a router over them
     "mtp_models",     # Meta multi-token prediction (independent PyTorch implementation)
     "pytorch_files",  # torch.save checkpoints (strided, nested, sharded, hostile) + torch.load readings
+    "rotary_tables",  # transformers' RoPE frequencies and rotations for every scaling type
 ]
 
 

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import WeightCompute
+
+/// Activations, softmax and the norms against plain loops in Double.
+@Suite struct ActivationTests {
+    static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+
+    /// Each activation with its textbook definition.
+    static let references: [(name: String, function: ActivationFunction, reference: @Sendable (Double) -> Double)] = [
+        ("silu", .silu, { $0 * sigmoid($0) }),
+        ("gelu", .gelu, { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) }),
+        ("gelu_pytorch_tanh", .geluTanh, { 0.5 * $0 * (1 + tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }),
+        ("quick_gelu", .quickGelu, { $0 * sigmoid(1.702 * $0) }),
+        ("relu", .relu, { max($0, 0) }),
+    ]
+
+    @Test("each activation equals its definition", arguments: 0..<5)
+    func activation(index: Int) {
+        let (name, function, reference) = Self.references[index]
+        var inputs = RandomInputs(seed: 11 + UInt64(index))
+        for count in awkwardLengths {
+            // Wide enough to reach the saturated tails and exercise large |x|.
+            let x = inputs.floats(count, in: -12...12)
+            var y = x
+            y.withUnsafeMutableBufferPointer { function.apply($0.baseAddress!, count: count) }
+            expectClose(y, x.map { reference(Double($0)) }, tolerance: 2e-6, "\(name), \(count)")
+        }
+    }
+
+    @Test("SwiGLU is silu(gate) · up")
+    func swiglu() {
+        var inputs = RandomInputs(seed: 3)
+        for count in awkwardLengths {
+            let gate = inputs.floats(count, in: -8...8), up = inputs.floats(count, in: -3...3)
+            var out = [Float](repeating: .nan, count: count)
+            out.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!) }
+            let reference = zip(gate, up).map { g, u in Double(g) * Self.sigmoid(Double(g)) * Double(u) }
+            expectClose(out, reference, tolerance: 2e-6, "\(count)")
+        }
+    }
+
+    @Test("softmax equals exp(x) / Σ exp, also for large, equal and masked inputs")
+    func softmax() {
+        var inputs = RandomInputs(seed: 5)
+        var cases: [[Float]] = awkwardLengths.map { inputs.floats($0, in: -20...20) }
+        cases.append(inputs.floats(37, in: 80...95))                          // exp overflows without the max shift
+        cases.append([Float](repeating: 3, count: 13))                        // all equal
+        cases.append([-.infinity, 1, -.infinity, 2, 0.5, -.infinity])         // masked positions
+        for x in cases {
+            var y = x
+            y.withUnsafeMutableBufferPointer { WeightCompute.softmax($0.baseAddress!, count: x.count) }
+            let maximum = Double(x.max()!)
+            let exps = x.map { exp(Double($0) - maximum) }
+            let sum = exps.reduce(0, +)
+            expectClose(y, exps.map { $0 / sum }, scale: [Double](repeating: 1, count: x.count), tolerance: 1e-6, "\(x.count)")
+        }
+    }
+
+    @Test("softmax of a fully masked row is all zeros, not NaN")
+    func softmaxFullyMasked() {
+        var x = [Float](repeating: -.infinity, count: 9)
+        x.withUnsafeMutableBufferPointer { WeightCompute.softmax($0.baseAddress!, count: 9) }
+        #expect(x.allSatisfy { $0 == 0 })
+    }
+}
+
+@Suite struct NormalizationTests {
+    static func rmsNormReference(_ x: ArraySlice<Float>, weight: [Float], epsilon: Double) -> [Double] {
+        let meanSquare = x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count)
+        let scale = 1 / (meanSquare + epsilon).squareRoot()
+        return zip(x, weight).map { Double($0) * scale * Double($1) }
+    }
+
+    static func layerNormReference(_ x: ArraySlice<Float>, weight: [Float], bias: [Float]?, epsilon: Double) -> [Double] {
+        let mean = x.reduce(0.0) { $0 + Double($1) } / Double(x.count)
+        let variance = x.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(x.count)
+        let scale = 1 / (variance + epsilon).squareRoot()
+        return x.indices.map { i in
+            let j = i - x.startIndex
+            return (Double(x[i]) - mean) * scale * Double(weight[j]) + Double(bias?[j] ?? 0)
+        }
+    }
+
+    @Test("RMSNorm, one row and several, on awkward lengths")
+    func rmsNorm() {
+        var inputs = RandomInputs(seed: 21)
+        for count in awkwardLengths + [4099] {
+            for rows in [1, 3] {
+                // An offset mean and a spread of magnitudes, as hidden states have.
+                let x = inputs.floats(rows * count, in: -4...6)
+                let weight = inputs.floats(count, in: -2...2)
+                for epsilon: Float in [1e-6, 1e-2] {
+                    var y = [Float](repeating: .nan, count: rows * count)
+                    y.withUnsafeMutableBufferPointer {
+                        WeightCompute.rmsNorm(rows: rows, x, weight: weight, epsilon: epsilon, count: count, into: $0.baseAddress!)
+                    }
+                    let reference = (0..<rows).flatMap {
+                        Self.rmsNormReference(x[($0 * count)..<(($0 + 1) * count)], weight: weight, epsilon: Double(epsilon))
+                    }
+                    expectClose(y, reference, tolerance: 2e-6, "rows \(rows), count \(count), ε \(epsilon)")
+                }
+            }
+        }
+    }
+
+    @Test("RMSNorm of a zero row is zero (ε keeps it finite)")
+    func rmsNormZero() {
+        let x = [Float](repeating: 0, count: 17), weight = [Float](repeating: 1, count: 17)
+        var y = [Float](repeating: .nan, count: 17)
+        y.withUnsafeMutableBufferPointer { WeightCompute.rmsNorm(x, weight: weight, epsilon: 1e-6, count: 17, into: $0.baseAddress!) }
+        #expect(y.allSatisfy { $0 == 0 })
+    }
+
+    @Test("LayerNorm with and without bias (population variance)")
+    func layerNorm() {
+        var inputs = RandomInputs(seed: 22)
+        for count in awkwardLengths + [4099] {
+            for rows in [1, 4] {
+                let x = inputs.floats(rows * count, in: 3...9)   // a large mean: cancellation is where errors hide
+                let weight = inputs.floats(count, in: -2...2), bias = inputs.floats(count)
+                for withBias in [false, true] {
+                    var y = [Float](repeating: .nan, count: rows * count)
+                    y.withUnsafeMutableBufferPointer { out in
+                        bias.withUnsafeBufferPointer { b in
+                            WeightCompute.layerNorm(rows: rows, x, weight: weight, bias: withBias ? b.baseAddress! : nil,
+                                                    epsilon: 1e-5, count: count, into: out.baseAddress!)
+                        }
+                    }
+                    let reference = (0..<rows).flatMap {
+                        Self.layerNormReference(x[($0 * count)..<(($0 + 1) * count)], weight: weight,
+                                                bias: withBias ? bias : nil, epsilon: 1e-5)
+                    }
+                    expectClose(y, reference, tolerance: 2e-5, "rows \(rows), count \(count), bias \(withBias)")
+                }
+            }
+        }
+    }
+}

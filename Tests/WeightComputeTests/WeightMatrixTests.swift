@@ -1,0 +1,200 @@
+import CKernels
+import Testing
+import WeightCompute
+import WeightFormats
+
+/// WeightMatrix against dequantise-then-dot: the weights decoded by WeightFormats' decoders (the
+/// ones checked against gguf-py and ggml), the products summed in Double.
+@Suite struct WeightMatrixTests {
+    /// A matrix of `rows` x `columns` in `type`, its blocks drawn at random from the blocks of the
+    /// fixture tensor `t.<TYPE>` (Fixtures/core/ggml_types.gguf: random quant fields, finite
+    /// scales), and the same weights decoded to Double.
+    final class RandomMatrix {
+        let matrix: WeightMatrix
+        let storage: UnsafeMutableRawPointer
+        let decoded: [Double]
+
+        init(type: GGMLType, rows: Int, columns: Int, inputs: inout RandomInputs) throws {
+            let checkpoint = try Checkpoint.open(Fixture.path("core/ggml_types.gguf"))
+            let tensor = try checkpoint.requireTensor("t.\(type.name)")
+            defer { withExtendedLifetime(tensor) {} }
+            let pool = tensor.bytes
+            let poolBlocks = pool.count / type.bytesPerBlock
+            let blocks = rows * columns / type.blockSize
+            let storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, blocks * type.bytesPerBlock), alignment: 64)
+            for (block, source) in inputs.integers(blocks, in: 0..<poolBlocks).enumerated() {
+                (storage + block * type.bytesPerBlock).copyMemory(
+                    from: pool.baseAddress! + source * type.bytesPerBlock, byteCount: type.bytesPerBlock)
+            }
+            var floats = [Float](repeating: .nan, count: rows * columns)
+            floats.withUnsafeMutableBufferPointer { type.decodeKernel!(UnsafeRawPointer(storage), $0.baseAddress!, rows * columns) }
+            decoded = floats.doubles
+            self.storage = storage
+            matrix = WeightMatrix(rows: rows, columns: columns, type: type, base: UnsafeRawPointer(storage), owner: nil)
+        }
+
+        deinit { storage.deallocate() }
+
+        /// y[t, r] = Σ_c x[t, c] · W[r, c], and Σ |x · W| as the scale of each sum's rounding error.
+        func reference(_ x: [Float], count: Int) -> (values: [Double], scale: [Double]) {
+            let (rows, columns) = (matrix.rows, matrix.columns)
+            var values = [Double](repeating: 0, count: count * rows), scale = values
+            for t in 0..<count {
+                for r in 0..<rows {
+                    for c in 0..<columns {
+                        let product = Double(x[t * columns + c]) * decoded[r * columns + c]
+                        values[t * rows + r] += product
+                        scale[t * rows + r] += abs(product)
+                    }
+                }
+            }
+            return (values, scale)
+        }
+
+        func apply(_ x: [Float], count: Int, threads: Int) -> [Float] {
+            var y = [Float](repeating: .nan, count: count * matrix.rows)
+            y.withUnsafeMutableBufferPointer { matrix.apply(x, count: count, into: $0.baseAddress!, threads: threads) }
+            return y
+        }
+    }
+
+    /// Row counts around the vector kernels' 2 and 4 rows at a time, the 64-row threading
+    /// threshold and the 256-row prefill chunk.
+    static let rowCounts = [1, 3, 5, 63, 64, 67, 257, 300]
+
+    /// Float types and the decode-then-dot types (every other decodable family).
+    static let exactTypes: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_XS]
+
+    static func columnCounts(_ type: GGMLType) -> [Int] {
+        type.blockSize == 1 ? [1, 7, 8, 9, 31, 100] : [1, 3].map { $0 * max(type.blockSize, 32) }
+    }
+
+    @Test("decode (one token) and prefill (several) equal dequantise-then-dot", arguments: exactTypes)
+    func matchesDequantizedProduct(type: GGMLType) throws {
+        var inputs = RandomInputs(seed: 100 + UInt64(type.rawValue))
+        for rows in Self.rowCounts {
+            for columns in Self.columnCounts(type) {
+                let weights = try RandomMatrix(type: type, rows: rows, columns: columns, inputs: &inputs)
+                for count in [1, 2, 5] {
+                    let x = inputs.floats(count * columns, in: -2...2)
+                    let (reference, scale) = weights.reference(x, count: count)
+                    for threads in [1, 2] {
+                        expectClose(weights.apply(x, count: count, threads: threads), reference, scale: scale, tolerance: 1e-5,
+                                    "\(type.name) [\(rows), \(columns)] x \(count) tokens, \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("Q8_0 decode: exact against the activation it quantises, within the quantisation bound of the float one")
+    func q8_0() throws {
+        var inputs = RandomInputs(seed: 8)
+        for rows in Self.rowCounts {
+            for columns in [32, 96, 224] {
+                let weights = try RandomMatrix(type: .q8_0, rows: rows, columns: columns, inputs: &inputs)
+                var x = inputs.floats(columns, in: -3...3)
+                x[0] = 0                                         // a zero and a block of zeros (scale 0)
+                if columns > 64 { for c in 32..<64 { x[c] = 0 } }
+
+                var blocks = [wk_block_q8_act](repeating: wk_block_q8_act(), count: columns / 32)
+                wk_quantize_q8_act(x, &blocks, columns)
+                let quantizedX = (0..<columns).map { c in
+                    withUnsafeBytes(of: blocks[c / 32].qs) { Double(Int8(bitPattern: $0[c % 32])) } * Double(blocks[c / 32].d)
+                }
+                let (exact, exactScale) = weights.reference(quantizedX.map(Float.init), count: 1)
+                let (reference, _) = weights.reference(x, count: 1)
+                // |x - q·d| ≤ d/2 per element, so each sum is off by at most Σ_blocks d/2 · Σ|w|.
+                let bound = (0..<rows).map { r in
+                    (0..<columns).reduce(0.0) { $0 + Double(blocks[$1 / 32].d) / 2 * abs(weights.decoded[r * columns + $1]) }
+                }
+                for threads in [1, 2] {
+                    let y = weights.apply(x, count: 1, threads: threads)
+                    expectClose(y, exact, scale: exactScale, tolerance: 1e-5, "[\(rows), \(columns)], \(threads) threads")
+                    expectClose(y, reference, scale: bound.map { $0 * 1.001 + 1e-6 }, tolerance: 1, "bound [\(rows), \(columns)]")
+                }
+            }
+        }
+    }
+
+    @Test("Q8_0 prefill decodes the weights and keeps the activations in float")
+    func q8_0Prefill() throws {
+        var inputs = RandomInputs(seed: 9)
+        for rows in [3, 257, 300] {
+            let weights = try RandomMatrix(type: .q8_0, rows: rows, columns: 96, inputs: &inputs)
+            let x = inputs.floats(4 * 96, in: -3...3)
+            let (reference, scale) = weights.reference(x, count: 4)
+            expectClose(weights.apply(x, count: 4, threads: 2), reference, scale: scale, tolerance: 1e-5, "[\(rows), 96]")
+        }
+    }
+
+    @Test("activation quantisation: d = max|x| / 127, q = x / d rounded")
+    func activationQuantization() {
+        var inputs = RandomInputs(seed: 10)
+        for blocksCount in [1, 3, 7] {
+            let x = inputs.floats(32 * blocksCount, in: -5...5)
+            var blocks = [wk_block_q8_act](repeating: wk_block_q8_act(), count: blocksCount)
+            wk_quantize_q8_act(x, &blocks, x.count)
+            for b in 0..<blocksCount {
+                let values = x[(b * 32)..<(b * 32 + 32)].map(Double.init)
+                let d = values.map(abs).max()! / 127
+                #expect(abs(Double(blocks[b].d) - d) <= d * 1e-6)
+                let q = withUnsafeBytes(of: blocks[b].qs) { $0.map { Double(Int8(bitPattern: $0)) } }
+                for (value, quantized) in zip(values, q) {
+                    // Round to nearest; exactly halfway values may go either way.
+                    #expect(abs(value / d - quantized) <= 0.5 + 1e-5, "block \(b): \(value / d) → \(quantized)")
+                }
+            }
+        }
+    }
+
+    @Test("decodeRows equals WeightFormats' decoding of the same rows", arguments: [GGMLType.f16, .bf16, .q8_0, .q4_K, .q6_K])
+    func decodeRows(type: GGMLType) throws {
+        var inputs = RandomInputs(seed: 12)
+        let columns = max(type.blockSize, 32) * 2
+        let weights = try RandomMatrix(type: type, rows: 9, columns: columns, inputs: &inputs)
+        var rows = [Float](repeating: .nan, count: 4 * columns)
+        rows.withUnsafeMutableBufferPointer { weights.matrix.decodeRows(3..<7, into: $0.baseAddress!) }
+        #expect(rows.doubles == Array(weights.decoded[(3 * columns)..<(7 * columns)]))
+    }
+}
+
+/// The C kernels' conversions and dot product on their own.
+@Suite struct FloatKernelTests {
+    @Test("f16 to f32 agrees with Swift's Float16 for all 65,536 bit patterns, at every tail length")
+    func halves() {
+        let patterns = (0...UInt16.max).map { $0 }
+        var out = [Float](repeating: 0, count: patterns.count)
+        out.withUnsafeMutableBufferPointer { wk_convert_f16(patterns, $0.baseAddress!, patterns.count) }
+        for (bits, value) in zip(patterns, out) {
+            let expected = Float(Float16(bitPattern: bits))
+            #expect(value.bitPattern == expected.bitPattern || (value.isNaN && expected.isNaN), "0x\(String(bits, radix: 16))")
+        }
+        for count in 0..<17 {
+            var tail = [Float](repeating: .nan, count: count + 1)
+            tail.withUnsafeMutableBufferPointer { wk_convert_f16(Array(patterns[1000..<(1000 + count)]), $0.baseAddress!, count) }
+            #expect(tail.prefix(count).map(\.bitPattern) == out[1000..<(1000 + count)].map(\.bitPattern))
+            #expect(tail[count].isNaN, "wrote past \(count)")
+        }
+    }
+
+    @Test("bf16 to f32 is the upper half of the float's bits, for all 65,536 patterns")
+    func brainFloats() {
+        let patterns = (0...UInt16.max).map { $0 }
+        var out = [Float](repeating: 0, count: patterns.count)
+        out.withUnsafeMutableBufferPointer { wk_convert_bf16(patterns, $0.baseAddress!, patterns.count) }
+        #expect(out.map(\.bitPattern) == patterns.map { UInt32($0) << 16 })
+    }
+
+    @Test("dot product on lengths 0 to 70")
+    func dot() {
+        var inputs = RandomInputs(seed: 13)
+        for count in 0...70 {
+            let a = inputs.floats(count), b = inputs.floats(count)
+            let dot = wk_dot_f32(a, b, count)
+            let reference = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let scale = zip(a, b).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) }
+            expectClose([dot], [reference], scale: [max(scale, 1e-30)], tolerance: 1e-6, "\(count)")
+        }
+    }
+}
