@@ -29,13 +29,16 @@ public struct BudgetPlot {
 
     /// The SVG document.
     public func svg() -> String {
+        let hasCache = budget.architecture.text != nil && budget.kvCache != nil
+        // Without a KV-cache panel the chart is only as tall as its bars.
+        let height = hasCache ? Self.height : Double(110 + 36 * budget.parameters.byComponent.count)
         var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(Self.width))" height="\(Int(Self.height))" viewBox="0 0 \(Int(Self.width)) \(Int(Self.height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(Self.width))" height="\(Int(height))" viewBox="0 0 \(Int(Self.width)) \(Int(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
             <rect width="100%" height="100%" fill="white"/>
             <text x="\(Self.width / 2)" y="26" font-size="17" font-weight="bold" text-anchor="middle">\(escape(title)): \(escape(budget.architecture.modelType)), \(Self.count(budget.parameters.total)) parameters</text>
 
             """
-        if let text = budget.architecture.text, budget.kvCache != nil {
+        if hasCache, let text = budget.architecture.text {
             svg += kvPanel(text, x: 80, y: 60, width: 400, height: 300)
             svg += parameterPanel(x: 640, y: 60, width: 300, height: 300)
         } else {
@@ -54,7 +57,7 @@ public struct BudgetPlot {
         while high < longest { high *= 2 }
         if high / low < 16 { low = max(1, high / 16) }
         let series: [(String, GGMLType, GGMLType)] = {
-            var list = [("\(kv.typeK.name.lowercased())/\(kv.typeV.name.lowercased())", kv.typeK, kv.typeV)]
+            var list = [("\(kv.typeK.name.lowercased())/\(kv.typeV.name.lowercased()) (requested)", kv.typeK, kv.typeV)]
             for type in [GGMLType.f16, .q8_0, .q4_0] where !(type == kv.typeK && type == kv.typeV) {
                 list.append((type.name.lowercased(), type, type))
             }
@@ -62,12 +65,12 @@ public struct BudgetPlot {
         }()
         var points: [(String, [(Int, Int)])] = []
         for (label, typeK, typeV) in series {
-            var context = low, values: [(Int, Int)] = []
-            while context <= high {
-                if let bytes = try? KVCacheBudget.bytes(text: text, typeK: typeK, typeV: typeV, context: context, parallel: kv.parallel) {
-                    values.append((context, bytes))
-                }
-                context *= 2
+            // Powers of two across the axis, plus the requested contexts so their markers sit on the line.
+            var samples = Set(budget.contexts.filter { $0 >= low && $0 <= high })
+            var context = low
+            while context <= high { samples.insert(context); context *= 2 }
+            let values: [(Int, Int)] = samples.sorted().compactMap { context in
+                (try? KVCacheBudget.bytes(text: text, typeK: typeK, typeV: typeV, context: context, parallel: kv.parallel)).map { (context, $0) }
             }
             if !values.isEmpty { points.append((label, values)) }
         }
