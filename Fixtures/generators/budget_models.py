@@ -13,8 +13,9 @@
   device.
 * llama.cpp's KV-cache allocation for a Qwen2.5-0.5B-shaped GGUF (zero Q4_0 weights, the
   Qwen2 tokenizer of ggml-vocab-qwen2.gguf) at several contexts, cache types and parallel
-  sequence counts: the `llama_kv_cache: size = ... MiB` line it logs. The committed GGUF
-  holds the same metadata without tensors or tokenizer.
+  sequence counts: the `llama_kv_cache: size = ... MiB` line it logs when tools/llama_kv_probe.c
+  creates a context through llama.cpp's C API. The committed GGUF holds the same metadata
+  without tensors or tokenizer.
 """
 import json
 import pathlib
@@ -279,10 +280,10 @@ def qwen_shaped_gguf(path: pathlib.Path, with_weights: bool) -> None:
 
         def zeros(name, shape, quantized=True):
             kind = gguf.GGMLQuantizationType.Q4_0 if quantized else gguf.GGMLQuantizationType.F32
-            elements = int(np.prod(shape))
-            nbytes = elements // 32 * 18 if quantized else elements * 4
-            writer.add_tensor(name, np.zeros(nbytes, dtype=np.uint8), raw_shape=shape,
-                              raw_dtype=kind)
+            if quantized:  # gguf-py takes quantised data as rows of bytes
+                writer.add_tensor(name, np.zeros((shape[0], shape[1] // 32 * 18), dtype=np.uint8), raw_dtype=kind)
+            else:
+                writer.add_tensor(name, np.zeros(shape, dtype=np.float32))
 
         zeros("token_embd.weight", [n_vocab, h])
         zeros("output_norm.weight", [h], quantized=False)
@@ -325,10 +326,12 @@ def llama_cpp_kv(out: pathlib.Path, root: pathlib.Path) -> None:
     if not model.exists():
         qwen_shaped_gguf(model, with_weights=True)
     qwen_shaped_gguf(out / "qwen2.5-0.5b-shaped.gguf", with_weights=False)
-    binary = llama_cpp_dir() / "build" / "bin" / "llama-simple"
+    probe = build_probe(root, cache)
     runs = []
     for ctx, type_k, type_v, parallel in KV_RUNS:
-        log = run_llama(binary, model, ctx, type_k, type_v, parallel)
+        result = subprocess.run([str(probe), str(model), str(ctx), str(parallel), type_k, type_v],
+                                capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        log = result.stdout + result.stderr
         match = re.search(r"llama_kv_cache: size = +([0-9.]+) MiB \( *(\d+) cells, +(\d+) layers, +(\d+)/(\d+) seqs", log)
         if match is None:
             raise SystemExit(f"no KV-cache line in llama.cpp's log:\n{log[-3000:]}")
@@ -339,14 +342,15 @@ def llama_cpp_kv(out: pathlib.Path, root: pathlib.Path) -> None:
     write_json(out / "llama_cpp_kv.json", {"model": "qwen2.5-0.5b-shaped.gguf", "runs": runs})
 
 
-def run_llama(binary, model, ctx, type_k, type_v, parallel) -> str:
-    """llama.cpp's common CLI with the context of `parallel` sequences of `ctx` tokens each."""
-    cli = binary.parent / "llama-cli"
-    command = [str(binary.parent / "llama-completion") if (binary.parent / "llama-completion").exists() else str(cli),
-               "-m", str(model), "-c", str(ctx * parallel), "-np", str(parallel), "-n", "1", "-p", "hi",
-               "-ctk", type_k, "-ctv", type_v, "-fa", "on", "-t", "1", "--no-warmup", "-no-cnv"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
-    return result.stdout + result.stderr
+def build_probe(root: pathlib.Path, cache: pathlib.Path) -> pathlib.Path:
+    """Compiles tools/llama_kv_probe.c against the built libllama."""
+    llama = llama_cpp_dir()
+    binary = cache / "llama_kv_probe"
+    lib = llama / "build" / "bin"
+    subprocess.run(["cc", "-O1", "-o", str(binary), str(root / "tools" / "llama_kv_probe.c"),
+                    f"-I{llama / 'include'}", f"-I{llama / 'ggml' / 'include'}", f"-L{lib}", "-lllama", "-lggml-base",
+                    f"-Wl,-rpath,{lib}"], check=True)
+    return binary
 
 
 def generate(root: pathlib.Path) -> None:
