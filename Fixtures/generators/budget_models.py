@@ -5,7 +5,8 @@
   classes, and the parameter counts transformers gives when it builds each model on the meta
   device (nothing is allocated). The per-component sums group transformers' own parameter
   names; the total is `sum(p.numel() for p in model.parameters())` (shared weights once).
-* The tiny fixture models under Fixtures/models, counted the same way.
+* The tiny fixture models under Fixtures/models, counted the same way, and the FLOPs torch's
+  FlopCounterMode counts in a forward pass of the dense ones.
 * Seed 002's expert LM and seed 001's Micro-MTP as configuration files (their counts come from
   the independent PyTorch modules in reference_models.py, recorded by expert_models.py and
   mtp_models.py).
@@ -26,6 +27,7 @@ import subprocess
 import numpy as np
 import torch
 import transformers
+from torch.utils.flop_counter import FlopCounterMode
 from transformers import (AutoModel, AutoModelForCausalLM, CLIPConfig, CLIPVisionConfig, CLIPVisionModel,
                           LlamaConfig, LlavaNextVideoConfig, Qwen2Config, Qwen3Config, Qwen3MoeConfig,
                           SiglipConfig, BertConfig)
@@ -220,7 +222,27 @@ def tiny(root: pathlib.Path) -> dict:
         with torch.device("meta"):
             model = AutoModelForCausalLM.from_config(config)
         references[directory.name] = count(model)
+        if "moe" not in directory.name:
+            references[directory.name]["forward_flops"] = forward_flops(config)
     return references
+
+
+FLOP_TOKENS = [16, 64]
+
+
+def forward_flops(config) -> list[dict]:
+    """torch's FlopCounterMode over one forward pass of `tokens` tokens with eager attention,
+    which multiplies every query with every key (no causal saving): tokens x the FLOPs of a
+    token that attends to `tokens` positions. Dense models only: transformers' fused experts
+    run through an operator the counter does not count."""
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="eager").eval()
+    result = []
+    for tokens in FLOP_TOKENS:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(input_ids=torch.zeros(1, tokens, dtype=torch.long), use_cache=False)
+        result.append({"tokens": tokens, "flops": counter.get_total_flops()})
+    return result
 
 
 def seed_models(out: pathlib.Path, root: pathlib.Path) -> None:
