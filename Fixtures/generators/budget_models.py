@@ -245,6 +245,30 @@ def forward_flops(config) -> list[dict]:
     return result
 
 
+SLIDING_TOKENS = [5, 8, 20]
+
+
+def sliding_cache(out: pathlib.Path, root: pathlib.Path) -> dict:
+    """A tiny Qwen3 whose first layer attends to a sliding window of 8: how many key/value
+    elements transformers' cache holds after a forward pass of `tokens` tokens."""
+    config = transformers.AutoConfig.from_pretrained(root / "models" / "qwen3-tiny")
+    config.layer_types = ["sliding_attention", "full_attention"]
+    config.sliding_window = 8
+    config.use_sliding_window = True
+    directory = out / "configs" / "qwen3-tiny-sliding"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(config.to_json_string())
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config).eval()
+    runs = []
+    for tokens in SLIDING_TOKENS:
+        with torch.no_grad():
+            cache = model(input_ids=torch.zeros(1, tokens, dtype=torch.long), use_cache=True).past_key_values
+        runs.append({"tokens": tokens, "cached_per_layer": [layer.keys.shape[-2] for layer in cache.layers],
+                     "elements": sum(layer.keys.numel() + layer.values.numel() for layer in cache.layers)})
+    return {"config": "configs/qwen3-tiny-sliding", "runs": runs}
+
+
 def seed_models(out: pathlib.Path, root: pathlib.Path) -> None:
     """Configuration files of seed 002's test model and seed 001's Micro-MTP, for the CLI."""
     seed = json.loads((root / "experts" / "seed-002-configurations.json").read_text())
@@ -381,7 +405,7 @@ def generate(root: pathlib.Path) -> None:
         shutil.rmtree(out / "configs")
     out.mkdir(parents=True, exist_ok=True)
     references = {"transformers_version": transformers.__version__,
-                  "published": published(out), "tiny": tiny(root)}
+                  "published": published(out), "tiny": tiny(root), "sliding_cache": sliding_cache(out, root)}
     write_json(out / "parameters.json", references)
     seed_models(out, root)
     llama_cpp_kv(out, root)

@@ -20,7 +20,8 @@ public struct KVCacheBudget: Sendable, Equatable {
     public struct Context: Sendable, Equatable {
         public var context: Int
         /// Exact bytes for `parallel` sequences of `context` tokens (sliding-window layers keep
-        /// at most their window).
+        /// the window's last `window - 1` tokens, as transformers' cache does: the next token
+        /// makes the window full).
         public var bytes: Int
         /// What llama.cpp allocates: cells padded to 256 per sequence, sliding-window layers
         /// sized `pad(window + ubatch, 256)`, capped at the full size.
@@ -54,7 +55,7 @@ public struct KVCacheBudget: Sendable, Equatable {
             let padded = KVCacheBudget.pad(context, KVCacheBudget.llamaCppPadding)
             for row in rows {
                 if let window = row.window {
-                    exact += row.bytes * min(context, window)
+                    exact += row.bytes * min(context, KVCacheBudget.retained(window: window))
                     let cells = min(padded, KVCacheBudget.pad(window + KVCacheBudget.llamaCppMicroBatch, KVCacheBudget.llamaCppPadding))
                     llama += row.bytes * cells
                 } else {
@@ -80,6 +81,9 @@ public struct KVCacheBudget: Sendable, Equatable {
         }
     }
 
+    /// Tokens a sliding-window layer keeps between steps.
+    static func retained(window: Int) -> Int { max(window - 1, 1) }
+
     static func pad(_ value: Int, _ multiple: Int) -> Int {
         (value + multiple - 1) / multiple * multiple
     }
@@ -87,7 +91,7 @@ public struct KVCacheBudget: Sendable, Equatable {
     /// Exact bytes at `context` tokens per sequence (any context, not only the listed ones).
     public static func bytes(text: TextStack, typeK: GGMLType, typeV: GGMLType, context: Int, parallel: Int) throws -> Int {
         try rowBytes(text, typeK: typeK, typeV: typeV).reduce(0) { total, row in
-            total + row.bytes * min(context, row.window ?? context)
+            total + row.bytes * min(context, row.window.map { retained(window: $0) } ?? context)
         } * parallel
     }
 }

@@ -50,6 +50,22 @@ import WeightFormats
         #expect(runs.contains { $0.parallel > 1 })
     }
 
+    @Test("sliding-window layers: the key and value elements transformers' cache holds, in f16")
+    func slidingWindow() throws {
+        let reference = try #require(try Fixture.parameterReferences()["sliding_cache"])
+        let runs = try #require(reference["runs"]?.arrayValue)
+        var request = BudgetRequest()
+        request.contexts = runs.compactMap { $0["tokens"]?.intValue }
+        let budget = try ModelBudget.load(Fixture.path("budget/" + (reference["config"]?.stringValue ?? "")), request: request)
+        #expect(budget.architecture.text?.layerTypes?.contains(.sliding) == true)
+        let contexts = try #require(budget.kvCache?.contexts)
+        #expect(contexts.count == runs.count)
+        for (entry, run) in zip(contexts, runs) {
+            let elements = try #require(run["elements"]?.intValue)
+            #expect(entry.bytes == elements * 2, "\(entry.context) tokens")
+        }
+    }
+
     @Test("a cache type whose block does not divide a row is refused, naming the layer")
     func unalignedRow() throws {
         var request = BudgetRequest()
