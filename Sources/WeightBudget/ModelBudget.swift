@@ -18,6 +18,9 @@ public struct BudgetRequest: Sendable {
     /// Memory bandwidth in GB/s (10^9 bytes per second).
     public var bandwidth: Double?
 
+    /// The context reported next to the trained one when none is requested.
+    public static let defaultContext = 4096
+
     public init() {}
 
     /// Parses `--ctx 4096,32768`.
@@ -98,7 +101,8 @@ public struct ModelBudget: Sendable {
         if let requested = request.contexts {
             contexts = requested
         } else {
-            contexts = trained > 4096 ? [4096, trained] : [max(trained, 1)]
+            contexts = trained > 0 && trained != BudgetRequest.defaultContext
+                ? [BudgetRequest.defaultContext, trained].sorted() : [BudgetRequest.defaultContext]
         }
         guard contexts.allSatisfy({ $0 > 0 }) else { throw BudgetError.invalidContext(contexts.map(String.init).joined(separator: ",")) }
 
