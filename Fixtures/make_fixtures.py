@@ -24,6 +24,7 @@ GENERATORS = [
     "mtp_models",     # Meta multi-token prediction (independent PyTorch implementation)
     "pytorch_files",  # torch.save checkpoints (strided, nested, sharded, hostile) + torch.load readings
     "rotary_tables",  # transformers' RoPE frequencies and rotations for every scaling type
+    "budget_models",  # published configs counted by transformers, llama.cpp KV-cache sizes
 ]
 
 

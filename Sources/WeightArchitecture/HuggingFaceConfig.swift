@@ -261,7 +261,8 @@ public enum HuggingFaceConfig {
         let vision = try vision(visionConfig, family: visionType.hasPrefix("siglip") ? .siglip : .clip)
         let textType = try textConfig.string("model_type", "llama")
         let text = try decoder(textConfig, modelType: textType)
-        let layer = try config.intArray("vision_feature_layer")?.last ?? config.int("vision_feature_layer", -2)
+        let layer = config.object["vision_feature_layer"]?.arrayValue != nil
+            ? try config.intArray("vision_feature_layer")?.last ?? -2 : try config.int("vision_feature_layer", -2)
         let projector = VisionProjector(
             inputSize: vision.hiddenSize, outputSize: text.hiddenSize,
             activation: try config.activation("projector_hidden_act", .gelu),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import WeightArchitecture
+import WeightBudget
 import WeightFormats
 import WeightModels
 
@@ -18,6 +19,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as ModelError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
+    } catch let error as BudgetError {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as CommandFailure {

@@ -1,0 +1,40 @@
+/// Problems with a budget request, naming the option or value at fault.
+public enum BudgetError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A context length that is not a positive integer.
+    case invalidContext(String)
+    /// A KV-cache type llama.cpp cannot store a cache in.
+    case unsupportedCacheType(option: String, name: String, supported: [String])
+    /// A size such as `--memory 16GiB` that does not parse.
+    case invalidSize(option: String, text: String, reason: String)
+    /// A value that must be positive (`--parallel`, `--lora-rank`, `--bandwidth`...).
+    case notPositive(option: String, value: String)
+    /// A LoRA target that is not one of q, k, v, o, gate, up, down.
+    case unknownLoRATarget(String, supported: [String])
+    /// A LoRA target the model does not have (`gate` on a two-layer FFN).
+    case loRATargetMissing(target: String, modelType: String)
+    /// A cache row that is not a whole number of the cache type's blocks.
+    case cacheRowNotBlockAligned(type: String, layer: Int, rowLength: Int, blockSize: Int)
+    /// A request the model cannot answer (KV cache of an encoder, LoRA of a vision tower).
+    case notApplicable(what: String, modelType: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidContext(let text):
+            return "--ctx: '\(text)' is not a positive context length (give integers, e.g. --ctx 4096,32768)"
+        case .unsupportedCacheType(let option, let name, let supported):
+            return "\(option): '\(name)' is not a KV-cache type (supported: \(supported.joined(separator: ", ")))"
+        case .invalidSize(let option, let text, let reason):
+            return "\(option): '\(text)' \(reason) (sizes: 512, 16G, 1.5T in powers of 1000; 8GiB, 512MiB in powers of 1024)"
+        case .notPositive(let option, let value):
+            return "\(option): '\(value)' must be a positive number"
+        case .unknownLoRATarget(let name, let supported):
+            return "--lora-targets: '\(name)' is not a target (supported: \(supported.joined(separator: ", ")))"
+        case .loRATargetMissing(let target, let modelType):
+            return "--lora-targets: '\(target)' has no layer in a \(modelType) model"
+        case .cacheRowNotBlockAligned(let type, let layer, let rowLength, let blockSize):
+            return "KV cache type \(type): layer \(layer) stores rows of \(rowLength) values, not a multiple of its block size \(blockSize)"
+        case .notApplicable(let what, let modelType, let reason):
+            return "\(what): not available for a \(modelType) model (\(reason))"
+        }
+    }
+}

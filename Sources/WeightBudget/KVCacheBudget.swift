@@ -1,0 +1,97 @@
+import WeightArchitecture
+import WeightFormats
+
+/// The types llama.cpp can hold a KV cache in (`--cache-type-k/-v`).
+public enum KVCacheType {
+    public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_NL]
+
+    /// Looks a cache type up by name ("f16", "q8_0", "iq4_nl").
+    /// - Parameter option: the option it came from, for the error.
+    public static func named(_ name: String, option: String) throws -> GGMLType {
+        guard let type = GGMLType(name: name), supported.contains(type) else {
+            throw BudgetError.unsupportedCacheType(option: option, name: name, supported: supported.map { $0.name.lowercased() })
+        }
+        return type
+    }
+}
+
+/// The KV cache of a decoder: keys and values of every layer for every cached token.
+public struct KVCacheBudget: Sendable, Equatable {
+    public struct Context: Sendable, Equatable {
+        public var context: Int
+        /// Exact bytes for `parallel` sequences of `context` tokens (sliding-window layers keep
+        /// the window's last `window - 1` tokens, as transformers' cache does: the next token
+        /// makes the window full).
+        public var bytes: Int
+        /// What llama.cpp allocates: cells padded to 256 per sequence, sliding-window layers
+        /// sized `pad(window + ubatch, 256)`, capped at the full size.
+        public var llamaCppBytes: Int
+    }
+
+    public var typeK: GGMLType
+    public var typeV: GGMLType
+    public var parallel: Int
+    /// Bytes one token adds to the cache over all layers.
+    public var bytesPerToken: Int
+    public var contexts: [Context]
+
+    /// llama.cpp's physical batch (`n_ubatch`), which sizes its sliding-window caches.
+    public static let llamaCppMicroBatch = 512
+    /// llama.cpp pads the cells of each sequence to a multiple of this.
+    public static let llamaCppPadding = 256
+
+    /// - Parameters:
+    ///   - text: the decoder stack.
+    ///   - contexts: context lengths (tokens per sequence).
+    ///   - parallel: sequences, each with the full context.
+    public init(text: TextStack, typeK: GGMLType, typeV: GGMLType, contexts: [Int], parallel: Int) throws {
+        self.typeK = typeK
+        self.typeV = typeV
+        self.parallel = parallel
+        let rows = try KVCacheBudget.rowBytes(text, typeK: typeK, typeV: typeV)
+        bytesPerToken = rows.reduce(0) { $0 + $1.bytes }
+        self.contexts = contexts.map { context in
+            var exact = 0, llama = 0
+            let padded = KVCacheBudget.pad(context, KVCacheBudget.llamaCppPadding)
+            for row in rows {
+                if let window = row.window {
+                    exact += row.bytes * min(context, KVCacheBudget.retained(window: window))
+                    let cells = min(padded, KVCacheBudget.pad(window + KVCacheBudget.llamaCppMicroBatch, KVCacheBudget.llamaCppPadding))
+                    llama += row.bytes * cells
+                } else {
+                    exact += row.bytes * context
+                    llama += row.bytes * padded
+                }
+            }
+            return Context(context: context, bytes: exact * parallel, llamaCppBytes: llama * parallel)
+        }
+    }
+
+    /// Bytes per token of each layer's key and value rows, with the window of sliding layers.
+    static func rowBytes(_ text: TextStack, typeK: GGMLType, typeV: GGMLType) throws -> [(bytes: Int, window: Int?)] {
+        try (0..<text.layerCount).map { layer in
+            let heads = text.kvHeads(layer: layer)
+            let keyRow = heads * text.keyLength, valueRow = heads * text.valueLength
+            for (type, row) in [(typeK, keyRow), (typeV, valueRow)] where row % type.blockSize != 0 {
+                throw BudgetError.cacheRowNotBlockAligned(type: type.name.lowercased(), layer: layer, rowLength: row, blockSize: type.blockSize)
+            }
+            let bytes = keyRow / typeK.blockSize * typeK.bytesPerBlock + valueRow / typeV.blockSize * typeV.bytesPerBlock
+            let window = text.span(layer: layer) == .sliding ? text.slidingWindow : nil
+            return (bytes, window)
+        }
+    }
+
+    /// Tokens a sliding-window layer keeps between steps.
+    static func retained(window: Int) -> Int { max(window - 1, 1) }
+
+    static func pad(_ value: Int, _ multiple: Int) -> Int {
+        (value + multiple - 1) / multiple * multiple
+    }
+
+    /// Exact bytes at `context` tokens per sequence (any context, not only the listed ones).
+    public static func bytes(text: TextStack, typeK: GGMLType, typeV: GGMLType, context: Int, parallel: Int) throws -> Int {
+        try rowBytes(text, typeK: typeK, typeV: typeV).reduce(0) { total, row in
+            total + row.bytes * min(context, row.window.map { retained(window: $0) } ?? context)
+        } * parallel
+    }
+}
