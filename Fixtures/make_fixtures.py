@@ -22,6 +22,7 @@ GENERATORS = [
     "decoder_models", # tiny transformers decoders, llama.cpp GGUF copies, reference logits
     "expert_models",  # seed 002 expert LMs (PyTorch), a router over them
     "mtp_models",     # Meta multi-token prediction (independent PyTorch implementation)
+    "vision_models",  # tiny CLIP, SigLIP, LLaVA projector; image processors (PIL backend)
 ]
 
 
