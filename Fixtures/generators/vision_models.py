@@ -78,6 +78,7 @@ def write_images(directory: pathlib.Path) -> list[pathlib.Path]:
     paths.append(directory / "palette.png")
     (directory / "corrupt.png").write_bytes((directory / "portrait.png").read_bytes()[:90])
     (directory / "corrupt.jpg").write_bytes((directory / "landscape.jpg").read_bytes()[:300])
+    save_npy(directory / "pixels-float64.npy", np.zeros((1, 3, 6, 6)))  # the wrong dtype for --pixels
     return paths
 
 

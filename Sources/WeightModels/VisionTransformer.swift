@@ -143,6 +143,9 @@ public final class VisionTransformer: @unchecked Sendable {
     let pooling: VisionPooling
     let projection: WeightMatrix?
 
+    /// Whether the checkpoint has CLIP's `visual_projection` (image embeddings).
+    public var hasProjection: Bool { projection != nil }
+
     var hidden: Int { tower.hiddenSize }
     var epsilon: Float { Float(tower.normEpsilon) }
     var activation: ActivationFunction { tower.activation.function }

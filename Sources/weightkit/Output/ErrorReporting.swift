@@ -1,6 +1,7 @@
 import ArgumentParser
 import WeightArchitecture
 import WeightFormats
+import WeightImages
 import WeightModels
 
 /// Runs a command body and turns WeightKit's typed errors into one line on stderr and exit
@@ -18,6 +19,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as ModelError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
+    } catch let error as ImageError {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as CommandFailure {
