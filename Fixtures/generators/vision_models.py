@@ -208,3 +208,65 @@ def generate(root: pathlib.Path) -> None:
     save_npy(out / "hidden_states.npy", torch.stack(tower.hidden_states).numpy())
     save_npy(out / "last_hidden.npy", tower.last_hidden_state.numpy())
     write_json(out / "reference.json", {"vision_feature_layer": -2, "vision_feature_select_strategy": "default"})
+    write_llava_mmproj(llava, base / "llava-tiny-gguf")
+
+
+def llama_cpp_source() -> pathlib.Path | None:
+    import os
+    for c in [os.environ.get("LLAMA_CPP_DIR"), pathlib.Path(__file__).resolve().parents[1] / ".cache" / "llama.cpp"]:
+        if c and (pathlib.Path(c) / "tools/mtmd/legacy-models/convert_image_encoder_to_gguf.py").exists():
+            return pathlib.Path(c)
+    return None
+
+
+def write_llava_mmproj(llava, directory: pathlib.Path) -> None:
+    """LLaVA's vision tower and projector as llama.cpp's legacy image-encoder converter lays them out
+    (`mmproj`, general.architecture = clip). The converter itself needs transformers 4's module
+    layout, so its own `get_tensor_name` is taken from the script and the keys it writes are
+    repeated here; gguf-py writes the file. As the converter does: the last block and
+    post_layernorm are dropped, 4-D and projector weights are float16."""
+    import ast
+    import gguf
+    root = llama_cpp_source()
+    if root is None:
+        print("llama.cpp sources not found: skipping the mmproj GGUF")
+        return
+    source = (root / "tools/mtmd/legacy-models/convert_image_encoder_to_gguf.py").read_text()
+    tree = ast.parse(source)
+    namespace = {"re": __import__("re")}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "get_tensor_name":
+            exec(compile(ast.Module(body=[node], type_ignores=[]), "convert_image_encoder_to_gguf.py", "exec"), namespace)
+    get_tensor_name = namespace["get_tensor_name"]
+    v = llava.config.vision_config
+    directory.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(directory / "mmproj-f32.gguf"), arch="clip")
+    writer.add_bool("clip.has_text_encoder", False)
+    writer.add_bool("clip.has_vision_encoder", True)
+    writer.add_bool("clip.has_llava_projector", True)
+    writer.add_file_type(0)
+    writer.add_string("clip.projector_type", "mlp")
+    writer.add_uint32("clip.vision.image_size", v.image_size)
+    writer.add_uint32("clip.vision.patch_size", v.patch_size)
+    writer.add_uint32("clip.vision.embedding_length", v.hidden_size)
+    writer.add_uint32("clip.vision.feed_forward_length", v.intermediate_size)
+    writer.add_uint32("clip.vision.projection_dim", v.projection_dim)
+    writer.add_uint32("clip.vision.attention.head_count", v.num_attention_heads)
+    writer.add_float32("clip.vision.attention.layer_norm_epsilon", v.layer_norm_eps)
+    writer.add_uint32("clip.vision.block_count", v.num_hidden_layers - 1)
+    writer.add_array("clip.vision.image_mean", [0.48145466, 0.4578275, 0.40821073])
+    writer.add_array("clip.vision.image_std", [0.26862954, 0.26130258, 0.27577711])
+    writer.add_bool("clip.use_gelu", v.hidden_act == "gelu")
+    for name, tensor in llava.model.multi_modal_projector.state_dict().items():
+        data = tensor.numpy()
+        writer.add_tensor(get_tensor_name("multi_modal_projector." + name), data.astype(np.float16 if data.ndim == 2 else np.float32))
+    last = f"encoder.layers.{v.num_hidden_layers - 1}."
+    for name, tensor in llava.model.vision_tower.state_dict().items():
+        if name.startswith(last) or name.startswith("post_layernorm") or name.endswith("position_ids"):
+            continue
+        data = tensor.squeeze().numpy()
+        writer.add_tensor(get_tensor_name("vision_model." + name), data.astype(np.float16 if data.ndim == 4 else np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()

@@ -14,15 +14,18 @@ import WeightFormats
 enum CLIPVision {
     static func build(checkpoint: Checkpoint, tower: VisionTower) throws -> VisionTransformer {
         let binding = try VisionBinding(checkpoint: checkpoint, model: "clip_vision_model")
-        let b = binding.binder, p = binding.prefix, hidden = tower.hiddenSize
+        let b = binding.binder, hidden = tower.hiddenSize
         let patchLength = tower.channels * tower.patchSize * tower.patchSize
-        let patchView = b.tensor(p + "embeddings.patch_embedding.weight",
+        let patchView = b.tensor(binding.name("embeddings.patch_embedding.weight"),
                                  shape: [hidden, tower.channels, tower.patchSize, tower.patchSize])
-        let classEmbedding = try b.vector(p + "embeddings.class_embedding", count: hidden)
-        let positions = b.tensor(p + "embeddings.position_embedding.weight", shape: [tower.patchCount + 1, hidden])
-        let preNorm = try binding.layerNorm(p + "pre_layrnorm", size: hidden)
+        let classEmbedding = try b.vector(binding.name("embeddings.class_embedding"), count: hidden)
+        let positions = b.tensor(binding.name("embeddings.position_embedding.weight"), shape: [tower.patchCount + 1, hidden])
+        let preNorm = try binding.layerNorm(binding.name("pre_layrnorm"), size: hidden)
         let layers = try binding.encoderLayers(tower)
-        let postNorm = try binding.layerNorm(p + "post_layernorm", size: hidden)
+        // llama.cpp's LLaVA mmproj files drop post_layernorm (and the last block): no pooled output.
+        let hasPostNorm = !binding.gguf || b.has(binding.name("post_layernorm.weight"))
+        let postNorm = hasPostNorm ? try binding.layerNorm(binding.name("post_layernorm"), size: hidden) : nil
+        if hasPostNorm && postNorm == nil { try b.finish() }
         // The projection lives outside the vision prefix; CLIPVisionModel and LLaVA have none.
         var projection: WeightMatrix?
         if b.has("visual_projection.weight") {
@@ -33,18 +36,53 @@ enum CLIPVision {
         return VisionTransformer(
             tower: tower, patchEmbedding: try WeightBinder.matrix(patchView!, rows: hidden, columns: patchLength),
             patchBias: nil, classEmbedding: classEmbedding!, positionEmbedding: try positions!.floats(),
-            preNorm: preNorm!, layers: layers, postNorm: postNorm!, pooling: .classToken, projection: projection)
+            preNorm: preNorm!, layers: layers, postNorm: postNorm, pooling: hasPostNorm ? .classToken : .none, projection: projection)
     }
 }
 
 /// Binds the tensors of one vision tower, wherever its names start: `""`, `vision_model.`,
 /// `vision_tower.`, `vision_tower.vision_model.`, `model.vision_tower.`... The tower is found by
 /// its patch embedding; tensors outside it (a text tower, a language model) are left alone.
+/// In a llama.cpp mmproj GGUF the names are `v.*` (see `ggufName`), and `mm.*` belongs to the projector.
 struct VisionBinding {
     let binder: WeightBinder
     let prefix: String
+    let gguf: Bool
+    /// llama.cpp's legacy image-encoder converter stores `mlp.fc1` as `ffn_down` and `mlp.fc2` as
+    /// `ffn_up`; newer converters use `ffn_up` for `fc1`. Told apart by the tensor's shape.
+    let swappedFeedForwardNames: Bool
+
+    /// The checkpoint's name for a tower tensor given by its transformers name below the prefix.
+    func name(_ relative: String) -> String {
+        gguf ? Self.ggufName(relative, swapped: swappedFeedForwardNames) : prefix + relative
+    }
+
+    static func ggufName(_ relative: String, swapped: Bool) -> String {
+        var name = relative
+        for (from, to) in [
+            ("embeddings.patch_embedding", "patch_embd"), ("embeddings.class_embedding", "class_embd"),
+            ("embeddings.position_embedding", "position_embd"), ("pre_layrnorm", "pre_ln"), ("post_layernorm", "post_ln"),
+            ("encoder.layers.", "blk."), ("layer_norm1", "ln1"), ("layer_norm2", "ln2"), ("self_attn.q_proj", "attn_q"),
+            ("self_attn.k_proj", "attn_k"), ("self_attn.v_proj", "attn_v"), ("self_attn.out_proj", "attn_out"),
+            ("mlp.fc1", swapped ? "ffn_down" : "ffn_up"), ("mlp.fc2", swapped ? "ffn_up" : "ffn_down"),
+        ] {
+            name = name.replacingFirst(from, with: to)
+        }
+        return "v." + name
+    }
 
     init(checkpoint: Checkpoint, model: String) throws {
+        if checkpoint.format == .gguf {
+            gguf = true
+            prefix = "v."
+            let down = checkpoint.tensor(named: "v.blk.0.ffn_down.weight"), up = checkpoint.tensor(named: "v.blk.0.ffn_up.weight")
+            swappedFeedForwardNames = down != nil && up != nil && down!.shape.first ?? 0 > up!.shape.first ?? 0
+            binder = WeightBinder(checkpoint: checkpoint, model: model)
+            binder.ignorable = { !$0.hasPrefix("v.") }
+            return
+        }
+        gguf = false
+        swappedFeedForwardNames = false
         let suffix = "embeddings.patch_embedding.weight"
         let candidates = checkpoint.tensors.map(\.name).filter { $0.hasSuffix(suffix) }
             .map { String($0.dropLast(suffix.count)) }
@@ -83,20 +121,34 @@ struct VisionBinding {
         }
         var layers: [VisionEncoderLayer] = []
         for index in 0..<tower.layerCount {
-            let p = prefix + "encoder.layers.\(index)."
-            let norm1 = try layerNorm(p + "layer_norm1", size: hidden)
-            let query = try linear(p + "self_attn.q_proj", rows: hidden, columns: hidden)
-            let key = try linear(p + "self_attn.k_proj", rows: hidden, columns: hidden)
-            let value = try linear(p + "self_attn.v_proj", rows: hidden, columns: hidden)
-            let output = try linear(p + "self_attn.out_proj", rows: hidden, columns: hidden)
-            let norm2 = try layerNorm(p + "layer_norm2", size: hidden)
-            let fc1 = try linear(p + "mlp.fc1", rows: feedForward, columns: hidden)
-            let fc2 = try linear(p + "mlp.fc2", rows: hidden, columns: feedForward)
+            let p = "encoder.layers.\(index)."
+            let norm1 = try layerNorm(name(p + "layer_norm1"), size: hidden)
+            let query = try linear(name(p + "self_attn.q_proj"), rows: hidden, columns: hidden)
+            let key = try linear(name(p + "self_attn.k_proj"), rows: hidden, columns: hidden)
+            let value = try linear(name(p + "self_attn.v_proj"), rows: hidden, columns: hidden)
+            let output = try linear(name(p + "self_attn.out_proj"), rows: hidden, columns: hidden)
+            let norm2 = try layerNorm(name(p + "layer_norm2"), size: hidden)
+            let fc1 = try linear(name(p + "mlp.fc1"), rows: feedForward, columns: hidden)
+            let fc2 = try linear(name(p + "mlp.fc2"), rows: hidden, columns: feedForward)
             if let norm1, let query, let key, let value, let output, let norm2, let fc1, let fc2 {
                 layers.append(VisionEncoderLayer(norm1: norm1, query: query, key: key, value: value, output: output,
                                                  norm2: norm2, fc1: fc1, fc2: fc2))
             }
         }
         return layers
+    }
+}
+
+extension String {
+    /// The string with the first occurrence of `target` replaced.
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        var index = startIndex
+        while index < endIndex {
+            if self[index...].hasPrefix(target) {
+                return String(self[..<index]) + replacement + String(self[self.index(index, offsetBy: target.count)...])
+            }
+            index = self.index(after: index)
+        }
+        return self
     }
 }

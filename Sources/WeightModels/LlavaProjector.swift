@@ -14,8 +14,8 @@ public struct LlavaProjector: @unchecked Sendable {
     let first: Linear
     let second: Linear
 
-    /// Loads `multi_modal_projector.*` from a LLaVA checkpoint (directory with config.json);
-    /// the vision tower and language model in it are left alone.
+    /// Loads `multi_modal_projector.*` from a LLaVA checkpoint (directory with config.json), or
+    /// `mm.*` from a llama.cpp mmproj GGUF; the rest of the file is left alone.
     public static func load(_ path: String) throws -> LlavaProjector {
         let architecture = try ArchitectureLoader.load(path)
         guard let configuration = architecture.projector else {
@@ -25,7 +25,8 @@ public struct LlavaProjector: @unchecked Sendable {
     }
 
     init(checkpoint: Checkpoint, configuration: VisionProjector) throws {
-        let prefix = checkpoint.tensor(named: "model.multi_modal_projector.linear_1.weight") != nil
+        let gguf = checkpoint.format == .gguf
+        let prefix = gguf ? "mm." : checkpoint.tensor(named: "model.multi_modal_projector.linear_1.weight") != nil
             ? "model.multi_modal_projector." : "multi_modal_projector."
         let binder = WeightBinder(checkpoint: checkpoint, model: "llava projector")
         binder.ignorable = { !$0.hasPrefix(prefix) }
@@ -36,8 +37,9 @@ public struct LlavaProjector: @unchecked Sendable {
             guard let weight, !configuration.bias || bias != nil else { return nil }
             return Linear(weight: weight, bias: bias)
         }
-        let first = try linear("linear_1", rows: output, columns: input)
-        let second = try linear("linear_2", rows: output, columns: output)
+        // llama.cpp's mmproj files name the MLP's layers by their index in an nn.Sequential.
+        let first = try linear(gguf ? "0" : "linear_1", rows: output, columns: input)
+        let second = try linear(gguf ? "2" : "linear_2", rows: output, columns: output)
         try binder.finish()
         guard configuration.selectStrategy == "default" || configuration.selectStrategy == "full" else {
             throw ModelError.unsupportedModel(modelType: "llava", reason: "vision_feature_select_strategy '\(configuration.selectStrategy)' is not implemented")

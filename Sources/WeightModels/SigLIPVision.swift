@@ -48,7 +48,7 @@ enum SigLIPVision {
         return VisionTransformer(
             tower: tower, patchEmbedding: try WeightBinder.matrix(patchView!, rows: hidden, columns: patchLength),
             patchBias: patchBias!, classEmbedding: nil, positionEmbedding: try positions!.floats(), preNorm: nil,
-            layers: layers, postNorm: postNorm!, pooling: pooling, projection: nil)
+            layers: layers, postNorm: postNorm, pooling: pooling, projection: nil)
     }
 }
 

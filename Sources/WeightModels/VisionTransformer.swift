@@ -139,7 +139,8 @@ public final class VisionTransformer: @unchecked Sendable {
     let positionEmbedding: [Float]
     let preNorm: LayerNormWeights?
     let layers: [VisionEncoderLayer]
-    let postNorm: LayerNormWeights
+    /// CLIP's and SigLIP's `post_layernorm` (absent in llama.cpp's LLaVA mmproj files).
+    let postNorm: LayerNormWeights?
     let pooling: VisionPooling
     let projection: WeightMatrix?
 
@@ -155,7 +156,7 @@ public final class VisionTransformer: @unchecked Sendable {
     }
 
     init(tower: VisionTower, patchEmbedding: WeightMatrix, patchBias: [Float]?, classEmbedding: [Float]?,
-         positionEmbedding: [Float], preNorm: LayerNormWeights?, layers: [VisionEncoderLayer], postNorm: LayerNormWeights,
+         positionEmbedding: [Float], preNorm: LayerNormWeights?, layers: [VisionEncoderLayer], postNorm: LayerNormWeights?,
          pooling: VisionPooling, projection: WeightMatrix?) {
         self.tower = tower
         self.patchEmbedding = patchEmbedding
@@ -263,6 +264,7 @@ public final class VisionTransformer: @unchecked Sendable {
         var encoding = VisionEncoding(batch: batch, tokens: tokens, hiddenSize: hidden, lastHidden: [], hiddenStates: hiddenStates)
         switch pooling {
         case .classToken:
+            guard let postNorm else { preconditionFailure("class-token pooling needs post_layernorm") }
             encoding.lastHidden = Array(UnsafeBufferPointer(start: x, count: batch * tokens * hidden))
             var pooled = [Float](repeating: 0, count: batch * hidden)
             pooled.withUnsafeMutableBufferPointer { out in
@@ -272,11 +274,11 @@ public final class VisionTransformer: @unchecked Sendable {
             }
             encoding.pooled = pooled
         case .attentionHead(let head):
-            postNorm.apply(rows: batch * tokens, x, epsilon: epsilon, into: x)
+            postNorm?.apply(rows: batch * tokens, x, epsilon: epsilon, into: x)
             encoding.lastHidden = Array(UnsafeBufferPointer(start: x, count: batch * tokens * hidden))
             encoding.pooled = head.pool(x, batch: batch, tokens: tokens, activation: activation, epsilon: epsilon, threads: threads)
         case .none:
-            postNorm.apply(rows: batch * tokens, x, epsilon: epsilon, into: x)
+            postNorm?.apply(rows: batch * tokens, x, epsilon: epsilon, into: x)
             encoding.lastHidden = Array(UnsafeBufferPointer(start: x, count: batch * tokens * hidden))
         }
         if let projection, let pooled = encoding.pooled {

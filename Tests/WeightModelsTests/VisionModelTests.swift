@@ -89,6 +89,26 @@ import WeightFormats
         try Self.expectClose(projected, reference + "projected.npy", "projected")
     }
 
+    @Test("llama.cpp's LLaVA mmproj GGUF (clip.vision.* keys, v.* and mm.* tensors, float16 matrices)")
+    func mmprojGGUF() throws {
+        let path = Fixture.path("vision/llava-tiny-gguf/mmproj-f32.gguf")
+        let encoder = try ModelRegistry.loadVisionEncoder(path)
+        #expect(encoder.tower.layerCount == 2 && !encoder.hasProjection)
+        let pixels = try NPY.read(Fixture.path("vision/llava-tiny/reference/pixels.npy"))
+        let encoding = try encoder.encode(pixels: pixels.values, batch: 2, height: 30, width: 30)
+        #expect(encoding.pooled == nil)
+        // The file ends at the feature layer: its last hidden state is transformers' hidden_states[-2].
+        let all = try NPY.read(Fixture.path("vision/llava-tiny/reference/hidden_states.npy"))
+        let size = all.values.count / all.shape[0]
+        let expected = Array(all.values[((all.shape[0] - 2) * size)..<((all.shape[0] - 1) * size)])
+        let hiddenError = relativeL2(encoding.lastHidden, expected)
+        #expect(hiddenError <= 5e-3, "hidden: relative L2 \(hiddenError)")
+        let projector = try LlavaProjector.load(path)
+        let projected = try projector.project(encoding.lastHidden, batch: 2, tokens: encoding.tokens)
+        let projectedError = relativeL2(projected, try NPY.read(Fixture.path("vision/llava-tiny/reference/projected.npy")).values)
+        #expect(projectedError <= 5e-3, "projected: relative L2 \(projectedError)")
+    }
+
     @Test("a checkpoint of the other family: every missing and unexpected tensor listed at once")
     func bindingErrors() throws {
         let checkpoint = try Checkpoint.open(Fixture.path("vision/clip-vision-tiny"))
