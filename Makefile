@@ -2,7 +2,7 @@
 # example; `make test` runs the test suite. Everything else is for developers.
 
 SWIFT          ?= swift
-APT_PACKAGES   := libopenblas-dev libzstd-dev pkg-config
+APT_PACKAGES   := libopenblas-dev libzstd-dev libpng-dev libjpeg62-turbo-dev pkg-config
 RELEASE_BIN    := .build/release/weightkit
 VENV           := .venv
 PYTHON         := $(VENV)/bin/python

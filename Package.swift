@@ -14,6 +14,8 @@
 //   WeightCompute         kernels on plain buffers: cblas matmul, quantised mat-vec, norms,
 //                         RoPE, attention, activations, sampling (knows no formats)
 //   WeightModels          one file per architecture, strict weight binding, generation
+//   CPNG, CJPEG           libpng and libjpeg through pkg-config
+//   WeightImages          PNG/JPEG decoding and image processors' resize, crop, normalise
 //   weightkit             the command-line tool (one command per verb)
 import PackageDescription
 
@@ -33,6 +35,7 @@ let package = Package(
         .library(name: "WeightConversion", targets: ["WeightConversion"]),
         .library(name: "WeightCompute", targets: ["WeightCompute"]),
         .library(name: "WeightModels", targets: ["WeightModels"]),
+        .library(name: "WeightImages", targets: ["WeightImages"]),
         .executable(name: "weightkit", targets: ["weightkit"]),
         .executable(name: "weightkit-bench", targets: ["weightkit-bench"]),
     ],
@@ -46,6 +49,16 @@ let package = Package(
         .systemLibrary(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .target(
+            name: "WeightImages",
+            dependencies: ["WeightFormats", "CPNG", "CJPEG"],
+            swiftSettings: kernelSettings),
         .target(
             name: "WeightFormats",
             dependencies: ["CZstd"],
@@ -79,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "weightkit",
             dependencies: [
-                "WeightFormats", "WeightArchitecture", "WeightBudget", "WeightConversion", "WeightModels",
+                "WeightFormats", "WeightArchitecture", "WeightBudget", "WeightConversion", "WeightModels", "WeightImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
@@ -102,6 +115,9 @@ let package = Package(
         .testTarget(
             name: "WeightModelsTests",
             dependencies: ["WeightModels", "WeightCompute", "WeightArchitecture", "WeightFormats"]),
+        .testTarget(
+            name: "WeightImagesTests",
+            dependencies: ["WeightImages", "WeightFormats"]),
         .testTarget(
             name: "WeightKitCLITests",
             dependencies: ["weightkit", "WeightFormats"]),

@@ -67,4 +67,13 @@ $BENCH expert-generate "$OUT/expert-small" 16 100
 echo '```'
 } | tee -a "$OUT/results.md"
 
+{
+echo
+echo "## Vision encoder: ViT-L/14-336-shaped CLIP (random weights), one 336x336 image"
+echo
+echo '```json'
+$PY Benchmarks/vision_reference.py "$OUT"
+$BENCH vision-encode "$OUT/clip-vit-l-336" "$OUT/clip-vit-l-336/pixels.npy"
+echo '```'
+} | tee -a "$OUT/results.md"
 Benchmarks/forward.sh | tee -a "$OUT/results.md"

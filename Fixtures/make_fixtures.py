@@ -25,6 +25,7 @@ GENERATORS = [
     "pytorch_files",  # torch.save checkpoints (strided, nested, sharded, hostile) + torch.load readings
     "rotary_tables",  # transformers' RoPE frequencies and rotations for every scaling type
     "budget_models",  # published configs counted by transformers, llama.cpp KV-cache sizes
+    "vision_models",  # tiny CLIP, SigLIP, LLaVA projector; image processors (PIL backend)
 ]
 
 

@@ -15,6 +15,7 @@ public enum GGUFArchitecture {
         guard let arch = metadata.string("general.architecture") else {
             throw ArchitectureError.missingKey(file: file, key: "general.architecture")
         }
+        if arch == "clip" { return try clipImageEncoder(gguf) }
         guard let modelType = modelTypes[arch] else {
             throw ArchitectureError.unsupportedModelType(file: file, modelType: arch, supported: modelTypes.keys.sorted())
         }
@@ -85,6 +86,42 @@ public enum GGUFArchitecture {
                 denseLayers: (0..<layers).filter { !names.contains("blk.\($0).ffn_gate_inp.weight") })
         }
         return ModelArchitecture(modelType: modelType, text: stack, origin: .ggufMetadata(path: file))
+    }
+}
+
+extension GGUFArchitecture {
+    /// llama.cpp's image-encoder files (`general.architecture = clip`, "mmproj"): a CLIP-style
+    /// vision tower from `clip.vision.*` keys and `v.*` tensors, and with
+    /// `clip.has_llava_projector` LLaVA's two-layer MLP projector (`mm.0`, `mm.2`). Other
+    /// projector types and SigLIP-style towers (no class embedding) are refused.
+    static func clipImageEncoder(_ gguf: GGUFFile) throws -> ModelArchitecture {
+        let file = gguf.file.path
+        let reader = GGUFKeys(metadata: gguf.metadata, prefix: "clip", file: file)
+        let shapes = Dictionary(gguf.tensorInfos.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
+        guard try reader.optionalBool("has_vision_encoder") ?? true, shapes["v.patch_embd.weight"] != nil else {
+            throw ArchitectureError.invalidValue(file: file, key: "clip.has_vision_encoder", reason: "the file holds no vision encoder")
+        }
+        guard shapes["v.class_embd"] != nil else {
+            throw ArchitectureError.unsupportedModelType(file: file, modelType: "clip (without a class embedding)", supported: ["clip (CLIP ViT)"])
+        }
+        let hidden = try reader.int("vision.embedding_length")
+        let tower = VisionTower(
+            family: .clip, imageSize: try reader.int("vision.image_size"), patchSize: try reader.int("vision.patch_size"),
+            hiddenSize: hidden, layerCount: try reader.int("vision.block_count"),
+            headCount: try reader.int("vision.attention.head_count"), feedForwardLength: try reader.int("vision.feed_forward_length"),
+            activation: try reader.optionalBool("use_gelu") == true ? .gelu : .quickGelu,
+            normEpsilon: try reader.optionalDouble("vision.attention.layer_norm_epsilon") ?? 1e-5, classToken: true,
+            preNorm: shapes["v.pre_ln.weight"] != nil, poolingHead: false)
+        var architecture = ModelArchitecture(modelType: "clip", vision: tower, origin: .ggufMetadata(path: file))
+        if try reader.optionalBool("has_llava_projector") == true {
+            let type = try reader.optionalString("projector_type") ?? "mlp"
+            guard type == "mlp", let output = shapes["mm.2.weight"]?.first else {
+                throw ArchitectureError.unsupportedModelType(file: file, modelType: "clip projector '\(type)'", supported: ["mlp"])
+            }
+            // The file keeps the blocks up to the feature layer: its last hidden state is the feature.
+            architecture.projector = VisionProjector(inputSize: hidden, outputSize: output, activation: .gelu, featureLayer: -1)
+        }
+        return architecture
     }
 }
 

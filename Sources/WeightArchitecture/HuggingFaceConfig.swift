@@ -261,8 +261,16 @@ public enum HuggingFaceConfig {
         let vision = try vision(visionConfig, family: visionType.hasPrefix("siglip") ? .siglip : .clip)
         let textType = try textConfig.string("model_type", "llama")
         let text = try decoder(textConfig, modelType: textType)
-        let layer = config.object["vision_feature_layer"]?.arrayValue != nil
-            ? try config.intArray("vision_feature_layer")?.last ?? -2 : try config.int("vision_feature_layer", -2)
+        var layer = -2
+        if config.object["vision_feature_layer"]?.arrayValue == nil {
+            layer = try config.int("vision_feature_layer", -2)
+        } else if let layers = try config.intArray("vision_feature_layer") {
+            // Several layers are concatenated feature-wise (VipLLaVA style); one is a plain choice.
+            guard layers.count == 1 else {
+                throw ArchitectureError.invalidValue(file: config.file, key: "vision_feature_layer", reason: "lists \(layers.count) layers; one is supported")
+            }
+            layer = layers[0]
+        }
         let projector = VisionProjector(
             inputSize: vision.hiddenSize, outputSize: text.hiddenSize,
             activation: try config.activation("projector_hidden_act", .gelu),

@@ -1,3 +1,5 @@
+import WeightFormats
+
 /// The sizes of one attention layer.
 public struct AttentionShape: Sendable {
     public var heads: Int
@@ -99,6 +101,46 @@ public func attention(
             m: count, n: shape.valueSize, k: length,
             a: scores, lda: length,
             b: cache.values + kvHead * cache.capacity * shape.valueSize, ldb: shape.valueSize,
+            c: output + head * shape.valueSize, ldc: shape.heads * shape.valueSize)
+    }
+}
+
+/// Bidirectional (non-causal) multi-head attention of `queryCount` queries over `keyCount` keys,
+/// every query seeing every key, as vision encoders attend over image patches.
+///
+/// Rows are tokens and head `h` occupies columns `h * size ..< (h + 1) * size` of each row.
+/// Query and key head counts are equal (`shape.kvHeads` is ignored beyond grouping).
+///
+/// - Parameters:
+///   - queries: `[queryCount, heads * keySize]`.
+///   - keys: `[keyCount, kvHeads * keySize]`.
+///   - values: `[keyCount, kvHeads * valueSize]`.
+///   - scores: scratch of at least `queryCount * keyCount` floats.
+///   - output: `[queryCount, heads * valueSize]`.
+///   - threads: workers for the softmax rows (0: all cores); the products use BLAS's threads.
+public func bidirectionalAttention(
+    queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+    queryCount: Int, keyCount: Int, shape: AttentionShape, scores: UnsafeMutablePointer<Float>,
+    into output: UnsafeMutablePointer<Float>, threads: Int = 0
+) {
+    let group = shape.heads / shape.kvHeads
+    let queryStride = shape.heads * shape.keySize
+    let keyStride = shape.kvHeads * shape.keySize, valueStride = shape.kvHeads * shape.valueSize
+    for head in 0..<shape.heads {
+        let kvHead = head / group
+        // scores[queryCount, keyCount] = scale * Q_h · K_hᵀ
+        BLAS.multiplyTransposed(
+            m: queryCount, n: keyCount, k: shape.keySize, alpha: shape.scale,
+            a: queries + head * shape.keySize, lda: queryStride,
+            b: keys + kvHead * shape.keySize, ldb: keyStride, c: scores, ldc: keyCount)
+        let workers = queryCount * keyCount < 1 << 14 ? 1 : threads
+        Parallel.forChunks(of: queryCount, workers: workers, minimumChunk: 8) { rows in
+            for row in rows { softmax(scores + row * keyCount, count: keyCount) }
+        }
+        // out_h[queryCount, valueSize] = P · V_h
+        BLAS.multiply(
+            m: queryCount, n: shape.valueSize, k: keyCount, a: scores, lda: keyCount,
+            b: values + kvHead * shape.valueSize, ldb: valueStride,
             c: output + head * shape.valueSize, ldc: shape.heads * shape.valueSize)
     }
 }

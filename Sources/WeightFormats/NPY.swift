@@ -13,6 +13,8 @@ public enum NPY {
     public struct Array32: Sendable {
         public let shape: [Int]
         public let values: [Float]
+        /// The stored element type as NumPy spells it (`<f4`, `<i8`, `|u1`...).
+        public var storedType: String = "<f4"
     }
 
     /// The header bytes for a little-endian float32 array of `shape`.
@@ -84,7 +86,7 @@ public enum NPY {
         guard data.count >= count * size else { throw invalid("data shorter than the shape") }
         let base = data.baseAddress!
         let values = (0..<count).map { convert(base + $0 * size) }
-        return Array32(shape: shape, values: values)
+        return Array32(shape: shape, values: values, storedType: descr)
     }
 
     private static func field(_ name: String, in header: String) -> String? {

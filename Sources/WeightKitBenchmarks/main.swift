@@ -56,8 +56,10 @@ do {
         try multiTokenForwardBenchmark(directory: arguments[1], tokens: Int(arguments[2]) ?? 128)
     case "expert-generate":
         try expertGenerateBenchmark(directory: arguments[1], prompt: Int(arguments[2]) ?? 16, tokens: Int(arguments[3]) ?? 100)
+    case "vision-encode":
+        try visionEncodeBenchmark(directory: arguments[1], pixelsPath: arguments[2])
     default:
-        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N]")
+        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy")
         exit(2)
     }
 } catch {

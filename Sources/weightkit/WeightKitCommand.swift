@@ -11,7 +11,7 @@ struct WeightKitCommand: ParsableCommand {
             read without running its pickle), or a Hugging Face or Meta model directory.
             """,
         version: WeightKitVersion.string,
-        subcommands: [InspectCommand.self, TensorCommand.self, RunCommand.self, RouteCommand.self, BudgetCommand.self]
+        subcommands: [InspectCommand.self, TensorCommand.self, RunCommand.self, RouteCommand.self, BudgetCommand.self, EncodeImageCommand.self]
     )
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import WeightArchitecture
 import WeightBudget
 import WeightFormats
+import WeightImages
 import WeightModels
 
 /// Runs a command body and turns WeightKit's typed errors into one line on stderr and exit
@@ -22,6 +23,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as BudgetError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
+    } catch let error as ImageError {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as CommandFailure {

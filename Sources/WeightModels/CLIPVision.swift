@@ -1,0 +1,154 @@
+import WeightArchitecture
+import WeightCompute
+import WeightFormats
+
+/// CLIP's vision tower, as transformers' `CLIPVisionModel` / `CLIPVisionModelWithProjection`
+/// computes it (transformers/models/clip/modeling_clip.py):
+///
+///     x = [class_embedding; patch_embedding(pixels)] + position_embedding
+///     x = pre_layrnorm(x); x = encoder(x)              last_hidden_state = x
+///     pooled = post_layernorm(x[:, 0])                  image_embeds = visual_projection(pooled)
+///
+/// Checkpoints: `CLIPVisionModel`, `CLIPVisionModelWithProjection`, a full `CLIPModel` (the text
+/// half is ignored) and LLaVA's `vision_tower`.
+enum CLIPVision {
+    static func build(checkpoint: Checkpoint, tower: VisionTower) throws -> VisionTransformer {
+        let binding = try VisionBinding(checkpoint: checkpoint, model: "clip_vision_model")
+        let b = binding.binder, hidden = tower.hiddenSize
+        let patchLength = tower.channels * tower.patchSize * tower.patchSize
+        let patchView = b.tensor(binding.name("embeddings.patch_embedding.weight"),
+                                 shape: [hidden, tower.channels, tower.patchSize, tower.patchSize])
+        let classEmbedding = try b.vector(binding.name("embeddings.class_embedding"), count: hidden)
+        let positions = b.tensor(binding.name("embeddings.position_embedding.weight"), shape: [tower.patchCount + 1, hidden])
+        let preNorm = try binding.layerNorm(binding.name("pre_layrnorm"), size: hidden)
+        let layers = try binding.encoderLayers(tower)
+        // llama.cpp's LLaVA mmproj files drop post_layernorm (and the last block): no pooled output.
+        let hasPostNorm = !binding.gguf || b.has(binding.name("post_layernorm.weight"))
+        let postNorm = hasPostNorm ? try binding.layerNorm(binding.name("post_layernorm"), size: hidden) : nil
+        if hasPostNorm && postNorm == nil { try b.finish() }
+        // The projection lives outside the vision prefix; CLIPVisionModel and LLaVA have none.
+        var projection: WeightMatrix?
+        if b.has("visual_projection.weight") {
+            let size = tower.projectionSize ?? checkpoint.tensor(named: "visual_projection.weight")?.shape.first ?? 0
+            projection = try b.matrix("visual_projection.weight", rows: size, columns: hidden)
+        }
+        try b.finish()
+        return VisionTransformer(
+            tower: tower, patchEmbedding: try WeightBinder.matrix(patchView!, rows: hidden, columns: patchLength),
+            patchBias: nil, classEmbedding: classEmbedding!, positionEmbedding: try positions!.floats(),
+            preNorm: preNorm!, layers: layers, postNorm: postNorm, pooling: hasPostNorm ? .classToken : .none, projection: projection)
+    }
+}
+
+/// Binds the tensors of one vision tower, wherever its names start: `""`, `vision_model.`,
+/// `vision_tower.`, `vision_tower.vision_model.`, `model.vision_tower.`... The tower is found by
+/// its patch embedding; tensors outside it (a text tower, a language model) are left alone.
+/// In a llama.cpp mmproj GGUF the names are `v.*` (see `ggufName`), and `mm.*` belongs to the projector.
+struct VisionBinding {
+    let binder: WeightBinder
+    let prefix: String
+    let gguf: Bool
+    /// llama.cpp's legacy image-encoder converter stores `mlp.fc1` as `ffn_down` and `mlp.fc2` as
+    /// `ffn_up`; newer converters use `ffn_up` for `fc1`. Told apart by the tensor's shape.
+    let swappedFeedForwardNames: Bool
+
+    /// The checkpoint's name for a tower tensor given by its transformers name below the prefix.
+    func name(_ relative: String) -> String {
+        gguf ? Self.ggufName(relative, swapped: swappedFeedForwardNames) : prefix + relative
+    }
+
+    static func ggufName(_ relative: String, swapped: Bool) -> String {
+        var name = relative
+        for (from, to) in [
+            ("embeddings.patch_embedding", "patch_embd"), ("embeddings.class_embedding", "class_embd"),
+            ("embeddings.position_embedding", "position_embd"), ("pre_layrnorm", "pre_ln"), ("post_layernorm", "post_ln"),
+            ("encoder.layers.", "blk."), ("layer_norm1", "ln1"), ("layer_norm2", "ln2"), ("self_attn.q_proj", "attn_q"),
+            ("self_attn.k_proj", "attn_k"), ("self_attn.v_proj", "attn_v"), ("self_attn.out_proj", "attn_out"),
+            ("mlp.fc1", swapped ? "ffn_down" : "ffn_up"), ("mlp.fc2", swapped ? "ffn_up" : "ffn_down"),
+        ] {
+            name = name.replacingFirst(from, with: to)
+        }
+        return "v." + name
+    }
+
+    init(checkpoint: Checkpoint, model: String) throws {
+        if checkpoint.format == .gguf {
+            gguf = true
+            prefix = "v."
+            let down = checkpoint.tensor(named: "v.blk.0.ffn_down.weight"), up = checkpoint.tensor(named: "v.blk.0.ffn_up.weight")
+            swappedFeedForwardNames = down != nil && up != nil && down!.shape.first ?? 0 > up!.shape.first ?? 0
+            binder = WeightBinder(checkpoint: checkpoint, model: model)
+            binder.ignorable = { !$0.hasPrefix("v.") }
+            return
+        }
+        gguf = false
+        swappedFeedForwardNames = false
+        let suffix = "embeddings.patch_embedding.weight"
+        let candidates = checkpoint.tensors.map(\.name).filter { $0.hasSuffix(suffix) }
+            .map { String($0.dropLast(suffix.count)) }
+            .filter { $0.isEmpty || $0.hasSuffix(".") }
+        guard candidates.count <= 1 else {
+            throw ModelError.unsupportedModel(modelType: model, reason: "the checkpoint holds several vision towers: " + candidates.joined(separator: ", "))
+        }
+        let prefix = candidates.first ?? ""
+        self.prefix = prefix
+        binder = WeightBinder(checkpoint: checkpoint, model: model)
+        binder.ignorable = { name in
+            prefix.isEmpty ? name.hasPrefix("text_model.") || name == "logit_scale" || name == "logit_bias" || name == "text_projection.weight"
+                : !name.hasPrefix(prefix)
+        }
+    }
+
+    func layerNorm(_ name: String, size: Int) throws -> LayerNormWeights? {
+        let weight = try binder.vector(name + ".weight", count: size)
+        let bias = try binder.vector(name + ".bias", count: size)
+        guard let weight, let bias else { return nil }
+        return LayerNormWeights(weight: weight, bias: bias)
+    }
+
+    func linear(_ name: String, rows: Int, columns: Int) throws -> Linear? {
+        let weight = try binder.matrix(name + ".weight", rows: rows, columns: columns)
+        let bias = try binder.vector(name + ".bias", count: rows)
+        guard let weight, let bias else { return nil }
+        return Linear(weight: weight, bias: bias)
+    }
+
+    /// `encoder.layers.{i}.*`, identical in CLIP and SigLIP.
+    func encoderLayers(_ tower: VisionTower) throws -> [VisionEncoderLayer] {
+        let hidden = tower.hiddenSize, feedForward = tower.feedForwardLength
+        guard tower.headCount > 0, hidden % tower.headCount == 0 else {
+            throw ModelError.unsupportedModel(modelType: binder.model, reason: "\(tower.headCount) heads do not divide hidden size \(hidden)")
+        }
+        var layers: [VisionEncoderLayer] = []
+        for index in 0..<tower.layerCount {
+            let p = "encoder.layers.\(index)."
+            let norm1 = try layerNorm(name(p + "layer_norm1"), size: hidden)
+            let query = try linear(name(p + "self_attn.q_proj"), rows: hidden, columns: hidden)
+            let key = try linear(name(p + "self_attn.k_proj"), rows: hidden, columns: hidden)
+            let value = try linear(name(p + "self_attn.v_proj"), rows: hidden, columns: hidden)
+            let output = try linear(name(p + "self_attn.out_proj"), rows: hidden, columns: hidden)
+            let norm2 = try layerNorm(name(p + "layer_norm2"), size: hidden)
+            let fc1 = try linear(name(p + "mlp.fc1"), rows: feedForward, columns: hidden)
+            let fc2 = try linear(name(p + "mlp.fc2"), rows: hidden, columns: feedForward)
+            if let norm1, let query, let key, let value, let output, let norm2, let fc1, let fc2 {
+                layers.append(VisionEncoderLayer(norm1: norm1, query: query, key: key, value: value, output: output,
+                                                 norm2: norm2, fc1: fc1, fc2: fc2))
+            }
+        }
+        return layers
+    }
+}
+
+extension String {
+    /// The string with the first occurrence of `target` replaced.
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        var index = startIndex
+        while index < endIndex {
+            if self[index...].hasPrefix(target) {
+                return String(self[..<index]) + replacement + String(self[self.index(index, offsetBy: target.count)...])
+            }
+            index = self.index(after: index)
+        }
+        return self
+    }
+}
