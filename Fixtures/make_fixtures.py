@@ -22,6 +22,7 @@ GENERATORS = [
     "decoder_models", # tiny transformers decoders, llama.cpp GGUF copies, reference logits
     "expert_models",  # seed 002 expert LMs (PyTorch), a router over them
     "mtp_models",     # Meta multi-token prediction (independent PyTorch implementation)
+    "conversion",     # quantisers and casts (gguf-py, llama.cpp), golden writer outputs
 ]
 
 
