@@ -11,7 +11,11 @@ Writes conversion/:
   arrays too) and tensors of several types; the Swift writer must reproduce them byte for byte;
 - writer.safetensors: the safetensors package with `__metadata__` and several dtypes, likewise.
 """
+import ctypes
+import os
 import pathlib
+import subprocess
+import tempfile
 
 import numpy as np
 import gguf
@@ -57,6 +61,47 @@ def quant_input(rng) -> np.ndarray:
     return np.stack(rows).astype(np.float32)
 
 
+STUBS = b"""
+#include <stdlib.h>
+#include <stddef.h>
+void ggml_abort(const char *file, int line, const char *fmt, ...) { abort(); }
+size_t ggml_row_size(int type, long long ne) { abort(); }
+const char *ggml_type_name(int type) { abort(); }
+size_t ggml_type_size(int type) { abort(); }
+"""
+
+
+def llama_cpp_reference_quantizer():
+    """llama.cpp's reference quantizers: `from_float_ref` of the built libggml-base, or, when the
+    library is not built, ggml-quants.c of the same source tree compiled as ggml-base is
+    (-O3, no -march), with stubs for the four ggml.c functions it links to but never calls here."""
+    root = llama_cpp_dir() or (pathlib.Path(os.environ["LLAMA_CPP_DIR"]) if os.environ.get("LLAMA_CPP_DIR") else None)
+    if root is None:
+        return None, None
+    if (root / "build" / "bin" / "libggml-base.so").exists():
+        ggml = GGML()
+        return (lambda qtype, x: ggml.quantize_ref(int(qtype), x)), "llama.cpp from_float_ref (libggml-base)"
+    source = root / "ggml" / "src" / "ggml-quants.c"
+    if not source.exists():
+        return None, None
+    work = pathlib.Path(tempfile.mkdtemp())
+    (work / "stubs.c").write_bytes(STUBS)
+    library = work / "libggml-quants.so"
+    subprocess.run(["cc", "-O3", "-DNDEBUG", "-std=gnu11", "-shared", "-fPIC", "-I", str(root / "ggml" / "include"),
+                    "-I", str(root / "ggml" / "src"), str(source), str(work / "stubs.c"), "-lm", "-o", str(library)], check=True)
+    lib = ctypes.CDLL(str(library))
+
+    def quantize(qtype, x):
+        block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
+        values = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+        out = np.empty(values.size // block_size * type_size, dtype=np.uint8)
+        fn = getattr(lib, f"quantize_row_{qtype.name.lower().replace('_k', '_K')}_ref")
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+        fn(values.ctypes.data, out.ctypes.data, values.size)
+        return out
+    return quantize, "llama.cpp quantize_row_*_ref (ggml-quants.c compiled as ggml-base)"
+
+
 def write_quantised(out: pathlib.Path, x: np.ndarray) -> dict:
     save_npy(out / "quant_input.npy", x)
     produced = {}
@@ -74,16 +119,16 @@ def write_quantised(out: pathlib.Path, x: np.ndarray) -> dict:
     for qtype in LEGACY:
         write_bytes(out / "quant" / f"{qtype.name}.bin", gguf.quants.quantize(x, qtype))
         produced[qtype.name] = "gguf-py"
-    if llama_cpp_dir() is not None:
-        ggml = GGML()
+    quantize_ref, producer = llama_cpp_reference_quantizer()
+    if quantize_ref is not None:
         for qtype in KQUANTS + LEGACY:
-            ref = ggml.quantize_ref(int(qtype), x).reshape(x.shape[0], -1)
+            ref = quantize_ref(qtype, x).reshape(x.shape[0], -1)
             if qtype in LEGACY:
                 # ggml's C reference and gguf-py agree on the 32-element types.
                 assert np.array_equal(ref, np.fromfile(out / "quant" / f"{qtype.name}.bin", dtype=np.uint8).reshape(ref.shape)), qtype.name
                 continue
             write_bytes(out / "quant" / f"{qtype.name}.bin", ref)
-            produced[qtype.name] = "llama.cpp from_float_ref"
+            produced[qtype.name] = producer
     return produced
 
 
