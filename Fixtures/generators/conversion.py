@@ -189,6 +189,32 @@ def write_safetensors(path: pathlib.Path, rng) -> None:
     save_file(tensors, str(path), metadata={"format": "pt", "note": "quote \" and é"})
 
 
+def write_verification(out: pathlib.Path, root: pathlib.Path, rng) -> None:
+    """A checkpoint with NaNs and infinities (their counts by NumPy), and hashlib's SHA-256 of
+    every tensor's stored bytes in a llama.cpp GGUF and in a safetensors file."""
+    import hashlib
+    from safetensors.numpy import save_file
+    tensors = {
+        "clean": rng.standard_normal((4, 8)).astype(np.float32),
+        "holes": rng.standard_normal((3, 16)).astype(np.float16),
+        "ids": np.arange(4, dtype=np.int64),
+    }
+    tensors["holes"][0, 3] = np.nan
+    tensors["holes"][2, 7] = np.inf
+    tensors["holes"][1, 1] = -np.inf
+    save_file(tensors, str(out / "nonfinite.safetensors"))
+    counts = {name: {"nan": int(np.isnan(t).sum()) if t.dtype.kind == "f" else 0,
+                     "inf": int(np.isinf(t).sum()) if t.dtype.kind == "f" else 0} for name, t in tensors.items()}
+    hashes = {}
+    gguf_path = "models/qwen3-tiny-gguf/qwen3-tiny-q8_0.gguf"
+    reader = gguf.GGUFReader(str(root / gguf_path))
+    hashes[gguf_path] = {t.name: hashlib.sha256(np.ascontiguousarray(t.data).tobytes()).hexdigest() for t in reader.tensors}
+    from safetensors import safe_open
+    with safe_open(str(out / "nonfinite.safetensors"), "np") as f:
+        hashes["conversion/nonfinite.safetensors"] = {k: hashlib.sha256(np.ascontiguousarray(f.get_tensor(k)).tobytes()).hexdigest() for k in f.keys()}
+    write_json(out / "verify.json", {"nonfinite": counts, "sha256": hashes})
+
+
 def generate(root: pathlib.Path) -> None:
     out = root / "conversion"
     rng = np.random.default_rng(20261124)
@@ -200,3 +226,4 @@ def generate(root: pathlib.Path) -> None:
     reader = gguf.GGUFReader(str(out / "writer-aligned.gguf"))
     assert reader.alignment == 64
     write_json(out / "quant.json", {"row": ROW, "producers": produced})
+    write_verification(out, root, np.random.default_rng(20261125))

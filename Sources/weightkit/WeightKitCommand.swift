@@ -10,7 +10,7 @@ struct WeightKitCommand: ParsableCommand {
             model.safetensors.index.json, or a Hugging Face model directory.
             """,
         version: WeightKitVersion.string,
-        subcommands: [InspectCommand.self, TensorCommand.self, ConvertCommand.self, RunCommand.self, RouteCommand.self]
+        subcommands: [InspectCommand.self, TensorCommand.self, ConvertCommand.self, VerifyCommand.self, RunCommand.self, RouteCommand.self]
     )
 }
 

@@ -104,6 +104,15 @@ import WeightFormats
         #expect(TypeRules.fitting(.q4_K, rowLength: 512) == .q4_K)
     }
 
+    @Test func unsupportedArchitectureIsRefused() throws {
+        var architecture = try HuggingFaceConfig.parse(try Fixture.json("models/qwen2-tiny/config.json"), file: "config.json")
+        architecture.modelType = "mixtral"
+        let checkpoint = try Checkpoint.open(Fixture.path("models/qwen2-tiny"))
+        #expect(throws: ConversionError.unsupportedArchitecture(name: "mixtral", supported: ["llama", "qwen2", "qwen3", "qwen3_moe"])) {
+            _ = try HuggingFaceToGGUF.plan(checkpoint: checkpoint, architecture: architecture, requested: nil, name: "x")
+        }
+    }
+
     @Test func failuresAreTypedAndLeaveNoDestination() throws {
         let directory = try temporaryDirectory()
         let taken = PathName.join(directory, "taken.gguf")

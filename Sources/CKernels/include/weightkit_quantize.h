@@ -30,3 +30,26 @@ void wk_quantize_q6_k(const float *source, void *destination, size_t count);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// SHA-256 (FIPS 180-4), fed in pieces.
+typedef struct {
+    uint32_t state[8];
+    uint64_t length;
+    uint8_t buffer[64];
+    size_t used;
+} wk_sha256;
+
+void wk_sha256_init(wk_sha256 *context);
+void wk_sha256_update(wk_sha256 *context, const void *bytes, size_t count);
+void wk_sha256_final(wk_sha256 *context, uint8_t digest[32]);
+
+/// Counts NaNs and infinities among `count` floats.
+void wk_count_nonfinite(const float *values, size_t count, size_t *nans, size_t *infinities);
+
+#ifdef __cplusplus
+}
+#endif

@@ -48,6 +48,9 @@ struct ConvertCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
+        // A file-size limit then fails the write (EFBIG) instead of killing the process, so the
+        // temporary file is removed.
+        signal(SIGXFSZ, SIG_IGN)
         try reportingErrors {
             do {
                 let options = ConversionOptions(
