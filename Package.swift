@@ -71,7 +71,7 @@ let package = Package(
             dependencies: ["WeightArchitecture", "WeightFormats"]),
         .target(
             name: "WeightConversion",
-            dependencies: ["WeightArchitecture", "WeightFormats", "CZstd"],
+            dependencies: ["WeightArchitecture", "WeightFormats", "CKernels", "CZstd"],
             swiftSettings: kernelSettings),
         .target(
             name: "CKernels",

@@ -26,6 +26,7 @@ GENERATORS = [
     "rotary_tables",  # transformers' RoPE frequencies and rotations for every scaling type
     "budget_models",  # published configs counted by transformers, llama.cpp KV-cache sizes
     "vision_models",  # tiny CLIP, SigLIP, LLaVA projector; image processors (PIL backend)
+    "conversion",     # quantisers and casts (gguf-py, llama.cpp), golden writer outputs
 ]
 
 

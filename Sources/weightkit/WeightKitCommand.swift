@@ -11,7 +11,10 @@ struct WeightKitCommand: ParsableCommand {
             read without running its pickle), or a Hugging Face or Meta model directory.
             """,
         version: WeightKitVersion.string,
-        subcommands: [InspectCommand.self, TensorCommand.self, RunCommand.self, RouteCommand.self, BudgetCommand.self, EncodeImageCommand.self]
+        subcommands: [
+            InspectCommand.self, TensorCommand.self, ConvertCommand.self, VerifyCommand.self, BudgetCommand.self,
+            RunCommand.self, RouteCommand.self, EncodeImageCommand.self,
+        ]
     )
 }
 

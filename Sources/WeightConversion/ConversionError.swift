@@ -1,0 +1,42 @@
+import WeightFormats
+
+/// What a conversion cannot do, naming the tensor, type or path concerned.
+public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A model type the HF <-> GGUF maps do not cover.
+    case unsupportedArchitecture(name: String, supported: [String])
+    /// A requested type the destination format cannot store (a block type in safetensors).
+    case typeNotStorable(type: String, format: String)
+    /// A type name that is not one `convert` writes.
+    case unknownType(name: String, supported: [String])
+    /// A destination path whose format cannot be told from its name.
+    case unsupportedDestination(path: String)
+    /// A conversion between these two formats is not supported.
+    case unsupportedRoute(from: String, to: String)
+    /// A tensor that cannot be converted as asked.
+    case tensorNotConvertible(tensor: String, reason: String)
+    /// A stacked expert tensor with a missing expert.
+    case missingExpert(tensor: String, expert: Int)
+    /// The architecture needs a configuration the source does not have.
+    case missingConfiguration(path: String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedArchitecture(let name, let supported):
+            return "architecture '\(name)' is not supported for conversion (supported: \(supported.joined(separator: ", ")))"
+        case .typeNotStorable(let type, let format):
+            return "\(format) cannot store \(type) tensors (use f32, f16 or bf16)"
+        case .unknownType(let name, let supported):
+            return "unknown type '\(name)' (expected one of \(supported.joined(separator: ", ")))"
+        case .unsupportedDestination(let path):
+            return "\(path): the destination must end in .gguf or .safetensors, or be a directory"
+        case .unsupportedRoute(let from, let to):
+            return "converting \(from) to \(to) is not supported"
+        case .tensorNotConvertible(let tensor, let reason):
+            return "tensor '\(tensor)': \(reason)"
+        case .missingExpert(let tensor, let expert):
+            return "tensor '\(tensor)': expert \(expert) is missing"
+        case .missingConfiguration(let path):
+            return "\(path): no config.json next to the weights"
+        }
+    }
+}

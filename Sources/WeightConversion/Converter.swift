@@ -1,0 +1,261 @@
+import WeightArchitecture
+import WeightFormats
+
+/// Options of one conversion.
+public struct ConversionOptions: Sendable {
+    /// The type of the converted weights (nil: keep each tensor's float type).
+    public var type: GGMLType?
+    /// Replace an existing destination.
+    public var overwrite: Bool
+    /// A GGUF whose `tokenizer.*` keys are copied into a GGUF destination.
+    public var tokenizerFrom: String?
+
+    public init(type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil) {
+        self.type = type
+        self.overwrite = overwrite
+        self.tokenizerFrom = tokenizerFrom
+    }
+}
+
+/// What a conversion did.
+public struct ConversionReport: Sendable {
+    /// Files written.
+    public var outputs: [String] = []
+    public var tensorCount = 0
+    public var bytesWritten = 0
+    /// Source tensors the destination format has no place for.
+    public var skippedTensors: [String] = []
+    /// What the conversion left out or assumed, in words for the user.
+    public var notes: [String] = []
+}
+
+/// Progress after each tensor: tensors done, their total, bytes written so far, total bytes.
+public typealias ConversionProgress = (_ tensors: Int, _ tensorTotal: Int, _ bytes: Int, _ byteTotal: Int) -> Void
+
+/// `weightkit convert`: any supported checkpoint to GGUF, safetensors or a Hugging Face
+/// directory, streaming tensor by tensor through atomic writers.
+public enum Converter {
+    /// The kinds of destination, told from the path.
+    public enum Destination: Equatable, Sendable {
+        case gguf(String)
+        case safetensors(String)
+        /// A Hugging Face directory: config.json and model.safetensors.
+        case directory(String)
+
+        public init(path: String) {
+            switch PathName.fileExtension(of: path) {
+            case "gguf": self = .gguf(path)
+            case "safetensors": self = .safetensors(path)
+            default: self = .directory(path)
+            }
+        }
+    }
+
+    /// The types `--type` accepts.
+    public static let writableTypes: [GGMLType] = TensorEncoding.encodableTypes
+
+    /// Parses a `--type` name ("q8_0", "Q4_K", "bf16").
+    public static func type(named name: String) throws -> GGMLType {
+        guard let type = GGMLType(name: name), writableTypes.contains(type) else {
+            throw ConversionError.unknownType(name: name, supported: writableTypes.map { $0.name.lowercased() })
+        }
+        return type
+    }
+
+    public static func convert(
+        source: String, destination: String, options: ConversionOptions = ConversionOptions(),
+        progress: ConversionProgress? = nil
+    ) throws -> ConversionReport {
+        let checkpoint = try Checkpoint.open(source)
+        let target = Destination(path: destination)
+        if case .gguf = target {} else if let type = options.type, ![.f32, .f16, .bf16].contains(type) {
+            throw ConversionError.typeNotStorable(type: type.name, format: "safetensors")
+        }
+        var report = ConversionReport()
+        switch (checkpoint.format, target) {
+        case (.gguf, .gguf(let path)):
+            let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type)
+            try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
+        case (.gguf, .safetensors(let path)), (.gguf, .directory(let path)):
+            let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
+            let plan = try GGUFToHuggingFace.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
+            report.skippedTensors = plan.skipped
+            report.notes.append("tokenizer metadata is not converted to tokenizer.json")
+            if case .directory = target {
+                try writeDirectory(path, config: plan.config, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
+            } else {
+                try writeSafeTensors(path, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
+            }
+        case (_, .gguf(let path)):
+            let configPath = PathName.join(checkpoint.directory, "config.json")
+            guard FileSystem.isRegularFile(configPath) else { throw ConversionError.missingConfiguration(path: source) }
+            let architecture = try HuggingFaceConfig.parse(try JSON.parse(FileSystem.readFile(configPath)), file: configPath)
+            let plan = try HuggingFaceToGGUF.plan(
+                checkpoint: checkpoint, architecture: architecture, requested: options.type,
+                name: displayName(of: checkpoint))
+            report.skippedTensors = plan.skipped
+            var metadata = plan.metadata
+            if let tokenizer = options.tokenizerFrom {
+                let vocabulary = try GGUFFile(path: tokenizer)
+                for entry in vocabulary.metadata.entries where entry.key.hasPrefix("tokenizer.") {
+                    metadata[entry.key] = .copied(entry.value)
+                }
+            } else {
+                report.notes.append("no tokenizer metadata written (pass --tokenizer-from FILE.gguf to copy one)")
+            }
+            try writeGGUF(path, metadata: metadata, tensors: plan.tensors, options: options, report: &report, progress: progress)
+        case (_, .safetensors(let path)), (_, .directory(let path)):
+            let tensors = safetensorsRewrite(checkpoint, requested: options.type)
+            let metadata = checkpoint.safetensorsMetadata
+            if case .directory = target {
+                let configPath = PathName.join(checkpoint.directory, "config.json")
+                let config = FileSystem.isRegularFile(configPath) ? try JSON.parse(FileSystem.readFile(configPath)).objectValue : nil
+                try writeDirectory(path, config: config, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
+            } else {
+                try writeSafeTensors(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
+            }
+        }
+        return report
+    }
+
+    // MARK: Same-format plans
+
+    /// GGUF -> GGUF: names and metadata kept; weights cast or requantised by llama.cpp's rules.
+    static func ggufRewrite(_ checkpoint: Checkpoint, requested: GGMLType?) throws -> (GGUFMetadataList, [PlannedTensor]) {
+        var metadata = GGUFMetadataList(copying: checkpoint.gguf!.metadata)
+        metadata.removeAll { $0.hasPrefix("split.") }
+        let tensors = checkpoint.tensors.map { view -> PlannedTensor in
+            var type = view.dtype
+            if let requested, view.dtype.ggmlType?.traits.kind != .integer {
+                type = TypeRules.staysF32(ggufName: view.name, dimensions: view.shape.count)
+                    ? (view.dtype.isQuantized ? .ggml(.f32) : view.dtype)
+                    : .ggml(TypeRules.fitting(requested, rowLength: view.rowLength))
+            }
+            return PlannedTensor(name: view.name, shape: view.shape, type: type, content: .pieces([TensorPiece(view: view)]))
+        }
+        if let requested { metadata["general.file_type"] = .uint32(TypeRules.fileType(requested)) }
+        return (metadata, tensors)
+    }
+
+    /// safetensors -> safetensors: names kept; float tensors cast when asked.
+    static func safetensorsRewrite(_ checkpoint: Checkpoint, requested: GGMLType?) -> [PlannedTensor] {
+        checkpoint.tensors.map { view in
+            var type = view.dtype
+            if let requested, let ggml = view.dtype.ggmlType, ggml.traits.kind == .float {
+                type = .ggml(requested)
+            }
+            return PlannedTensor(name: view.name, shape: view.shape, type: type, content: .pieces([TensorPiece(view: view)]))
+        }
+    }
+
+    /// "Llama Tiny" for a directory named llama-tiny, as convert_hf_to_gguf names models.
+    static func displayName(of checkpoint: Checkpoint) -> String {
+        let base = checkpoint.format == .safetensors && !FileSystem.isDirectory(checkpoint.path)
+            ? PathName.lastComponent(of: checkpoint.directory) : PathName.lastComponent(of: checkpoint.path)
+        return titleCased(base.split(whereSeparator: { $0 == "-" || $0 == "_" }).joined(separator: " "))
+    }
+
+    /// Python's `str.title()`: a letter after a non-letter is upper-cased, others lower-cased.
+    static func titleCased(_ text: String) -> String {
+        var result = ""
+        var previousIsLetter = false
+        for character in text {
+            result += previousIsLetter ? character.lowercased() : character.uppercased()
+            previousIsLetter = character.isLetter
+        }
+        return result
+    }
+
+    // MARK: Writing
+
+    static func writeGGUF(
+        _ path: String, metadata: GGUFMetadataList, tensors: [PlannedTensor], options: ConversionOptions,
+        report: inout ConversionReport, progress: ConversionProgress?
+    ) throws {
+        let layouts = try tensors.map { tensor -> GGUFTensorLayout in
+            guard let type = tensor.type.ggmlType else {
+                throw ConversionError.tensorNotConvertible(tensor: tensor.name, reason: "GGUF has no \(tensor.type.name) type")
+            }
+            return GGUFTensorLayout(name: tensor.name, type: type, shape: tensor.shape)
+        }
+        let writer = try GGUFWriter(destination: path, metadata: metadata, tensors: layouts, overwrite: options.overwrite)
+        try stream(tensors, report: &report, progress: progress) { try writer.write($0) }
+        try writer.commit()
+        report.outputs.append(path)
+    }
+
+    static func safetensorsLayouts(_ tensors: [PlannedTensor]) throws -> [SafeTensorsTensorLayout] {
+        try tensors.map { tensor in
+            let dtype: SafeTensorsDType?
+            switch tensor.type {
+            case .safetensors(let d): dtype = d
+            case .ggml(let type): dtype = SafeTensorsDType.allCases.first { $0.ggmlEquivalent == type }
+            }
+            guard let dtype else { throw ConversionError.typeNotStorable(type: tensor.type.name, format: "safetensors") }
+            return SafeTensorsTensorLayout(name: tensor.name, dtype: dtype, shape: tensor.shape)
+        }
+    }
+
+    static func writeSafeTensors(
+        _ path: String, metadata: [(key: String, value: String)], tensors: [PlannedTensor], options: ConversionOptions,
+        report: inout ConversionReport, progress: ConversionProgress?
+    ) throws {
+        let layouts = SafeTensorsWriter.referenceOrder(try safetensorsLayouts(tensors))
+        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let ordered = layouts.map { byName[$0.name]! }
+        let writer = try SafeTensorsWriter(destination: path, metadata: metadata, tensors: layouts, overwrite: options.overwrite)
+        try stream(ordered, report: &report, progress: progress) { try writer.write($0) }
+        try writer.commit()
+        report.outputs.append(path)
+    }
+
+    static func writeDirectory(
+        _ path: String, config: JSONObject?, metadata: [(key: String, value: String)], tensors: [PlannedTensor],
+        options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?
+    ) throws {
+        switch FileSystem.kind(of: path) {
+        case .missing:
+            guard mkdir(path, 0o755) == 0 else { throw WriteError.cannotCreate(path: path, reason: errnoDescription()) }
+        case .directory: break
+        default: throw WriteError.destinationExists(path: path)
+        }
+        let configPath = PathName.join(path, "config.json")
+        let weightsPath = PathName.join(path, "model.safetensors")
+        if !options.overwrite {
+            for file in [configPath, weightsPath] where FileSystem.kind(of: file) != .missing {
+                throw WriteError.destinationExists(path: file)
+            }
+        }
+        try writeSafeTensors(weightsPath, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
+        if let config {
+            let output = try OutputFile(destination: configPath, overwrite: options.overwrite)
+            try output.write(JSONWriter.string(.object(config), indent: 2) + "\n")
+            try output.commit()
+            report.outputs.append(configPath)
+        }
+    }
+
+    static func stream(
+        _ tensors: [PlannedTensor], report: inout ConversionReport, progress: ConversionProgress?,
+        into sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let streamer = TensorStreamer()
+        let total = tensors.reduce(0) { $0 + $1.byteCount }
+        var written = 0
+        for (index, tensor) in tensors.enumerated() {
+            try streamer.stream(tensor) { bytes in
+                try sink(bytes)
+                written += bytes.count
+            }
+            progress?(index + 1, tensors.count, written, total)
+        }
+        report.tensorCount += tensors.count
+        report.bytesWritten += written
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func errnoDescription() -> String { String(cString: strerror(errno)) }
