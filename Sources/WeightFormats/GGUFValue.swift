@@ -104,6 +104,8 @@ public enum GGUFValue: Sendable {
         switch self {
         case .float32(let v): Double(v)
         case .float64(let v): v
+        // Above Int.max a uint64 has no Int value but still a (rounded) Double one.
+        case .uint64(let v): Double(v)
         default: intValue.map(Double.init)
         }
     }
@@ -214,7 +216,13 @@ public struct GGUFArray: RandomAccessCollection, Sendable {
     /// The elements as Double when the element type is numeric.
     public func doubles() -> [Double]? {
         guard elementType != .string, elementType != .array, elementType != .bool else { return nil }
-        return map { $0.doubleValue! }
+        var result: [Double] = []
+        result.reserveCapacity(count)
+        for value in self {
+            guard let double = value.doubleValue else { return nil }
+            result.append(double)
+        }
+        return result
     }
 
     /// How many string elements are not valid UTF-8 (zero for other element types).

@@ -387,6 +387,18 @@ func isTruncated(_ error: FormatError?, _ field: String) -> Bool {
 
     // MARK: Header
 
+    @Test("uint64 values above Int.max read as numbers (regression: found by the GGUF fuzzer)")
+    func hugeUnsignedValues() throws {
+        var g = GGUFBytes.minimal()
+        g.kv("big", .u64(.max))
+        g.kv("bigs", .array(GV.typeU64, [.u64(.max), .u64(1)]))
+        let file = try HostileDirectory.with { try GGUFFile(path: $0.write("big.gguf", g.bytes)) }
+        #expect(file.metadata["big"]?.intValue == nil)
+        #expect(file.metadata["big"]?.doubleValue == Double(UInt64.max))
+        #expect(file.metadata["bigs"]?.arrayValue?.doubles() == [Double(UInt64.max), 1])
+        #expect(file.metadata["bigs"]?.arrayValue?.integers() == nil)
+    }
+
     @Test("wrong magic")
     func wrongMagic() {
         var g = GGUFBytes.minimal()

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds each parser's libFuzzer target with AddressSanitizer and runs it on a corpus seeded
+# from Fixtures/. Usage: Fuzz/run.sh [SECONDS per target, default 60] [TARGET...]
+# Targets: gguf safetensors json pytorch. Findings (crash-*, leak-*) land in fuzz-out/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}; shift || true
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(gguf safetensors json pytorch)
+sources=$(find Sources/WeightFormats -name '*.swift')
+findings=0
+
+seed() {  # target -> fixture files that seed its corpus
+    case $1 in
+        gguf) find Fixtures -name '*.gguf' -size -2M ;;
+        safetensors) find Fixtures -name '*.safetensors' -size -2M ;;
+        json) find Fixtures -name '*.json' -size -256k | head -200 ;;
+        pytorch) find Fixtures \( -name '*.pth' -o -name '*.bin' \) -size -2M ;;
+    esac
+}
+
+for target in "${targets[@]}"; do
+    case $target in
+        gguf) main=Fuzz/GGUFFuzzer.swift ;; safetensors) main=Fuzz/SafeTensorsFuzzer.swift ;;
+        json) main=Fuzz/JSONFuzzer.swift ;; pytorch) main=Fuzz/PyTorchFuzzer.swift ;;
+        *) echo "unknown target $target" >&2; exit 2 ;;
+    esac
+    out=fuzz-out/$target
+    mkdir -p "$out/corpus"
+    echo "== $target: building"
+    # shellcheck disable=SC2086
+    # (gold warns once per ASan register helper that it cannot export it; those lines are noise.)
+    swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name WeightFormats -target-cpu native \
+        $sources "$main" -o "$out/fuzzer" 2> >(grep -v "Cannot export local symbol" >&2)
+    seed "$target" | while read -r f; do cp "$f" "$out/corpus/$(basename "$f")"; done
+    echo "== $target: fuzzing for ${seconds}s"
+    if (cd "$out" && ./fuzzer -max_total_time="$seconds" -max_len=1048576 -rss_limit_mb=2048 -timeout=10 \
+        -print_final_stats=1 corpus > fuzz.log 2>&1); then
+        grep -E "^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^#[0-9]+.*DONE" "$out/fuzz.log" || true
+        echo "== $target: no findings"
+    else
+        findings=$((findings + 1))
+        grep -E "ERROR|crashed|Fatal|Test unit written" "$out/fuzz.log" | head -n 5
+        echo "== $target: FINDING (see $out/fuzz.log)"
+    fi
+done
+exit $((findings > 0))
