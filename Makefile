@@ -58,11 +58,11 @@ $(LLAMA_DIR)/build/bin/libggml-base.so: $(PYTHON)
 	  --no-build-isolation llama-cpp-python==$(LLAMA_VERSION) -d . && \
 	  tar xzmf llama_cpp_python-$(LLAMA_VERSION).tar.gz && \
 	  ln -sfn llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp llama.cpp
-	# pip's cmake wheel can carry modification times in the future, which keeps ninja re-running cmake.
+	# pip's cmake wheel can carry modification times in the future, which keeps the build re-running cmake.
 	find $(VENV) Fixtures/.cache -newermt now -exec touch -h {} +
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake -S $(LLAMA_DIR) -B $(LLAMA_DIR)/build -G Ninja \
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake -S $(LLAMA_DIR) -B $(LLAMA_DIR)/build -G "Unix Makefiles" \
 	  -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=ON -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake --build $(LLAMA_DIR)/build -j
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake --build $(LLAMA_DIR)/build -j 2
 
 ## Rebuilds Fixtures/ with the reference implementations.
 fixtures: venv llama-cpp
