@@ -36,7 +36,7 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
         case .missingExpert(let tensor, let expert):
             return "tensor '\(tensor)': expert \(expert) is missing"
         case .missingConfiguration(let path):
-            return "\(path): no config.json next to the weights"
+            return "\(path): no config.json or params.json next to the weights"
         }
     }
 }

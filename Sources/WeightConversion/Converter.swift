@@ -76,6 +76,18 @@ public enum Converter {
         case (.gguf, .gguf(let path)):
             let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type)
             try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
+        case (.gguf, .safetensors(let path)), (.gguf, .directory(let path))
+            where checkpoint.gguf?.architecture == MetaTensorNames.mtpArchitecture:
+            let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
+            let plan = try GGUFToMeta.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
+            report.skippedTensors = plan.skipped
+            if case .directory = target {
+                try writeDirectory(
+                    path, config: plan.params, configName: "params.json", metadata: [("format", "pt")], tensors: plan.tensors,
+                    options: options, report: &report, progress: progress)
+            } else {
+                try writeSafeTensors(path, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
+            }
         case (.gguf, .safetensors(let path)), (.gguf, .directory(let path)):
             let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
             let plan = try GGUFToHuggingFace.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
@@ -87,12 +99,14 @@ public enum Converter {
                 try writeSafeTensors(path, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
             }
         case (_, .gguf(let path)):
-            let configPath = PathName.join(checkpoint.directory, "config.json")
-            guard FileSystem.isRegularFile(configPath) else { throw ConversionError.missingConfiguration(path: source) }
-            let architecture = try HuggingFaceConfig.parse(try JSON.parse(FileSystem.readFile(configPath)), file: configPath)
-            let plan = try HuggingFaceToGGUF.plan(
-                checkpoint: checkpoint, architecture: architecture, requested: options.type,
-                name: displayName(of: checkpoint))
+            guard let configPath = ["config.json", "params.json"].map({ PathName.join(checkpoint.directory, $0) })
+                .first(where: FileSystem.isRegularFile)
+            else { throw ConversionError.missingConfiguration(path: source) }
+            let architecture = try ArchitectureLoader.loadJSON(configPath)
+            let plan = architecture.modelType == "meta_mtp"
+                ? try MetaToGGUF.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
+                : try HuggingFaceToGGUF.plan(
+                    checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
             report.skippedTensors = plan.skipped
             var metadata = plan.metadata
             if let tokenizer = options.tokenizerFrom {
@@ -210,8 +224,8 @@ public enum Converter {
     }
 
     static func writeDirectory(
-        _ path: String, config: JSONObject?, metadata: [(key: String, value: String)], tensors: [PlannedTensor],
-        options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?
+        _ path: String, config: JSONObject?, configName: String = "config.json", metadata: [(key: String, value: String)],
+        tensors: [PlannedTensor], options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?
     ) throws {
         switch FileSystem.kind(of: path) {
         case .missing:
@@ -219,7 +233,7 @@ public enum Converter {
         case .directory: break
         default: throw WriteError.destinationExists(path: path)
         }
-        let configPath = PathName.join(path, "config.json")
+        let configPath = PathName.join(path, configName)
         let weightsPath = PathName.join(path, "model.safetensors")
         if !options.overwrite {
             for file in [configPath, weightsPath] where FileSystem.kind(of: file) != .missing {
