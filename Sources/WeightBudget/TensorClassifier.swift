@@ -18,7 +18,10 @@ public enum TensorClassifier {
         let visionOnly = architecture.text == nil && architecture.vision != nil
         return tensors.compactMap { tensor in
             guard !isBuffer(tensor.name) else { return nil }
-            let component = visionOnly ? .visionTower : classify(tensor.name)
+            // In a vision-only checkpoint everything but a projector or contrastive head is the
+            // tower, whatever its names (SigLIP without the `vision_model.` prefix, mmproj `v.*`).
+            var component = classify(tensor.name)
+            if visionOnly, ![.projector, .contrastiveHeads].contains(component) { component = .visionTower }
             var routing: (used: Int, count: Int)?
             if component == .experts, let experts, isRoutedExpert(tensor.name) {
                 routing = (experts.usedExpertCount, experts.expertCount)

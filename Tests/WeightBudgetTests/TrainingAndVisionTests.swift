@@ -49,4 +49,13 @@ import WeightFormats
         #expect(vision.tokens == 8 * reference + tower.patchCount)
         #expect(vision.kvBytes == vision.tokens * (budget.kvCache?.bytesPerToken ?? -1))
     }
+
+    @Test("an mmproj GGUF splits into tower and projector; its projector equals the LLaVA checkpoint's")
+    func mmprojComponents() throws {
+        let mmproj = try ModelBudget.load(Fixture.path("vision/llava-tiny-gguf/mmproj-f32.gguf"), request: BudgetRequest())
+        let llava = try ModelBudget.load(Fixture.path("vision/llava-tiny"), request: BudgetRequest())
+        let projector = mmproj.parameters.count(of: .projector)
+        #expect(projector > 0 && projector == llava.parameters.count(of: .projector))
+        #expect(mmproj.parameters.count(of: .visionTower) + projector == mmproj.parameters.total)
+    }
 }
