@@ -36,6 +36,9 @@ demo: build
 	@echo "== weightkit inspect Fixtures/core/hf-sharded --json (first tensors)"
 	@$(RELEASE_BIN) inspect Fixtures/core/hf-sharded --json | head -c 400; echo " ..."
 	@echo
+	@echo "== weightkit budget Fixtures/models/qwen3-tiny --ctx 128,4096"
+	@$(RELEASE_BIN) budget Fixtures/models/qwen3-tiny --ctx 128,4096
+	@echo
 	@echo "== weightkit run Fixtures/models/qwen3-tiny-gguf/qwen3-tiny-q8_0.gguf --tokens 1,2,3,4 --generate 8"
 	@$(RELEASE_BIN) run Fixtures/models/qwen3-tiny-gguf/qwen3-tiny-q8_0.gguf --tokens 1,2,3,4 --generate 8
 

@@ -4,11 +4,12 @@ import ArgumentParser
 struct WeightKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weightkit",
-        abstract: "Inspect, convert, budget and run GGUF and safetensors model files.",
+        abstract: "Inspect, convert, budget and run GGUF, safetensors and PyTorch model files.",
         discussion: """
-            PATH arguments accept a .gguf file (any part of a split set), a .safetensors file, a
-            model.safetensors.index.json, a PyTorch zip checkpoint (.pth, .pt, pytorch_model.bin,
-            read without running its pickle), or a Hugging Face or Meta model directory.
+            PATH arguments accept a .gguf file (any part of a split set), a .safetensors file, \
+            a model.safetensors.index.json, a PyTorch zip checkpoint (.pth, .pt, \
+            pytorch_model.bin, read without running its pickle), or a Hugging Face or Meta \
+            model directory.
             """,
         version: WeightKitVersion.string,
         subcommands: [
