@@ -180,24 +180,38 @@ public final class Checkpoint: Sendable {
     // MARK: safetensors shards and directories
 
     static func openShardIndex(_ indexPath: String, openedAs path: String) throws -> Checkpoint {
+        let (files, tensors) = try loadShards(
+            indexPath, open: SafeTensorsFile.init(path:), tensorNames: { $0.tensorInfos.map(\.name) },
+            views: { $0.tensorViews(displayName: $1) })
+        return try Checkpoint(
+            format: .safetensors, path: path, directory: PathName.directory(of: indexPath), ggufParts: [],
+            safetensorsFiles: files, tensors: tensors)
+    }
+
+    /// Opens every shard a `*.index.json` names (in name order, which is their number order) and
+    /// checks that the index and the shards agree in both directions.
+    static func loadShards<Shard>(
+        _ indexPath: String, open: (String) throws -> Shard, tensorNames: (Shard) -> [String],
+        views: (Shard, _ shardName: String) -> [TensorView]
+    ) throws -> (files: [Shard], tensors: [TensorView]) {
         let directory = PathName.directory(of: indexPath)
         let shardOfTensor = try readWeightMap(indexPath)
         let shardNames = Set(shardOfTensor.values).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        var files: [SafeTensorsFile] = []
+        var files: [Shard] = []
         var tensors: [TensorView] = []
         for shardName in shardNames {
             let shardPath = PathName.join(directory, shardName)
             guard FileSystem.isRegularFile(shardPath) else {
                 throw FormatError.shardMissing(path: shardPath, referencedBy: PathName.lastComponent(of: indexPath))
             }
-            let shard = try SafeTensorsFile(path: shardPath)
-            for info in shard.tensorInfos where shardOfTensor[info.name] != shardName {
+            let shard = try open(shardPath)
+            for name in tensorNames(shard) where shardOfTensor[name] != shardName {
                 throw FormatError.shardIndexInvalid(
-                    path: indexPath, reason: "tensor '\(info.name)' is stored in \(shardName) but the index "
-                        + (shardOfTensor[info.name].map { "places it in \($0)" } ?? "does not list it"))
+                    path: indexPath, reason: "tensor '\(name)' is stored in \(shardName) but the index "
+                        + (shardOfTensor[name].map { "places it in \($0)" } ?? "does not list it"))
             }
             files.append(shard)
-            tensors.append(contentsOf: shard.tensorViews(displayName: shardName))
+            tensors.append(contentsOf: views(shard, shardName))
         }
         if tensors.count != shardOfTensor.count {
             let present = Set(tensors.map(\.name))
@@ -205,8 +219,7 @@ public final class Checkpoint: Sendable {
             throw FormatError.shardIndexInvalid(
                 path: indexPath, reason: "tensors listed but missing from their shards: \(missing.prefix(5).joined(separator: ", "))")
         }
-        return try Checkpoint(
-            format: .safetensors, path: path, directory: directory, ggufParts: [], safetensorsFiles: files, tensors: tensors)
+        return (files, tensors)
     }
 
     /// The `weight_map` of a shard index: tensor name to shard file name (inside the directory).

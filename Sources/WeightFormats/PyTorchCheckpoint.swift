@@ -351,32 +351,11 @@ extension Checkpoint {
     /// Opens a `pytorch_model.bin.index.json` and every shard its `weight_map` names, checking
     /// that the index and the shards agree in both directions.
     static func openPyTorchIndex(_ indexPath: String, openedAs path: String) throws -> Checkpoint {
-        let directory = PathName.directory(of: indexPath)
-        let shardOfTensor = try readWeightMap(indexPath)
-        let shardNames = Set(shardOfTensor.values).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        var files: [PyTorchFile] = []
-        for shardName in shardNames {
-            let shardPath = PathName.join(directory, shardName)
-            guard FileSystem.isRegularFile(shardPath) else {
-                throw FormatError.shardMissing(path: shardPath, referencedBy: PathName.lastComponent(of: indexPath))
-            }
-            let shard = try PyTorchFile(path: shardPath)
-            for info in shard.tensorInfos where shardOfTensor[info.name] != shardName {
-                throw FormatError.shardIndexInvalid(
-                    path: indexPath, reason: "tensor '\(info.name)' is stored in \(shardName) but the index "
-                        + (shardOfTensor[info.name].map { "places it in \($0)" } ?? "does not list it"))
-            }
-            files.append(shard)
-        }
-        let tensors = files.flatMap(\.tensors)
-        if tensors.count != shardOfTensor.count {
-            let present = Set(tensors.map(\.name))
-            let missing = shardOfTensor.keys.filter { !present.contains($0) }.sorted()
-            throw FormatError.shardIndexInvalid(
-                path: indexPath, reason: "tensors listed but missing from their shards: \(missing.prefix(5).joined(separator: ", "))")
-        }
+        let (files, tensors) = try loadShards(
+            indexPath, open: PyTorchFile.init(path:), tensorNames: { $0.tensorInfos.map(\.name) }, views: { file, _ in file.tensors })
         return try Checkpoint(
-            format: .pytorch, path: path, directory: directory, ggufParts: [], safetensorsFiles: [], tensors: tensors, pytorchFiles: files)
+            format: .pytorch, path: path, directory: PathName.directory(of: indexPath), ggufParts: [], safetensorsFiles: [],
+            tensors: tensors, pytorchFiles: files)
     }
 
     /// A directory whose weights are PyTorch files, or nil when it holds none. In order of
