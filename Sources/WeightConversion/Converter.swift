@@ -9,11 +9,15 @@ public struct ConversionOptions: Sendable {
     public var overwrite: Bool
     /// A GGUF whose `tokenizer.*` keys are copied into a GGUF destination.
     public var tokenizerFrom: String?
+    /// Split the destination into parts of at most this many tensor bytes (GGUF split set or
+    /// sharded safetensors with an index); nil writes one file.
+    public var splitMaxSize: Int?
 
-    public init(type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil) {
+    public init(type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil, splitMaxSize: Int? = nil) {
         self.type = type
         self.overwrite = overwrite
         self.tokenizerFrom = tokenizerFrom
+        self.splitMaxSize = splitMaxSize
     }
 }
 
@@ -178,8 +182,13 @@ public enum Converter {
             }
             return GGUFTensorLayout(name: tensor.name, type: type, shape: tensor.shape)
         }
+        if let maxSize = options.splitMaxSize {
+            try writeGGUFSplit(path, metadata: metadata, tensors: tensors, layouts: layouts, maxSize: maxSize,
+                               options: options, report: &report, progress: progress)
+            return
+        }
         let writer = try GGUFWriter(destination: path, metadata: metadata, tensors: layouts, overwrite: options.overwrite)
-        try stream(tensors, report: &report, progress: progress) { try writer.write($0) }
+        try stream(tensors, report: &report, progress: progress) { _, bytes in try writer.write(bytes) }
         try writer.commit()
         report.outputs.append(path)
     }
@@ -200,11 +209,26 @@ public enum Converter {
         _ path: String, metadata: [(key: String, value: String)], tensors: [PlannedTensor], options: ConversionOptions,
         report: inout ConversionReport, progress: ConversionProgress?
     ) throws {
-        let layouts = SafeTensorsWriter.referenceOrder(try safetensorsLayouts(tensors))
+        let layouts = try safetensorsLayouts(tensors)
+        if let maxSize = options.splitMaxSize {
+            try writeSafeTensorsShards(path, metadata: metadata, tensors: tensors, layouts: layouts, maxSize: maxSize,
+                                       options: options, report: &report, progress: progress)
+        } else {
+            try writeSafeTensorsFile(path, metadata: metadata, tensors: tensors, layouts: layouts, options: options,
+                                     report: &report, progress: progress)
+        }
+    }
+
+    /// One safetensors file, tensors in the reference writer's order.
+    static func writeSafeTensorsFile(
+        _ path: String, metadata: [(key: String, value: String)], tensors: [PlannedTensor], layouts unordered: [SafeTensorsTensorLayout],
+        options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?
+    ) throws {
+        let layouts = SafeTensorsWriter.referenceOrder(unordered)
         let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let ordered = layouts.map { byName[$0.name]! }
         let writer = try SafeTensorsWriter(destination: path, metadata: metadata, tensors: layouts, overwrite: options.overwrite)
-        try stream(ordered, report: &report, progress: progress) { try writer.write($0) }
+        try stream(ordered, report: &report, progress: progress) { _, bytes in try writer.write(bytes) }
         try writer.commit()
         report.outputs.append(path)
     }
@@ -222,7 +246,8 @@ public enum Converter {
         let configPath = PathName.join(path, "config.json")
         let weightsPath = PathName.join(path, "model.safetensors")
         if !options.overwrite {
-            for file in [configPath, weightsPath] where FileSystem.kind(of: file) != .missing {
+            let weights = options.splitMaxSize == nil ? [weightsPath] : []
+            for file in [configPath] + weights where FileSystem.kind(of: file) != .missing {
                 throw WriteError.destinationExists(path: file)
             }
         }
@@ -237,14 +262,14 @@ public enum Converter {
 
     static func stream(
         _ tensors: [PlannedTensor], report: inout ConversionReport, progress: ConversionProgress?,
-        into sink: (UnsafeRawBufferPointer) throws -> Void
+        into sink: (_ tensorIndex: Int, UnsafeRawBufferPointer) throws -> Void
     ) throws {
         let streamer = TensorStreamer()
         let total = tensors.reduce(0) { $0 + $1.byteCount }
         var written = 0
         for (index, tensor) in tensors.enumerated() {
             try streamer.stream(tensor) { bytes in
-                try sink(bytes)
+                try sink(index, bytes)
                 written += bytes.count
             }
             progress?(index + 1, tensors.count, written, total)

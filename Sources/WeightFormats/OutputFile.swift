@@ -119,13 +119,20 @@ public final class OutputFile {
         return WriteError.writeFailed(path: destination, reason: reason)
     }
 
-    /// Flushes, syncs and renames the temporary file onto the destination.
-    public func commit() throws {
+    /// Flushes, syncs and closes the temporary file: what is left of a commit is the rename.
+    /// Several files committed together (`OutputFileGroup`) are all synchronised first.
+    public func synchronize() throws {
+        guard descriptor >= 0 else { return }
         try flush()
         guard fsync(descriptor) == 0 else { throw failure() }
         fchmod(descriptor, 0o644)
         close(descriptor)
         descriptor = -1
+    }
+
+    /// Flushes, syncs and renames the temporary file onto the destination.
+    public func commit() throws {
+        try synchronize()
         guard rename(temporaryPath, destination) == 0 else {
             let reason = errnoDescription()
             unlink(temporaryPath)

@@ -20,7 +20,8 @@ public final class GGUFWriter {
     public let relativeOffsets: [Int]
     /// The size the finished file will have.
     public let fileSize: Int
-    private let output: OutputFile
+    /// The temporary file being written.
+    public let output: OutputFile
     private var stream: TensorByteStream
 
     /// Validates the layout, creates the temporary file and writes the header.
@@ -60,6 +61,13 @@ public final class GGUFWriter {
     public func commit() throws {
         try stream.finish(output)
         try output.commit()
+    }
+
+    /// Checks that every tensor is complete and syncs the temporary file, leaving the rename to
+    /// an `OutputFileGroup` that commits several files together.
+    public func finish() throws {
+        try stream.finish(output)
+        try output.synchronize()
     }
 
     /// Removes the temporary file; the destination is untouched.

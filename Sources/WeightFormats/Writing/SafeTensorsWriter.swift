@@ -16,7 +16,8 @@ public final class SafeTensorsWriter {
     /// Absolute offset of the data section (8 + header length).
     public let dataOffset: Int
     public let fileSize: Int
-    private let output: OutputFile
+    /// The temporary file being written.
+    public let output: OutputFile
     private var stream: TensorByteStream
 
     /// Validates the layout, creates the temporary file and writes the header.
@@ -52,6 +53,13 @@ public final class SafeTensorsWriter {
     public func commit() throws {
         try stream.finish(output)
         try output.commit()
+    }
+
+    /// Checks that every tensor is complete and syncs the temporary file, leaving the rename to
+    /// an `OutputFileGroup` that commits several files together.
+    public func finish() throws {
+        try stream.finish(output)
+        try output.synchronize()
     }
 
     /// Removes the temporary file; the destination is untouched.
