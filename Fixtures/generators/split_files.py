@@ -11,6 +11,8 @@ Writes conversion/split/:
   `weightkit merge` must merge back into that file's tensors and metadata;
 - llama-merge.json: the metadata keys of `llama-gguf-split --merge` of those parts.
 
+Writes conversion/zstd/qwen3moe-tiny-q8_0.gguf.zst: that model compressed by the `zstd` CLI.
+
 Writes conversion/meta/ (gguf-py's own editing scripts on models/qwen3moe-tiny-gguf/qwen3moe-tiny-q8_0.gguf):
 - new-metadata.gguf: `gguf_new_metadata` with --general-name (a longer string),
   --general-description (a new key) and --remove-metadata general.file_type: a rewrite;
@@ -116,21 +118,34 @@ def meta_edits(root: pathlib.Path) -> None:
         assert [t.name for t in reader.tensors] == [t.name for t in original.tensors]
 
 
-def generate(root: pathlib.Path) -> None:
-    meta_edits(root)
-    llama = llama_cpp_dir()
-    tool = llama / "build" / "bin" / "llama-gguf-split" if llama else None
-    if tool is None or not tool.exists():
-        raise SystemExit("split_files needs llama.cpp's llama-gguf-split (make llama-cpp)")
+def zstd_inputs(root: pathlib.Path) -> None:
+    """Files compressed by the `zstd` CLI: the split source, and a model WeightKit must read
+    as the file it was made from."""
     out = root / "conversion" / "split"
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     work = pathlib.Path(tempfile.mkdtemp())
+    write_source(work / "source.gguf", np.random.default_rng(20261201))
+    subprocess.run(["zstd", "-q", "-19", str(work / "source.gguf"), "-o", str(out / "source.gguf.zst")], check=True)
+    shutil.rmtree(work)
+    zst = root / "conversion" / "zstd"
+    zst.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["zstd", "-q", "-f", "-3", str(root / META_SOURCE), "-o", str(zst / "qwen3moe-tiny-q8_0.gguf.zst")], check=True)
+
+
+def generate(root: pathlib.Path) -> None:
+    meta_edits(root)
+    zstd_inputs(root)
+    llama = llama_cpp_dir()
+    tool = llama / "build" / "bin" / "llama-gguf-split" if llama else None
+    if tool is None or not tool.exists():
+        raise SystemExit("split_files needs llama.cpp's llama-gguf-split (make llama-cpp)")
+    out = root / "conversion" / "split"
+    work = pathlib.Path(tempfile.mkdtemp())
 
     source = work / "source.gguf"
-    write_source(source, np.random.default_rng(20261201))
-    subprocess.run(["zstd", "-q", "-19", str(source), "-o", str(out / "source.gguf.zst")], check=True)
+    subprocess.run(["zstd", "-q", "-d", str(out / "source.gguf.zst"), "-o", str(source)], check=True)
     subprocess.run([str(tool), "--split", "--split-max-size", "1M", str(source), str(work / "split")],
                    check=True, capture_output=True)
     parts = sorted(work.glob("split-*-of-*.gguf"))

@@ -12,12 +12,18 @@ public struct ConversionOptions: Sendable {
     /// Split the destination into parts of at most this many tensor bytes (GGUF split set or
     /// sharded safetensors with an index); nil writes one file.
     public var splitMaxSize: Int?
+    /// Write the destination compressed, as `DST.zst` (a .gguf or .safetensors file only).
+    public var compression: ZstdCompression?
 
-    public init(type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil, splitMaxSize: Int? = nil) {
+    public init(
+        type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil, splitMaxSize: Int? = nil,
+        compression: ZstdCompression? = nil
+    ) {
         self.type = type
         self.overwrite = overwrite
         self.tokenizerFrom = tokenizerFrom
         self.splitMaxSize = splitMaxSize
+        self.compression = compression
     }
 }
 
@@ -70,8 +76,16 @@ public enum Converter {
         source: String, destination: String, options: ConversionOptions = ConversionOptions(),
         progress: ConversionProgress? = nil
     ) throws -> ConversionReport {
-        let checkpoint = try Checkpoint.open(source)
         let target = Destination(path: destination)
+        if options.compression != nil {
+            if case .directory = target {
+                throw ConversionError.incompatibleOptions("--compress writes one .gguf or .safetensors file, not a directory")
+            }
+            if options.splitMaxSize != nil {
+                throw ConversionError.incompatibleOptions("--compress and --split-max-size cannot be used together")
+            }
+        }
+        let checkpoint = try Checkpoint.open(source)
         if case .gguf = target {} else if let type = options.type, ![.f32, .f16, .bf16].contains(type) {
             throw ConversionError.typeNotStorable(type: type.name, format: "safetensors")
         }
@@ -187,10 +201,12 @@ public enum Converter {
                                options: options, report: &report, progress: progress)
             return
         }
-        let writer = try GGUFWriter(destination: path, metadata: metadata, tensors: layouts, overwrite: options.overwrite)
+        let output = options.compression == nil ? path : path + ".zst"
+        let writer = try GGUFWriter(
+            destination: output, metadata: metadata, tensors: layouts, overwrite: options.overwrite, compression: options.compression)
         try stream(tensors, report: &report, progress: progress) { _, bytes in try writer.write(bytes) }
         try writer.commit()
-        report.outputs.append(path)
+        report.outputs.append(output)
     }
 
     static func safetensorsLayouts(_ tensors: [PlannedTensor]) throws -> [SafeTensorsTensorLayout] {
@@ -227,10 +243,12 @@ public enum Converter {
         let layouts = SafeTensorsWriter.referenceOrder(unordered)
         let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let ordered = layouts.map { byName[$0.name]! }
-        let writer = try SafeTensorsWriter(destination: path, metadata: metadata, tensors: layouts, overwrite: options.overwrite)
+        let output = options.compression == nil ? path : path + ".zst"
+        let writer = try SafeTensorsWriter(
+            destination: output, metadata: metadata, tensors: layouts, overwrite: options.overwrite, compression: options.compression)
         try stream(ordered, report: &report, progress: progress) { _, bytes in try writer.write(bytes) }
         try writer.commit()
-        report.outputs.append(path)
+        report.outputs.append(output)
     }
 
     static func writeDirectory(

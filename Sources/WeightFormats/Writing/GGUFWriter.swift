@@ -31,9 +31,10 @@ public final class GGUFWriter {
     ///     UINT32 power of two; it sets the alignment (32 otherwise).
     ///   - tensors: tensor infos in file order.
     ///   - overwrite: replace an existing destination on commit; otherwise it is an error now.
+    ///   - compression: write the file as one zstd frame (the caller names it `.zst`).
     /// - Throws: `FormatError` for a layout a reader would refuse, `WriterError` for malformed
     ///   metadata, `WriteError` for I/O.
-    public init(destination: String, metadata: GGUFMetadataList, tensors: [GGUFTensorLayout], overwrite: Bool = false) throws {
+    public init(destination: String, metadata: GGUFMetadataList, tensors: [GGUFTensorLayout], overwrite: Bool = false, compression: ZstdCompression? = nil) throws {
         let header = try GGUFWriter.header(metadata: metadata, tensors: tensors)
         self.destination = destination
         self.tensors = tensors
@@ -45,7 +46,7 @@ public final class GGUFWriter {
         self.stream = TensorByteStream(
             names: tensors.map(\.name), sizes: sizes,
             paddings: sizes.map { GGUFWriter.padding($0, alignment: header.alignment) })
-        self.output = try OutputFile(destination: destination, overwrite: overwrite)
+        self.output = try OutputFile(destination: destination, overwrite: overwrite, compression: compression)
         try output.write(header.bytes)
     }
 

@@ -28,7 +28,7 @@ public final class SafeTensorsWriter {
     /// - Throws: `FormatError` (duplicate names, header too large), `WriterError`, `WriteError`.
     public init(
         destination: String, metadata: [(key: String, value: String)]?, tensors: [SafeTensorsTensorLayout],
-        overwrite: Bool = false
+        overwrite: Bool = false, compression: ZstdCompression? = nil
     ) throws {
         let header = try SafeTensorsWriter.header(metadata: metadata, tensors: tensors)
         self.destination = destination
@@ -37,7 +37,7 @@ public final class SafeTensorsWriter {
         self.fileSize = header.count + tensors.reduce(0) { $0 + $1.byteCount }
         self.stream = TensorByteStream(
             names: tensors.map(\.name), sizes: tensors.map(\.byteCount), paddings: tensors.map { _ in 0 })
-        self.output = try OutputFile(destination: destination, overwrite: overwrite)
+        self.output = try OutputFile(destination: destination, overwrite: overwrite, compression: compression)
         try output.write(header)
     }
 

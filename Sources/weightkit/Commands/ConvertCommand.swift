@@ -26,6 +26,9 @@ struct ConvertCommand: ParsableCommand {
             model.safetensors.index.json. SIZE: 500M, 2G (powers of 1000, as llama-gguf-split
             reads them), 512MiB, 2GiB (powers of 1024) or bytes; a tensor larger than SIZE gets
             a part of its own.
+
+            --compress zstd[:LEVEL] writes DST.zst, compressed as a stream. Any input path ending
+            in .zst is decompressed (as a stream, to a temporary file) before it is read.
             """
     )
 
@@ -44,6 +47,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Split the destination into parts of at most SIZE tensor bytes (e.g. 2G, 500M, 512MiB).")
     var splitMaxSize: String?
 
+    @Option(help: ArgumentHelp("Write DST.zst compressed with zstd (LEVEL 1-22, default 3).", valueName: "zstd[:LEVEL]"))
+    var compress: String?
+
     @Flag(help: "Replace an existing destination.")
     var force = false
 
@@ -58,7 +64,8 @@ struct ConvertCommand: ParsableCommand {
             do {
                 let options = ConversionOptions(
                     type: try type.map { try Converter.type(named: $0) }, overwrite: force, tokenizerFrom: tokenizerFrom,
-                    splitMaxSize: try splitMaxSize.map { try ByteSize.parse($0, option: "--split-max-size") })
+                    splitMaxSize: try splitMaxSize.map { try ByteSize.parse($0, option: "--split-max-size") },
+                    compression: try compress.map { try ZstdCompression(parsing: $0) })
                 let report = try Converter.convert(
                     source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet))
                 ConversionReporting.summary(report, quiet: quiet)
