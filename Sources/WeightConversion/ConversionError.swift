@@ -18,6 +18,10 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
     case missingExpert(tensor: String, expert: Int)
     /// The architecture needs a configuration the source does not have.
     case missingConfiguration(path: String)
+    /// `merge` asked to write another format than the source's.
+    case mergeChangesFormat(from: String, to: String)
+    /// Options that cannot be used together.
+    case incompatibleOptions(String)
 
     public var description: String {
         switch self {
@@ -37,6 +41,10 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
             return "tensor '\(tensor)': expert \(expert) is missing"
         case .missingConfiguration(let path):
             return "\(path): no config.json or params.json next to the weights"
+        case .mergeChangesFormat(let from, let to):
+            return "merge keeps the format: a \(from) checkpoint cannot be merged into \(to) (use convert)"
+        case .incompatibleOptions(let message):
+            return message
         }
     }
 }

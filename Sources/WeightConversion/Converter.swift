@@ -9,11 +9,21 @@ public struct ConversionOptions: Sendable {
     public var overwrite: Bool
     /// A GGUF whose `tokenizer.*` keys are copied into a GGUF destination.
     public var tokenizerFrom: String?
+    /// Split the destination into parts of at most this many tensor bytes (GGUF split set or
+    /// sharded safetensors with an index); nil writes one file.
+    public var splitMaxSize: Int?
+    /// Write the destination compressed, as `DST.zst` (a .gguf or .safetensors file only).
+    public var compression: ZstdCompression?
 
-    public init(type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil) {
+    public init(
+        type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil, splitMaxSize: Int? = nil,
+        compression: ZstdCompression? = nil
+    ) {
         self.type = type
         self.overwrite = overwrite
         self.tokenizerFrom = tokenizerFrom
+        self.splitMaxSize = splitMaxSize
+        self.compression = compression
     }
 }
 
@@ -66,8 +76,16 @@ public enum Converter {
         source: String, destination: String, options: ConversionOptions = ConversionOptions(),
         progress: ConversionProgress? = nil
     ) throws -> ConversionReport {
-        let checkpoint = try Checkpoint.open(source)
         let target = Destination(path: destination)
+        if options.compression != nil {
+            if case .directory = target {
+                throw ConversionError.incompatibleOptions("--compress writes one .gguf or .safetensors file, not a directory")
+            }
+            if options.splitMaxSize != nil {
+                throw ConversionError.incompatibleOptions("--compress and --split-max-size cannot be used together")
+            }
+        }
+        let checkpoint = try Checkpoint.open(source)
         if case .gguf = target {} else if let type = options.type, ![.f32, .f16, .bf16].contains(type) {
             throw ConversionError.typeNotStorable(type: type.name, format: "safetensors")
         }
@@ -192,10 +210,17 @@ public enum Converter {
             }
             return GGUFTensorLayout(name: tensor.name, type: type, shape: tensor.shape)
         }
-        let writer = try GGUFWriter(destination: path, metadata: metadata, tensors: layouts, overwrite: options.overwrite)
-        try stream(tensors, report: &report, progress: progress) { try writer.write($0) }
+        if let maxSize = options.splitMaxSize {
+            try writeGGUFSplit(path, metadata: metadata, tensors: tensors, layouts: layouts, maxSize: maxSize,
+                               options: options, report: &report, progress: progress)
+            return
+        }
+        let output = options.compression == nil ? path : path + ".zst"
+        let writer = try GGUFWriter(
+            destination: output, metadata: metadata, tensors: layouts, overwrite: options.overwrite, compression: options.compression)
+        try stream(tensors, report: &report, progress: progress) { _, bytes in try writer.write(bytes) }
         try writer.commit()
-        report.outputs.append(path)
+        report.outputs.append(output)
     }
 
     static func safetensorsLayouts(_ tensors: [PlannedTensor]) throws -> [SafeTensorsTensorLayout] {
@@ -214,13 +239,30 @@ public enum Converter {
         _ path: String, metadata: [(key: String, value: String)], tensors: [PlannedTensor], options: ConversionOptions,
         report: inout ConversionReport, progress: ConversionProgress?
     ) throws {
-        let layouts = SafeTensorsWriter.referenceOrder(try safetensorsLayouts(tensors))
+        let layouts = try safetensorsLayouts(tensors)
+        if let maxSize = options.splitMaxSize {
+            try writeSafeTensorsShards(path, metadata: metadata, tensors: tensors, layouts: layouts, maxSize: maxSize,
+                                       options: options, report: &report, progress: progress)
+        } else {
+            try writeSafeTensorsFile(path, metadata: metadata, tensors: tensors, layouts: layouts, options: options,
+                                     report: &report, progress: progress)
+        }
+    }
+
+    /// One safetensors file, tensors in the reference writer's order.
+    static func writeSafeTensorsFile(
+        _ path: String, metadata: [(key: String, value: String)], tensors: [PlannedTensor], layouts unordered: [SafeTensorsTensorLayout],
+        options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?
+    ) throws {
+        let layouts = SafeTensorsWriter.referenceOrder(unordered)
         let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let ordered = layouts.map { byName[$0.name]! }
-        let writer = try SafeTensorsWriter(destination: path, metadata: metadata, tensors: layouts, overwrite: options.overwrite)
-        try stream(ordered, report: &report, progress: progress) { try writer.write($0) }
+        let output = options.compression == nil ? path : path + ".zst"
+        let writer = try SafeTensorsWriter(
+            destination: output, metadata: metadata, tensors: layouts, overwrite: options.overwrite, compression: options.compression)
+        try stream(ordered, report: &report, progress: progress) { _, bytes in try writer.write(bytes) }
         try writer.commit()
-        report.outputs.append(path)
+        report.outputs.append(output)
     }
 
     static func writeDirectory(
@@ -236,7 +278,8 @@ public enum Converter {
         let configPath = PathName.join(path, configName)
         let weightsPath = PathName.join(path, "model.safetensors")
         if !options.overwrite {
-            for file in [configPath, weightsPath] where FileSystem.kind(of: file) != .missing {
+            let weights = options.splitMaxSize == nil ? [weightsPath] : []
+            for file in [configPath] + weights where FileSystem.kind(of: file) != .missing {
                 throw WriteError.destinationExists(path: file)
             }
         }
@@ -251,14 +294,14 @@ public enum Converter {
 
     static func stream(
         _ tensors: [PlannedTensor], report: inout ConversionReport, progress: ConversionProgress?,
-        into sink: (UnsafeRawBufferPointer) throws -> Void
+        into sink: (_ tensorIndex: Int, UnsafeRawBufferPointer) throws -> Void
     ) throws {
         let streamer = TensorStreamer()
         let total = tensors.reduce(0) { $0 + $1.byteCount }
         var written = 0
         for (index, tensor) in tensors.enumerated() {
             try streamer.stream(tensor) { bytes in
-                try sink(bytes)
+                try sink(index, bytes)
                 written += bytes.count
             }
             progress?(index + 1, tensors.count, written, total)

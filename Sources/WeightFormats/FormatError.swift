@@ -13,6 +13,9 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
     case unrecognizedFormat(path: String, reason: String)
     /// An error inside a particular file (a shard, a split part, or the file itself).
     case inFile(String, FormatError)
+    /// A `.zst` file zstd cannot decompress: `offset` is how far into the compressed bytes the
+    /// decoder got, `reason` zstd's own words (or "truncated" when the last frame is cut short).
+    case zstdFailed(path: String, offset: Int, reason: String)
 
     // MARK: Bytes and counts (GGUF)
     /// The file ended inside `field`, which starts at `offset` and needs `needed` bytes.
@@ -121,6 +124,8 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason): return "cannot open \(path): \(reason)"
+        case .zstdFailed(let path, let offset, let reason):
+            return "\(path): zstd decompression failed at compressed byte \(offset): \(reason)"
         case .notARegularFile(let path): return "\(path) is not a regular file"
         case .emptyFile(let path): return "\(path) is empty"
         case .fileTooLarge(let path, let size, let limit):

@@ -26,15 +26,27 @@ public final class MappedFile: @unchecked Sendable {
     private let mappingBase: UnsafeMutableRawPointer
     private let mappingLength: Int
 
-    /// Maps the file at `path`.
+    /// Maps the file at `path`. A path ending in `.zst` is decompressed first, as a stream,
+    /// into an unlinked temporary file that is then mapped (see `ZstdDecompression`).
     ///
     /// - Throws: `FormatError.cannotOpen` when the file does not exist or cannot be read,
-    ///   `.notARegularFile` for directories and devices, `.emptyFile` for zero bytes.
-    public init(path: String) throws {
-        self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw FormatError.cannotOpen(path: path, reason: errnoDescription()) }
+    ///   `.notARegularFile` for directories and devices, `.emptyFile` for zero bytes,
+    ///   `.zstdFailed` for a corrupt or truncated `.zst` file.
+    public convenience init(path: String) throws {
+        let fd: Int32
+        if ZstdDecompression.isCompressedPath(path) {
+            fd = try ZstdDecompression.decompressToTemporaryFile(path)
+        } else {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw FormatError.cannotOpen(path: path, reason: errnoDescription()) }
+        }
         defer { close(fd) }
+        try self.init(descriptor: fd, path: path)
+    }
+
+    /// Maps the open file `fd` (which the caller closes) under the name `path`.
+    init(descriptor fd: Int32, path: String) throws {
+        self.path = path
         var info = stat()
         if fstat(fd, &info) != 0 { throw FormatError.cannotOpen(path: path, reason: errnoDescription()) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw FormatError.notARegularFile(path: path) }

@@ -33,14 +33,19 @@ public final class OutputFile {
     private var buffer: [UInt8] = []
     private let bufferLimit = 1 << 20
     private var committed = false
-    /// Bytes written so far.
+    /// Bytes written so far (before compression).
     public private(set) var bytesWritten = 0
+    /// Compresses everything written into one zstd frame, when set.
+    private let compressor: ZstdCompressor?
 
     /// Creates the temporary file.
     ///
-    /// - Parameter overwrite: replace an existing destination on commit; otherwise an existing
-    ///   destination is an error now, before anything is written.
-    public init(destination: String, overwrite: Bool = false) throws {
+    /// - Parameters:
+    ///   - overwrite: replace an existing destination on commit; otherwise an existing
+    ///     destination is an error now, before anything is written.
+    ///   - compression: write the bytes as one zstd frame (streaming; `write(_:at:)` is then
+    ///     unavailable).
+    public init(destination: String, overwrite: Bool = false, compression: ZstdCompression? = nil) throws {
         if !overwrite && FileSystem.kind(of: destination) != .missing {
             throw WriteError.destinationExists(path: destination)
         }
@@ -50,6 +55,7 @@ public final class OutputFile {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw WriteError.cannotCreate(path: destination, reason: errnoDescription()) }
         self.descriptor = fd
+        self.compressor = try compression.map { try ZstdCompressor($0, path: destination) }
         self.temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         buffer.reserveCapacity(bufferLimit)
     }
@@ -63,7 +69,7 @@ public final class OutputFile {
         if buffer.count + bytes.count > bufferLimit {
             try flush()
             if bytes.count >= bufferLimit {
-                try writeAll(bytes)
+                try emit(bytes)
                 bytesWritten += bytes.count
                 return
             }
@@ -89,13 +95,25 @@ public final class OutputFile {
     /// Writes buffered bytes to the temporary file.
     public func flush() throws {
         guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { try writeAll($0) }
+        try buffer.withUnsafeBytes { try emit($0) }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Bytes to the temporary file, through the compressor when there is one.
+    private func emit(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let compressor else { return try writeAll(bytes) }
+        do {
+            try compressor.compress(bytes, finish: false) { try writeAll($0) }
+        } catch let error as WriteError {
+            abandon()
+            throw error
+        }
     }
 
     /// Overwrites bytes at `offset` of the temporary file (for headers whose sizes are known
     /// only at the end). Flushes first.
     public func write(_ bytes: [UInt8], at offset: Int) throws {
+        precondition(compressor == nil, "a compressed file is written front to back")
         try flush()
         let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
         guard written == bytes.count else { throw failure() }
@@ -119,13 +137,28 @@ public final class OutputFile {
         return WriteError.writeFailed(path: destination, reason: reason)
     }
 
-    /// Flushes, syncs and renames the temporary file onto the destination.
-    public func commit() throws {
+    /// Flushes, syncs and closes the temporary file: what is left of a commit is the rename.
+    /// Several files committed together (`OutputFileGroup`) are all synchronised first.
+    public func synchronize() throws {
+        guard descriptor >= 0 else { return }
         try flush()
+        if let compressor {
+            do {
+                try compressor.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) { try writeAll($0) }
+            } catch let error as WriteError {
+                abandon()
+                throw error
+            }
+        }
         guard fsync(descriptor) == 0 else { throw failure() }
         fchmod(descriptor, 0o644)
         close(descriptor)
         descriptor = -1
+    }
+
+    /// Flushes, syncs and renames the temporary file onto the destination.
+    public func commit() throws {
+        try synchronize()
         guard rename(temporaryPath, destination) == 0 else {
             let reason = errnoDescription()
             unlink(temporaryPath)

@@ -20,7 +20,8 @@ public final class GGUFWriter {
     public let relativeOffsets: [Int]
     /// The size the finished file will have.
     public let fileSize: Int
-    private let output: OutputFile
+    /// The temporary file being written.
+    public let output: OutputFile
     private var stream: TensorByteStream
 
     /// Validates the layout, creates the temporary file and writes the header.
@@ -30,9 +31,10 @@ public final class GGUFWriter {
     ///     UINT32 power of two; it sets the alignment (32 otherwise).
     ///   - tensors: tensor infos in file order.
     ///   - overwrite: replace an existing destination on commit; otherwise it is an error now.
+    ///   - compression: write the file as one zstd frame (the caller names it `.zst`).
     /// - Throws: `FormatError` for a layout a reader would refuse, `WriterError` for malformed
     ///   metadata, `WriteError` for I/O.
-    public init(destination: String, metadata: GGUFMetadataList, tensors: [GGUFTensorLayout], overwrite: Bool = false) throws {
+    public init(destination: String, metadata: GGUFMetadataList, tensors: [GGUFTensorLayout], overwrite: Bool = false, compression: ZstdCompression? = nil) throws {
         let header = try GGUFWriter.header(metadata: metadata, tensors: tensors)
         self.destination = destination
         self.tensors = tensors
@@ -44,7 +46,7 @@ public final class GGUFWriter {
         self.stream = TensorByteStream(
             names: tensors.map(\.name), sizes: sizes,
             paddings: sizes.map { GGUFWriter.padding($0, alignment: header.alignment) })
-        self.output = try OutputFile(destination: destination, overwrite: overwrite)
+        self.output = try OutputFile(destination: destination, overwrite: overwrite, compression: compression)
         try output.write(header.bytes)
     }
 
@@ -60,6 +62,13 @@ public final class GGUFWriter {
     public func commit() throws {
         try stream.finish(output)
         try output.commit()
+    }
+
+    /// Checks that every tensor is complete and syncs the temporary file, leaving the rename to
+    /// an `OutputFileGroup` that commits several files together.
+    public func finish() throws {
+        try stream.finish(output)
+        try output.synchronize()
     }
 
     /// Removes the temporary file; the destination is untouched.

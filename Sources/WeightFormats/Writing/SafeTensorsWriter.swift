@@ -16,7 +16,8 @@ public final class SafeTensorsWriter {
     /// Absolute offset of the data section (8 + header length).
     public let dataOffset: Int
     public let fileSize: Int
-    private let output: OutputFile
+    /// The temporary file being written.
+    public let output: OutputFile
     private var stream: TensorByteStream
 
     /// Validates the layout, creates the temporary file and writes the header.
@@ -27,7 +28,7 @@ public final class SafeTensorsWriter {
     /// - Throws: `FormatError` (duplicate names, header too large), `WriterError`, `WriteError`.
     public init(
         destination: String, metadata: [(key: String, value: String)]?, tensors: [SafeTensorsTensorLayout],
-        overwrite: Bool = false
+        overwrite: Bool = false, compression: ZstdCompression? = nil
     ) throws {
         let header = try SafeTensorsWriter.header(metadata: metadata, tensors: tensors)
         self.destination = destination
@@ -36,7 +37,7 @@ public final class SafeTensorsWriter {
         self.fileSize = header.count + tensors.reduce(0) { $0 + $1.byteCount }
         self.stream = TensorByteStream(
             names: tensors.map(\.name), sizes: tensors.map(\.byteCount), paddings: tensors.map { _ in 0 })
-        self.output = try OutputFile(destination: destination, overwrite: overwrite)
+        self.output = try OutputFile(destination: destination, overwrite: overwrite, compression: compression)
         try output.write(header)
     }
 
@@ -52,6 +53,13 @@ public final class SafeTensorsWriter {
     public func commit() throws {
         try stream.finish(output)
         try output.commit()
+    }
+
+    /// Checks that every tensor is complete and syncs the temporary file, leaving the rename to
+    /// an `OutputFileGroup` that commits several files together.
+    public func finish() throws {
+        try stream.finish(output)
+        try output.synchronize()
     }
 
     /// Removes the temporary file; the destination is untouched.

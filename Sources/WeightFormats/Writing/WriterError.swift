@@ -14,6 +14,8 @@ public enum WriterError: Error, Equatable, Sendable, CustomStringConvertible {
     case incomplete(path: String, tensor: String)
     /// A safetensors dtype whose element count does not fill whole bytes.
     case partialBytes(tensor: String, dtype: String)
+    /// A `--compress` value that is not `zstd` or `zstd:LEVEL` with a valid level.
+    case invalidCompression(text: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum WriterError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): finished before tensor '\(tensor)' was written"
         case .partialBytes(let tensor, let dtype):
             return "tensor '\(tensor)': its \(dtype) elements do not fill whole bytes"
+        case .invalidCompression(let text, let reason):
+            return "--compress \(text): \(reason)"
         }
     }
 }

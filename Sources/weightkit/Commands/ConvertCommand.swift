@@ -1,17 +1,11 @@
 import ArgumentParser
+import WeightBudget
 import WeightConversion
 import WeightFormats
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Seconds on the monotonic clock.
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
 
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +20,15 @@ struct ConvertCommand: ParsableCommand {
             1-D tensors, norms and MoE routers stay F32; rows that do not fit a block type fall
             back to F16 (32-element types) or Q5_0/Q5_1/Q8_0 (K-quants), as llama.cpp does.
             Writes go to a temporary file renamed into place: a failed conversion leaves nothing.
+
+            --split-max-size SIZE writes a GGUF split set (DST model.gguf becomes
+            model-00001-of-0000M.gguf..., llama-gguf-split's layout) or safetensors shards with
+            model.safetensors.index.json. SIZE: 500M, 2G (powers of 1000, as llama-gguf-split
+            reads them), 512MiB, 2GiB (powers of 1024) or bytes; a tensor larger than SIZE gets
+            a part of its own.
+
+            --compress zstd[:LEVEL] writes DST.zst, compressed as a stream. Any input path ending
+            in .zst is decompressed (as a stream, to a temporary file) before it is read.
             """
     )
 
@@ -41,6 +44,12 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Copy the tokenizer.* metadata of this GGUF into a GGUF destination.")
     var tokenizerFrom: String?
 
+    @Option(help: "Split the destination into parts of at most SIZE tensor bytes (e.g. 2G, 500M, 512MiB).")
+    var splitMaxSize: String?
+
+    @Option(help: ArgumentHelp("Write DST.zst compressed with zstd (LEVEL 1-22, default 3).", valueName: "zstd[:LEVEL]"))
+    var compress: String?
+
     @Flag(help: "Replace an existing destination.")
     var force = false
 
@@ -54,27 +63,12 @@ struct ConvertCommand: ParsableCommand {
         try reportingErrors {
             do {
                 let options = ConversionOptions(
-                    type: try type.map { try Converter.type(named: $0) }, overwrite: force, tokenizerFrom: tokenizerFrom)
-                let showProgress = !quiet && Terminal.stderrIsTerminal
-                let start = monotonicSeconds()
+                    type: try type.map { try Converter.type(named: $0) }, overwrite: force, tokenizerFrom: tokenizerFrom,
+                    splitMaxSize: try splitMaxSize.map { try ByteSize.parse($0, option: "--split-max-size") },
+                    compression: try compress.map { try ZstdCompression(parsing: $0) })
                 let report = try Converter.convert(
-                    source: source, destination: destination, options: options,
-                    progress: showProgress ? { done, total, bytes, byteTotal in
-                        let elapsed = monotonicSeconds() - start
-                        let rate = elapsed > 0 ? Double(bytes) / elapsed : 0
-                        let left = rate > 0 ? Double(byteTotal - bytes) / rate : 0
-                        Terminal.writeError(
-                            "\r\(done)/\(total) tensors  \(Formatting.bytes(bytes)) of \(Formatting.bytes(byteTotal))  "
-                                + "\(Formatting.bytes(Int(rate)))/s  \(Int(left.rounded())) s left ")
-                        if done == total { Terminal.writeError("\n") }
-                    } : nil)
-                if !quiet {
-                    for note in report.notes { Terminal.writeError("note: \(note)\n") }
-                    if !report.skippedTensors.isEmpty {
-                        Terminal.writeError("note: skipped \(report.skippedTensors.count) tensor(s) with no counterpart: \(report.skippedTensors.prefix(8).joined(separator: ", "))\n")
-                    }
-                    Terminal.writeError("wrote \(report.tensorCount) tensors, \(report.bytesWritten) bytes: \(report.outputs.joined(separator: ", "))\n")
-                }
+                    source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet))
+                ConversionReporting.summary(report, quiet: quiet)
             } catch let error as ConversionError {
                 throw CommandFailure(error.description)
             } catch let error as WriterError {
