@@ -27,6 +27,7 @@ GENERATORS = [
     "budget_models",  # published configs counted by transformers, llama.cpp KV-cache sizes
     "vision_models",  # tiny CLIP, SigLIP, LLaVA projector; image processors (PIL backend)
     "conversion",     # quantisers and casts (gguf-py, llama.cpp), golden writer outputs
+    "diff_statistics",  # NumPy statistics of HF vs GGUF pairs for weightkit diff
 ]
 
 

@@ -12,7 +12,7 @@ struct WeightKitCommand: ParsableCommand {
             """,
         version: WeightKitVersion.string,
         subcommands: [
-            InspectCommand.self, TensorCommand.self, ConvertCommand.self, VerifyCommand.self, BudgetCommand.self,
+            InspectCommand.self, TensorCommand.self, ConvertCommand.self, VerifyCommand.self, DiffCommand.self, BudgetCommand.self,
             RunCommand.self, RouteCommand.self, EncodeImageCommand.self,
         ]
     )
