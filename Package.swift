@@ -86,7 +86,7 @@ let package = Package(
             swiftSettings: kernelSettings),
         .executableTarget(
             name: "weightkit-bench",
-            dependencies: ["WeightFormats", "WeightCompute", "WeightModels"],
+            dependencies: ["WeightFormats", "WeightCompute", "WeightModels", "WeightConversion"],
             path: "Sources/WeightKitBenchmarks",
             swiftSettings: kernelSettings),
         .executableTarget(

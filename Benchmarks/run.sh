@@ -77,3 +77,4 @@ $BENCH vision-encode "$OUT/clip-vit-l-336" "$OUT/clip-vit-l-336/pixels.npy"
 echo '```'
 } | tee -a "$OUT/results.md"
 Benchmarks/forward.sh | tee -a "$OUT/results.md"
+Benchmarks/convert.sh | tee -a "$OUT/results.md"

@@ -16,6 +16,8 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
     case tensorNotConvertible(tensor: String, reason: String)
     /// A stacked expert tensor with a missing expert.
     case missingExpert(tensor: String, expert: Int)
+    /// A tokenizer.json or tokenizer_config.json that cannot be converted.
+    case invalidTokenizer(file: String, reason: String)
     /// The architecture needs a configuration the source does not have.
     case missingConfiguration(path: String)
     /// `merge` asked to write another format than the source's.
@@ -39,6 +41,8 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
             return "tensor '\(tensor)': \(reason)"
         case .missingExpert(let tensor, let expert):
             return "tensor '\(tensor)': expert \(expert) is missing"
+        case .invalidTokenizer(let file, let reason):
+            return "\(file): \(reason)"
         case .missingConfiguration(let path):
             return "\(path): no config.json or params.json next to the weights"
         case .mergeChangesFormat(let from, let to):

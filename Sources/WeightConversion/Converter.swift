@@ -132,8 +132,13 @@ public enum Converter {
                 for entry in vocabulary.metadata.entries where entry.key.hasPrefix("tokenizer.") {
                     metadata[entry.key] = .copied(entry.value)
                 }
+            } else if let tokenizer = try TokenizerMetadata.read(
+                directory: checkpoint.directory, modelType: architecture.modelType, vocabularySize: architecture.text?.vocabularySize ?? 0)
+            {
+                for (key, value) in tokenizer.metadata.entries { metadata[key] = value }
+                report.notes += tokenizer.notes
             } else {
-                report.notes.append("no tokenizer metadata written (pass --tokenizer-from FILE.gguf to copy one)")
+                report.notes.append("no tokenizer metadata written: no tokenizer.json (pass --tokenizer-from FILE.gguf to copy one)")
             }
             try writeGGUF(path, metadata: metadata, tensors: plan.tensors, options: options, report: &report, progress: progress)
         case (_, .safetensors(let path)), (_, .directory(let path)):

@@ -79,6 +79,10 @@ public final class TensorStreamer {
                 } else {
                     let first = piece.rows.lowerBound + done
                     try piece.view.decodeRows(first..<(first + rows), into: base, threads: 0)
+                    // Drop the source pages now, not after the whole tensor: one embedding
+                    // matrix can be hundreds of megabytes.
+                    let view = piece.view
+                    view.file.advise(.dontNeed, offset: view.offset + first * view.rowByteCount, count: rows * view.rowByteCount)
                 }
                 encoded.withUnsafeMutableBytes { out in
                     TensorEncoding.encode(base, count: rows * rowLength, as: type, into: out.baseAddress!)

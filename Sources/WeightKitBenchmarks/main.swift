@@ -56,10 +56,12 @@ do {
         try multiTokenForwardBenchmark(directory: arguments[1], tokens: Int(arguments[2]) ?? 128)
     case "expert-generate":
         try expertGenerateBenchmark(directory: arguments[1], prompt: Int(arguments[2]) ?? 16, tokens: Int(arguments[3]) ?? 100)
+    case "quantize":
+        try quantizeBenchmark(type: arguments.count > 1 ? arguments[1] : "q8_0", count: arguments.count > 2 ? Int(arguments[2]) ?? (1 << 26) : 1 << 26)
     case "vision-encode":
         try visionEncodeBenchmark(directory: arguments[1], pixelsPath: arguments[2])
     default:
-        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy")
+        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy | quantize [TYPE] [ELEMENTS]")
         exit(2)
     }
 } catch {

@@ -13,7 +13,8 @@ struct WeightKitCommand: ParsableCommand {
             """,
         version: WeightKitVersion.string,
         subcommands: [
-            InspectCommand.self, TensorCommand.self, ConvertCommand.self, MergeCommand.self, MetaCommand.self, VerifyCommand.self, BudgetCommand.self,
+            InspectCommand.self, TensorCommand.self, ConvertCommand.self, MergeCommand.self, MetaCommand.self, VerifyCommand.self,
+            DiffCommand.self, BudgetCommand.self,
             RunCommand.self, RouteCommand.self, EncodeImageCommand.self,
         ]
     )
