@@ -65,7 +65,8 @@ $(LLAMA_DIR)/build/bin/libggml-base.so: $(PYTHON)
 	find $(VENV) Fixtures/.cache -newermt now -exec touch -h {} +
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake -S $(LLAMA_DIR) -B $(LLAMA_DIR)/build -G "Unix Makefiles" \
 	  -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=ON -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake --build $(LLAMA_DIR)/build -j 2
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake --build $(LLAMA_DIR)/build -j 2 --target \
+	  llama llama-bench llama-quantize llama-gguf-split llama-simple llama-gguf llama-cli
 
 ## Rebuilds Fixtures/ with the reference implementations.
 fixtures: venv llama-cpp

@@ -6,7 +6,7 @@ Writes conversion/split/:
 - llama-split.json: `llama-gguf-split --split --split-max-size 1M` of that file: each part's
   file name, size, data offset, metadata (key, type, value) and tensors (name, type, shape,
   relative offset), read back with gguf-py;
-- llama-split-0000N-of-00003.gguf: `llama-gguf-split --split --split-max-tensors 4` of
+- llama-split-0000N-of-0000M.gguf: `llama-gguf-split --split --split-max-tensors 4` of
   models/qwen3moe-tiny-gguf/qwen3moe-tiny-f16.gguf (about 90 KB), the split set that
   `weightkit merge` must merge back into that file's tensors and metadata;
 - llama-merge.json: the metadata keys of `llama-gguf-split --merge` of those parts.

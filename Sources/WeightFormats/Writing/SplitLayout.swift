@@ -61,7 +61,8 @@ public enum GGUFSplitKeys {
 
     /// A part's metadata as llama-gguf-split writes it: the first part carries every key of the
     /// source (split keys removed) followed by the three split keys; later parts carry only the
-    /// split keys.
+    /// split keys. The order is llama-gguf-split's: it writes `split.count` as a placeholder
+    /// and sets it once the parts are known, which moves it after `split.tensors.count`.
     public static func metadata(
         of source: GGUFMetadataList, part: Int, partCount: Int, tensorCount: Int
     ) throws -> GGUFMetadataList {
@@ -77,8 +78,8 @@ public enum GGUFSplitKeys {
             metadata.removeAll(where: isSplitKey)
         }
         metadata[number] = .uint16(UInt16(part))
-        metadata[count] = .uint16(UInt16(partCount))
         metadata[GGUFSplitKeys.tensorCount] = .int32(tensors)
+        metadata[count] = .uint16(UInt16(partCount))
         return metadata
     }
 }
