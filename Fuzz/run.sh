@@ -30,6 +30,7 @@ for target in "${targets[@]}"; do
     # shellcheck disable=SC2086
     # (gold warns once per ASan register helper that it cannot export it; those lines are noise.)
     swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name WeightFormats -target-cpu native \
+        -I Sources/CZstd $(pkg-config --cflags-only-I libzstd | sed 's/-I/-Xcc -I/g') $(pkg-config --libs libzstd) \
         $sources "$main" -o "$out/fuzzer" 2> >(grep -v "Cannot export local symbol" >&2)
     seed "$target" | while read -r f; do cp "$f" "$out/corpus/$(basename "$f")"; done
     echo "== $target: fuzzing for ${seconds}s"

@@ -304,14 +304,21 @@ enum PyTorchStateDict {
         throw FormatError.pytorchNoStateDict(reason: "the file holds \(describe(root)), and no dict in it maps names to tensors only")
     }
 
-    /// The entries of `dict` when it maps strings to tensors and is not empty.
+    /// The entries of `dict` when it maps strings to tensors and is not empty. A key set twice
+    /// keeps its first position and its last value, as a Python dict (and so torch.load) does.
     static func tensorEntries(_ dict: PickleDict) -> [(String, PickleTensor)]? {
         guard !dict.entries.isEmpty else { return nil }
         var result: [(String, PickleTensor)] = []
+        var position: [String: Int] = [:]
         result.reserveCapacity(dict.entries.count)
         for (key, value) in dict.entries {
             guard let name = key.stringValue, case .tensor(let tensor) = value else { return nil }
-            result.append((name, tensor))
+            if let index = position[name] {
+                result[index].1 = tensor
+            } else {
+                position[name] = result.count
+                result.append((name, tensor))
+            }
         }
         return result
     }

@@ -112,4 +112,18 @@ import Testing
         }
         #expect(refused > 0)
     }
+
+    @Test("a key set twice in the pickled dict keeps its first place and last value, as a Python dict (fuzzer finding)")
+    func duplicateKeys() throws {
+        func tensor(_ key: String) -> PickleValue {
+            .tensor(PickleTensor(
+                storage: PickleStorage(dtype: .f32, typeName: "FloatStorage", key: key, location: "cpu", count: 1),
+                dtype: .f32, storageOffset: 0, shape: [1], strides: [1], offset: 0))
+        }
+        let dict = PickleDict()
+        dict.entries = [(.string("a"), tensor("0")), (.string("b"), tensor("1")), (.string("a"), tensor("2"))]
+        let entries = try #require(PyTorchStateDict.tensorEntries(dict))
+        #expect(entries.map(\.0) == ["a", "b"])
+        #expect(entries.map(\.1.storage.key) == ["2", "1"])
+    }
 }
