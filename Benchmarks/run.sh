@@ -29,7 +29,8 @@ cat "$OUT/inspect.md"
 echo
 echo "Peak resident memory (/usr/bin/time -f %M, KiB):"
 for cmd in "$WK inspect $OUT/qwen-header.gguf" "$WK inspect $OUT/qwen-header.gguf --json" "$LLAMA/llama-gguf $OUT/qwen-header.gguf r n"; do
-  kb=$( { /usr/bin/time -f %M $cmd >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  /usr/bin/time -f %M -o "$OUT/rss.txt" $cmd >/dev/null 2>&1
+  kb=$(tail -1 "$OUT/rss.txt")
   echo "- \`$cmd\`: $kb"
 done
 echo
