@@ -19,6 +19,7 @@ them (`<model>-<image>-hidden.npy`).
 """
 import json
 import pathlib
+import shutil
 
 import numpy as np
 import torch
@@ -58,6 +59,13 @@ def photo(width: int, height: int, seed: int) -> Image.Image:
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
 
 
+def real_photos() -> list[pathlib.Path]:
+    """scikit-learn's sample photographs (china.jpg, flower.jpg), shipped inside the package."""
+    import sklearn
+    folder = pathlib.Path(sklearn.__file__).parent / "datasets" / "images"
+    return sorted(folder.glob("*.jpg"))
+
+
 def write_images(directory: pathlib.Path) -> list[pathlib.Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -76,6 +84,11 @@ def write_images(directory: pathlib.Path) -> list[pathlib.Path]:
     paths.append(directory / "gray.jpg")
     photo(50, 30, 5).convert("P", palette=Image.ADAPTIVE, colors=32).save(directory / "palette.png")
     paths.append(directory / "palette.png")
+    # Real photographs as a package ships them: scikit-learn's sample images (427 x 640 JPEG).
+    for photo_path in real_photos():
+        target = directory / f"photo-{photo_path.stem}.jpg"
+        shutil.copyfile(photo_path, target)
+        paths.append(target)
     (directory / "corrupt.png").write_bytes((directory / "portrait.png").read_bytes()[:90])
     (directory / "corrupt.jpg").write_bytes((directory / "landscape.jpg").read_bytes()[:300])
     save_npy(directory / "pixels-float64.npy", np.zeros((1, 3, 6, 6)))  # the wrong dtype for --pixels

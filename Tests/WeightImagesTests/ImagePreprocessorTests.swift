@@ -16,7 +16,7 @@ enum Fixture {
 /// preprocessor_config.json says, against transformers' processors with the PIL backend
 /// (Fixtures/generators/vision_models.py): mean absolute difference at most 1/255.
 @Suite struct ImagePreprocessorTests {
-    static let images = ["landscape.jpg", "portrait.png", "alpha.png", "gray.jpg", "palette.png"]
+    static let images = ["landscape.jpg", "portrait.png", "alpha.png", "gray.jpg", "palette.png", "photo-china.jpg", "photo-flower.jpg"]
 
     @Test("CLIP (shortest edge, centre crop) and SigLIP (square, no crop) pixel values match transformers",
           arguments: images)

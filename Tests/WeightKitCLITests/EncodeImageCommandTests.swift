@@ -44,10 +44,10 @@ import WeightFormats
         #expect(try Self.relativeL2(directory + "/projected.npy", "vision/llava-tiny/reference/projected.npy") <= 1e-4)
     }
 
-    @Test("--image: SigLIP on PNG and JPEG files equals transformers' processor + model")
+    @Test("--image: SigLIP on PNG and JPEG files (a real photo among them) equals transformers' processor + model")
     func siglipImages() throws {
         let directory = CLI.temporaryDirectory()
-        for stem in ["landscape.jpg", "alpha.png"] {
+        for stem in ["landscape.jpg", "alpha.png", "photo-china.jpg"] {
             let result = try CLI.run(["encode-image", CLI.fixture("vision/siglip-vision-tiny"), "--image", CLI.fixture("vision/images/" + stem),
                                       "--out", directory + "/hidden.npy"])
             #expect(result.status == 0, "\(result.stderr)")
