@@ -1,3 +1,4 @@
+import CKernels
 import WeightFormats
 
 /// The sizes of one attention layer.
@@ -75,6 +76,10 @@ public func attention(
     queries: UnsafePointer<Float>, cache: KVCacheLayer, start: Int, count: Int, shape: AttentionShape,
     scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
 ) {
+    if count == 1 {
+        singleQueryAttention(query: queries, cache: cache, position: start, shape: shape, scores: scores, into: output)
+        return
+    }
     let length = start + count
     let group = shape.heads / shape.kvHeads
     for head in 0..<shape.heads {
@@ -102,6 +107,37 @@ public func attention(
             a: scores, lda: length,
             b: cache.values + kvHead * cache.capacity * shape.valueSize, ldb: shape.valueSize,
             c: output + head * shape.valueSize, ldc: shape.heads * shape.valueSize)
+    }
+}
+
+/// Attention of one query token at `position` (decode) over the cached positions `0 ... position`:
+/// the dot products and the weighted sum of values in plain loops, where sgemm calls on
+/// one-row matrices would cost more than the arithmetic (and wake BLAS's threads per head).
+func singleQueryAttention(
+    query: UnsafePointer<Float>, cache: KVCacheLayer, position: Int, shape: AttentionShape,
+    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
+) {
+    let length = position + 1
+    let group = shape.heads / shape.kvHeads
+    let visible = shape.window.map { max(0, position - $0 + 1) } ?? 0
+    for head in 0..<shape.heads {
+        let kvHead = head / group
+        let q = query + head * shape.keySize
+        let keys = cache.keys + kvHead * cache.capacity * shape.keySize
+        let values = cache.values + kvHead * cache.capacity * shape.valueSize
+        // scores[length] = scale * q_h · K_hᵀ, positions before the window masked.
+        for column in 0..<visible { scores[column] = -.infinity }
+        for column in visible..<length {
+            scores[column] = shape.scale * wk_dot_f32(q, keys + column * shape.keySize, shape.keySize)
+        }
+        softmax(scores, count: length)
+        // out_h[valueSize] = Σ_j p_j · V_h[j]
+        let out = output + head * shape.valueSize
+        out.update(repeating: 0, count: shape.valueSize)
+        for column in visible..<length {
+            let p = scores[column], value = values + column * shape.valueSize
+            for i in 0..<shape.valueSize { out[i] += p * value[i] }
+        }
     }
 }
 
