@@ -37,6 +37,15 @@ float wk_dot_f32(const float *a, const float *b, size_t count);
 void wk_convert_f16(const void *source, float *destination, size_t count);
 void wk_convert_bf16(const void *source, float *destination, size_t count);
 
+/// A hint to the processor that the caller is in a spin-wait loop (x86 `pause`).
+static inline void wk_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif
