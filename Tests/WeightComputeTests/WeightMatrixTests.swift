@@ -65,9 +65,10 @@ import WeightFormats
     /// Float types and the decode-then-dot types (every other decodable family).
     static let exactTypes: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_XS]
 
-    /// Float rows of lengths around the kernels' 32- and 8-value steps and their scalar tails.
+    /// Float rows of lengths around the kernels' 32- and 8-value steps and their scalar tails,
+    /// and one long enough (4,100) for float32's four-rows-at-a-time path.
     static func columnCounts(_ type: GGMLType) -> [Int] {
-        type.blockSize == 1 ? [1, 7, 8, 9, 31, 45, 100] : [1, 3].map { $0 * max(type.blockSize, 32) }
+        type.blockSize == 1 ? [1, 7, 8, 9, 31, 45, 100, 4100] : [1, 3].map { $0 * max(type.blockSize, 32) }
     }
 
     @Test("decode (one token) and prefill (several) equal dequantise-then-dot", arguments: exactTypes)
