@@ -1,5 +1,6 @@
 // Integer dot-product kernels for quantised matrix-vector products, in C because they need
-// vector instructions (AVX2 maddubs/madd) that Swift's SIMD types do not express. Each has a
+// vector instructions (AVX-512 VNNI dpbusd, AVX2 maddubs/madd) that Swift's SIMD types do not
+// express. Each has a
 // portable scalar path; the vector path is chosen at compile time (-march=native).
 #pragma once
 #include <stddef.h>
