@@ -1,3 +1,4 @@
+import CKernels
 import WeightFormats
 
 /// The sizes of one attention layer.
@@ -71,10 +72,16 @@ public final class KVCacheLayer {
 ///   - queries: `[count, heads * keySize]`.
 ///   - scores: scratch of at least `count * (start + count)` floats.
 ///   - output: `[count, heads * valueSize]`.
+///   - threads: threads for a single query token, over heads (0: all cores); several tokens use
+///     BLAS's threads.
 public func attention(
     queries: UnsafePointer<Float>, cache: KVCacheLayer, start: Int, count: Int, shape: AttentionShape,
-    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
+    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int = 1
 ) {
+    if count == 1 {
+        singleQueryAttention(query: queries, cache: cache, position: start, shape: shape, into: output, threads: threads)
+        return
+    }
     let length = start + count
     let group = shape.heads / shape.kvHeads
     for head in 0..<shape.heads {
@@ -102,6 +109,58 @@ public func attention(
             a: scores, lda: length,
             b: cache.values + kvHead * cache.capacity * shape.valueSize, ldb: shape.valueSize,
             c: output + head * shape.valueSize, ldc: shape.heads * shape.valueSize)
+    }
+}
+
+/// Attention of one query token at `position` (decode) over the cached positions `0 ... position`:
+/// the dot products and the weighted sum of values in plain loops, where sgemm calls on
+/// one-row matrices would cost more than the arithmetic (and wake BLAS's threads per head).
+/// Heads are spread over threads once the context is long enough to pay for it.
+func singleQueryAttention(
+    query: UnsafePointer<Float>, cache: KVCacheLayer, position: Int, shape: AttentionShape,
+    into output: UnsafeMutablePointer<Float>, threads: Int
+) {
+    let length = position + 1
+    let scores = UnsafeMutablePointer<Float>.allocate(capacity: shape.heads * length)
+    defer { scores.deallocate() }
+    let parallel = shape.heads * length * shape.keySize >= singleQueryParallelWork
+    let team = WorkerTeam.shared(threads: parallel ? (threads > 0 ? threads : Parallel.processorCount) : 1)
+    team.forChunks(of: shape.heads, minimumChunk: 1) { heads in
+        for head in heads {
+            attendOneHead(head, query: query, cache: cache, position: position, shape: shape,
+                          scores: scores + head * length, into: output)
+        }
+    }
+}
+
+/// Multiply-adds (heads x positions x key size) from which single-query attention is split over
+/// threads: below it a team loop costs more than it saves.
+let singleQueryParallelWork = 1 << 15
+
+/// One head of `singleQueryAttention`; `scores` holds `position + 1` floats.
+@inline(__always)
+func attendOneHead(
+    _ head: Int, query: UnsafePointer<Float>, cache: KVCacheLayer, position: Int, shape: AttentionShape,
+    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
+) {
+    let length = position + 1
+    let kvHead = head / (shape.heads / shape.kvHeads)
+    let visible = shape.window.map { max(0, position - $0 + 1) } ?? 0
+    let q = query + head * shape.keySize
+    let keys = cache.keys + kvHead * cache.capacity * shape.keySize
+    let values = cache.values + kvHead * cache.capacity * shape.valueSize
+    // scores[length] = scale * q_h · K_hᵀ, positions before the window masked.
+    for column in 0..<visible { scores[column] = -.infinity }
+    for column in visible..<length {
+        scores[column] = shape.scale * wk_dot_f32(q, keys + column * shape.keySize, shape.keySize)
+    }
+    softmax(scores, count: length)
+    // out_h[valueSize] = Σ_j p_j · V_h[j]
+    let out = output + head * shape.valueSize
+    out.update(repeating: 0, count: shape.valueSize)
+    for column in visible..<length {
+        let p = scores[column], value = values + column * shape.valueSize
+        for i in 0..<shape.valueSize { out[i] += p * value[i] }
     }
 }
 

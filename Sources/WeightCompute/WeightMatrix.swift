@@ -7,8 +7,9 @@ import WeightFormats
 ///
 /// `apply` computes `y[M, rows] = x[M, columns] · Wᵀ`:
 /// - one row of x (decode): a matrix-vector product that reads every weight once, split over
-///   threads by rows; float types and Q8_0 use vector kernels (Q8_0 against x quantised to 8
-///   bits per 32-block, as llama.cpp does), other types decode a row at a time and dot it;
+///   threads by rows (a `WorkerTeam`, whose threads stay awake between products); float types
+///   and Q8_0 use vector kernels (Q8_0 against x quantised to 8 bits per 32-block, as llama.cpp
+///   does), other types decode a row at a time and dot it;
 /// - several rows (prefill): OpenBLAS sgemm, straight on the mapping for float32, on row
 ///   chunks decoded to float32 for every other type.
 public struct WeightMatrix: @unchecked Sendable {
@@ -69,11 +70,12 @@ public struct WeightMatrix: @unchecked Sendable {
     // MARK: Decode: matrix-vector products
 
     func multiplyVector(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, threads: Int) {
-        let workers = rows < Self.parallelRowThreshold ? 1 : threads
+        let workers = rows < Self.parallelRowThreshold ? 1 : (threads > 0 ? threads : Parallel.processorCount)
+        let team = WorkerTeam.shared(threads: workers)
         switch type {
         case .f32, .f16, .bf16:
             let kernel = type == .f32 ? wk_matvec_f32 : (type == .f16 ? wk_matvec_f16 : wk_matvec_bf16)
-            Parallel.forChunks(of: rows, workers: workers, minimumChunk: 16) { chunk in
+            team.forChunks(of: rows, minimumChunk: 16) { chunk in
                 kernel(base + chunk.lowerBound * rowStride, rowStride, chunk.count, columns, x, y + chunk.lowerBound)
             }
         case .q8_0:
@@ -81,11 +83,11 @@ public struct WeightMatrix: @unchecked Sendable {
             let quantized = UnsafeMutablePointer<wk_block_q8_act>.allocate(capacity: blocks)
             defer { quantized.deallocate() }
             wk_quantize_q8_act(x, quantized, columns)
-            Parallel.forChunks(of: rows, workers: workers, minimumChunk: 16) { chunk in
+            team.forChunks(of: rows, minimumChunk: 16) { chunk in
                 wk_matvec_q8_0(base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized, y + chunk.lowerBound)
             }
         default:
-            Parallel.forChunks(of: rows, workers: workers, minimumChunk: 16) { chunk in
+            team.forChunks(of: rows, minimumChunk: 16) { chunk in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
                 defer { row.deallocate() }
                 for index in chunk {

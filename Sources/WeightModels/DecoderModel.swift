@@ -141,7 +141,8 @@ struct DecoderLayer {
             rotary.apply(to: w.key + t * keyWidth, heads: shape.kvHeads, headSize: shape.keySize, position: start + t, frequencies: frequencies)
         }
         cache.store(keys: w.key, values: w.value, start: start, count: count)
-        attention(queries: w.query, cache: cache, start: start, count: count, shape: shape, scores: w.scores, into: w.attended)
+        attention(queries: w.query, cache: cache, start: start, count: count, shape: shape, scores: w.scores, into: w.attended,
+                  threads: threads)
         output.apply(w.attended, count: count, into: w.projected, threads: threads)
         addBias(outputBias, to: w.projected, rows: count, width: hidden)
         addInPlace(x, w.projected, count * hidden)

@@ -170,7 +170,7 @@ struct ExpertBlock {
             addBias(linear.bias, to: output, rows: count, width: d)
         }
         cache.store(keys: k, values: v, start: start, count: count)
-        attention(queries: q, cache: cache, start: start, count: count, shape: shape, scores: scores, into: attended)
+        attention(queries: q, cache: cache, start: start, count: count, shape: shape, scores: scores, into: attended, threads: threads)
         output.weight.apply(attended, count: count, into: normed, threads: threads)
         addBias(output.bias, to: normed, rows: count, width: d)
         addInPlace(x, normed, count * d)

@@ -54,6 +54,14 @@ import WeightCompute
         }
     }
 
+    @Test("decode over a context long enough to split heads over threads")
+    func decodeOnThreads() {
+        for window in [nil, 16] as [Int?] {
+            let shape = AttentionShape(heads: 14, kvHeads: 2, keySize: 64, valueSize: 64, window: window)
+            for threads in [1, 2, 3] { Self.run(shape: shape, steps: [60, 1, 1], seed: 42, threads: threads) }
+        }
+    }
+
     @Test("bidirectional attention sees every cached position")
     func bidirectional() {
         let shape = AttentionShape(heads: 6, kvHeads: 3, keySize: 10, valueSize: 10, causal: false)
@@ -63,7 +71,7 @@ import WeightCompute
 
     /// Appends `steps` tokens at a time to a cache and checks every step's output against the
     /// reference over the whole history.
-    static func run(shape: AttentionShape, steps: [Int], seed: UInt64) {
+    static func run(shape: AttentionShape, steps: [Int], seed: UInt64, threads: Int = 1) {
         var inputs = RandomInputs(seed: seed)
         let capacity = steps.reduce(0, +) + 2
         let cache = KVCacheLayer(kvHeads: shape.kvHeads, keySize: shape.keySize, valueSize: shape.valueSize, capacity: capacity)
@@ -81,7 +89,7 @@ import WeightCompute
             output.withUnsafeMutableBufferPointer { out in
                 scores.withUnsafeMutableBufferPointer { scratch in
                     attention(queries: queries, cache: cache, start: start, count: count, shape: shape,
-                              scores: scratch.baseAddress!, into: out.baseAddress!)
+                              scores: scratch.baseAddress!, into: out.baseAddress!, threads: threads)
                 }
             }
             let reference = Self.reference(queries: queries, history: history, start: start, count: count, shape: shape)

@@ -58,15 +58,17 @@ import WeightFormats
         }
     }
 
-    /// Row counts around the vector kernels' 2 and 4 rows at a time, the 64-row threading
-    /// threshold and the 256-row prefill chunk.
+    /// Row counts around the 64-row threading threshold (odd counts split unevenly over two
+    /// threads) and the 256-row prefill chunk.
     static let rowCounts = [1, 3, 5, 63, 64, 67, 257, 300]
 
     /// Float types and the decode-then-dot types (every other decodable family).
     static let exactTypes: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_XS]
 
+    /// Float rows of lengths around the kernels' 32- and 8-value steps and their scalar tails,
+    /// and one long enough (4,100) for float32's four-rows-at-a-time path.
     static func columnCounts(_ type: GGMLType) -> [Int] {
-        type.blockSize == 1 ? [1, 7, 8, 9, 31, 100] : [1, 3].map { $0 * max(type.blockSize, 32) }
+        type.blockSize == 1 ? [1, 7, 8, 9, 31, 45, 100, 4100] : [1, 3].map { $0 * max(type.blockSize, 32) }
     }
 
     @Test("decode (one token) and prefill (several) equal dequantise-then-dot", arguments: exactTypes)
@@ -91,7 +93,7 @@ import WeightFormats
     func q8_0() throws {
         var inputs = RandomInputs(seed: 8)
         for rows in Self.rowCounts {
-            for columns in [32, 96, 224] {
+            for columns in [32, 64, 96, 224] {
                 let weights = try RandomMatrix(type: .q8_0, rows: rows, columns: columns, inputs: &inputs)
                 var x = inputs.floats(columns, in: -3...3)
                 x[0] = 0                                         // a zero and a block of zeros (scale 0)

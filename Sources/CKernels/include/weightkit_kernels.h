@@ -1,5 +1,6 @@
 // Integer dot-product kernels for quantised matrix-vector products, in C because they need
-// vector instructions (AVX2 maddubs/madd) that Swift's SIMD types do not express. Each has a
+// vector instructions (AVX-512 VNNI dpbusd, AVX2 maddubs/madd) that Swift's SIMD types do not
+// express. Each has a
 // portable scalar path; the vector path is chosen at compile time (-march=native).
 #pragma once
 #include <stddef.h>
@@ -36,6 +37,15 @@ float wk_dot_f32(const float *a, const float *b, size_t count);
 /// Converts `count` float16 / bfloat16 values to float32.
 void wk_convert_f16(const void *source, float *destination, size_t count);
 void wk_convert_bf16(const void *source, float *destination, size_t count);
+
+/// A hint to the processor that the caller is in a spin-wait loop (x86 `pause`).
+static inline void wk_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,45 @@
+import Testing
+@testable import WeightCompute
+
+/// The decode thread team: every index of every loop runs exactly once, loop after loop, with
+/// callers on several threads at once.
+@Suite struct WorkerTeamTests {
+    /// Runs one loop over `count` indices and returns how often each index ran.
+    static func visits(_ team: WorkerTeam, count: Int, minimumChunk: Int) -> [Int] {
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
+        counts.initialize(repeating: 0, count: max(1, count))
+        defer { counts.deallocate() }
+        team.forChunks(of: count, minimumChunk: minimumChunk) { chunk in
+            for index in chunk { counts[index] += 1 }
+        }
+        return Array(UnsafeBufferPointer(start: counts, count: count))
+    }
+
+    @Test("each index once, for counts around the chunking", arguments: [1, 2, 3])
+    func coversEveryIndexOnce(threads: Int) {
+        let team = WorkerTeam.shared(threads: threads)
+        for count in [0, 1, 15, 16, 17, 64, 100, 257, 1000, 151_936] {
+            for minimumChunk in [1, 16] {
+                #expect(Self.visits(team, count: count, minimumChunk: minimumChunk) == Array(repeating: 1, count: count),
+                        "\(threads) threads, \(count) indices, chunks of at least \(minimumChunk)")
+            }
+        }
+    }
+
+    @Test("thousands of short loops in a row, from several callers at once")
+    func manyLoopsConcurrently() async {
+        let team = WorkerTeam.shared(threads: 2)
+        let failures = await withTaskGroup(of: Int.self) { group in
+            for caller in 0..<4 {
+                group.addTask {
+                    (0..<2000).filter { loop in
+                        let count = 16 + (loop * 7 + caller) % 300
+                        return Self.visits(team, count: count, minimumChunk: 4) != Array(repeating: 1, count: count)
+                    }.count
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+    }
+}
