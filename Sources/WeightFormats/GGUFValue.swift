@@ -229,14 +229,21 @@ public struct GGUFArray: RandomAccessCollection, Sendable {
     func countInvalidUTF8() -> Int {
         guard elementType == .string else { return 0 }
         let base = file.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        var bad = 0
+        // A vocabulary's 150,000 strings are checked on every core, each chunk counting alone.
+        let chunks = count >= 16_384 ? Parallel.processorCount : 1
+        let size = (count + chunks - 1) / chunks
+        var counts = [Int](repeating: 0, count: chunks)
         elementOffsets.withUnsafeBufferPointer { offsets in
-            for start in offsets {
-                let length = readLength(at: start)
-                if !UTF8Validation.isValid(base + start + 8, length) { bad += 1 }
+            counts.withUnsafeMutableBufferPointer { counts in
+                Parallel.forEach(chunks) { chunk in
+                    var bad = 0
+                    for start in offsets[(chunk * size)..<Swift.min(offsets.count, (chunk + 1) * size)]
+                    where !UTF8Validation.isValid(base + start + 8, readLength(at: start)) { bad += 1 }
+                    counts[chunk] = bad
+                }
             }
         }
-        return bad
+        return counts.reduce(0, +)
     }
 
     private func readLength(at start: Int) -> Int {

@@ -42,6 +42,51 @@ import WeightFormats
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
     }
 
+    /// A safetensors file of `megabytes` MB of zeros in one F32 tensor `[rows, 1024]`.
+    static func largeSafeTensors(_ path: String, megabytes: Int) throws {
+        let rows = megabytes * 1_000_000 / 4096
+        var header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[\(rows),1024],\"data_offsets\":[0,\(rows * 4096)]}}"
+        while header.utf8.count % 8 != 0 { header += " " }
+        var length = UInt64(header.utf8.count).littleEndian
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.write(contentsOf: Data(bytes: &length, count: 8) + Data(header.utf8))
+        let chunk = Data(count: 4096 * 256)
+        for _ in 0..<(rows / 256) { try handle.write(contentsOf: chunk) }
+        try handle.write(contentsOf: Data(count: 4096 * (rows % 256)))
+        try handle.close()
+    }
+
+    @Test("a conversion killed part way leaves no destination (SIGKILL at growing delays)")
+    func killedConversionLeavesNoDestination() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let source = directory + "/big.safetensors"
+        _ = FileManager.default.createFile(atPath: source, contents: nil)
+        try Self.largeSafeTensors(source, megabytes: 256)
+        var kills = 0
+        for delay in [2, 5, 10, 20, 40, 80, 160] {
+            let destination = directory + "/out-\(delay).safetensors"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.executable)
+            process.arguments = ["convert", source, destination, "--type", "f16", "--quiet"]
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(useconds_t(delay * 1000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal {
+                kills += 1
+                #expect(!FileManager.default.fileExists(atPath: destination), "killed after \(delay) ms, yet \(destination) exists")
+            } else {
+                // Finished (or failed) before the signal: a destination, if any, is complete.
+                if FileManager.default.fileExists(atPath: destination) {
+                    #expect(try CLI.run(["verify", destination]).status == 0)
+                }
+            }
+        }
+        #expect(kills > 0, "no conversion was still running when killed")
+    }
+
     @Test func verifyReportsNonFiniteValues() throws {
         let bad = try CLI.run(["verify", CLI.fixture("conversion/nonfinite.safetensors"), "--json"])
         #expect(bad.status == 1)
