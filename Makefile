@@ -51,7 +51,7 @@ venv: $(PYTHON)
 $(PYTHON):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q gguf==0.19.0 safetensors numpy torch transformers pillow scikit-learn ml_dtypes sentencepiece scikit-build-core cmake ninja
+	$(VENV)/bin/pip install -q gguf==0.19.0 safetensors numpy torch transformers pillow scikit-learn bitsandbytes ml_dtypes sentencepiece scikit-build-core cmake ninja
 
 ## llama.cpp from the llama-cpp-python $(LLAMA_VERSION) source distribution (about 8 minutes).
 llama-cpp: $(LLAMA_DIR)/build/bin/libggml-base.so

@@ -24,7 +24,8 @@ GENERATORS = [
     "mtp_models",     # Meta multi-token prediction (independent PyTorch implementation)
     "pytorch_files",  # torch.save checkpoints (strided, nested, sharded, hostile) + torch.load readings
     "rotary_tables",  # transformers' RoPE frequencies and rotations for every scaling type
-    "budget_models",  # published configs counted by transformers, llama.cpp KV-cache sizes
+    "budget_models",
+    "nf4_reference",  # bitsandbytes NF4 (double-quantised) bytes for LoRABudget  # published configs counted by transformers, llama.cpp KV-cache sizes
     "vision_models",  # tiny CLIP, SigLIP, LLaVA projector; image processors (PIL backend)
     "conversion",     # quantisers and casts (gguf-py, llama.cpp), golden writer outputs
     "split_files",    # llama-gguf-split split sets and merges, zstd-compressed inputs

@@ -79,6 +79,8 @@ public struct LoRABudget: Sendable, Equatable {
         let n = group.elementsPerCopy
         let blocks = (n + nf4BlockSize - 1) / nf4BlockSize
         let secondLevel = (blocks + nf4SecondLevelBlockSize - 1) / nf4SecondLevelBlockSize
-        return ((n + 1) / 2 + blocks + 4 * secondLevel + 4) * group.copies
+        // 4-bit codes, an 8-bit absmax per block, a float32 scale per 256 blocks, and the
+        // second quantisation's 256-entry float32 map and float32 offset (bitsandbytes' layout).
+        return ((n + 1) / 2 + blocks + 4 * secondLevel + 4 * 256 + 4) * group.copies
     }
 }

@@ -1,5 +1,5 @@
 import Testing
-import WeightBudget
+@testable import WeightBudget
 import WeightFormats
 
 /// LoRA trainable parameters against transformers' module shapes, and vision tokens against
@@ -57,5 +57,16 @@ import WeightFormats
         let projector = mmproj.parameters.count(of: .projector)
         #expect(projector > 0 && projector == llava.parameters.count(of: .projector))
         #expect(mmproj.parameters.count(of: .visionTower) + projector == mmproj.parameters.total)
+    }
+
+    @Test("NF4 bytes of a linear layer equal what bitsandbytes stores (codes, absmax, scales, map, offset)")
+    func nf4MatchesBitsAndBytes() throws {
+        let cases = try #require(try Fixture.json("budget/nf4.json")["cases"]?.arrayValue)
+        #expect(!cases.isEmpty)
+        for entry in cases {
+            let shape = (entry["shape"]?.arrayValue ?? []).compactMap(\.intValue)
+            let group = WeightGroup(name: "model.layers.0.mlp.up_proj.weight", component: .mlp, shape: shape)
+            #expect(LoRABudget.nf4Bytes(of: group) == entry["bytes"]?.intValue, "\(shape)")
+        }
     }
 }
