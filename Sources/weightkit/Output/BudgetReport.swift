@@ -201,7 +201,13 @@ enum BudgetReport {
         total > 0 ? Formatting.fixed(Double(part) * 100 / Double(total), 1) + "%" : "-"
     }
 
+    /// FLOPs with the SI prefix that keeps three significant digits readable: "17.552 GFLOP",
+    /// "2.10 MFLOP" for a tiny model.
     static func giga(_ flops: Int) -> String {
-        Formatting.fixed(Double(flops) / 1e9, 3) + " GFLOP"
+        let value = Double(flops)
+        for (scale, unit) in [(1e12, "TFLOP"), (1e9, "GFLOP"), (1e6, "MFLOP"), (1e3, "kFLOP")] where value >= scale {
+            return Formatting.fixed(value / scale, 3) + " " + unit
+        }
+        return "\(flops) FLOP"
     }
 }
