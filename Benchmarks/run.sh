@@ -79,3 +79,13 @@ echo '```'
 } | tee -a "$OUT/results.md"
 Benchmarks/forward.sh | tee -a "$OUT/results.md"
 Benchmarks/convert.sh | tee -a "$OUT/results.md"
+
+{
+echo
+echo "## Agreement with transformers: Qwen2.5-0.5B-shaped logits, 64-token prompt, every position"
+echo
+echo '```json'
+LLAMA_CPP_LIB_PATH=$LLAMA PYTHONPATH=Fixtures/.cache/llama_cpp_python-0.3.36 \
+  $PY Benchmarks/forward_agreement.py "$WK" "$OUT/forward" 2>/dev/null
+echo '```'
+} | tee -a "$OUT/results.md"
