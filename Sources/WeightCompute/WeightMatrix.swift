@@ -11,9 +11,9 @@ import WeightFormats
 ///   threads by rows (a `WorkerTeam`, whose threads stay awake between products); float types
 ///   and Q8_0 use vector kernels (Q8_0 against x quantised to 8 bits per 32-block, as llama.cpp
 ///   does), other types decode a row at a time and dot it;
-/// - several rows (prefill): single-threaded OpenBLAS sgemm on blocks of rows spread over a
-///   `WorkerTeam`, straight on the mapping for float32, on blocks decoded to float32 for every
-///   other type.
+/// - several rows (prefill): float32 as one OpenBLAS sgemm on the mapping (on BLAS's threads);
+///   Q8_0 as int8 block products against x quantised once (`wk_gemm_q8_0`); every other type
+///   as single-threaded sgemm on blocks of rows decoded to float32, spread over a `WorkerTeam`.
 public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
@@ -40,6 +40,11 @@ public struct WeightMatrix: @unchecked Sendable {
     public func apply(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int = 0) {
         if m == 1 {
             multiplyVector(x, into: y, threads: threads)
+        } else if type == .f32 {
+            // One sgemm on the mapping: OpenBLAS's own threads split it better than row blocks.
+            BLAS.multiplyTransposed(
+                m: m, n: rows, k: columns, a: x, lda: columns,
+                b: base.assumingMemoryBound(to: Float.self), ldb: columns, c: y, ldc: rows)
         } else {
             multiplyBlocks(x, count: m, into: y, threads: threads)
         }
@@ -102,11 +107,10 @@ public struct WeightMatrix: @unchecked Sendable {
     /// decoded block to stay in cache (256 rows x 4864 columns x 4 bytes = 5 MB).
     static let chunkRows = 256
 
-    /// Several rows of x: the weight rows are split into blocks shared out over a `WorkerTeam`;
-    /// each thread multiplies its blocks with a single-threaded sgemm, straight on the mapping
-    /// for float32 and on the block decoded to float32 (in a buffer it reuses) for every other
-    /// type. Decoding and multiplying thus overlap across threads, and no BLAS worker spins
-    /// against the threads that decode.
+    /// Several rows of x against stored types other than float32: the weight rows are split into
+    /// blocks shared out over a `WorkerTeam`; each thread decodes its block to float32 (in a
+    /// buffer it reuses) and multiplies it with a single-threaded sgemm. Decoding and multiplying
+    /// thus overlap across threads, and no BLAS worker spins against the threads that decode.
     func multiplyBlocks(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
         let workers = threads > 0 ? threads : Parallel.processorCount
         let perThread = (rows + workers - 1) / workers
@@ -118,13 +122,6 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         BLAS.singleThreaded {
             team.forChunks(of: rows, minimumChunk: block) { part in
-                if type == .f32 {
-                    BLAS.multiplyTransposed(
-                        m: m, n: part.count, k: columns, a: x, lda: columns,
-                        b: (base + part.lowerBound * rowStride).assumingMemoryBound(to: Float.self), ldb: columns,
-                        c: y + part.lowerBound, ldc: rows)
-                    return
-                }
                 let decoded = ScratchPool.take(block * columns)
                 defer { ScratchPool.give(decoded, capacity: block * columns) }
                 var start = part.lowerBound
