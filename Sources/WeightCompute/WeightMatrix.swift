@@ -104,8 +104,8 @@ public struct WeightMatrix: @unchecked Sendable {
     // MARK: Prefill: sgemm over row blocks
 
     /// Rows per sgemm call: large enough for sgemm to run at full speed, small enough for a
-    /// decoded block to stay in cache (256 rows x 4864 columns x 4 bytes = 5 MB).
-    static let chunkRows = 256
+    /// decoded block to stay in cache (128 rows x 4864 columns x 4 bytes = 2.5 MB).
+    static let chunkRows = 128
 
     /// Several rows of x against stored types other than float32: the weight rows are split into
     /// blocks shared out over a `WorkerTeam`; each thread decodes its block to float32 (in a

@@ -59,7 +59,7 @@ import WeightFormats
     }
 
     /// Row counts around the 64-row threading threshold (odd counts split unevenly over two
-    /// threads) and the 256-row prefill chunk.
+    /// threads) and the 128-row prefill blocks (257 and 300 rows take several).
     static let rowCounts = [1, 3, 5, 63, 64, 67, 257, 300]
 
     /// Float types and the decode-then-dot types (every other decodable family).
@@ -122,7 +122,7 @@ import WeightFormats
     @Test("Q8_0 prefill: every token exact against the activation it quantises, as in decode")
     func q8_0Prefill() throws {
         var inputs = RandomInputs(seed: 9)
-        // Row counts around the 4-row tiles and the 256-row blocks, token counts around 4-token tiles.
+        // Row counts around the 4-row tiles and the 128-row blocks, token counts around 4-token tiles.
         for rows in [3, 4, 5, 8, 67, 257, 300] {
             for columns in [32, 96, 224] {
                 let weights = try RandomMatrix(type: .q8_0, rows: rows, columns: columns, inputs: &inputs)
