@@ -162,6 +162,20 @@ import WeightFormats
                 }
             }
         }
+        // The same bits as the plain float loop: d = max|x| / 127, q = x · (1/d) rounded to
+        // nearest even, for blocks with halfway values and a block of zeros.
+        var x = inputs.floats(32 * 5, in: -5...5)
+        for i in 32..<64 { x[i] = 0 }
+        for i in 64..<96 { x[i] = Float(i - 80) / 2 }              // d = 8 / 127: halves of d·127/8 steps
+        var blocks = [wk_block_q8_act](repeating: wk_block_q8_act(), count: 5)
+        wk_quantize_q8_act(x, &blocks, x.count)
+        for b in 0..<5 {
+            let values = x[(b * 32)..<(b * 32 + 32)]
+            let d = values.map(abs).max()! / 127, id: Float = d != 0 ? 1 / d : 0
+            #expect(blocks[b].d == d)
+            let q = withUnsafeBytes(of: blocks[b].qs) { $0.map { Int8(bitPattern: $0) } }
+            #expect(q == values.map { Int8(($0 * id).rounded(.toNearestOrEven)) }, "block \(b)")
+        }
     }
 
     @Test("decodeRows equals WeightFormats' decoding of the same rows", arguments: [GGMLType.f16, .bf16, .q8_0, .q4_K, .q6_K])
