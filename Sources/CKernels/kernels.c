@@ -32,12 +32,25 @@ static inline float half_to_float(uint16_t h) {
 void wk_quantize_q8_act(const float *x, wk_block_q8_act *out, size_t count) {
     for (size_t b = 0; b < count / 32; b++) {
         const float *v = x + b * 32;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+        // The same values as the loop below: max|x| exactly, x · (1/d) rounded to nearest even
+        // (the default rounding mode lrintf also follows), narrowed without saturation.
+        const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float d = amax / 127.0f;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        out[b].d = d;
+        const __m512 scale = _mm512_set1_ps(id);
+        _mm_storeu_si128((__m128i *)out[b].qs, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, scale))));
+        _mm_storeu_si128((__m128i *)(out[b].qs + 16), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, scale))));
+#else
         float amax = 0;
         for (int j = 0; j < 32; j++) { const float a = fabsf(v[j]); if (a > amax) amax = a; }
         const float d = amax / 127.0f;
         const float id = d != 0 ? 1.0f / d : 0.0f;
         out[b].d = d;
         for (int j = 0; j < 32; j++) out[b].qs[j] = (int8_t)lrintf(v[j] * id);
+#endif
     }
 }
 
@@ -104,4 +117,54 @@ void wk_matvec_q8_0(const void *weights, size_t row_stride, size_t rows, size_t 
                     const wk_block_q8_act *x, float *y) {
     const uint8_t *base = (const uint8_t *)weights;
     for (size_t r = 0; r < rows; r++) y[r] = q8_0_row_dot(base + r * row_stride, blocks, x);
+}
+
+/// y[t · ldy + r] = Σ_b d_w[r][b] · d_x[t][b] · (w[r][b] · x[t][b]) for `m` tokens and `rows` rows:
+/// the prefill form of `wk_matvec_q8_0`, with the same arithmetic per block. With AVX-512 VNNI,
+/// tiles of 4 rows x 4 tokens share every load: x is offset to unsigned (x + 128) once per tile
+/// and block, and dpbusd starts from -128 · Σw of the row's block, which cancels the offset, so
+/// each pair costs one dpbusd, one conversion and two float operations per block.
+void wk_gemm_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
+                  const wk_block_q8_act *x, size_t m, float *y, size_t ldy) {
+    const uint8_t *base = (const uint8_t *)weights;
+    size_t r0 = 0;
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    const __m256i offset = _mm256_set1_epi8((char)0x80);
+    for (; r0 + 4 <= rows; r0 += 4) {
+        size_t t0 = 0;
+        for (; t0 + 4 <= m; t0 += 4) {
+            __m256 acc[4][4];
+            for (int t = 0; t < 4; t++)
+                for (int r = 0; r < 4; r++) acc[t][r] = _mm256_setzero_ps();
+            for (size_t b = 0; b < blocks; b++) {
+                __m256i w[4], correction[4];
+                __m256 dw[4];
+                for (int r = 0; r < 4; r++) {
+                    const uint8_t *block = base + (r0 + r) * row_stride + b * 34;
+                    w[r] = _mm256_loadu_si256((const __m256i *)(block + 2));
+                    dw[r] = _mm256_set1_ps(half_to_float(*(const uint16_t *)block));
+                    // -128 · (sum of each group of four weights)
+                    correction[r] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                                     _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset, w[r]));
+                }
+                for (int t = 0; t < 4; t++) {
+                    const wk_block_q8_act *xb = x + (t0 + t) * blocks + b;
+                    const __m256i ux = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)xb->qs), offset);
+                    const __m256 dx = _mm256_set1_ps(xb->d);
+                    for (int r = 0; r < 4; r++) {
+                        const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(correction[r], ux, w[r]));
+                        acc[t][r] = _mm256_fmadd_ps(_mm256_mul_ps(p, dw[r]), dx, acc[t][r]);
+                    }
+                }
+            }
+            for (int t = 0; t < 4; t++)
+                for (int r = 0; r < 4; r++) y[(t0 + t) * ldy + r0 + r] = horizontal_sum(acc[t][r]);
+        }
+        for (; t0 < m; t0++)
+            for (int r = 0; r < 4; r++)
+                y[t0 * ldy + r0 + r] = q8_0_row_dot(base + (r0 + r) * row_stride, blocks, x + t0 * blocks);
+    }
+#endif
+    for (; r0 < rows; r0++)
+        for (size_t t = 0; t < m; t++) y[t * ldy + r0] = q8_0_row_dot(base + r0 * row_stride, blocks, x + t * blocks);
 }

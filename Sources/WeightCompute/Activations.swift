@@ -1,3 +1,4 @@
+import WeightFormats
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,6 +17,19 @@ public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: 
         out[i] = (g / (1 + expf(-g))) * up[i]
     }
 }
+
+/// SwiGLU spread over `threads` threads (0: all cores) once `count` is large enough to pay for
+/// waking them (a prefill's feed-forward width times its tokens); the same values as `swiglu`.
+public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>,
+                   threads: Int) {
+    let workers = count < parallelElementwiseCount ? 1 : (threads > 0 ? threads : Parallel.processorCount)
+    WorkerTeam.shared(threads: workers).forChunks(of: count, minimumChunk: 4096) { part in
+        swiglu(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count, into: out + part.lowerBound)
+    }
+}
+
+/// Elements from which an element-wise function is split over threads.
+let parallelElementwiseCount = 1 << 16
 
 /// Exact GELU: x/2 · (1 + erf(x/√2)), in place.
 public func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {

@@ -72,8 +72,7 @@ public final class KVCacheLayer {
 ///   - queries: `[count, heads * keySize]`.
 ///   - scores: scratch of at least `count * (start + count)` floats.
 ///   - output: `[count, heads * valueSize]`.
-///   - threads: threads for a single query token, over heads (0: all cores); several tokens use
-///     BLAS's threads.
+///   - threads: threads over heads (0: all cores).
 public func attention(
     queries: UnsafePointer<Float>, cache: KVCacheLayer, start: Int, count: Int, shape: AttentionShape,
     scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int = 1
@@ -84,32 +83,51 @@ public func attention(
     }
     let length = start + count
     let group = shape.heads / shape.kvHeads
-    for head in 0..<shape.heads {
-        let kvHead = head / group
-        // scores[count, length] = scale * Q_h · K_hᵀ
-        BLAS.multiplyTransposed(
-            m: count, n: length, k: shape.keySize, alpha: shape.scale,
-            a: queries + head * shape.keySize, lda: shape.heads * shape.keySize,
-            b: cache.keys + kvHead * cache.capacity * shape.keySize, ldb: shape.keySize,
-            c: scores, ldc: length)
-        for row in 0..<count {
-            let position = start + row
-            let line = scores + row * length
-            if shape.causal {
-                for column in (position + 1)..<max(position + 1, length) { line[column] = -.infinity }
+    // Heads spread over the team, each with single-threaded products and its own scores, so
+    // BLAS's workers do not wake for these small products and spin against the team's threads.
+    let team = WorkerTeam.shared(threads: threads > 0 ? threads : Parallel.processorCount)
+    BLAS.singleThreaded {
+        team.forChunks(of: shape.heads, minimumChunk: 1) { heads in
+            let headScores = heads.count == shape.heads ? scores : ScratchPool.take(count * length)
+            defer { if headScores != scores { ScratchPool.give(headScores, capacity: count * length) } }
+            for head in heads {
+                attendPrefillHead(head, kvHead: head / group, queries: queries, cache: cache, start: start, count: count,
+                                  shape: shape, scores: headScores, into: output)
             }
-            if let window = shape.window, position - window >= 0 {
-                for column in 0...(position - window) { line[column] = -.infinity }
-            }
-            softmax(line, count: length)
         }
-        // out_h[count, valueSize] = P · V_h
-        BLAS.multiply(
-            m: count, n: shape.valueSize, k: length,
-            a: scores, lda: length,
-            b: cache.values + kvHead * cache.capacity * shape.valueSize, ldb: shape.valueSize,
-            c: output + head * shape.valueSize, ldc: shape.heads * shape.valueSize)
     }
+}
+
+/// One head of prefill attention: scores = scale · Q_h · K_hᵀ (masked), softmax by rows, P · V_h.
+@inline(__always)
+func attendPrefillHead(
+    _ head: Int, kvHead: Int, queries: UnsafePointer<Float>, cache: KVCacheLayer, start: Int, count: Int,
+    shape: AttentionShape, scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
+) {
+    let length = start + count
+    // scores[count, length] = scale * Q_h · K_hᵀ
+    BLAS.multiplyTransposed(
+        m: count, n: length, k: shape.keySize, alpha: shape.scale,
+        a: queries + head * shape.keySize, lda: shape.heads * shape.keySize,
+        b: cache.keys + kvHead * cache.capacity * shape.keySize, ldb: shape.keySize,
+        c: scores, ldc: length)
+    for row in 0..<count {
+        let position = start + row
+        let line = scores + row * length
+        if shape.causal {
+            for column in (position + 1)..<max(position + 1, length) { line[column] = -.infinity }
+        }
+        if let window = shape.window, position - window >= 0 {
+            for column in 0...(position - window) { line[column] = -.infinity }
+        }
+        softmax(line, count: length)
+    }
+    // out_h[count, valueSize] = P · V_h
+    BLAS.multiply(
+        m: count, n: shape.valueSize, k: length,
+        a: scores, lda: length,
+        b: cache.values + kvHead * cache.capacity * shape.valueSize, ldb: shape.valueSize,
+        c: output + head * shape.valueSize, ldc: shape.heads * shape.valueSize)
 }
 
 /// Attention of one query token at `position` (decode) over the cached positions `0 ... position`:

@@ -1,4 +1,5 @@
 import CKernels
+import Synchronization
 import WeightFormats
 
 /// A weight matrix `[rows, columns]` (rows are output features, as `nn.Linear` stores them)
@@ -10,8 +11,9 @@ import WeightFormats
 ///   threads by rows (a `WorkerTeam`, whose threads stay awake between products); float types
 ///   and Q8_0 use vector kernels (Q8_0 against x quantised to 8 bits per 32-block, as llama.cpp
 ///   does), other types decode a row at a time and dot it;
-/// - several rows (prefill): OpenBLAS sgemm, straight on the mapping for float32, on row
-///   chunks decoded to float32 for every other type.
+/// - several rows (prefill): float32 as one OpenBLAS sgemm on the mapping (on BLAS's threads);
+///   Q8_0 as int8 block products against x quantised once (`wk_gemm_q8_0`); every other type
+///   as single-threaded sgemm on blocks of rows decoded to float32, spread over a `WorkerTeam`.
 public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
@@ -39,11 +41,12 @@ public struct WeightMatrix: @unchecked Sendable {
         if m == 1 {
             multiplyVector(x, into: y, threads: threads)
         } else if type == .f32 {
+            // One sgemm on the mapping: OpenBLAS's own threads split it better than row blocks.
             BLAS.multiplyTransposed(
                 m: m, n: rows, k: columns, a: x, lda: columns,
                 b: base.assumingMemoryBound(to: Float.self), ldb: columns, c: y, ldc: rows)
         } else {
-            multiplyDecodedChunks(x, count: m, into: y, threads: threads)
+            multiplyBlocks(x, count: m, into: y, threads: threads)
         }
     }
 
@@ -98,25 +101,85 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    // MARK: Prefill: sgemm over decoded chunks
+    // MARK: Prefill: sgemm over row blocks
 
-    /// Rows decoded per sgemm call: large enough for sgemm to run at full speed, small enough to
-    /// stay in cache (256 rows x 4864 columns x 4 bytes = 5 MB).
-    static let chunkRows = 256
+    /// Rows per sgemm call: large enough for sgemm to run at full speed, small enough for a
+    /// decoded block to stay in cache (128 rows x 4864 columns x 4 bytes = 2.5 MB).
+    static let chunkRows = 128
 
-    func multiplyDecodedChunks(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
-        let chunkRows = min(rows, Self.chunkRows)
-        let decoded = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows * columns)
-        defer { decoded.deallocate() }
-        var start = 0
-        while start < rows {
-            let count = min(chunkRows, rows - start)
-            Parallel.forChunks(of: count, workers: threads, minimumChunk: 32) { part in
-                decodeRows((start + part.lowerBound)..<(start + part.upperBound), into: decoded + part.lowerBound * columns)
-            }
-            BLAS.multiplyTransposed(
-                m: m, n: count, k: columns, a: x, lda: columns, b: decoded, ldb: columns, c: y + start, ldc: rows)
-            start += count
+    /// Several rows of x against stored types other than float32: the weight rows are split into
+    /// blocks shared out over a `WorkerTeam`; each thread decodes its block to float32 (in a
+    /// buffer it reuses) and multiplies it with a single-threaded sgemm. Decoding and multiplying
+    /// thus overlap across threads, and no BLAS worker spins against the threads that decode.
+    func multiplyBlocks(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
+        let workers = threads > 0 ? threads : Parallel.processorCount
+        let perThread = (rows + workers - 1) / workers
+        let block = max(16, min(Self.chunkRows, (perThread + 15) / 16 * 16))
+        let team = WorkerTeam.shared(threads: rows <= block ? 1 : workers)
+        if type == .q8_0 {
+            multiplyQuantized(x, count: m, into: y, team: WorkerTeam.shared(threads: workers), block: block)
+            return
         }
+        BLAS.singleThreaded {
+            team.forChunks(of: rows, minimumChunk: block) { part in
+                let decoded = ScratchPool.take(block * columns)
+                defer { ScratchPool.give(decoded, capacity: block * columns) }
+                var start = part.lowerBound
+                while start < part.upperBound {
+                    let count = min(block, part.upperBound - start)
+                    decodeRows(start..<(start + count), into: decoded)
+                    BLAS.multiplyTransposed(
+                        m: m, n: count, k: columns, a: x, lda: columns, b: decoded, ldb: columns, c: y + start, ldc: rows)
+                    start += count
+                }
+            }
+        }
+    }
+}
+
+extension WeightMatrix {
+    /// Q8_0 prefill as llama.cpp does it: x quantised to 8 bits per 32-block once (rows of x
+    /// spread over the team), then integer block products (`wk_gemm_q8_0`) over blocks of
+    /// weight rows. The activations carry the same rounding as in decode (at most half a step,
+    /// max|block| / 254, per element).
+    func multiplyQuantized(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>,
+                           team: WorkerTeam, block: Int) {
+        let blocks = columns / 32
+        let quantized = UnsafeMutablePointer<wk_block_q8_act>.allocate(capacity: m * blocks)
+        defer { quantized.deallocate() }
+        team.forChunks(of: m, minimumChunk: 8) { tokens in
+            wk_quantize_q8_act(x + tokens.lowerBound * columns, quantized + tokens.lowerBound * blocks, tokens.count * columns)
+        }
+        team.forChunks(of: rows, minimumChunk: min(rows, block)) { part in
+            wk_gemm_q8_0(base + part.lowerBound * rowStride, rowStride, part.count, blocks, quantized, m, y + part.lowerBound, rows)
+        }
+    }
+}
+
+/// Float scratch buffers kept between products (a block of decoded rows, a head's attention
+/// scores), so that the many prefill products do not map and fault in fresh memory each time.
+enum ScratchPool {
+    /// Kept buffers, as addresses and capacities.
+    private static let buffers = Mutex<[(address: UInt, capacity: Int)]>([])
+    /// Buffers kept at most; more are freed when given back.
+    static let limit = 8
+
+    /// A buffer of at least `capacity` floats (contents undefined).
+    static func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
+        let reused = buffers.withLock { buffers -> UInt? in
+            guard let index = buffers.firstIndex(where: { $0.capacity >= capacity }) else { return nil }
+            return buffers.remove(at: index).address
+        }
+        return reused.flatMap { UnsafeMutablePointer<Float>(bitPattern: $0) } ?? .allocate(capacity: capacity)
+    }
+
+    /// Returns a buffer from `take` (with the capacity asked for).
+    static func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+        let kept = buffers.withLock { buffers -> Bool in
+            guard buffers.count < limit else { return false }
+            buffers.append((UInt(bitPattern: pointer), capacity))
+            return true
+        }
+        if !kept { pointer.deallocate() }
     }
 }

@@ -203,7 +203,7 @@ struct GatedMLP {
                  up upBuffer: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int) {
         gate.apply(input, count: rows, into: gateBuffer, threads: threads)
         up.apply(input, count: rows, into: upBuffer, threads: threads)
-        swiglu(gate: gateBuffer, up: upBuffer, count: rows * gate.rows, into: gateBuffer)
+        swiglu(gate: gateBuffer, up: upBuffer, count: rows * gate.rows, into: gateBuffer, threads: threads)
         down.apply(gateBuffer, count: rows, into: output, threads: threads)
     }
 }

@@ -50,7 +50,8 @@ import WeightCompute
         let (heads, kvHeads, keySize, valueSize) = Self.shapes[shapeIndex]
         for (scale, window) in [(nil, nil), (Float(0.3), nil), (nil, 4)] as [(Float?, Int?)] {
             let shape = AttentionShape(heads: heads, kvHeads: kvHeads, keySize: keySize, valueSize: valueSize, scale: scale, window: window)
-            Self.run(shape: shape, steps: [5, 1, 1, 3, 1, 7], seed: UInt64(shapeIndex))
+            // Prefill spreads heads over threads; 3 threads split odd head counts unevenly.
+            for threads in [1, 2, 3] { Self.run(shape: shape, steps: [5, 1, 1, 3, 1, 7], seed: UInt64(shapeIndex), threads: threads) }
         }
     }
 

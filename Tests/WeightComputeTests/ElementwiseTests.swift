@@ -38,6 +38,16 @@ import WeightCompute
             let reference = zip(gate, up).map { g, u in Double(g) * Self.sigmoid(Double(g)) * Double(u) }
             expectClose(out, reference, tolerance: 2e-6, "\(count)")
         }
+        // Long enough to be split over threads, with a length that splits unevenly.
+        let count = (1 << 16) + 4099
+        let gate = inputs.floats(count, in: -8...8), up = inputs.floats(count, in: -3...3)
+        var single = [Float](repeating: .nan, count: count)
+        single.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!) }
+        for threads in [1, 2, 3] {
+            var out = [Float](repeating: .nan, count: count)
+            out.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!, threads: threads) }
+            #expect(out == single, "\(threads) threads")
+        }
     }
 
     @Test("softmax equals exp(x) / Σ exp, also for large, equal and masked inputs")

@@ -59,7 +59,7 @@ import WeightFormats
     }
 
     /// Row counts around the 64-row threading threshold (odd counts split unevenly over two
-    /// threads) and the 256-row prefill chunk.
+    /// threads) and the 128-row prefill blocks (257 and 300 rows take several).
     static let rowCounts = [1, 3, 5, 63, 64, 67, 257, 300]
 
     /// Float types and the decode-then-dot types (every other decodable family).
@@ -119,14 +119,28 @@ import WeightFormats
         }
     }
 
-    @Test("Q8_0 prefill decodes the weights and keeps the activations in float")
+    @Test("Q8_0 prefill: every token exact against the activation it quantises, as in decode")
     func q8_0Prefill() throws {
         var inputs = RandomInputs(seed: 9)
-        for rows in [3, 257, 300] {
-            let weights = try RandomMatrix(type: .q8_0, rows: rows, columns: 96, inputs: &inputs)
-            let x = inputs.floats(4 * 96, in: -3...3)
-            let (reference, scale) = weights.reference(x, count: 4)
-            expectClose(weights.apply(x, count: 4, threads: 2), reference, scale: scale, tolerance: 1e-5, "[\(rows), 96]")
+        // Row counts around the 4-row tiles and the 128-row blocks, token counts around 4-token tiles.
+        for rows in [3, 4, 5, 8, 67, 257, 300] {
+            for columns in [32, 96, 224] {
+                let weights = try RandomMatrix(type: .q8_0, rows: rows, columns: columns, inputs: &inputs)
+                for count in [2, 4, 5, 9] {
+                    var x = inputs.floats(count * columns, in: -3...3)
+                    for c in 0..<32 { x[columns + c] = 0 }           // a block of zeros (scale 0)
+                    var blocks = [wk_block_q8_act](repeating: wk_block_q8_act(), count: count * columns / 32)
+                    wk_quantize_q8_act(x, &blocks, count * columns)
+                    let quantizedX = (0..<(count * columns)).map { i in
+                        withUnsafeBytes(of: blocks[i / 32].qs) { Double(Int8(bitPattern: $0[i % 32])) } * Double(blocks[i / 32].d)
+                    }
+                    let (exact, scale) = weights.reference(quantizedX.map(Float.init), count: count)
+                    for threads in [1, 2] {
+                        expectClose(weights.apply(x, count: count, threads: threads), exact, scale: scale, tolerance: 1e-5,
+                                    "[\(rows), \(columns)] x \(count) tokens, \(threads) threads")
+                    }
+                }
+            }
         }
     }
 
@@ -147,6 +161,20 @@ import WeightFormats
                     #expect(abs(value / d - quantized) <= 0.5 + 1e-5, "block \(b): \(value / d) → \(quantized)")
                 }
             }
+        }
+        // The same bits as the plain float loop: d = max|x| / 127, q = x · (1/d) rounded to
+        // nearest even, for blocks with halfway values and a block of zeros.
+        var x = inputs.floats(32 * 5, in: -5...5)
+        for i in 32..<64 { x[i] = 0 }
+        for i in 64..<96 { x[i] = Float(i - 80) / 2 }              // d = 8 / 127: halves of d·127/8 steps
+        var blocks = [wk_block_q8_act](repeating: wk_block_q8_act(), count: 5)
+        wk_quantize_q8_act(x, &blocks, x.count)
+        for b in 0..<5 {
+            let values = x[(b * 32)..<(b * 32 + 32)]
+            let d = values.map(abs).max()! / 127, id: Float = d != 0 ? 1 / d : 0
+            #expect(blocks[b].d == d)
+            let q = withUnsafeBytes(of: blocks[b].qs) { $0.map { Int8(bitPattern: $0) } }
+            #expect(q == values.map { Int8(($0 * id).rounded(.toNearestOrEven)) }, "block \(b)")
         }
     }
 

@@ -25,6 +25,11 @@ void wk_quantize_q8_act(const float *x, wk_block_q8_act *out, size_t count);
 void wk_matvec_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
                     const wk_block_q8_act *x, float *y);
 
+/// The same for `m` rows of quantised activations (`blocks` blocks each, one after another):
+/// y[t * ldy + r] = W[r] · x[t].
+void wk_gemm_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
+                  const wk_block_q8_act *x, size_t m, float *y, size_t ldy);
+
 /// y[r] = W[r] · x for `rows` rows of `cols` elements stored as float32, float16 or bfloat16,
 /// rows `row_stride` bytes apart. Accumulates in float32.
 void wk_matvec_f32(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y);
