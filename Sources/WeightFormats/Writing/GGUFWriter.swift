@@ -8,7 +8,7 @@
 ///
 /// Everything goes to a temporary file beside the destination, renamed into place by `commit()`;
 /// a writer dropped without committing removes it (see `OutputFile`).
-public final class GGUFWriter {
+public final class GGUFWriter: TensorFileWriter {
     public static let version: UInt32 = 3
 
     public let destination: String
@@ -20,9 +20,6 @@ public final class GGUFWriter {
     public let relativeOffsets: [Int]
     /// The size the finished file will have.
     public let fileSize: Int
-    /// The temporary file being written.
-    public let output: OutputFile
-    private var stream: TensorByteStream
 
     /// Validates the layout, creates the temporary file and writes the header.
     ///
@@ -43,36 +40,14 @@ public final class GGUFWriter {
         self.relativeOffsets = header.relativeOffsets
         self.fileSize = header.bytes.count + header.dataSize
         let sizes = tensors.map(\.byteCount)
-        self.stream = TensorByteStream(
-            names: tensors.map(\.name), sizes: sizes,
-            paddings: sizes.map { GGUFWriter.padding($0, alignment: header.alignment) })
-        self.output = try OutputFile(destination: destination, overwrite: overwrite, compression: compression)
+        super.init(
+            output: try OutputFile(destination: destination, overwrite: overwrite, compression: compression),
+            stream: TensorByteStream(
+                names: tensors.map(\.name), sizes: sizes,
+                paddings: sizes.map { GGUFWriter.padding($0, alignment: header.alignment) }))
         try output.write(header.bytes)
     }
 
-    /// The index of the tensor the next bytes belong to; nil once every tensor is complete.
-    public var currentTensor: Int? { stream.currentTensor }
-
-    /// Appends bytes of the current tensor. A piece may end inside a tensor or span several.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try stream.write(bytes, to: output)
-    }
-
-    /// Checks that every tensor is complete, syncs and renames the file into place.
-    public func commit() throws {
-        try stream.finish(output)
-        try output.commit()
-    }
-
-    /// Checks that every tensor is complete and syncs the temporary file, leaving the rename to
-    /// an `OutputFileGroup` that commits several files together.
-    public func finish() throws {
-        try stream.finish(output)
-        try output.synchronize()
-    }
-
-    /// Removes the temporary file; the destination is untouched.
-    public func abandon() { output.abandon() }
 
     // MARK: Layout
 

@@ -10,15 +10,12 @@
 ///
 /// Tensor data arrives in pieces, in the declared order; everything goes to a temporary file
 /// renamed into place by `commit()` (see `OutputFile`).
-public final class SafeTensorsWriter {
+public final class SafeTensorsWriter: TensorFileWriter {
     public let destination: String
     public let tensors: [SafeTensorsTensorLayout]
     /// Absolute offset of the data section (8 + header length).
     public let dataOffset: Int
     public let fileSize: Int
-    /// The temporary file being written.
-    public let output: OutputFile
-    private var stream: TensorByteStream
 
     /// Validates the layout, creates the temporary file and writes the header.
     ///
@@ -35,35 +32,13 @@ public final class SafeTensorsWriter {
         self.tensors = tensors
         self.dataOffset = header.count
         self.fileSize = header.count + tensors.reduce(0) { $0 + $1.byteCount }
-        self.stream = TensorByteStream(
-            names: tensors.map(\.name), sizes: tensors.map(\.byteCount), paddings: tensors.map { _ in 0 })
-        self.output = try OutputFile(destination: destination, overwrite: overwrite, compression: compression)
+        super.init(
+            output: try OutputFile(destination: destination, overwrite: overwrite, compression: compression),
+            stream: TensorByteStream(
+                names: tensors.map(\.name), sizes: tensors.map(\.byteCount), paddings: tensors.map { _ in 0 }))
         try output.write(header)
     }
 
-    /// The index of the tensor the next bytes belong to; nil once every tensor is complete.
-    public var currentTensor: Int? { stream.currentTensor }
-
-    /// Appends bytes of the current tensor. A piece may end inside a tensor or span several.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try stream.write(bytes, to: output)
-    }
-
-    /// Checks that every tensor is complete, syncs and renames the file into place.
-    public func commit() throws {
-        try stream.finish(output)
-        try output.commit()
-    }
-
-    /// Checks that every tensor is complete and syncs the temporary file, leaving the rename to
-    /// an `OutputFileGroup` that commits several files together.
-    public func finish() throws {
-        try stream.finish(output)
-        try output.synchronize()
-    }
-
-    /// Removes the temporary file; the destination is untouched.
-    public func abandon() { output.abandon() }
 
     /// The 8-byte length and the padded JSON header.
     public static func header(metadata: [(key: String, value: String)]?, tensors: [SafeTensorsTensorLayout]) throws -> [UInt8] {
