@@ -94,8 +94,8 @@ public enum Converter {
         case (.gguf, .gguf(let path)):
             let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type)
             try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
-        case (.gguf, .safetensors(let path)), (.gguf, .directory(let path))
-            where checkpoint.gguf?.architecture == MetaTensorNames.mtpArchitecture:
+        case (.gguf, .safetensors(let path)) where checkpoint.gguf?.architecture == MetaTensorNames.mtpArchitecture,
+             (.gguf, .directory(let path)) where checkpoint.gguf?.architecture == MetaTensorNames.mtpArchitecture:
             let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
             let plan = try GGUFToMeta.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
             report.skippedTensors = plan.skipped

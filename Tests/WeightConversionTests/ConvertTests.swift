@@ -75,6 +75,21 @@ import WeightFormats
         #expect(a.experts?.feedForwardLength == b.experts?.feedForwardLength && a.tiedEmbeddings == b.tiedEmbeddings)
     }
 
+    @Test("GGUF -> one .safetensors file: Hugging Face names, the original bytes", arguments: models)
+    func ggufToSafeTensorsFile(model: String) throws {
+        let directory = try temporaryDirectory()
+        let gguf = PathName.join(directory, "m.gguf"), file = PathName.join(directory, "m.safetensors")
+        _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: gguf, options: ConversionOptions(type: .f32))
+        _ = try Converter.convert(source: gguf, destination: file)
+        let original = try Checkpoint.open(Fixture.path("models/\(model)"))
+        let restored = try Checkpoint.open(file)
+        #expect(Set(restored.tensors.map(\.name)) == Set(original.tensors.map(\.name)))
+        for view in original.tensors {
+            let other = try #require(restored.tensor(named: view.name))
+            #expect(other.shape == view.shape && other.bytes.elementsEqual(view.bytes), "\(view.name)")
+        }
+    }
+
     @Test func ggufRewriteIsDataIdentical() throws {
         let source = Fixture.path("models/qwen3-tiny-gguf/qwen3-tiny-f16.gguf")
         let destination = PathName.join(try temporaryDirectory(), "copy.gguf")

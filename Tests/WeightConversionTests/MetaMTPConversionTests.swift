@@ -53,4 +53,18 @@ import WeightFormats
         #expect(a.kvHeadCount == b.kvHeadCount && a.feedForwardLength == b.feedForwardLength && a.futureTokens == b.futureTokens)
         #expect(a.vocabularySize == b.vocabularySize && a.normEpsilon == b.normEpsilon && a.contextLength == b.contextLength)
     }
+
+    @Test("llama-mtp GGUF -> one .safetensors file with Meta's names")
+    func toSafeTensorsFile() throws {
+        let directory = try temporaryDirectory()
+        let file = PathName.join(directory, "m.safetensors")
+        _ = try Converter.convert(source: Fixture.path("mtp/mtp-4heads.f32.gguf"), destination: file)
+        let original = try Checkpoint.open(Fixture.path("mtp/mtp-4heads"))
+        let restored = try Checkpoint.open(file)
+        #expect(restored.tensors.map(\.name).sorted() == original.tensors.map(\.name).sorted())
+        for view in original.tensors {
+            let other = try #require(restored.tensor(named: view.name))
+            #expect(other.bytes.elementsEqual(view.bytes), "\(view.name)")
+        }
+    }
 }
