@@ -9,9 +9,9 @@ struct RouteCommand: ParsableCommand {
         abstract: "Route a prompt between expert LMs and generate from their mixture.",
         discussion: """
             ROUTER_DIR holds router.json ({"experts": [relative dirs], "top_k": K, "normalize":
-            true}) and router.safetensors (gate.weight [experts, d_model], optional gate.bias).
-            The gate scores the mean of the prompt's token embeddings (from the first expert's
-            table) and keeps the top-k; generation mixes the chosen experts' next-token
+            true}) and router.safetensors (gate.weight [experts, d_model], optional gate.bias). \
+            The gate scores the mean of the prompt's token embeddings (from the first expert's \
+            table) and keeps the top-k; generation mixes the chosen experts' next-token \
             distributions, p = Σ wᵢ pᵢ. See Docs/EXPERT_LM.md.
 
             --json prints {"experts": [{"name", "weight"}], "tokens": [...]}.
@@ -27,17 +27,7 @@ struct RouteCommand: ParsableCommand {
     @Option(help: "Generate this many tokens from the mixture.")
     var generate: Int = 0
 
-    @Option(help: "Sampling temperature (0: greedy).")
-    var temperature: Float?
-
-    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens of the mixture.")
-    var topK: Int?
-
-    @Option(name: .customLong("top-p"), help: "Keep the smallest set of tokens whose mixed probability reaches p.")
-    var topP: Float?
-
-    @Option(help: "Seed of the sampling draws.")
-    var seed: UInt64 = 0
+    @OptionGroup var sampling: SamplingArguments
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -45,15 +35,13 @@ struct RouteCommand: ParsableCommand {
     func validate() throws {
         guard !tokens.isEmpty else { throw ValidationError("--tokens needs at least one token id") }
         guard generate >= 0 else { throw ValidationError("--generate must not be negative") }
-        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
     }
 
     func run() throws {
         try reportingErrors {
             let routing = try ExpertRouter(directory: router)
-            let options = temperature == nil && topK == nil && topP == nil
-                ? SamplingOptions.greedy : SamplingOptions(temperature: temperature ?? 1, topK: topK ?? 0, topP: topP ?? 1)
-            let (choices, generated) = try routing.generate(prompt: tokens, count: generate, options: options, randomness: .seeded(seed))
+            let (choices, generated) = try routing.generate(
+                prompt: tokens, count: generate, options: sampling.options, randomness: .seeded(sampling.seed))
             if json {
                 var stream = JSONStream()
                 stream.raw("{")

@@ -8,18 +8,18 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a model on token ids: full-sequence logits and generation.",
         discussion: """
-            MODEL is a Hugging Face directory (config.json + safetensors) or a GGUF file of a
-            supported family (llama, qwen2, qwen3, qwen3_moe), an expert LM directory
-            (model_type expert_lm) or a Meta multi-token-prediction directory (params.json).
+            MODEL is a Hugging Face directory (config.json + safetensors) or a GGUF file of a \
+            supported family (llama, qwen2, qwen3, qwen3_moe), an expert LM directory \
+            (model_type expert_lm) or a Meta multi-token-prediction directory (params.json). \
             Weights stay memory-mapped in their stored type.
 
-            For multi-token-prediction models --logits writes [T, H, vocab] for the H heads run
-            (all by default, --heads 1 for the next-token head only), --values writes the value
-            head's [T, 1], and --speculative drafts with the extra heads and verifies with head 0
+            For multi-token-prediction models --logits writes [T, H, vocab] for the H heads run \
+            (all by default, --heads 1 for the next-token head only), --values writes the value \
+            head's [T, 1], and --speculative drafts with the extra heads and verifies with head 0 \
             (same tokens as greedy; --json adds "acceptance_rate" and "speedup").
 
-            --logits writes float32 [T, vocab] for every prompt position. --generate N appends N
-            tokens: greedy, unless --temperature, --top-k or --top-p is given (applied in that
+            --logits writes float32 [T, vocab] for every prompt position. --generate N appends N \
+            tokens: greedy, unless --temperature, --top-k or --top-p is given (applied in that \
             order, as transformers does; --seed fixes the draws).
 
             Examples:
@@ -40,17 +40,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Generate this many new tokens.")
     var generate: Int = 0
 
-    @Option(help: "Sampling temperature (0: greedy).")
-    var temperature: Float?
-
-    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens.")
-    var topK: Int?
-
-    @Option(name: .customLong("top-p"), help: "Keep the smallest set of tokens whose probability reaches p.")
-    var topP: Float?
-
-    @Option(help: "Seed of the sampling draws.")
-    var seed: UInt64 = 0
+    @OptionGroup var sampling: SamplingArguments
 
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
@@ -64,19 +54,11 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         guard !tokens.isEmpty else { throw ValidationError("--tokens needs at least one token id") }
         guard generate >= 0 else { throw ValidationError("--generate must not be negative") }
-        if let temperature, temperature < 0 || !temperature.isFinite { throw ValidationError("--temperature must be 0 or more") }
-        if let topK, topK < 0 { throw ValidationError("--top-k must not be negative") }
-        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if logits == nil && generate == 0 && multiToken.values == nil && multiToken.createValueHead == nil {
             throw ValidationError("nothing to do: give --logits and/or --generate")
         }
-        try multiToken.validate(sampling: temperature != nil || topK != nil || topP != nil, generate: generate)
-    }
-
-    var samplingOptions: SamplingOptions {
-        guard temperature != nil || topK != nil || topP != nil else { return .greedy }
-        return SamplingOptions(temperature: temperature ?? 1, topK: topK ?? 0, topP: topP ?? 1)
+        try multiToken.validate(sampling: sampling.isSampling, generate: generate)
     }
 
     func run() throws {
@@ -88,15 +70,15 @@ struct RunCommand: ParsableCommand {
                 }
                 if let mtp = languageModel as? MetaMTPModel {
                     try MultiTokenRun(options: multiToken, model: mtp, tokens: tokens, logitsPath: logits, generate: generate,
-                                      sampling: samplingOptions, seed: seed, json: json).run()
+                                      sampling: sampling.options, seed: sampling.seed, json: json).run()
                     return
                 }
                 guard !multiToken.isUsed else {
                     throw CommandFailure("--heads, --value-head, --values, --create-value-head and --speculative need a multi-token-prediction model")
                 }
                 let result = try WeightModels.run(
-                    languageModel, prompt: tokens, newTokens: generate, options: samplingOptions,
-                    randomness: .seeded(seed), promptLogits: logits != nil)
+                    languageModel, prompt: tokens, newTokens: generate, options: sampling.options,
+                    randomness: .seeded(sampling.seed), promptLogits: logits != nil)
                 if let logits, let values = result.logits {
                     try NPY.write(values, shape: [tokens.count, languageModel.vocabularySize], to: logits)
                 }
