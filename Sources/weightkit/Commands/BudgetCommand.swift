@@ -7,8 +7,8 @@ struct BudgetCommand: ParsableCommand {
         commandName: "budget",
         abstract: "Parameters, weight memory, KV cache, FLOPs and training budgets of a model.",
         discussion: """
-            PATH: a .gguf or .safetensors file, a model directory, or a bare config.json /
-            params.json (a directory holding only one counts). Counts are exact from the tensors
+            PATH: a .gguf or .safetensors file, a model directory, or a bare config.json / \
+            params.json (a directory holding only one counts). Counts are exact from the tensors \
             when weights are present, from the configuration otherwise.
 
             Sizes: K, M, G, T are powers of 1000; KiB, MiB, GiB, TiB powers of 1024.

@@ -12,22 +12,22 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert a checkpoint between Hugging Face safetensors and GGUF, or cast and requantise it.",
         discussion: """
-            SRC: a Hugging Face directory, a .safetensors file, a .gguf file or split set.
+            SRC: a Hugging Face or Meta directory, a .safetensors, .pth or .bin file, a .gguf file or split set. \
             DST: a .gguf file, a .safetensors file, or a directory (config.json + model.safetensors).
 
-            HF -> GGUF follows llama.cpp's convert_hf_to_gguf.py (llama, qwen2, qwen3, qwen3_moe):
-            its tensor names, the llama Q/K row permutation, stacked experts and architecture keys.
-            1-D tensors, norms and MoE routers stay F32; rows that do not fit a block type fall
-            back to F16 (32-element types) or Q5_0/Q5_1/Q8_0 (K-quants), as llama.cpp does.
+            HF -> GGUF follows llama.cpp's convert_hf_to_gguf.py (llama, qwen2, qwen3, qwen3_moe) \
+            and Meta multi-token prediction (llama-mtp, see Docs/META_MTP.md): its tensor names, the llama Q/K row permutation, stacked experts and architecture keys. \
+            1-D tensors, norms and MoE routers stay F32; rows that do not fit a block type fall \
+            back to F16 (32-element types) or Q5_0/Q5_1/Q8_0 (K-quants), as llama.cpp does. \
             Writes go to a temporary file renamed into place: a failed conversion leaves nothing.
 
-            --split-max-size SIZE writes a GGUF split set (DST model.gguf becomes
-            model-00001-of-0000M.gguf..., llama-gguf-split's layout) or safetensors shards with
-            model.safetensors.index.json. SIZE: 500M, 2G (powers of 1000, as llama-gguf-split
-            reads them), 512MiB, 2GiB (powers of 1024) or bytes; a tensor larger than SIZE gets
+            --split-max-size SIZE writes a GGUF split set (DST model.gguf becomes \
+            model-00001-of-0000M.gguf..., llama-gguf-split's layout) or safetensors shards with \
+            model.safetensors.index.json. SIZE: 500M, 2G (powers of 1000, as llama-gguf-split \
+            reads them), 512MiB, 2GiB (powers of 1024) or bytes; a tensor larger than SIZE gets \
             a part of its own.
 
-            --compress zstd[:LEVEL] writes DST.zst, compressed as a stream. Any input path ending
+            --compress zstd[:LEVEL] writes DST.zst, compressed as a stream. Any input path ending \
             in .zst is decompressed (as a stream, to a temporary file) before it is read.
             """
     )

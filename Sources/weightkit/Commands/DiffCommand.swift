@@ -7,11 +7,11 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Compare two checkpoints of the same model tensor by tensor, in any formats and types.",
         discussion: """
-            A is the reference. Hugging Face and GGUF names are paired as convert maps them
-            (llama's Q/K permutation applied, per-expert tensors stacked); files of the same kind
-            pair by name. Per tensor: rel_l2 = ||A-B|| / ||A||, max_abs = max |A-B|, cosine =
-            A.B / (||A|| ||B||), summed in double precision. Also listed: tensors only in one
-            side, shape mismatches, and differing model description fields (config.json vs
+            A is the reference. Hugging Face and GGUF names are paired as convert maps them \
+            (llama's Q/K permutation applied, per-expert tensors stacked); files of the same kind \
+            pair by name. Per tensor: rel_l2 = ||A-B|| / ||A||, max_abs = max |A-B|, cosine = \
+            A.B / (||A|| ||B||), summed in double precision. Also listed: tensors only in one \
+            side, shape mismatches, and differing model description fields (config.json vs \
             GGUF metadata through the typed architecture), GGUF keys or config.json fields.
 
             --json prints one object:
@@ -23,7 +23,7 @@ struct DiffCommand: ParsableCommand {
                "shape_mismatches": [{"name", "a_shape", "b_shape"}],
                "metadata": [{"key", "a", "b"}] (null where a side has no such field),
                "notes": [text]}
-            Non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity".
+            Non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity". \
             Exit status 0 when the comparison ran (whatever it found), 1 on an error.
             """
     )

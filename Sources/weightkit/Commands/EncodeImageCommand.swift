@@ -9,20 +9,20 @@ struct EncodeImageCommand: ParsableCommand {
         commandName: "encode-image",
         abstract: "Run a CLIP or SigLIP vision encoder (and a LLaVA projector) on images.",
         discussion: """
-            MODEL is a Hugging Face directory holding a CLIP or SigLIP vision model
-            (clip_vision_model, siglip_vision_model), a full CLIP or SigLIP model (its vision half
+            MODEL is a Hugging Face directory holding a CLIP or SigLIP vision model \
+            (clip_vision_model, siglip_vision_model), a full CLIP or SigLIP model (its vision half \
             is used) or a LLaVA checkpoint (its vision tower).
 
-            Input is either --pixels, float32 [B, 3, H, W] already normalised, or one or more
-            --image files (PNG, JPEG) resized, cropped and normalised as the model's
-            preprocessor_config.json says. An image size other than the training size
+            Input is either --pixels, float32 [B, 3, H, W] already normalised, or one or more \
+            --image files (PNG, JPEG) resized, cropped and normalised as the model's \
+            preprocessor_config.json says. An image size other than the training size \
             interpolates the position embeddings.
 
-            --out writes the last hidden state [B, tokens, hidden], or with --layer K
-            transformers' hidden_states[K] (0: the embeddings, negative: from the end).
-            --pooled writes the pooled output [B, hidden]; --embeds CLIP's projected image
-            embedding [B, projection_dim], not normalised. --projector DIR reads a LLaVA
-            checkpoint's multi_modal_projector and writes to --projected its output
+            --out writes the last hidden state [B, tokens, hidden], or with --layer K \
+            transformers' hidden_states[K] (0: the embeddings, negative: from the end). \
+            --pooled writes the pooled output [B, hidden]; --embeds CLIP's projected image \
+            embedding [B, projection_dim], not normalised. --projector DIR reads a LLaVA \
+            checkpoint's multi_modal_projector and writes to --projected its output \
             [B, patches, text_hidden] on hidden_states[vision_feature_layer].
 
             Examples:

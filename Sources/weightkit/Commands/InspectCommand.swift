@@ -12,7 +12,7 @@ struct InspectCommand: ParsableCommand {
               {"format": "gguf"|"safetensors"|"pytorch", "version": N, "metadata": {...},
                "metadata_types": {...}, "tensors": [{"name", "dtype", "shape", "offset",
                "nbytes", "file"}]}
-            ("version" and "metadata_types" for GGUF only). Shapes are row-major (outermost
+            ("version" and "metadata_types" for GGUF only). Shapes are row-major (outermost \
             first), offsets absolute in their file, nbytes without padding.
             """
     )

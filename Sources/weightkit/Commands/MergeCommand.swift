@@ -11,11 +11,11 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Merge a GGUF split set or sharded safetensors into one file.",
         discussion: """
-            SRC: any part of a GGUF split set (NAME-0000N-of-0000M.gguf), a
-            model.safetensors.index.json or a directory holding one.
+            SRC: any part of a GGUF split set (NAME-0000N-of-0000M.gguf), a \
+            model.safetensors.index.json or a directory holding one. \
             DST: a .gguf file for GGUF, a .safetensors file or a directory for safetensors.
 
-            Tensors are copied byte for byte. A merged GGUF carries the first part's metadata
+            Tensors are copied byte for byte. A merged GGUF carries the first part's metadata \
             without the split.* keys. The write is atomic: a failed merge leaves nothing.
             """
     )

@@ -12,13 +12,13 @@ struct MetaCommand: ParsableCommand {
         discussion: """
             Without --set or --delete, prints the metadata (GGUF: key, type, value).
 
-            --set KEY=VALUE changes an existing key, keeping its type. --set KEY:TYPE=VALUE
-            gives the type (gguf-py's names: UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64,
-            INT64, FLOAT32, FLOAT64, BOOL, STRING); a new key needs one. BOOL values are true or
-            false. Arrays cannot be set. safetensors metadata holds strings only.
+            --set KEY=VALUE changes an existing key, keeping its type. --set KEY:TYPE=VALUE \
+            gives the type (gguf-py's names: UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, \
+            INT64, FLOAT32, FLOAT64, BOOL, STRING); a new key needs one. BOOL values are true or \
+            false. Arrays cannot be set. safetensors metadata holds strings only. \
             --delete KEY removes a key (an error when the file has none).
 
-            Edits that keep the header's size are written in place; others rewrite the file
+            Edits that keep the header's size are written in place; others rewrite the file \
             through a temporary file renamed over it, re-aligning the data.
             """
     )

@@ -6,8 +6,8 @@ struct TensorCommand: ParsableCommand {
         commandName: "tensor",
         abstract: "Show statistics of one tensor, or write it as a float32 .npy file.",
         discussion: """
-            Statistics (min, max, mean, population std) are over the finite values; NaN and
-            infinite values are counted separately. With --out the tensor is decoded to float32
+            Statistics (min, max, mean, population std) are over the finite values; NaN and \
+            infinite values are counted separately. With --out the tensor is decoded to float32 \
             (integer types too) and written in row-major shape, a chunk of rows at a time.
             """
     )

@@ -7,8 +7,8 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Validate a checkpoint fully and scan every tensor for NaN and infinity.",
         discussion: """
-            Exit status 1 when the file is malformed or any tensor holds a NaN or an infinity.
-            --hashes adds each tensor's SHA-256 over its stored bytes (as gguf-hash computes it).
+            Exit status 1 when the file is malformed or any tensor holds a NaN or an infinity. \
+            --hashes adds each tensor's SHA-256 over its stored bytes (as gguf-hash computes it). \
             --json prints {"path", "ok", "tensors": [{"name", "dtype", "nan", "inf", "sha256"?}]}.
             """
     )
