@@ -11,9 +11,11 @@ import WeightFormats
 ///   threads by rows (a `WorkerTeam`, whose threads stay awake between products); float types
 ///   and Q8_0 use vector kernels (Q8_0 against x quantised to 8 bits per 32-block, as llama.cpp
 ///   does), other types decode a row at a time and dot it;
-/// - several rows (prefill): float32 as one OpenBLAS sgemm on the mapping (on BLAS's threads);
-///   Q8_0 as int8 block products against x quantised once (`wk_gemm_q8_0`); every other type
-///   as single-threaded sgemm on blocks of rows decoded to float32, spread over a `WorkerTeam`.
+/// - several rows (prefill): float32, float16 and bfloat16 with `wk_gemm` on the mapping (each
+///   thread packs its share of weight rows to float32 in cache-sized panels), or, without its
+///   vector path, float32 as one OpenBLAS sgemm; Q8_0 as int8 block products against x
+///   quantised once (`wk_gemm_q8_0_panels`, repacked the same way); every other type as single-threaded sgemm on blocks of
+///   rows decoded to float32, spread over a `WorkerTeam`.
 public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
@@ -40,6 +42,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public func apply(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int = 0) {
         if m == 1 {
             multiplyVector(x, into: y, threads: threads)
+        } else if let gemmType = Self.gemmType(type) {
+            multiplyFloatRows(x, count: m, into: y, gemmType: gemmType, threads: threads)
         } else if type == .f32 {
             // One sgemm on the mapping: OpenBLAS's own threads split it better than row blocks.
             BLAS.multiplyTransposed(
@@ -101,6 +105,42 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
+    // MARK: Prefill: float rows in place
+
+    /// The `wk_gemm` type for float32, float16 and bfloat16 weights, where that kernel has a
+    /// vector path on this build.
+    static func gemmType(_ type: GGMLType) -> Int32? {
+        guard wk_gemm_vectorized() != 0 else { return nil }
+        switch type {
+        case .f32: return Int32(WK_GEMM_F32)
+        case .f16: return Int32(WK_GEMM_F16)
+        case .bf16: return Int32(WK_GEMM_BF16)
+        default: return nil
+        }
+    }
+
+    /// Weight rows per `wk_gemm` panel: row shares are whole panels.
+    static let gemmPanelRows = 32
+
+    /// Several rows of x against float32/16 and bfloat16 weights: `wk_gemm` on the mapping,
+    /// the weight rows shared out over a `WorkerTeam` in whole panels. Each thread converts
+    /// its panels to float32 as it packs them, so nothing is decoded ahead and BLAS's threads
+    /// stay asleep.
+    func multiplyFloatRows(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>,
+                           gemmType: Int32, threads: Int) {
+        let workers = threads > 0 ? threads : Parallel.processorCount
+        let panels = (rows + Self.gemmPanelRows - 1) / Self.gemmPanelRows
+        let team = WorkerTeam.shared(threads: panels < 2 ? 1 : workers)
+        let scratchCount = wk_gemm_scratch_floats()
+        team.forChunks(of: panels, minimumChunk: 1) { share in
+            let first = share.lowerBound * Self.gemmPanelRows
+            let count = min(rows, share.upperBound * Self.gemmPanelRows) - first
+            let scratch = ScratchPool.take(scratchCount)
+            defer { ScratchPool.give(scratch, capacity: scratchCount) }
+            wk_gemm(gemmType, base + first * rowStride, rowStride, count, columns, x, columns, m, y + first, rows, scratch)
+        }
+    }
+
     // MARK: Prefill: sgemm over row blocks
 
     /// Rows per sgemm call: large enough for sgemm to run at full speed, small enough for a
@@ -139,19 +179,35 @@ public struct WeightMatrix: @unchecked Sendable {
 
 extension WeightMatrix {
     /// Q8_0 prefill as llama.cpp does it: x quantised to 8 bits per 32-block once (rows of x
-    /// spread over the team), then integer block products (`wk_gemm_q8_0`) over blocks of
-    /// weight rows. The activations carry the same rounding as in decode (at most half a step,
-    /// max|block| / 254, per element).
+    /// spread over the team), then integer block products over the weight rows. With AVX-512
+    /// VNNI, each thread repacks its share of rows into 32-row panels (`wk_gemm_q8_0_panels`);
+    /// otherwise blocks of rows go to `wk_gemm_q8_0`. The activations carry the same rounding as
+    /// in decode (at most half a step, max|block| / 254, per element).
     func multiplyQuantized(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>,
                            team: WorkerTeam, block: Int) {
         let blocks = columns / 32
         let quantized = UnsafeMutablePointer<wk_block_q8_act>.allocate(capacity: m * blocks)
         defer { quantized.deallocate() }
+        let panels = wk_gemm_q8_0_vectorized() != 0
         team.forChunks(of: m, minimumChunk: 8) { tokens in
-            wk_quantize_q8_act(x + tokens.lowerBound * columns, quantized + tokens.lowerBound * blocks, tokens.count * columns)
+            let first = quantized + tokens.lowerBound * blocks
+            wk_quantize_q8_act(x + tokens.lowerBound * columns, first, tokens.count * columns)
+            if panels { wk_offset_q8_act(first, tokens.count * blocks) }
         }
-        team.forChunks(of: rows, minimumChunk: min(rows, block)) { part in
-            wk_gemm_q8_0(base + part.lowerBound * rowStride, rowStride, part.count, blocks, quantized, m, y + part.lowerBound, rows)
+        guard panels else {
+            team.forChunks(of: rows, minimumChunk: min(rows, block)) { part in
+                wk_gemm_q8_0(base + part.lowerBound * rowStride, rowStride, part.count, blocks, quantized, m, y + part.lowerBound, rows)
+            }
+            return
+        }
+        let panelCount = (rows + Self.gemmPanelRows - 1) / Self.gemmPanelRows
+        let scratchFloats = (wk_gemm_q8_0_scratch_bytes() + 3) / 4
+        team.forChunks(of: panelCount, minimumChunk: 1) { share in
+            let first = share.lowerBound * Self.gemmPanelRows
+            let count = min(rows, share.upperBound * Self.gemmPanelRows) - first
+            let scratch = ScratchPool.take(scratchFloats)
+            defer { ScratchPool.give(scratch, capacity: scratchFloats) }
+            wk_gemm_q8_0_panels(base + first * rowStride, rowStride, count, blocks, quantized, m, y + first, rows, scratch)
         }
     }
 }

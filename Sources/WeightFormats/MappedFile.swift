@@ -108,6 +108,16 @@ public final class MappedFile: @unchecked Sendable {
         case willNeed
         /// Done with these pages: the kernel may drop them, keeping resident memory bounded.
         case dontNeed
+        /// About to be read throughout, as a model's weights are: read the pages in and map
+        /// them now (Linux's MADV_POPULATE_READ, as llama.cpp's loader maps with MAP_POPULATE),
+        /// so that the first forward pass does not stop at every page. Falls back to `willNeed`.
+        case populate
+    }
+
+    /// Physical memory in bytes (0 when unknown).
+    public static var physicalMemory: Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        return pages > 0 && pageSize > 0 ? pages.multipliedReportingOverflow(by: pageSize).partialValue : 0
     }
 
     /// Advises the kernel about a byte range; a hint, never an error.
@@ -121,6 +131,12 @@ public final class MappedFile: @unchecked Sendable {
         case .sequential: advice = MADV_SEQUENTIAL
         case .willNeed: advice = MADV_WILLNEED
         case .dontNeed: advice = MADV_DONTNEED
+        case .populate:
+            #if os(Linux)
+            let populateRead: Int32 = 22  // MADV_POPULATE_READ, Linux 5.14
+            if madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, populateRead) == 0 { return }
+            #endif
+            advice = MADV_WILLNEED
         }
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice)
     }

@@ -17,6 +17,11 @@ public enum ModelRegistry {
     }
 
     public static func load(checkpoint: Checkpoint, architecture: ModelArchitecture) throws -> CausalLanguageModel {
+        // Every weight is read by the first forward pass: map the files' pages now, when they
+        // fit in memory with room to spare, rather than one page fault at a time during it.
+        if checkpoint.totalFileSize < MappedFile.physicalMemory / 2 {
+            for file in checkpoint.files { file.advise(.populate) }
+        }
         if architecture.modelType == "expert_lm", let text = architecture.text {
             return try ExpertLanguageModel(architecture: text, checkpoint: checkpoint)
         }

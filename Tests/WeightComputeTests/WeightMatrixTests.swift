@@ -89,6 +89,28 @@ import WeightFormats
         }
     }
 
+    /// Prefill shapes around `wk_gemm`'s blocking: 32-row panels (31, 33, 65 rows), 16-column
+    /// packing steps and 256-column chunks (17, 257, 300), 12-token tiles (12, 13, 25), more than
+    /// 256 tokens (blocks of tokens), and x too large to stay in cache (40 x 4,100), which takes
+    /// the chunk-outer order.
+    static let gemmShapes: [(rows: Int, columns: Int, tokens: Int)] = [
+        (31, 300, 13), (33, 257, 12), (65, 17, 25), (32, 16, 2), (40, 4100, 40), (3, 64, 260), (96, 512, 7),
+    ]
+
+    @Test("prefill of float rows across panel, chunk and tile edges", arguments: [GGMLType.f32, .f16, .bf16])
+    func floatPrefillBlocking(type: GGMLType) throws {
+        var inputs = RandomInputs(seed: 200 + UInt64(type.rawValue))
+        for shape in Self.gemmShapes {
+            let weights = try RandomMatrix(type: type, rows: shape.rows, columns: shape.columns, inputs: &inputs)
+            let x = inputs.floats(shape.tokens * shape.columns, in: -2...2)
+            let (reference, scale) = weights.reference(x, count: shape.tokens)
+            for threads in [1, 2] {
+                expectClose(weights.apply(x, count: shape.tokens, threads: threads), reference, scale: scale, tolerance: 1e-5,
+                            "\(type.name) [\(shape.rows), \(shape.columns)] x \(shape.tokens) tokens, \(threads) threads")
+            }
+        }
+    }
+
     @Test("Q8_0 decode: exact against the activation it quantises, within the quantisation bound of the float one")
     func q8_0() throws {
         var inputs = RandomInputs(seed: 8)
@@ -122,11 +144,12 @@ import WeightFormats
     @Test("Q8_0 prefill: every token exact against the activation it quantises, as in decode")
     func q8_0Prefill() throws {
         var inputs = RandomInputs(seed: 9)
-        // Row counts around the 4-row tiles and the 128-row blocks, token counts around 4-token tiles.
-        for rows in [3, 4, 5, 8, 67, 257, 300] {
-            for columns in [32, 96, 224] {
+        // Row counts around the 32-row panels, columns around the 8-block chunks, token counts
+        // around the 6-token tiles.
+        for rows in [3, 5, 31, 32, 33, 67, 300] {
+            for columns in [32, 96, 256, 288, 544] {
                 let weights = try RandomMatrix(type: .q8_0, rows: rows, columns: columns, inputs: &inputs)
-                for count in [2, 4, 5, 9] {
+                for count in [2, 5, 6, 7, 13] {
                     var x = inputs.floats(count * columns, in: -3...3)
                     for c in 0..<32 { x[columns + c] = 0 }           // a block of zeros (scale 0)
                     var blocks = [wk_block_q8_act](repeating: wk_block_q8_act(), count: count * columns / 32)

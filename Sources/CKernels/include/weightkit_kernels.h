@@ -30,11 +30,38 @@ void wk_matvec_q8_0(const void *weights, size_t row_stride, size_t rows, size_t 
 void wk_gemm_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
                   const wk_block_q8_act *x, size_t m, float *y, size_t ldy);
 
+/// Adds 128 to every quantised activation (as unsigned bytes: XOR 0x80), the form
+/// `wk_gemm_q8_0_panels` reads.
+void wk_offset_q8_act(wk_block_q8_act *x, size_t blocks);
+
+/// y[t * ldy + r] = W[r] · x[t] for Q8_0 weights and activations from `wk_quantize_q8_act`
+/// then `wk_offset_q8_act` (`blocks` per row of x), with the arithmetic of `wk_gemm_q8_0`
+/// (exact integer block products, scaled by d_w · d_x). Weight rows are repacked into
+/// 32-row panels in `scratch` (`wk_gemm_q8_0_scratch_bytes()` bytes, one buffer per thread).
+void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, size_t blocks,
+                         const wk_block_q8_act *x, size_t m, float *y, size_t ldy, void *scratch);
+size_t wk_gemm_q8_0_scratch_bytes(void);
+/// 1 when `wk_gemm_q8_0_panels` has its AVX-512 VNNI path on this build.
+int wk_gemm_q8_0_vectorized(void);
+
 /// y[r] = W[r] · x for `rows` rows of `cols` elements stored as float32, float16 or bfloat16,
 /// rows `row_stride` bytes apart. Accumulates in float32.
 void wk_matvec_f32(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y);
 void wk_matvec_f16(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y);
 void wk_matvec_bf16(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y);
+
+/// Stored types `wk_gemm` reads.
+enum { WK_GEMM_F32 = 0, WK_GEMM_F16 = 1, WK_GEMM_BF16 = 2 };
+
+/// y[t * ldy + r] = Σ_k x[t * ldx + k] · W[r][k] for t < m, r < rows, k < cols: the prefill
+/// product with weight rows stored as float32, float16 or bfloat16 (`type`), `row_stride`
+/// bytes apart. `scratch` holds `wk_gemm_scratch_floats()` floats, one buffer per thread.
+/// Threads may share out the rows (any split; multiples of 32 rows run fastest).
+void wk_gemm(int type, const void *weights, size_t row_stride, size_t rows, size_t cols,
+             const float *x, size_t ldx, size_t m, float *y, size_t ldy, float *scratch);
+size_t wk_gemm_scratch_floats(void);
+/// 1 when `wk_gemm` has a vector path on this build (AVX-512), 0 when it is the plain loop.
+int wk_gemm_vectorized(void);
 
 /// Dot product of two float vectors.
 float wk_dot_f32(const float *a, const float *b, size_t count);

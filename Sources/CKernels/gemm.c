@@ -1,0 +1,400 @@
+// Matrix products y = x · Wᵀ for prefill, reading W (float32, float16 or bfloat16 rows, as
+// nn.Linear stores them) in place. The layout follows the usual register-blocked GEMM:
+//
+//   for each chunk of KC columns:
+//     for each panel of 32 weight rows:
+//       pack the panel's chunk, converted to float32 and transposed to [k][32]
+//       for each group of up to 12 tokens:
+//         12 x 32 outputs in 24 registers; per k, two loads of the panel, 12 broadcasts of x,
+//         24 fused multiply-adds
+//
+// Packing costs one pass over the weights per 256 tokens and absorbs the conversion from
+// float16 or bfloat16, so the inner loop is the same for every stored type. The panel's
+// next chunk is prefetched while the current one is multiplied, overlapping the weight reads
+// from memory with the arithmetic.
+#include "weightkit_kernels.h"
+#include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define WK_GEMM_AVX512 1
+#endif
+
+enum { NR = 32, MR = 12, KC = 256, MB = 256 };
+/// Bytes of x kept in the second-level cache across panels (half of a 1 MiB L2).
+#define X_RESIDENT (512u * 1024u)
+
+size_t wk_gemm_scratch_floats(void) { return (size_t)KC * NR; }
+
+int wk_gemm_vectorized(void) {
+#if WK_GEMM_AVX512
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static inline float scalar_value(int type, const uint8_t *row, size_t k) {
+    uint16_t h;
+    switch (type) {
+    case WK_GEMM_F32: { float f; memcpy(&f, row + 4 * k, 4); return f; }
+    case WK_GEMM_BF16: {
+        memcpy(&h, row + 2 * k, 2);
+        uint32_t bits = (uint32_t)h << 16; float f; memcpy(&f, &bits, 4); return f;
+    }
+    default: {
+        memcpy(&h, row + 2 * k, 2);
+        uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
+        if (e == 0) {
+            if (m == 0) bits = sign;
+            else { e = 113; while (!(m & 0x400)) { m <<= 1; e--; } bits = sign | (e << 23) | ((m & 0x3ff) << 13); }
+        } else if (e == 31) bits = sign | 0x7f800000 | (m << 13);
+        else bits = sign | ((e + 112) << 23) | (m << 13);
+        float f; memcpy(&f, &bits, 4); return f;
+    }
+    }
+}
+
+#if WK_GEMM_AVX512
+
+static inline __m512 load16(int type, const uint8_t *p) {
+    switch (type) {
+    case WK_GEMM_F32: return _mm512_loadu_ps(p);
+    case WK_GEMM_BF16:
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+    default: return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+    }
+}
+
+/// Transposes 16 vectors of 16 floats in place: r[i][j] becomes r[j][i].
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // r[4i + j], 128-bit lane L: rows 4i..4i+3 of column 4L + j.
+    for (int i = 0; i < 4; i++) {
+        r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    // Column 4L + j gathers lane L of r[j], r[4 + j], r[8 + j], r[12 + j].
+    for (int j = 0; j < 4; j++) {
+        const __m512 s0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);
+        const __m512 s1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+        const __m512 s2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
+        const __m512 s3 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+        t[j] = _mm512_shuffle_f32x4(s0, s2, 0x88);
+        t[4 + j] = _mm512_shuffle_f32x4(s0, s2, 0xDD);
+        t[8 + j] = _mm512_shuffle_f32x4(s1, s3, 0x88);
+        t[12 + j] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+/// panel[k][r] = W[row r][k0 + k] for k < kc, r < 32 (rows past `rows` are zero).
+static inline __attribute__((always_inline))
+void pack_panel(int type, size_t element, const uint8_t *w, size_t row_stride, size_t rows,
+                size_t k0, size_t kc, float *panel) {
+    size_t k = 0;
+    for (; k + 16 <= kc; k += 16) {
+        for (size_t half = 0; half < 2; half++) {
+            __m512 r[16];
+            for (size_t i = 0; i < 16; i++) {
+                const size_t row = half * 16 + i;
+                r[i] = row < rows ? load16(type, w + row * row_stride + (k0 + k) * element) : _mm512_setzero_ps();
+            }
+            transpose16(r);
+            for (size_t i = 0; i < 16; i++) _mm512_storeu_ps(panel + (k + i) * NR + half * 16, r[i]);
+        }
+    }
+    for (; k < kc; k++)
+        for (size_t row = 0; row < NR; row++)
+            panel[k * NR + row] = row < rows ? scalar_value(type, w + row * row_stride, k0 + k) : 0.0f;
+}
+
+/// y[i][0..<32] (=|+=) Σ_k x[i][k] · panel[k][0..<32] for `mr` tokens (a compile-time
+/// constant after inlining, so the 2·mr accumulators stay in registers).
+static inline __attribute__((always_inline))
+void tile(const float *panel, size_t kc, const float *x, size_t ldx, const int mr, float *y, size_t ldy,
+          int accumulate, __mmask16 mask0, __mmask16 mask1) {
+    __m512 c0[MR], c1[MR];
+    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    // Not unrolled: unrolling lets the compiler hoist broadcasts of later steps, and the extra
+    // live registers spill the accumulators.
+#pragma clang loop unroll(disable)
+    for (size_t k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_loadu_ps(panel + k * NR), b1 = _mm512_loadu_ps(panel + k * NR + 16);
+        for (int i = 0; i < mr; i++) {
+            const __m512 a = _mm512_set1_ps(x[i * ldx + k]);
+            c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        float *out = y + i * ldy;
+        if (accumulate) {
+            c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(mask0, out));
+            c1[i] = _mm512_add_ps(c1[i], _mm512_maskz_loadu_ps(mask1, out + 16));
+        }
+        _mm512_mask_storeu_ps(out, mask0, c0[i]);
+        _mm512_mask_storeu_ps(out + 16, mask1, c1[i]);
+    }
+}
+
+static void tile_any(const float *panel, size_t kc, const float *x, size_t ldx, int mr, float *y, size_t ldy,
+                     int accumulate, __mmask16 m0, __mmask16 m1) {
+    switch (mr) {
+#define WK_TILE(N) case N: tile(panel, kc, x, ldx, N, y, ldy, accumulate, m0, m1); break;
+    WK_TILE(1) WK_TILE(2) WK_TILE(3) WK_TILE(4) WK_TILE(5) WK_TILE(6)
+    WK_TILE(7) WK_TILE(8) WK_TILE(9) WK_TILE(10) WK_TILE(11) WK_TILE(12)
+#undef WK_TILE
+    default: break;
+    }
+}
+
+/// Hints the cache to fetch `lines` 64-byte lines of each of `rows` rows from `start`.
+static inline void prefetch_rows(const uint8_t *start, size_t row_stride, size_t rows, size_t bytes) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t b = 0; b < bytes; b += 64) _mm_prefetch((const char *)(start + r * row_stride + b), _MM_HINT_T1);
+}
+
+/// Packs the panel of rows r0..<r0+32 and columns k0..<k0+KC, prefetches the next one
+/// (`next_r`, `next_k`; none when next_k >= cols) while multiplying it with tokens m0..<m0+mb.
+static inline __attribute__((always_inline))
+void panel_step(int type, size_t element, const uint8_t *w, size_t row_stride, size_t rows, size_t cols,
+                const float *x, size_t ldx, size_t m0, size_t mb, float *y, size_t ldy, float *panel,
+                size_t r0, size_t k0, size_t next_r, size_t next_k) {
+    const size_t kc = cols - k0 < KC ? cols - k0 : KC;
+    const size_t nr = rows - r0 < NR ? rows - r0 : NR;
+    pack_panel(type, element, w + r0 * row_stride, row_stride, nr, k0, kc, panel);
+    const int has_next = next_k < cols;
+    const size_t next_rows = has_next ? (rows - next_r < NR ? rows - next_r : NR) : 0;
+    const size_t next_bytes = has_next ? (cols - next_k < KC ? cols - next_k : KC) * element : 0;
+    const size_t groups = (mb + MR - 1) / MR;
+    const size_t per_group = (next_rows + groups - 1) / groups;
+    const __mmask16 mask0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+    const __mmask16 mask1 = nr >= 32 ? 0xFFFF : (nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1));
+    for (size_t g = 0, i = 0; i < mb; g++, i += MR) {
+        if (g * per_group < next_rows) {
+            const size_t count = next_rows - g * per_group < per_group ? next_rows - g * per_group : per_group;
+            prefetch_rows(w + (next_r + g * per_group) * row_stride + next_k * element, row_stride, count, next_bytes);
+        }
+        const int mr = mb - i < MR ? (int)(mb - i) : MR;
+        tile_any(panel, kc, x + (m0 + i) * ldx + k0, ldx, mr, y + (m0 + i) * ldy + r0, ldy, k0 > 0, mask0, mask1);
+    }
+}
+
+static inline __attribute__((always_inline))
+void gemm_type(int type, size_t element, const uint8_t *w, size_t row_stride, size_t rows, size_t cols,
+               const float *x, size_t ldx, size_t m, float *y, size_t ldy, float *panel) {
+    for (size_t m0 = 0; m0 < m; m0 += MB) {
+        const size_t mb = m - m0 < MB ? m - m0 : MB;
+        if (mb * cols * sizeof(float) <= X_RESIDENT) {
+            // x fits in the second-level cache: panels outermost, so each panel's outputs stay
+            // in cache over all its column chunks.
+            for (size_t r0 = 0; r0 < rows; r0 += NR)
+                for (size_t k0 = 0; k0 < cols; k0 += KC) {
+                    const int last = k0 + KC >= cols;
+                    panel_step(type, element, w, row_stride, rows, cols, x, ldx, m0, mb, y, ldy, panel, r0, k0,
+                               last ? r0 + NR : r0, last ? (r0 + NR < rows ? 0 : cols) : k0 + KC);
+                }
+        } else {
+            // Long rows: column chunks outermost, so a chunk of x stays in cache over all panels.
+            for (size_t k0 = 0; k0 < cols; k0 += KC)
+                for (size_t r0 = 0; r0 < rows; r0 += NR) {
+                    const int last = r0 + NR >= rows;
+                    panel_step(type, element, w, row_stride, rows, cols, x, ldx, m0, mb, y, ldy, panel, r0, k0,
+                               last ? 0 : r0 + NR, last ? k0 + KC : k0);
+                }
+        }
+    }
+}
+
+#endif
+
+void wk_gemm(int type, const void *weights, size_t row_stride, size_t rows, size_t cols,
+             const float *x, size_t ldx, size_t m, float *y, size_t ldy, float *scratch) {
+    const uint8_t *w = (const uint8_t *)weights;
+#if WK_GEMM_AVX512
+    // One instantiation per type, so that the loads in packing are resolved at compile time.
+    switch (type) {
+    case WK_GEMM_F32: gemm_type(WK_GEMM_F32, 4, w, row_stride, rows, cols, x, ldx, m, y, ldy, scratch); return;
+    case WK_GEMM_F16: gemm_type(WK_GEMM_F16, 2, w, row_stride, rows, cols, x, ldx, m, y, ldy, scratch); return;
+    case WK_GEMM_BF16: gemm_type(WK_GEMM_BF16, 2, w, row_stride, rows, cols, x, ldx, m, y, ldy, scratch); return;
+    default: return;
+    }
+#else
+    (void)scratch;
+    for (size_t t = 0; t < m; t++)
+        for (size_t r = 0; r < rows; r++) {
+            float sum = 0;
+            for (size_t k = 0; k < cols; k++) sum += x[t * ldx + k] * scalar_value(type, w + r * row_stride, k);
+            y[t * ldy + r] = sum;
+        }
+#endif
+}
+
+// MARK: Q8_0 weights against 8-bit activations (AVX-512 VNNI)
+//
+// The same blocking with integer products: a panel holds 32 weight rows of one chunk of
+// blocks, repacked so that one 64-byte load gives four consecutive weights of 16 rows
+// (dpbusd's layout: 16 lanes, four bytes each). A broadcast of four activation bytes then
+// multiplies all 16 rows at once, and after the eight steps of a 32-block each lane holds one
+// row's whole block product, which is scaled by d_w[row] · d_x once. Activations are offset to
+// unsigned (x + 128, as dpbusd wants); each lane starts from -128 · Σw of its row's block,
+// which cancels the offset exactly.
+
+enum { Q8_BLOCKS = 8, Q8_PANEL_BLOCK = 32 * 32 + 32 * 4 + 32 * 4, Q8_MR = 6 };
+
+size_t wk_gemm_q8_0_scratch_bytes(void) { return (size_t)Q8_BLOCKS * Q8_PANEL_BLOCK; }
+
+void wk_offset_q8_act(wk_block_q8_act *x, size_t blocks) {
+    for (size_t b = 0; b < blocks; b++)
+        for (int j = 0; j < 32; j++) x[b].qs[j] = (int8_t)((uint8_t)x[b].qs[j] ^ 0x80);
+}
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#define WK_GEMM_VNNI 1
+
+static inline float q8_scale(const uint8_t *block) {
+    uint16_t h; memcpy(&h, block, 2);
+    return _cvtsh_ss(h);
+}
+
+/// Repacks blocks b0..<b0+nb of 32 rows (rows past `rows` are zero) into `panel`: per block,
+/// int8 w[8][32][4] (step, row, byte), then float scale[32], then int32 correction[32].
+static void pack_q8_panel(const uint8_t *w, size_t row_stride, size_t rows, size_t b0, size_t nb, uint8_t *panel) {
+    const __m512i offset = _mm512_set1_epi8((char)0x80);
+    for (size_t b = 0; b < nb; b++) {
+        uint8_t *out = panel + b * Q8_PANEL_BLOCK;
+        float *scale = (float *)(out + 1024);
+        int32_t *correction = (int32_t *)(out + 1024 + 128);
+        // Row r in the low half, row r + 16 in the high half: after the transpose, vector g
+        // holds step g of rows 0..15 and vector 8 + g step g of rows 16..31.
+        __m512 v[16];
+        for (size_t r = 0; r < 16; r++) {
+            const uint8_t *lo = w + r * row_stride + (b0 + b) * 34, *hi = w + (r + 16) * row_stride + (b0 + b) * 34;
+            const __m256i l = r < rows ? _mm256_loadu_si256((const __m256i *)(lo + 2)) : _mm256_setzero_si256();
+            const __m256i h = r + 16 < rows ? _mm256_loadu_si256((const __m256i *)(hi + 2)) : _mm256_setzero_si256();
+            v[r] = _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castsi256_si512(l), h, 1));
+            scale[r] = r < rows ? q8_scale(lo) : 0.0f;
+            scale[r + 16] = r + 16 < rows ? q8_scale(hi) : 0.0f;
+        }
+        transpose16(v);
+        __m512i sum0 = _mm512_setzero_si512(), sum1 = _mm512_setzero_si512();
+        for (int g = 0; g < 8; g++) {
+            const __m512i w0 = _mm512_castps_si512(v[g]), w1 = _mm512_castps_si512(v[8 + g]);
+            _mm512_storeu_si512(out + g * 128, w0);
+            _mm512_storeu_si512(out + g * 128 + 64, w1);
+            sum0 = _mm512_dpbusd_epi32(sum0, offset, w0);
+            sum1 = _mm512_dpbusd_epi32(sum1, offset, w1);
+        }
+        _mm512_storeu_si512(correction, _mm512_sub_epi32(_mm512_setzero_si512(), sum0));
+        _mm512_storeu_si512(correction + 16, _mm512_sub_epi32(_mm512_setzero_si512(), sum1));
+    }
+}
+
+static inline __attribute__((always_inline))
+void q8_tile(const uint8_t *panel, size_t nb, const wk_block_q8_act *x, size_t ldx, const int mr,
+             float *y, size_t ldy, int accumulate, __mmask16 mask0, __mmask16 mask1) {
+    __m512 c0[Q8_MR], c1[Q8_MR];
+    for (int i = 0; i < mr; i++) {
+        c0[i] = accumulate ? _mm512_maskz_loadu_ps(mask0, y + i * ldy) : _mm512_setzero_ps();
+        c1[i] = accumulate ? _mm512_maskz_loadu_ps(mask1, y + i * ldy + 16) : _mm512_setzero_ps();
+    }
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *block = panel + b * Q8_PANEL_BLOCK;
+        const int32_t *correction = (const int32_t *)(block + 1024 + 128);
+        __m512i a0[Q8_MR], a1[Q8_MR];
+        for (int i = 0; i < mr; i++) {
+            a0[i] = _mm512_loadu_si512(correction);
+            a1[i] = _mm512_loadu_si512(correction + 16);
+        }
+#pragma clang loop unroll(full)
+        for (int g = 0; g < 8; g++) {
+            const __m512i w0 = _mm512_loadu_si512(block + g * 128), w1 = _mm512_loadu_si512(block + g * 128 + 64);
+            for (int i = 0; i < mr; i++) {
+                int32_t four;
+                memcpy(&four, x[i * ldx + b].qs + 4 * g, 4);
+                const __m512i xb = _mm512_set1_epi32(four);
+                a0[i] = _mm512_dpbusd_epi32(a0[i], xb, w0);
+                a1[i] = _mm512_dpbusd_epi32(a1[i], xb, w1);
+            }
+        }
+        const float *scale = (const float *)(block + 1024);
+        const __m512 s0 = _mm512_loadu_ps(scale), s1 = _mm512_loadu_ps(scale + 16);
+        for (int i = 0; i < mr; i++) {
+            const __m512 dx = _mm512_set1_ps(x[i * ldx + b].d);
+            c0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a0[i]), _mm512_mul_ps(s0, dx), c0[i]);
+            c1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a1[i]), _mm512_mul_ps(s1, dx), c1[i]);
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        _mm512_mask_storeu_ps(y + i * ldy, mask0, c0[i]);
+        _mm512_mask_storeu_ps(y + i * ldy + 16, mask1, c1[i]);
+    }
+}
+
+static void q8_tile_any(const uint8_t *panel, size_t nb, const wk_block_q8_act *x, size_t ldx, int mr,
+                        float *y, size_t ldy, int accumulate, __mmask16 m0, __mmask16 m1) {
+    switch (mr) {
+#define WK_TILE(N) case N: q8_tile(panel, nb, x, ldx, N, y, ldy, accumulate, m0, m1); break;
+    WK_TILE(1) WK_TILE(2) WK_TILE(3) WK_TILE(4) WK_TILE(5) WK_TILE(6)
+#undef WK_TILE
+    default: break;
+    }
+}
+#endif
+
+int wk_gemm_q8_0_vectorized(void) {
+#if WK_GEMM_VNNI
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, size_t blocks,
+                         const wk_block_q8_act *x, size_t m, float *y, size_t ldy, void *scratch) {
+    const uint8_t *w = (const uint8_t *)weights;
+#if WK_GEMM_VNNI
+    uint8_t *panel = (uint8_t *)scratch;
+    for (size_t r0 = 0; r0 < rows; r0 += NR) {
+        const size_t nr = rows - r0 < NR ? rows - r0 : NR;
+        const __mmask16 mask0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+        const __mmask16 mask1 = nr >= 32 ? 0xFFFF : (nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1));
+        for (size_t b0 = 0; b0 < blocks; b0 += Q8_BLOCKS) {
+            const size_t nb = blocks - b0 < Q8_BLOCKS ? blocks - b0 : Q8_BLOCKS;
+            pack_q8_panel(w + r0 * row_stride, row_stride, nr, b0, nb, panel);
+            // The panel's next chunk (or the next panel's first), read while this one runs.
+            const size_t next_r = b0 + nb < blocks ? r0 : r0 + NR, next_b = b0 + nb < blocks ? b0 + nb : 0;
+            if (next_r < rows) {
+                const size_t next_rows = rows - next_r < NR ? rows - next_r : NR;
+                const size_t next_nb = blocks - next_b < Q8_BLOCKS ? blocks - next_b : Q8_BLOCKS;
+                prefetch_rows(w + next_r * row_stride + next_b * 34, row_stride, next_rows, next_nb * 34);
+            }
+            for (size_t i = 0; i < m; i += Q8_MR) {
+                const int mr = m - i < Q8_MR ? (int)(m - i) : Q8_MR;
+                q8_tile_any(panel, nb, x + i * blocks + b0, blocks, mr, y + i * ldy + r0, ldy, b0 > 0, mask0, mask1);
+            }
+        }
+    }
+#else
+    (void)scratch;
+    for (size_t t = 0; t < m; t++)
+        for (size_t r = 0; r < rows; r++) {
+            float sum = 0;
+            for (size_t b = 0; b < blocks; b++) {
+                const uint8_t *block = w + r * row_stride + b * 34;
+                uint16_t h; memcpy(&h, block, 2);
+                int isum = 0;
+                for (int j = 0; j < 32; j++)
+                    isum += (int)((const int8_t *)block)[2 + j] * ((int)(uint8_t)x[t * blocks + b].qs[j] - 128);
+                sum += scalar_value(WK_GEMM_F16, (const uint8_t *)&h, 0) * x[t * blocks + b].d * (float)isum;
+            }
+            y[t * ldy + r] = sum;
+        }
+#endif
+}
