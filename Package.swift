@@ -61,7 +61,7 @@ let package = Package(
             swiftSettings: kernelSettings),
         .target(
             name: "WeightFormats",
-            dependencies: ["CZstd"],
+            dependencies: ["CZstd", "CKernels"],
             swiftSettings: kernelSettings),
         .target(
             name: "WeightArchitecture",

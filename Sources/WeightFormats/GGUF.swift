@@ -302,6 +302,7 @@ enum GGUFParser {
         let count = Int(rawCount)
         let start = cursor.offset
         var offsets: [Int] = []
+        var longStrings: [Int] = []
 
         switch elementType {
         case .bool:
@@ -315,6 +316,7 @@ enum GGUFParser {
             for _ in 0..<count {
                 offsets.append(cursor.offset)
                 let length = try readStringLength(cursor: &cursor, key: key)
+                if length >= 0x80 { longStrings.append(offsets.count - 1) }
                 cursor.offset += length
             }
         case .array:
@@ -328,7 +330,7 @@ enum GGUFParser {
         }
         return GGUFArray(
             elementType: elementType, count: count, file: file, offset: start, endOffset: cursor.offset,
-            byteOrder: cursor.byteOrder, elementOffsets: offsets)
+            byteOrder: cursor.byteOrder, elementOffsets: offsets, longStrings: longStrings)
     }
 
     // MARK: Tensor infos

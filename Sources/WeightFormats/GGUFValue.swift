@@ -1,3 +1,4 @@
+import CKernels
 /// The 13 metadata value types of GGUF (gguf.md, `enum gguf_type`).
 public enum GGUFValueType: UInt32, CaseIterable, Sendable {
     case uint8 = 0, int8, uint16, int16, uint32, int32, float32, bool, string, array, uint64, int64, float64
@@ -163,6 +164,9 @@ public struct GGUFArray: RandomAccessCollection, Sendable {
     let byteOrder: ByteOrder
     /// For strings and arrays: the offset of each element. Empty for fixed-size elements.
     let elementOffsets: [Int]
+    /// For strings: the indices of strings of 128 bytes or more, whose length fields may hold
+    /// bytes above 0x7F (every other length field is ASCII, whichever the byte order).
+    let longStrings: [Int]
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }
@@ -227,17 +231,36 @@ public struct GGUFArray: RandomAccessCollection, Sendable {
 
     /// How many string elements are not valid UTF-8 (zero for other element types).
     func countInvalidUTF8() -> Int {
-        guard elementType == .string else { return 0 }
+        guard elementType == .string, count > 0 else { return 0 }
         let base = file.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        // A vocabulary's 150,000 strings are checked on every core, each chunk counting alone.
-        let chunks = count >= 16_384 ? Parallel.processorCount : 1
-        let size = (count + chunks - 1) / chunks
+        // Between the long strings, length fields are ASCII, and an ASCII byte can neither end
+        // nor continue a multi-byte sequence: a run of strings is valid exactly when its whole
+        // region is. A vocabulary is thus a few passes over its bytes, 32 at a time, and only a
+        // run that fails is counted string by string.
+        var bad = 0, first = 0
+        for end in longStrings + [count] {
+            if first < end {
+                let start = elementOffsets[first], stop = end < count ? elementOffsets[end] : endOffset
+                if wk_utf8_valid(base + start, stop - start) == 0 { bad += countInvalidOneByOne(first..<end) }
+            }
+            if end < count, wk_utf8_valid(base + elementOffsets[end] + 8, readLength(at: elementOffsets[end])) == 0 { bad += 1 }
+            first = end + 1
+        }
+        return bad
+    }
+
+    /// Invalid strings among `range`, checked one at a time (on every core for a long range).
+    private func countInvalidOneByOne(_ range: Range<Int>) -> Int {
+        let base = file.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let chunks = range.count >= 16_384 ? Parallel.processorCount : 1
+        let size = (range.count + chunks - 1) / chunks
         var counts = [Int](repeating: 0, count: chunks)
         elementOffsets.withUnsafeBufferPointer { offsets in
             counts.withUnsafeMutableBufferPointer { counts in
                 Parallel.forEach(chunks) { chunk in
                     var bad = 0
-                    for start in offsets[(chunk * size)..<Swift.min(offsets.count, (chunk + 1) * size)]
+                    let lower = range.lowerBound + chunk * size, upper = Swift.min(range.upperBound, lower + size)
+                    for start in offsets[lower..<Swift.max(lower, upper)]
                     where !UTF8Validation.isValid(base + start + 8, readLength(at: start)) { bad += 1 }
                     counts[chunk] = bad
                 }

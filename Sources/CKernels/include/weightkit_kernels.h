@@ -70,6 +70,10 @@ float wk_dot_f32(const float *a, const float *b, size_t count);
 void wk_convert_f16(const void *source, float *destination, size_t count);
 void wk_convert_bf16(const void *source, float *destination, size_t count);
 
+/// 1 when the `n` bytes at `p` are well-formed UTF-8 (RFC 3629: no overlongs, surrogates or
+/// values above U+10FFFF), else 0; 32 bytes at a time with AVX2.
+int wk_utf8_valid(const uint8_t *p, size_t n);
+
 /// A hint to the processor that the caller is in a spin-wait loop (x86 `pause`).
 static inline void wk_spin_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
