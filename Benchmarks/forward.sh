@@ -53,7 +53,7 @@ tg = next(t["avg_ts"] for t in tests if t["n_gen"] > 0)
 print(json.dumps({"engine": "llama.cpp", "type": sys.argv[1], "prefill_tokens_per_second": pp, "decode_tokens_per_second": tg}))
 ' "$1" >> "$RESULTS"
 }
-for type in f32 f16 q8_0; do
+for type in f32 f16 bf16 q8_0; do
   if [ -x "$LLAMA/llama-bench" ]; then llama_bench "$type"; fi
   weightkit "$type" "$OUT/qwen2.5-0.5b-shaped-$type.gguf"
 done

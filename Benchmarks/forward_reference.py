@@ -5,7 +5,7 @@
       A Qwen2.5-0.5B-shaped Qwen2 model with random weights (transformers' own initialisation,
       float32, 494 M parameters, tied embeddings) saved as a Hugging Face directory with a small
       byte-level BPE tokenizer (the converter needs one; the vocabulary is padded to 151,936),
-      then its GGUF f32, f16 and q8_0 copies written by llama.cpp's convert_hf_to_gguf.py.
+      then its GGUF f32, f16, bf16 and q8_0 copies written by llama.cpp's convert_hf_to_gguf.py.
   forward_reference.py torch MODEL_DIR PROMPT_TOKENS DECODE_TOKENS THREADS
       transformers in float32 on THREADS torch threads: prefill of the prompt, then greedy decode
       with the KV cache. Prints one JSON object with tokens per second.
@@ -43,7 +43,7 @@ def make(out: pathlib.Path) -> None:
         model.save_pretrained(str(directory), safe_serialization=True)
         tiny_tokenizer(directory, 300)
         print(f"{directory}: {parameters / 1e6:.1f} M parameters", file=sys.stderr)
-    for outtype in ("f32", "f16", "q8_0"):
+    for outtype in ("f32", "f16", "bf16", "q8_0"):
         gguf = out / f"qwen2.5-0.5b-shaped-{outtype}.gguf"
         if not gguf.exists():
             convert_to_gguf(directory, gguf, outtype)

@@ -11,8 +11,10 @@ import WeightFormats
 ///   threads by rows (a `WorkerTeam`, whose threads stay awake between products); float types
 ///   and Q8_0 use vector kernels (Q8_0 against x quantised to 8 bits per 32-block, as llama.cpp
 ///   does), other types decode a row at a time and dot it;
-/// - several rows (prefill): float32, float16 and bfloat16 with `wk_gemm` on the mapping (each
-///   thread packs its share of weight rows to float32 in cache-sized panels), or, without its
+/// - several rows (prefill): bfloat16 with AVX-512 BF16 dot products against x rounded to
+///   bfloat16 (`wk_gemm_bf16_dot`), float32 and float16 (and bfloat16 without AVX-512 BF16) with
+///   `wk_gemm` on the mapping (each thread packs its share of weight rows to float32 in
+///   cache-sized panels), or, without its
 ///   vector path, float32 as one OpenBLAS sgemm; Q8_0 as int8 block products against x
 ///   quantised once (`wk_gemm_q8_0_panels`, repacked the same way); every other type as single-threaded sgemm on blocks of
 ///   rows decoded to float32, spread over a `WorkerTeam`.
@@ -42,6 +44,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public func apply(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int = 0) {
         if m == 1 {
             multiplyVector(x, into: y, threads: threads)
+        } else if type == .bf16, columns % 2 == 0, wk_gemm_bf16_dot_vectorized() != 0 {
+            multiplyBFloat16Pairs(x, count: m, into: y, threads: threads)
         } else if let gemmType = Self.gemmType(type) {
             multiplyFloatRows(x, count: m, into: y, gemmType: gemmType, threads: threads)
         } else if type == .f32 {
@@ -138,6 +142,26 @@ public struct WeightMatrix: @unchecked Sendable {
             let scratch = ScratchPool.take(scratchCount)
             defer { ScratchPool.give(scratch, capacity: scratchCount) }
             wk_gemm(gemmType, base + first * rowStride, rowStride, count, columns, x, columns, m, y + first, rows, scratch)
+        }
+    }
+
+    /// Several rows of x against bfloat16 weights as llama.cpp and PyTorch compute them: x
+    /// rounded to bfloat16 once, then `wk_gemm_bf16_dot` (AVX-512 BF16, exact products summed
+    /// in float32) over panels of rows shared out as in `multiplyFloatRows`.
+    func multiplyBFloat16Pairs(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
+        let workers = threads > 0 ? threads : Parallel.processorCount
+        let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: m * columns)
+        defer { rounded.deallocate() }
+        wk_encode_bf16(x, rounded, m * columns)
+        let panels = (rows + Self.gemmPanelRows - 1) / Self.gemmPanelRows
+        let team = WorkerTeam.shared(threads: panels < 2 ? 1 : workers)
+        let scratchCount = wk_gemm_scratch_floats()
+        team.forChunks(of: panels, minimumChunk: 1) { share in
+            let first = share.lowerBound * Self.gemmPanelRows
+            let count = min(rows, share.upperBound * Self.gemmPanelRows) - first
+            let scratch = ScratchPool.take(scratchCount)
+            defer { ScratchPool.give(scratch, capacity: scratchCount) }
+            wk_gemm_bf16_dot(base + first * rowStride, rowStride, count, columns, rounded, columns, m, y + first, rows, scratch)
         }
     }
 

@@ -71,6 +71,33 @@ import WeightFormats
         type.blockSize == 1 ? [1, 7, 8, 9, 31, 45, 100, 4100] : [1, 3].map { $0 * max(type.blockSize, 32) }
     }
 
+    /// The activations a product actually multiplies: with bfloat16 weights, prefill rounds x to
+    /// bfloat16 (`wk_encode_bf16`, checked against gguf-py by the conversion tests) where the
+    /// AVX-512 BF16 path applies (even row lengths); everything else multiplies x as it is.
+    static func activations(_ x: [Float], type: GGMLType, columns: Int, tokens: Int) -> [Float] {
+        guard type == .bf16, tokens > 1, columns % 2 == 0, wk_gemm_bf16_dot_vectorized() != 0 else { return x }
+        var encoded = [UInt16](repeating: 0, count: x.count)
+        wk_encode_bf16(x, &encoded, x.count)
+        return encoded.map { Float(bitPattern: UInt32($0) << 16) }
+    }
+
+    @Test("bfloat16 encoding: the vector path equals the one-at-a-time path on every kind of value")
+    func bfloat16Encoding() {
+        var inputs = RandomInputs(seed: 16)
+        var values = inputs.floats(1000, in: -3...3)
+        let special: [UInt32] = [0x7FC0_0000, 0x7F80_0001, 0xFF81_2345, 0x7F80_0000, 0xFF80_0000, 0x0000_0001, 0x8000_8000,
+                                 0x007F_FFFF, 0x3F80_8000, 0x3F81_8000, 0x3F80_7FFF, 0x7F7F_FFFF, 0, 0x8000_0000]
+        for (index, bits) in special.enumerated() { values[index * 37] = Float(bitPattern: bits) }
+        var together = [UInt16](repeating: 0, count: values.count)
+        wk_encode_bf16(values, &together, values.count)
+        let alone = values.map { value -> UInt16 in
+            var one: UInt16 = 0
+            withUnsafePointer(to: value) { wk_encode_bf16($0, &one, 1) }
+            return one
+        }
+        #expect(together == alone)
+    }
+
     @Test("decode (one token) and prefill (several) equal dequantise-then-dot", arguments: exactTypes)
     func matchesDequantizedProduct(type: GGMLType) throws {
         var inputs = RandomInputs(seed: 100 + UInt64(type.rawValue))
@@ -79,7 +106,7 @@ import WeightFormats
                 let weights = try RandomMatrix(type: type, rows: rows, columns: columns, inputs: &inputs)
                 for count in [1, 2, 5] {
                     let x = inputs.floats(count * columns, in: -2...2)
-                    let (reference, scale) = weights.reference(x, count: count)
+                    let (reference, scale) = weights.reference(Self.activations(x, type: type, columns: columns, tokens: count), count: count)
                     for threads in [1, 2] {
                         expectClose(weights.apply(x, count: count, threads: threads), reference, scale: scale, tolerance: 1e-5,
                                     "\(type.name) [\(rows), \(columns)] x \(count) tokens, \(threads) threads")
@@ -103,7 +130,8 @@ import WeightFormats
         for shape in Self.gemmShapes {
             let weights = try RandomMatrix(type: type, rows: shape.rows, columns: shape.columns, inputs: &inputs)
             let x = inputs.floats(shape.tokens * shape.columns, in: -2...2)
-            let (reference, scale) = weights.reference(x, count: shape.tokens)
+            let (reference, scale) = weights.reference(
+                Self.activations(x, type: type, columns: shape.columns, tokens: shape.tokens), count: shape.tokens)
             for threads in [1, 2] {
                 expectClose(weights.apply(x, count: shape.tokens, threads: threads), reference, scale: scale, tolerance: 1e-5,
                             "\(type.name) [\(shape.rows), \(shape.columns)] x \(shape.tokens) tokens, \(threads) threads")

@@ -30,6 +30,14 @@ void wk_matvec_q8_0(const void *weights, size_t row_stride, size_t rows, size_t 
 void wk_gemm_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
                   const wk_block_q8_act *x, size_t m, float *y, size_t ldy);
 
+/// y[t * ldy + r] = Σ_k x[t][k] · W[r][k] with bfloat16 weights and activations already rounded
+/// to bfloat16 (`wk_encode_bf16`; rows of x `ldx` values apart), products exact and sums in
+/// float32 (AVX-512 BF16 `vdpbf16ps`). `cols` must be even; `scratch` as for `wk_gemm`.
+void wk_gemm_bf16_dot(const void *weights, size_t row_stride, size_t rows, size_t cols,
+                      const uint16_t *x, size_t ldx, size_t m, float *y, size_t ldy, float *scratch);
+/// 1 when `wk_gemm_bf16_dot` has its AVX-512 BF16 path on this build.
+int wk_gemm_bf16_dot_vectorized(void);
+
 /// Adds 128 to every quantised activation (as unsigned bytes: XOR 0x80), the form
 /// `wk_gemm_q8_0_panels` reads.
 void wk_offset_q8_act(wk_block_q8_act *x, size_t blocks);
