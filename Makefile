@@ -81,7 +81,7 @@ clean:
 	rm -rf .build
 
 ## Benchmarks against the references (needs `make venv llama-cpp`; see Docs/PERFORMANCE.md).
-BENCH_PACKAGES := hyperfine time
+BENCH_PACKAGES := hyperfine time zstd
 bench: deps venv llama-cpp
 	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi

@@ -85,6 +85,17 @@ def main() -> None:
         f"| WeightKit | {w['seconds']:.2f} | {w['gflop_per_second']:.0f} | {p['seconds'] / w['seconds']:.2f}x |",
         f"| PyTorch | {p['seconds']:.2f} | {p['gflop_per_second']:.0f} | 1.00x |",
     ])
+    zstd = json_lines(section(results, "## zstd on real weights"))[0]
+    low, high = zstd["levels"][0], zstd["levels"][-1]
+    minilm = [f for f in zstd["files"] if f["format"] == "gguf" and f["model"] == "all-MiniLM-L6-v2"]
+    smol = next(f for f in zstd["files"] if f["model"] != "all-MiniLM-L6-v2")
+    cli = max(abs(f[f"ratio_{l}"] - f[f"cli_ratio_{l}"]) for f in zstd["files"] for l in zstd["levels"])
+    values["ZSTD_LEVELS"] = f"{low}/{high}"
+    values["ZSTD_MINILM_RATIOS"] = "\n".join([
+        "| " + " | ".join(f["dtype"] for f in minilm) + " |", "|" + "---:|" * len(minilm),
+        "| " + " | ".join(f"{f[f'ratio_{low}']:.2f}/{f[f'ratio_{high}']:.2f}" for f in minilm) + " |"])
+    values["ZSTD_SMOLLM_RATIO"] = f"{smol[f'ratio_{low}']:.2f}/{smol[f'ratio_{high}']:.2f}"
+    values["ZSTD_CLI_DIFFERENCE"] = f"{cli:.3f}"
     values["STARTUP"] = sys.argv[4] if len(sys.argv) > 4 else "?"
     for key, value in values.items():
         template = template.replace(key, value)

@@ -79,6 +79,7 @@ echo '```'
 } | tee -a "$OUT/results.md"
 Benchmarks/forward.sh | tee -a "$OUT/results.md"
 Benchmarks/convert.sh | tee -a "$OUT/results.md"
+Benchmarks/zstd_ratios.sh | tee -a "$OUT/results.md"
 
 {
 echo
