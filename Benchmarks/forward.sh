@@ -28,42 +28,60 @@ RESULTS=$OUT/results.jsonl
 : > "$RESULTS"
 TOKENS=$($PY Benchmarks/forward_reference.py prompt "$PROMPT")
 
-# weightkit: one untimed warm-up pass per file (as llama-bench makes one), then one run whose
-# JSON carries both speeds. Without it the first run after the files are written or switched
-# pays for cold caches: that put the HF directory, run first, at 124 tok/s against 198 for the
-# same weights in the GGUF run after it.
-weightkit() {  # label file
-  local json
-  $WK run "$2" --tokens "$TOKENS" --generate 1 --threads "$THREADS" --json >/dev/null
-  json=$($WK run "$2" --tokens "$TOKENS" --generate "$DECODE" --threads "$THREADS" --json)
-  echo "{\"engine\": \"weightkit\", \"type\": \"$1\", ${json#\{}" >> "$RESULTS"
+# Each engine runs ROUNDS times per file, the two engines taking turns (llama-bench, then
+# weightkit, then llama-bench again...), and each speed is the mean of its runs. Taking turns
+# matters here: this machine's memory bandwidth, which bounds decode, drifts by 30% over minutes,
+# so runs made one engine after the other compare two different machines. Each engine makes one
+# untimed warm-up pass per file first (llama-bench makes its own); without it the first run
+# after the files are written or switched pays for cold caches.
+ROUNDS=${ROUNDS:-3}
+RUNS=$OUT/runs.jsonl
+: > "$RUNS"
+weightkit_run() {  # label file
+  echo "{\"engine\": \"weightkit\", \"type\": \"$1\", $($WK run "$2" --tokens "$TOKENS" --generate "$DECODE" --threads "$THREADS" --json | sed 's/^{//')" >> "$RUNS"
 }
-weightkit "f32 (HF)" "$MODEL"
-if [ ! -x "$LLAMA/llama-bench" ]; then
-  echo "forward.sh: $LLAMA/llama-bench not found (make llama-cpp): llama.cpp columns left out" >&2
-fi
-# llama-bench: pp and tg tests, 3 repetitions each, its default f16 KV cache.
-llama_bench() {  # type
-  "$LLAMA/llama-bench" -m "$OUT/qwen2.5-0.5b-shaped-$1.gguf" -t "$THREADS" -p "$PROMPT" -n "$DECODE" -r 3 -o json 2>/dev/null |
+# llama-bench: one pp and one tg test per call, its default f16 KV cache.
+llama_bench_run() {  # type
+  "$LLAMA/llama-bench" -m "$OUT/qwen2.5-0.5b-shaped-$1.gguf" -t "$THREADS" -p "$PROMPT" -n "$DECODE" -r 1 -o json 2>/dev/null |
     $PY -c '
 import json, sys
 tests = json.load(sys.stdin)
 pp = next(t["avg_ts"] for t in tests if t["n_prompt"] > 0)
 tg = next(t["avg_ts"] for t in tests if t["n_gen"] > 0)
 print(json.dumps({"engine": "llama.cpp", "type": sys.argv[1], "prefill_tokens_per_second": pp, "decode_tokens_per_second": tg}))
-' "$1" >> "$RESULTS"
+' "$1" >> "$RUNS"
 }
+if [ ! -x "$LLAMA/llama-bench" ]; then
+  echo "forward.sh: $LLAMA/llama-bench not found (make llama-cpp): llama.cpp columns left out" >&2
+fi
+$WK run "$MODEL" --tokens "$TOKENS" --generate 1 --threads "$THREADS" --json >/dev/null
+for _ in $(seq "$ROUNDS"); do weightkit_run "f32 (HF)" "$MODEL"; done
 for type in f32 f16 bf16 q8_0; do
-  if [ -x "$LLAMA/llama-bench" ]; then llama_bench "$type"; fi
-  weightkit "$type" "$OUT/qwen2.5-0.5b-shaped-$type.gguf"
+  file=$OUT/qwen2.5-0.5b-shaped-$type.gguf
+  $WK run "$file" --tokens "$TOKENS" --generate 1 --threads "$THREADS" --json >/dev/null
+  for _ in $(seq "$ROUNDS"); do
+    if [ -x "$LLAMA/llama-bench" ]; then llama_bench_run "$type"; fi
+    weightkit_run "$type" "$file"
+  done
 done
+# The mean of each engine's runs per type, in the order they first appear.
+$PY -c '
+import json, sys
+runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+groups = {}
+for run in runs: groups.setdefault((run["engine"], run["type"]), []).append(run)
+for (engine, kind), group in groups.items():
+    mean = lambda key: sum(r[key] for r in group) / len(group)
+    print(json.dumps({"engine": engine, "type": kind, "prefill_tokens_per_second": mean("prefill_tokens_per_second"),
+                      "decode_tokens_per_second": mean("decode_tokens_per_second"), "runs": len(group)}))
+' "$RUNS" >> "$RESULTS"
 json=$($PY Benchmarks/forward_reference.py torch "$MODEL" "$PROMPT" "$DECODE" "$THREADS")
 echo "{\"engine\": \"pytorch\", \"type\": \"f32 (HF)\", ${json#\{}" >> "$RESULTS"
 
 {
 echo "## Forward passes: Qwen2.5-0.5B-shaped model (random weights), $THREADS threads"
 echo
-echo "Prefill of $PROMPT tokens, greedy decode of $DECODE tokens. llama.cpp: llama-bench (3 runs, f16 KV cache);"
+echo "Prefill of $PROMPT tokens, greedy decode of $DECODE tokens; each figure the mean of $ROUNDS runs, llama.cpp and WeightKit taking turns. llama.cpp: llama-bench (f16 KV cache);"
 echo "PyTorch: transformers $($PY -c 'import transformers; print(transformers.__version__)'), torch $($PY -c 'import torch; print(torch.__version__)'), float32."
 echo "Load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average), $(nproc) cores."
 echo
