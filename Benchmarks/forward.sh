@@ -29,12 +29,12 @@ RESULTS=$OUT/results.jsonl
 TOKENS=$($PY Benchmarks/forward_reference.py prompt "$PROMPT")
 
 # Each engine runs ROUNDS times per file, the two engines taking turns (llama-bench, then
-# weightkit, then llama-bench again...), and each speed is the mean of its runs. Taking turns
+# weightkit, then llama-bench again...), and each speed is the median of its runs. Taking turns
 # matters here: this machine's memory bandwidth, which bounds decode, drifts by 30% over minutes,
 # so runs made one engine after the other compare two different machines. Each engine makes one
 # untimed warm-up pass per file first (llama-bench makes its own); without it the first run
 # after the files are written or switched pays for cold caches.
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 RUNS=$OUT/runs.jsonl
 : > "$RUNS"
 weightkit_run() {  # label file
@@ -64,16 +64,17 @@ for type in f32 f16 bf16 q8_0; do
     weightkit_run "$type" "$file"
   done
 done
-# The mean of each engine's runs per type, in the order they first appear.
+# The median of each engine's runs per type (a run now and then is 20-30% off), in the order
+# they first appear.
 $PY -c '
-import json, sys
+import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 groups = {}
 for run in runs: groups.setdefault((run["engine"], run["type"]), []).append(run)
 for (engine, kind), group in groups.items():
-    mean = lambda key: sum(r[key] for r in group) / len(group)
-    print(json.dumps({"engine": engine, "type": kind, "prefill_tokens_per_second": mean("prefill_tokens_per_second"),
-                      "decode_tokens_per_second": mean("decode_tokens_per_second"), "runs": len(group)}))
+    median = lambda key: statistics.median(r[key] for r in group)
+    print(json.dumps({"engine": engine, "type": kind, "prefill_tokens_per_second": median("prefill_tokens_per_second"),
+                      "decode_tokens_per_second": median("decode_tokens_per_second"), "runs": len(group)}))
 ' "$RUNS" >> "$RESULTS"
 json=$($PY Benchmarks/forward_reference.py torch "$MODEL" "$PROMPT" "$DECODE" "$THREADS")
 echo "{\"engine\": \"pytorch\", \"type\": \"f32 (HF)\", ${json#\{}" >> "$RESULTS"
@@ -81,7 +82,7 @@ echo "{\"engine\": \"pytorch\", \"type\": \"f32 (HF)\", ${json#\{}" >> "$RESULTS
 {
 echo "## Forward passes: Qwen2.5-0.5B-shaped model (random weights), $THREADS threads"
 echo
-echo "Prefill of $PROMPT tokens, greedy decode of $DECODE tokens; each figure the mean of $ROUNDS runs, llama.cpp and WeightKit taking turns. llama.cpp: llama-bench (f16 KV cache);"
+echo "Prefill of $PROMPT tokens, greedy decode of $DECODE tokens; each figure the median of $ROUNDS runs, llama.cpp and WeightKit taking turns. llama.cpp: llama-bench (f16 KV cache);"
 echo "PyTorch: transformers $($PY -c 'import transformers; print(transformers.__version__)'), torch $($PY -c 'import torch; print(torch.__version__)'), float32."
 echo "Load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average), $(nproc) cores."
 echo

@@ -15,7 +15,7 @@
 # For each file and level: WeightKit's `.zst` (the whole conversion timed, fsync included), the
 # CLI's `zstd -LEVEL` of WeightKit's uncompressed output (timed with a sync of the result), and two
 # checks: `zstd -d` gives back the uncompressed file byte for byte, and WeightKit's frame is the
-# one `zstd -LEVEL --single-thread --no-content-size` writes. Then the header and the tensor data
+# one `zstd -LEVEL --single-thread` writes. Then the header and the tensor data
 # grouped by stored type are compressed apart. Output: bench-out/zstd/results.md.
 #
 # Environment: PYTHON (default .venv/bin/python), SCRATCH (SwiftPM scratch path, default .build),
@@ -88,9 +88,9 @@ measure() {
     if ! zstd -q -d -c "$dest.zst" | cmp -s - "$dest"; then
       echo "error: zstd -d of $dest.zst differs from $dest" >&2; exit 1
     fi
-    # WeightKit's frame is the one the zstd CLI writes in one thread without a content-size field.
-    if ! zstd -q "-$level" $flags --single-thread --no-content-size -c "$dest" | cmp -s - "$dest.zst"; then
-      echo "error: $dest.zst differs from zstd -$level --single-thread --no-content-size" >&2; exit 1
+    # WeightKit's frame is the one the zstd CLI writes in one thread (content size in the frame header, as for a file).
+    if ! zstd -q "-$level" $flags --single-thread -c "$dest" | cmp -s - "$dest.zst"; then
+      echo "error: $dest.zst differs from zstd -$level --single-thread" >&2; exit 1
     fi
     if [ "$level" = "$(set -- $LEVELS; echo "$1")" ]; then
       $WK verify "$dest.zst" >/dev/null   # WeightKit reads its own .zst back as a valid file
@@ -127,7 +127,7 @@ echo "\`zstd -LEVEL\` ($(zstd -V | grep -o 'v[0-9.]*')) of the same uncompressed
 echo "best of $RUNS below level 10 (1 above); WeightKit's time is the whole conversion (read, cast or"
 echo "quantise, compress, fsync), the CLI's the compression and a sync. Every WeightKit .zst"
 echo "decompresses (\`zstd -d\`) to the uncompressed file byte for byte and is byte-identical to"
-echo "\`zstd -LEVEL --single-thread --no-content-size\` of it."
+echo "\`zstd -LEVEL --single-thread\` of it."
 echo
 $PY Benchmarks/zstd_ratios.py table "$RUNS_FILE" "$PARTS_FILE"
 } | tee "$OUT/results.md"

@@ -45,7 +45,8 @@ public final class OutputFile {
     ///     destination is an error now, before anything is written.
     ///   - compression: write the bytes as one zstd frame (streaming; `write(_:at:)` is then
     ///     unavailable).
-    public init(destination: String, overwrite: Bool = false, compression: ZstdCompression? = nil) throws {
+    ///   - size: the bytes that will be written, when known; recorded in a zstd frame's header.
+    public init(destination: String, overwrite: Bool = false, compression: ZstdCompression? = nil, size: Int? = nil) throws {
         if !overwrite && FileSystem.kind(of: destination) != .missing {
             throw WriteError.destinationExists(path: destination)
         }
@@ -55,7 +56,7 @@ public final class OutputFile {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw WriteError.cannotCreate(path: destination, reason: errnoDescription()) }
         self.descriptor = fd
-        self.compressor = try compression.map { try ZstdCompressor($0, path: destination) }
+        self.compressor = try compression.map { try ZstdCompressor($0, path: destination, size: size) }
         self.temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         buffer.reserveCapacity(bufferLimit)
     }

@@ -84,6 +84,15 @@ public enum TensorDType: Sendable, Hashable, CustomStringConvertible {
         return false
     }
 
+    /// Whether elements are integers or booleans (index buffers such as `position_ids`, never
+    /// trained parameters).
+    public var isInteger: Bool {
+        switch self {
+        case .ggml(let type): type.traits.kind == .integer
+        case .safetensors(let dtype): dtype.rawValue.hasPrefix("I") || dtype.rawValue.hasPrefix("U") || dtype == .bool
+        }
+    }
+
     /// Elements per storage block (1 for element-wise types; 2 for F4, 4 for F6).
     public var blockSize: Int {
         switch self {

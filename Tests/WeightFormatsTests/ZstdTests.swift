@@ -1,3 +1,4 @@
+import CZstd
 import Foundation
 import Testing
 @testable import WeightFormats
@@ -87,6 +88,27 @@ import Testing
             #expect(process.terminationStatus == 0)
             #expect(try FileSystem.readFile(path + ".out") == original)
         }
+    }
+
+    /// A writer that knows its size puts it in the frame header (as the zstd tool does for a
+    /// file); one that then writes a different count gets an error and leaves no file.
+    @Test func frameHeaderCarriesTheSize() throws {
+        let original = try FileSystem.readFile(Fixture.path(Self.original))
+        let path = try scratch("sized.gguf.zst")
+        let output = try OutputFile(destination: path, compression: try ZstdCompression(), size: original.count)
+        try output.write(original)
+        try output.commit()
+        let frame = [UInt8](try #require(FileManager.default.contents(atPath: path)))   // as stored, not decompressed
+        #expect(frame.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) } == UInt64(original.count))
+        #expect(contents(try MappedFile(path: path)) == original)
+
+        let short = try scratch("short.gguf.zst")
+        #expect(throws: WriteError.self) {
+            let output = try OutputFile(destination: short, compression: try ZstdCompression(), size: original.count + 1)
+            try output.write(original)
+            try output.commit()
+        }
+        #expect(FileSystem.kind(of: short) == .missing)
     }
 
     @Test(arguments: ["lz4", "zstd:0", "zstd:23", "zstd:x", "zstd:"])

@@ -41,7 +41,7 @@ public final class GGUFWriter: TensorFileWriter {
         self.fileSize = header.bytes.count + header.dataSize
         let sizes = tensors.map(\.byteCount)
         super.init(
-            output: try OutputFile(destination: destination, overwrite: overwrite, compression: compression),
+            output: try OutputFile(destination: destination, overwrite: overwrite, compression: compression, size: fileSize),
             stream: TensorByteStream(
                 names: tensors.map(\.name), sizes: sizes,
                 paddings: sizes.map { GGUFWriter.padding($0, alignment: header.alignment) }))

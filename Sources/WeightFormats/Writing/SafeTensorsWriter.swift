@@ -33,7 +33,7 @@ public final class SafeTensorsWriter: TensorFileWriter {
         self.dataOffset = header.count
         self.fileSize = header.count + tensors.reduce(0) { $0 + $1.byteCount }
         super.init(
-            output: try OutputFile(destination: destination, overwrite: overwrite, compression: compression),
+            output: try OutputFile(destination: destination, overwrite: overwrite, compression: compression, size: fileSize),
             stream: TensorByteStream(
                 names: tensors.map(\.name), sizes: tensors.map(\.byteCount), paddings: tensors.map { _ in 0 }))
         try output.write(header)

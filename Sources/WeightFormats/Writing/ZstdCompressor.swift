@@ -36,13 +36,17 @@ final class ZstdCompressor {
     private var output: [UInt8]
     let path: String
 
-    init(_ compression: ZstdCompression, path: String) throws {
+    /// - Parameter size: the bytes that will be compressed, when known: written into the frame
+    ///   header (as the zstd tool does for a file), so that `zstd -l` and decoders can see it.
+    ///   zstd then refuses a different count, which catches a writer that miscounts.
+    init(_ compression: ZstdCompression, path: String, size: Int? = nil) throws {
         guard let stream = ZSTD_createCStream() else { throw WriteError.writeFailed(path: path, reason: "zstd: out of memory") }
         self.stream = stream
         self.path = path
         self.output = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
         try check(ZSTD_CCtx_setParameter(stream, ZSTD_c_compressionLevel, Int32(compression.level)))
         try check(ZSTD_CCtx_setParameter(stream, ZSTD_c_checksumFlag, 1))
+        if let size { try check(ZSTD_CCtx_setPledgedSrcSize(stream, UInt64(size))) }
     }
 
     deinit { ZSTD_freeCStream(stream) }

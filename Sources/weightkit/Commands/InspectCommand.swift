@@ -89,7 +89,10 @@ enum InspectReport {
 
     static func writeText(_ checkpoint: Checkpoint) {
         var out = OutputBuffer()
-        let parameters = checkpoint.tensors.reduce(0) { $0 + $1.elementCount }
+        // Integer tensors (index buffers such as position_ids) are not parameters, as for
+        // transformers' num_parameters() and `weightkit budget`.
+        let integerTensors = checkpoint.tensors.filter { $0.dtype.isInteger }
+        let parameters = checkpoint.tensors.reduce(0) { $0 + ($1.dtype.isInteger ? 0 : $1.elementCount) }
         let fileCount = checkpoint.files.count
         var format: String
         if let gguf = checkpoint.gguf {
@@ -108,7 +111,12 @@ enum InspectReport {
         var rows: [[String]] = [["format", format]]
         if let architecture = checkpoint.gguf?.architecture { rows.append(["architecture", architecture]) }
         if let name = checkpoint.gguf?.metadata.string("general.name") { rows.append(["name", name]) }
-        rows.append(["parameters", "\(Formatting.count(parameters)) (\(Formatting.grouped(parameters))) in \(checkpoint.tensors.count) tensors"])
+        var parameterText = "\(Formatting.count(parameters)) (\(Formatting.grouped(parameters))) in \(checkpoint.tensors.count - integerTensors.count) tensors"
+        if !integerTensors.isEmpty {
+            let values = integerTensors.reduce(0) { $0 + $1.elementCount }
+            parameterText += "; not counted: \(integerTensors.count) integer tensor\(integerTensors.count == 1 ? "" : "s") (\(Formatting.grouped(values)) values)"
+        }
+        rows.append(["parameters", parameterText])
         rows.append(["file size", "\(Formatting.bytes(checkpoint.totalFileSize)) (\(Formatting.grouped(checkpoint.totalFileSize)) bytes)"])
         rows.append(["types", typeSummary(checkpoint.tensors)])
         let labelWidth = rows.map { $0[0].count }.max() ?? 0
