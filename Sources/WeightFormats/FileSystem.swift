@@ -54,6 +54,13 @@ public enum FileSystem {
         }
     }
 
+    /// The size in bytes of a regular file, nil when there is none at `path`.
+    public static func size(of path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+
     public static func isDirectory(_ path: String) -> Bool { kind(of: path) == .directory }
     public static func isRegularFile(_ path: String) -> Bool { kind(of: path) == .regularFile }
 

@@ -1,4 +1,5 @@
 import WeightConversion
+import WeightFormats
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,9 @@ enum ConversionReporting {
         if !report.skippedTensors.isEmpty {
             Terminal.writeError("note: skipped \(report.skippedTensors.count) tensor(s) with no counterpart: \(report.skippedTensors.prefix(8).joined(separator: ", "))\n")
         }
-        Terminal.writeError("wrote \(report.tensorCount) tensors, \(report.bytesWritten) bytes: \(report.outputs.joined(separator: ", "))\n")
+        let onDisk = report.outputs.reduce(0) { $0 + (FileSystem.size(of: $1) ?? 0) }
+        Terminal.writeError(
+            "wrote \(report.tensorCount) tensors (\(Formatting.grouped(report.bytesWritten)) bytes of tensor data): "
+                + "\(report.outputs.joined(separator: ", ")) (\(Formatting.grouped(onDisk)) bytes)\n")
     }
 }
