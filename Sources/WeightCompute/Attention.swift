@@ -194,7 +194,7 @@ func attendOneHead(
 ///   - values: `[keyCount, kvHeads * valueSize]`.
 ///   - scores: scratch of at least `queryCount * keyCount` floats.
 ///   - output: `[queryCount, heads * valueSize]`.
-///   - threads: workers for the softmax rows (0: all cores); the products use BLAS's threads.
+///   - threads: threads for the heads (0: all cores).
 public func bidirectionalAttention(
     queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
     queryCount: Int, keyCount: Int, shape: AttentionShape, scores: UnsafeMutablePointer<Float>,
@@ -203,21 +203,29 @@ public func bidirectionalAttention(
     let group = shape.heads / shape.kvHeads
     let queryStride = shape.heads * shape.keySize
     let keyStride = shape.kvHeads * shape.keySize, valueStride = shape.kvHeads * shape.valueSize
-    for head in 0..<shape.heads {
-        let kvHead = head / group
-        // scores[queryCount, keyCount] = scale * Q_h · K_hᵀ
-        BLAS.multiplyTransposed(
-            m: queryCount, n: keyCount, k: shape.keySize, alpha: shape.scale,
-            a: queries + head * shape.keySize, lda: queryStride,
-            b: keys + kvHead * shape.keySize, ldb: keyStride, c: scores, ldc: keyCount)
-        let workers = queryCount * keyCount < 1 << 14 ? 1 : threads
-        Parallel.forChunks(of: queryCount, workers: workers, minimumChunk: 8) { rows in
-            for row in rows { softmax(scores + row * keyCount, count: keyCount) }
+    // Heads spread over the team, each with single-threaded products and its own scores, as in
+    // causal prefill: the matrix products around this run on the team's threads, and BLAS's
+    // own workers waking for every head would spin against them.
+    let team = WorkerTeam.shared(threads: threads > 0 ? threads : Parallel.processorCount)
+    BLAS.singleThreaded {
+        team.forChunks(of: shape.heads, minimumChunk: 1) { heads in
+            let size = queryCount * keyCount
+            let headScores = heads.count == shape.heads ? scores : ScratchPool.take(size)
+            defer { if headScores != scores { ScratchPool.give(headScores, capacity: size) } }
+            for head in heads {
+                let kvHead = head / group
+                // scores[queryCount, keyCount] = scale * Q_h · K_hᵀ
+                BLAS.multiplyTransposed(
+                    m: queryCount, n: keyCount, k: shape.keySize, alpha: shape.scale,
+                    a: queries + head * shape.keySize, lda: queryStride,
+                    b: keys + kvHead * shape.keySize, ldb: keyStride, c: headScores, ldc: keyCount)
+                for row in 0..<queryCount { softmax(headScores + row * keyCount, count: keyCount) }
+                // out_h[queryCount, valueSize] = P · V_h
+                BLAS.multiply(
+                    m: queryCount, n: shape.valueSize, k: keyCount, a: headScores, lda: keyCount,
+                    b: values + kvHead * shape.valueSize, ldb: valueStride,
+                    c: output + head * shape.valueSize, ldc: shape.heads * shape.valueSize)
+            }
         }
-        // out_h[queryCount, valueSize] = P · V_h
-        BLAS.multiply(
-            m: queryCount, n: shape.valueSize, k: keyCount, a: scores, lda: keyCount,
-            b: values + kvHead * shape.valueSize, ldb: valueStride,
-            c: output + head * shape.valueSize, ldc: shape.heads * shape.valueSize)
     }
 }

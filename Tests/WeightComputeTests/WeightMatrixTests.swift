@@ -118,10 +118,10 @@ import WeightFormats
 
     /// Prefill shapes around `wk_gemm`'s blocking: 32-row panels (31, 33, 65 rows), 16-column
     /// packing steps and 256-column chunks (17, 257, 300), 12-token tiles (12, 13, 25), more than
-    /// 256 tokens (blocks of tokens), and x too large to stay in cache (40 x 4,100), which takes
+    /// 256 tokens (blocks of tokens), and x too large to stay in cache (80 x 4,100), which takes
     /// the chunk-outer order.
     static let gemmShapes: [(rows: Int, columns: Int, tokens: Int)] = [
-        (31, 300, 13), (33, 257, 12), (65, 17, 25), (32, 16, 2), (40, 4100, 40), (3, 64, 260), (96, 512, 7),
+        (31, 300, 13), (33, 257, 12), (65, 17, 25), (32, 16, 2), (40, 4100, 80), (3, 64, 260), (96, 512, 7),
     ]
 
     @Test("prefill of float rows across panel, chunk and tile edges", arguments: [GGMLType.f32, .f16, .bf16])
