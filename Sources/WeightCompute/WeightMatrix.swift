@@ -88,6 +88,51 @@ public struct WeightMatrix: @unchecked Sendable {
         max(16, rows / (2 * max(1, workers)))
     }
 
+    /// y_i = x · W_iᵀ for several matrices that read the same x (a layer's q, k and v; gate and
+    /// up). For one token with float or Q8_0 weights the products share one team loop (and one
+    /// quantisation of x), which saves a round of waking and waiting per matrix; otherwise each
+    /// is applied in turn.
+    public static func apply(
+        _ products: [(matrix: WeightMatrix, output: UnsafeMutablePointer<Float>)], to x: UnsafePointer<Float>,
+        count m: Int, threads: Int = 0
+    ) {
+        let vectorTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0]
+        guard m == 1, let first = products.first,
+              products.allSatisfy({ vectorTypes.contains($0.matrix.type) && $0.matrix.columns == first.matrix.columns })
+        else {
+            for product in products { product.matrix.apply(x, count: m, into: product.output, threads: threads) }
+            return
+        }
+        let columns = first.matrix.columns, blocks = columns / 32
+        let workers = threads > 0 ? threads : Parallel.processorCount
+        var quantized: UnsafeMutablePointer<wk_block_q8_act>?
+        if products.contains(where: { $0.matrix.type == .q8_0 }) {
+            quantized = .allocate(capacity: blocks)
+            wk_quantize_q8_act(x, quantized!, columns)
+        }
+        defer { quantized?.deallocate() }
+        // Pieces of whole streams (see `streamRows`), in matrix order, shared out as one loop.
+        var pieces: [(product: Int, rows: Range<Int>)] = []
+        for (index, product) in products.enumerated() {
+            let rows = product.matrix.rows, step = streamRows(rows, workers)
+            for start in stride(from: 0, to: rows, by: step) { pieces.append((index, start..<min(rows, start + step))) }
+        }
+        let total = products.reduce(0) { $0 + $1.matrix.rows }
+        let team = WorkerTeam.shared(threads: total < parallelRowThreshold ? 1 : workers)
+        team.forChunks(of: pieces.count, minimumChunk: 1) { range in
+            for piece in pieces[range] {
+                let (matrix, y) = products[piece.product]
+                let w = matrix.base + piece.rows.lowerBound * matrix.rowStride
+                switch matrix.type {
+                case .q8_0: wk_matvec_q8_0(w, matrix.rowStride, piece.rows.count, blocks, quantized!, y + piece.rows.lowerBound)
+                case .f16: wk_matvec_f16(w, matrix.rowStride, piece.rows.count, columns, x, y + piece.rows.lowerBound)
+                case .bf16: wk_matvec_bf16(w, matrix.rowStride, piece.rows.count, columns, x, y + piece.rows.lowerBound)
+                default: wk_matvec_f32(w, matrix.rowStride, piece.rows.count, columns, x, y + piece.rows.lowerBound)
+                }
+            }
+        }
+    }
+
     func multiplyVector(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, threads: Int) {
         let workers = rows < Self.parallelRowThreshold ? 1 : (threads > 0 ? threads : Parallel.processorCount)
         let team = WorkerTeam.shared(threads: workers)

@@ -128,9 +128,7 @@ struct DecoderLayer {
 
         // Attention: norm, projections, per-head norms, rotary positions, cache, attention, output.
         rmsNorm(rows: count, x, weight: attentionNorm, epsilon: epsilon, count: hidden, into: w.normed)
-        query.apply(w.normed, count: count, into: w.query, threads: threads)
-        key.apply(w.normed, count: count, into: w.key, threads: threads)
-        value.apply(w.normed, count: count, into: w.value, threads: threads)
+        WeightMatrix.apply([(query, w.query), (key, w.key), (value, w.value)], to: w.normed, count: count, threads: threads)
         addBias(queryBias, to: w.query, rows: count, width: queryWidth)
         addBias(keyBias, to: w.key, rows: count, width: keyWidth)
         addBias(valueBias, to: w.value, rows: count, width: valueWidth)
@@ -201,8 +199,7 @@ struct GatedMLP {
 
     func forward(_ input: UnsafePointer<Float>, rows: Int, gate gateBuffer: UnsafeMutablePointer<Float>,
                  up upBuffer: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int) {
-        gate.apply(input, count: rows, into: gateBuffer, threads: threads)
-        up.apply(input, count: rows, into: upBuffer, threads: threads)
+        WeightMatrix.apply([(gate, gateBuffer), (up, upBuffer)], to: input, count: rows, threads: threads)
         swiglu(gate: gateBuffer, up: upBuffer, count: rows * gate.rows, into: gateBuffer, threads: threads)
         down.apply(gateBuffer, count: rows, into: output, threads: threads)
     }

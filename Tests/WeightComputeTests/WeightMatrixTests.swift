@@ -139,6 +139,40 @@ import WeightFormats
         }
     }
 
+    /// Several matrices applied to one x in one loop (q, k, v; gate and up) give each matrix's own
+    /// product bit for bit, for one token (the shared loop) and several (one at a time).
+    @Test("products sharing one x equal the products taken alone")
+    func sharedInput() throws {
+        var inputs = RandomInputs(seed: 31)
+        let columns = 96
+        let matrices = try [(GGMLType.f16, 67), (.q8_0, 5), (.bf16, 130), (.f32, 33), (.q4_K, 3)].map { type, rows in
+            try RandomMatrix(type: type, rows: rows, columns: type == .q4_K ? 256 : columns, inputs: &inputs)
+        }
+        for (set, count) in [([0, 1, 2, 3], 1), ([0, 2], 1), ([1, 3], 3)] {
+            let chosen = set.map { matrices[$0] }
+            let x = inputs.floats(count * columns, in: -2...2)
+            for threads in [1, 2] {
+                let outputs = chosen.map { UnsafeMutablePointer<Float>.allocate(capacity: count * $0.matrix.rows) }
+                defer { outputs.forEach { $0.deallocate() } }
+                x.withUnsafeBufferPointer { xs in
+                    WeightMatrix.apply(Array(zip(chosen.map(\.matrix), outputs)), to: xs.baseAddress!, count: count, threads: threads)
+                }
+                for (index, weights) in chosen.enumerated() {
+                    let together = Array(UnsafeBufferPointer(start: outputs[index], count: count * weights.matrix.rows))
+                    #expect(together == weights.apply(x, count: count, threads: threads), "set \(set), matrix \(index), \(threads) threads")
+                }
+            }
+        }
+        // A type without a vector kernel among them: each applied in turn, same results.
+        let mixed = [matrices[4]]
+        let x = inputs.floats(256, in: -2...2)
+        var y = [Float](repeating: .nan, count: mixed[0].matrix.rows)
+        y.withUnsafeMutableBufferPointer { out in
+            x.withUnsafeBufferPointer { WeightMatrix.apply([(mixed[0].matrix, out.baseAddress!)], to: $0.baseAddress!, count: 1) }
+        }
+        #expect(y == mixed[0].apply(x, count: 1, threads: 0))
+    }
+
     @Test("Q8_0 decode: exact against the activation it quantises, within the quantisation bound of the float one")
     func q8_0() throws {
         var inputs = RandomInputs(seed: 8)
