@@ -116,6 +116,27 @@ void pack_panel(int type, size_t element, const uint8_t *w, size_t row_stride, s
             panel[k * NR + row] = row < rows ? scalar_value(type, w + row * row_stride, k0 + k) : 0.0f;
 }
 
+/// Lane masks of a panel with `nr` (at most 32) valid rows: rows 0..<16, then 16..<32.
+static inline void panel_masks(size_t nr, __mmask16 *mask0, __mmask16 *mask1) {
+    *mask0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+    *mask1 = nr >= 32 ? 0xFFFF : (nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1));
+}
+
+/// Writes (or, when `accumulate`, adds to) the outputs of a tile: `mr` rows of y, 32 wide,
+/// lanes past the panel's rows left alone.
+static inline __attribute__((always_inline))
+void store_tile(__m512 *c0, __m512 *c1, const int mr, float *y, size_t ldy, int accumulate, __mmask16 mask0, __mmask16 mask1) {
+    for (int i = 0; i < mr; i++) {
+        float *out = y + i * ldy;
+        if (accumulate) {
+            c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(mask0, out));
+            c1[i] = _mm512_add_ps(c1[i], _mm512_maskz_loadu_ps(mask1, out + 16));
+        }
+        _mm512_mask_storeu_ps(out, mask0, c0[i]);
+        _mm512_mask_storeu_ps(out + 16, mask1, c1[i]);
+    }
+}
+
 /// y[i][0..<32] (=|+=) Σ_k x[i][k] · panel[k][0..<32] for `mr` tokens (a compile-time
 /// constant after inlining, so the 2·mr accumulators stay in registers).
 static inline __attribute__((always_inline))
@@ -134,15 +155,7 @@ void tile(const float *panel, size_t kc, const float *x, size_t ldx, const int m
             c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
         }
     }
-    for (int i = 0; i < mr; i++) {
-        float *out = y + i * ldy;
-        if (accumulate) {
-            c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(mask0, out));
-            c1[i] = _mm512_add_ps(c1[i], _mm512_maskz_loadu_ps(mask1, out + 16));
-        }
-        _mm512_mask_storeu_ps(out, mask0, c0[i]);
-        _mm512_mask_storeu_ps(out + 16, mask1, c1[i]);
-    }
+    store_tile(c0, c1, mr, y, ldy, accumulate, mask0, mask1);
 }
 
 static void tile_any(const float *panel, size_t kc, const float *x, size_t ldx, int mr, float *y, size_t ldy,
@@ -176,8 +189,8 @@ void panel_step(int type, size_t element, const uint8_t *w, size_t row_stride, s
     const size_t next_bytes = has_next ? (cols - next_k < KC ? cols - next_k : KC) * element : 0;
     const size_t groups = (mb + MR - 1) / MR;
     const size_t per_group = (next_rows + groups - 1) / groups;
-    const __mmask16 mask0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-    const __mmask16 mask1 = nr >= 32 ? 0xFFFF : (nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1));
+    __mmask16 mask0, mask1;
+    panel_masks(nr, &mask0, &mask1);
     for (size_t g = 0, i = 0; i < mb; g++, i += MR) {
         if (g * per_group < next_rows) {
             const size_t count = next_rows - g * per_group < per_group ? next_rows - g * per_group : per_group;
@@ -365,8 +378,8 @@ void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, si
     uint8_t *panel = (uint8_t *)scratch;
     for (size_t r0 = 0; r0 < rows; r0 += NR) {
         const size_t nr = rows - r0 < NR ? rows - r0 : NR;
-        const __mmask16 mask0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-        const __mmask16 mask1 = nr >= 32 ? 0xFFFF : (nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1));
+        __mmask16 mask0, mask1;
+        panel_masks(nr, &mask0, &mask1);
         for (size_t b0 = 0; b0 < blocks; b0 += Q8_BLOCKS) {
             const size_t nb = blocks - b0 < Q8_BLOCKS ? blocks - b0 : Q8_BLOCKS;
             pack_q8_panel(w + r0 * row_stride, row_stride, nr, b0, nb, panel);
@@ -456,15 +469,7 @@ void bf16_tile(const uint32_t *panel, size_t pairs, const uint16_t *x, size_t ld
             c1[i] = _mm512_dpbf16_ps(c1[i], a, b1);
         }
     }
-    for (int i = 0; i < mr; i++) {
-        float *out = y + i * ldy;
-        if (accumulate) {
-            c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(mask0, out));
-            c1[i] = _mm512_add_ps(c1[i], _mm512_maskz_loadu_ps(mask1, out + 16));
-        }
-        _mm512_mask_storeu_ps(out, mask0, c0[i]);
-        _mm512_mask_storeu_ps(out + 16, mask1, c1[i]);
-    }
+    store_tile(c0, c1, mr, y, ldy, accumulate, mask0, mask1);
 }
 
 static void bf16_tile_any(const uint32_t *panel, size_t pairs, const uint16_t *x, size_t ldx, int mr, float *y, size_t ldy,
@@ -488,8 +493,8 @@ void wk_gemm_bf16_dot(const void *weights, size_t row_stride, size_t rows, size_
         const size_t mb = m - m0 < MB ? m - m0 : MB;
         for (size_t r0 = 0; r0 < rows; r0 += NR) {
             const size_t nr = rows - r0 < NR ? rows - r0 : NR;
-            const __mmask16 mask0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-            const __mmask16 mask1 = nr >= 32 ? 0xFFFF : (nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1));
+            __mmask16 mask0, mask1;
+            panel_masks(nr, &mask0, &mask1);
             for (size_t k0 = 0; k0 < cols; k0 += KC) {
                 const size_t kc = cols - k0 < KC ? cols - k0 : KC;
                 pack_bf16_pairs(w + r0 * row_stride, row_stride, nr, k0, kc, panel);
