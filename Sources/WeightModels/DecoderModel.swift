@@ -91,16 +91,20 @@ struct DecoderWorkspace {
 
     init(architecture a: TextStack, tokens: Int, length: Int) {
         let feedForward = max(a.feedForwardLength, a.experts?.feedForwardLength ?? 0)
-        residual = .allocate(capacity: tokens * a.hiddenSize)
-        normed = .allocate(capacity: tokens * a.hiddenSize)
-        query = .allocate(capacity: tokens * a.headCount * a.keyLength)
-        key = .allocate(capacity: tokens * a.kvHeadCount * a.keyLength)
-        value = .allocate(capacity: tokens * a.kvHeadCount * a.valueLength)
-        attended = .allocate(capacity: tokens * a.headCount * a.valueLength)
-        projected = .allocate(capacity: tokens * a.hiddenSize)
-        scores = .allocate(capacity: tokens * length)
-        gate = .allocate(capacity: tokens * feedForward)
-        up = .allocate(capacity: tokens * feedForward)
+        // Cache-line aligned: the matrix-vector kernels load x 64 bytes at a time.
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
+        }
+        residual = buffer(tokens * a.hiddenSize)
+        normed = buffer(tokens * a.hiddenSize)
+        query = buffer(tokens * a.headCount * a.keyLength)
+        key = buffer(tokens * a.kvHeadCount * a.keyLength)
+        value = buffer(tokens * a.kvHeadCount * a.valueLength)
+        attended = buffer(tokens * a.headCount * a.valueLength)
+        projected = buffer(tokens * a.hiddenSize)
+        scores = buffer(tokens * length)
+        gate = buffer(tokens * feedForward)
+        up = buffer(tokens * feedForward)
     }
 
     func deallocate() {
