@@ -88,6 +88,9 @@ public struct WeightMatrix: @unchecked Sendable {
         max(16, rows / (2 * max(1, workers)))
     }
 
+    /// Stored types whose matrix-vector kernels `apply(_:to:count:threads:)` runs in one loop.
+    static let sharedLoopTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0]
+
     /// y_i = x · W_iᵀ for several matrices that read the same x (a layer's q, k and v; gate and
     /// up). For one token with float or Q8_0 weights the products share one team loop (and one
     /// quantisation of x), which saves a round of waking and waiting per matrix; otherwise each
@@ -96,9 +99,8 @@ public struct WeightMatrix: @unchecked Sendable {
         _ products: [(matrix: WeightMatrix, output: UnsafeMutablePointer<Float>)], to x: UnsafePointer<Float>,
         count m: Int, threads: Int = 0
     ) {
-        let vectorTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0]
         guard m == 1, let first = products.first,
-              products.allSatisfy({ vectorTypes.contains($0.matrix.type) && $0.matrix.columns == first.matrix.columns })
+              products.allSatisfy({ sharedLoopTypes.contains($0.matrix.type) && $0.matrix.columns == first.matrix.columns })
         else {
             for product in products { product.matrix.apply(x, count: m, into: product.output, threads: threads) }
             return
