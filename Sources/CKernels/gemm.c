@@ -201,6 +201,19 @@ void panel_step(int type, size_t element, const uint8_t *w, size_t row_stride, s
     }
 }
 
+/// In the panel-outer order of the Q8_0 and bfloat16 products, prefetches what is packed after
+/// the chunk at (panel r0, unit c0): the same panel's next `step` units of the row, else the
+/// next panel's first. Rows hold `units` units of `unit_bytes` bytes.
+static inline void prefetch_following(const uint8_t *w, size_t row_stride, size_t rows, size_t r0, size_t c0,
+                                      size_t units, size_t step, size_t unit_bytes) {
+    const int same_panel = c0 + step < units;
+    const size_t next_r = same_panel ? r0 : r0 + NR, next_c = same_panel ? c0 + step : 0;
+    if (next_r >= rows) return;
+    const size_t next_rows = rows - next_r < NR ? rows - next_r : NR;
+    const size_t next_units = units - next_c < step ? units - next_c : step;
+    prefetch_rows(w + next_r * row_stride + next_c * unit_bytes, row_stride, next_rows, next_units * unit_bytes);
+}
+
 static inline __attribute__((always_inline))
 void gemm_type(int type, size_t element, const uint8_t *w, size_t row_stride, size_t rows, size_t cols,
                const float *x, size_t ldx, size_t m, float *y, size_t ldy, float *panel) {
@@ -383,13 +396,7 @@ void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, si
         for (size_t b0 = 0; b0 < blocks; b0 += Q8_BLOCKS) {
             const size_t nb = blocks - b0 < Q8_BLOCKS ? blocks - b0 : Q8_BLOCKS;
             pack_q8_panel(w + r0 * row_stride, row_stride, nr, b0, nb, panel);
-            // The panel's next chunk (or the next panel's first), read while this one runs.
-            const size_t next_r = b0 + nb < blocks ? r0 : r0 + NR, next_b = b0 + nb < blocks ? b0 + nb : 0;
-            if (next_r < rows) {
-                const size_t next_rows = rows - next_r < NR ? rows - next_r : NR;
-                const size_t next_nb = blocks - next_b < Q8_BLOCKS ? blocks - next_b : Q8_BLOCKS;
-                prefetch_rows(w + next_r * row_stride + next_b * 34, row_stride, next_rows, next_nb * 34);
-            }
+            prefetch_following(w, row_stride, rows, r0, b0, blocks, Q8_BLOCKS, 34);
             for (size_t i = 0; i < m; i += Q8_MR) {
                 const int mr = m - i < Q8_MR ? (int)(m - i) : Q8_MR;
                 q8_tile_any(panel, nb, x + i * blocks + b0, blocks, mr, y + i * ldy + r0, ldy, b0 > 0, mask0, mask1);
@@ -498,12 +505,7 @@ void wk_gemm_bf16_dot(const void *weights, size_t row_stride, size_t rows, size_
             for (size_t k0 = 0; k0 < cols; k0 += KC) {
                 const size_t kc = cols - k0 < KC ? cols - k0 : KC;
                 pack_bf16_pairs(w + r0 * row_stride, row_stride, nr, k0, kc, panel);
-                const size_t next_r = k0 + KC < cols ? r0 : r0 + NR, next_k = k0 + KC < cols ? k0 + KC : 0;
-                if (next_r < rows) {
-                    const size_t next_rows = rows - next_r < NR ? rows - next_r : NR;
-                    const size_t next_kc = cols - next_k < KC ? cols - next_k : KC;
-                    prefetch_rows(w + next_r * row_stride + next_k * 2, row_stride, next_rows, next_kc * 2);
-                }
+                prefetch_following(w, row_stride, rows, r0, k0, cols, KC, 2);
                 for (size_t i = 0; i < mb; i += MR) {
                     const int mr = mb - i < MR ? (int)(mb - i) : MR;
                     bf16_tile_any(panel, kc / 2, x + (m0 + i) * ldx + k0, ldx, mr, y + (m0 + i) * ldy + r0, ldy, k0 > 0,
