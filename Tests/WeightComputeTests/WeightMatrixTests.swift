@@ -65,10 +65,11 @@ import WeightFormats
     /// Float types and the decode-then-dot types (every other decodable family).
     static let exactTypes: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_XS]
 
-    /// Float rows of lengths around the kernels' 32- and 8-value steps and their scalar tails,
-    /// and one long enough (4,100) for float32's four-rows-at-a-time path.
+    /// Float rows of lengths around the kernels' 64-, 32- and 8-value steps and their scalar
+    /// tails, and rows long enough for the decode kernels' grouped-rows path (x and one row over
+    /// 24 KiB: from 3,073 values for float32, 4,097 for 16-bit types), with and without a tail.
     static func columnCounts(_ type: GGMLType) -> [Int] {
-        type.blockSize == 1 ? [1, 7, 8, 9, 31, 45, 100, 4100] : [1, 3].map { $0 * max(type.blockSize, 32) }
+        type.blockSize == 1 ? [1, 7, 8, 9, 31, 45, 100, 4100, 6160] : [1, 3].map { $0 * max(type.blockSize, 32) }
     }
 
     /// The activations a product actually multiplies: with bfloat16 weights, prefill rounds x to
@@ -177,7 +178,7 @@ import WeightFormats
     func q8_0() throws {
         var inputs = RandomInputs(seed: 8)
         for rows in Self.rowCounts {
-            for columns in [32, 64, 96, 224] {
+            for columns in [32, 64, 96, 224, 7552] {
                 let weights = try RandomMatrix(type: .q8_0, rows: rows, columns: columns, inputs: &inputs)
                 var x = inputs.floats(columns, in: -3...3)
                 x[0] = 0                                         // a zero and a block of zeros (scale 0)
