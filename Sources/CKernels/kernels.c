@@ -114,26 +114,25 @@ static inline float q8_0_row_dot(const uint8_t *w, size_t blocks, const wk_block
 // Rows are read one after another, each as one sequential stream, which the hardware prefetcher
 // follows at close to full memory bandwidth; on short rows, interleaving several rows measured at
 // half of it. Long rows are the exception, as for float rows (matvec.c): once the quantised x and
-// one row pass Q8_L1_BUDGET, x no longer stays in L1 between rows, and Q8_ROW_GROUP rows are read
-// together, each block of x serving all of them. Measured on one core: rows of 8,960 values
+// one row pass Q8_L1_BUDGET, x no longer stays in L1 between rows, and WK_MATVEC_ROW_GROUP rows
+// are read together, each block of x serving all of them. Measured on one core: rows of 8,960 values
 // 16 -> 19 GB/s, 12,288 values 14 -> 19, 18,944 values 10.5 -> 20; no change at 4,864.
 #define Q8_L1_BUDGET (16 * 1024)
-#define Q8_ROW_GROUP 12
 void wk_matvec_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
                     const wk_block_q8_act *x, float *y) {
     const uint8_t *base = (const uint8_t *)weights;
     size_t r = 0;
 #if defined(__AVX2__)
     if (blocks * (sizeof(wk_block_q8_act) + 34) > Q8_L1_BUDGET) {
-        for (; r + Q8_ROW_GROUP <= rows; r += Q8_ROW_GROUP) {
+        for (; r + WK_MATVEC_ROW_GROUP <= rows; r += WK_MATVEC_ROW_GROUP) {
             const uint8_t *group = base + r * row_stride;
-            __m256 acc[Q8_ROW_GROUP];
-            for (int k = 0; k < Q8_ROW_GROUP; k++) acc[k] = _mm256_setzero_ps();
+            __m256 acc[WK_MATVEC_ROW_GROUP];
+            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = _mm256_setzero_ps();
             for (size_t b = 0; b < blocks; b++) {
                 const wk_block_q8_act *xb = x + b;
-                for (int k = 0; k < Q8_ROW_GROUP; k++) acc[k] = add_block(group + k * row_stride + b * 34, xb, acc[k]);
+                for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = add_block(group + k * row_stride + b * 34, xb, acc[k]);
             }
-            for (int k = 0; k < Q8_ROW_GROUP; k++) y[r + k] = horizontal_sum(acc[k]);
+            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) y[r + k] = horizontal_sum(acc[k]);
         }
     }
 #endif

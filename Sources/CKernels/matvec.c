@@ -104,31 +104,30 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
 // Long rows take a different order. Once x and one row no longer fit in about three quarters
 // of the 32 KiB L1 (WK_L1_BUDGET), the weights streaming through L1 evict x before the next
 // row reads it again, every load of x goes to L2, and bandwidth falls by half (float16 rows of
-// 8,960 values: 11 GB/s on one core against 23 for rows of 896). There WK_ROW_GROUP rows are
-// read together, each load of x serving all of them: twelve sequential streams, which the
-// prefetcher still follows, and a twelfth of the traffic for x. Measured on one core: float16
+// 8,960 values: 11 GB/s on one core against 23 for rows of 896). There WK_MATVEC_ROW_GROUP (12)
+// rows are read together, each load of x serving all of them: twelve sequential streams, which
+// the prefetcher still follows, and a twelfth of the traffic for x. Measured on one core: float16
 // rows of 4,864 values 19.5 -> 23 GB/s, 8,960 and 18,944 values 11 -> 26 GB/s; float32 rows
 // of 4,864 20 -> 25.6 GB/s. On short rows the same grouping halves bandwidth (twelve streams
 // restarting every row), hence the two orders.
 #define WK_L1_BUDGET (24 * 1024)
-#define WK_ROW_GROUP 12
 #define WK_ROW_VECTORS(ELEMENT) (128 / (16 * (ELEMENT)))
 #define WK_MATVEC_512(NAME, ELEMENT, STYPE, LOAD16, SCALAR)                                           \
 void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y) { \
     const uint8_t *base = (const uint8_t *)weights;                                                 \
     size_t r = 0;                                                                                     \
     if (cols * (sizeof(float) + ELEMENT) > WK_L1_BUDGET) {                                            \
-        for (; r + WK_ROW_GROUP <= rows; r += WK_ROW_GROUP) {                                         \
+        for (; r + WK_MATVEC_ROW_GROUP <= rows; r += WK_MATVEC_ROW_GROUP) {                                         \
             const uint8_t *group = base + r * row_stride;                                             \
-            __m512 z[WK_ROW_GROUP];                                                                   \
-            for (int k = 0; k < WK_ROW_GROUP; k++) z[k] = _mm512_setzero_ps();                       \
+            __m512 z[WK_MATVEC_ROW_GROUP];                                                                   \
+            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) z[k] = _mm512_setzero_ps();                       \
             size_t c = 0;                                                                             \
             for (; c + 16 <= cols; c += 16) {                                                         \
                 const __m512 xv = _mm512_loadu_ps(x + c);                                             \
-                for (int k = 0; k < WK_ROW_GROUP; k++)                                                \
+                for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++)                                                \
                     z[k] = _mm512_fmadd_ps(LOAD16((const STYPE *)(group + k * row_stride) + c), xv, z[k]); \
             }                                                                                         \
-            for (int k = 0; k < WK_ROW_GROUP; k++) {                                                  \
+            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) {                                                  \
                 const STYPE *w = (const STYPE *)(group + k * row_stride);                             \
                 float sum = _mm512_reduce_add_ps(z[k]);                                               \
                 for (size_t t = c; t < cols; t++) sum += SCALAR(w[t]) * x[t];                         \

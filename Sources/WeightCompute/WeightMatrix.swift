@@ -80,12 +80,12 @@ public struct WeightMatrix: @unchecked Sendable {
 
     // MARK: Decode: matrix-vector products
 
-    /// Rows per chunk of a matrix-vector product: a few long chunks per thread. Each chunk is
-    /// one sequential stream through memory, and every new stream costs the hardware prefetcher
-    /// a few misses before it runs ahead; with chunks of 100 KB (16 per product) that cost
-    /// measured at several percent of decode.
-    static func streamRows(_ rows: Int, _ workers: Int) -> Int {
-        max(16, rows / (2 * max(1, workers)))
+    /// Splits the rows of a matrix-vector product over `team`: chunks of whole row groups (see
+    /// `WK_MATVEC_ROW_GROUP`), each thread running a contiguous share of them as one sequential
+    /// stream (see `WorkerTeam`).
+    static func forRowChunks(of rows: Int, on team: WorkerTeam, _ body: (Range<Int>) -> Void) {
+        let group = Int(WK_MATVEC_ROW_GROUP)
+        team.forChunks(of: rows, minimumChunk: group, multiple: group, body)
     }
 
     /// Stored types whose matrix-vector kernels `apply(_:to:count:threads:)` runs in one loop.
@@ -113,23 +113,22 @@ public struct WeightMatrix: @unchecked Sendable {
             wk_quantize_q8_act(x, quantized!, columns)
         }
         defer { quantized?.deallocate() }
-        // Pieces of whole streams (see `streamRows`), in matrix order, shared out as one loop.
-        var pieces: [(product: Int, rows: Range<Int>)] = []
-        for (index, product) in products.enumerated() {
-            let rows = product.matrix.rows, step = streamRows(rows, workers)
-            for start in stride(from: 0, to: rows, by: step) { pieces.append((index, start..<min(rows, start + step))) }
-        }
-        let total = products.reduce(0) { $0 + $1.matrix.rows }
-        let team = WorkerTeam.shared(threads: total < parallelRowThreshold ? 1 : workers)
-        team.forChunks(of: pieces.count, minimumChunk: 1) { range in
-            for piece in pieces[range] {
-                let (matrix, y) = products[piece.product]
-                let w = matrix.base + piece.rows.lowerBound * matrix.rowStride
+        // The products' rows one after another, shared out as one loop; a chunk that spans two
+        // matrices runs the end of one and the start of the next.
+        var starts = [0]
+        for product in products { starts.append(starts.last! + product.matrix.rows) }
+        let team = WorkerTeam.shared(threads: starts.last! < parallelRowThreshold ? 1 : workers)
+        forRowChunks(of: starts.last!, on: team) { chunk in
+            for (index, (matrix, y)) in products.enumerated() {
+                let lower = max(chunk.lowerBound, starts[index]), upper = min(chunk.upperBound, starts[index + 1])
+                if lower >= upper { continue }
+                let first = lower - starts[index], rows = upper - lower
+                let w = matrix.base + first * matrix.rowStride
                 switch matrix.type {
-                case .q8_0: wk_matvec_q8_0(w, matrix.rowStride, piece.rows.count, blocks, quantized!, y + piece.rows.lowerBound)
-                case .f16: wk_matvec_f16(w, matrix.rowStride, piece.rows.count, columns, x, y + piece.rows.lowerBound)
-                case .bf16: wk_matvec_bf16(w, matrix.rowStride, piece.rows.count, columns, x, y + piece.rows.lowerBound)
-                default: wk_matvec_f32(w, matrix.rowStride, piece.rows.count, columns, x, y + piece.rows.lowerBound)
+                case .q8_0: wk_matvec_q8_0(w, matrix.rowStride, rows, blocks, quantized!, y + first)
+                case .f16: wk_matvec_f16(w, matrix.rowStride, rows, columns, x, y + first)
+                case .bf16: wk_matvec_bf16(w, matrix.rowStride, rows, columns, x, y + first)
+                default: wk_matvec_f32(w, matrix.rowStride, rows, columns, x, y + first)
                 }
             }
         }
@@ -141,7 +140,7 @@ public struct WeightMatrix: @unchecked Sendable {
         switch type {
         case .f32, .f16, .bf16:
             let kernel = type == .f32 ? wk_matvec_f32 : (type == .f16 ? wk_matvec_f16 : wk_matvec_bf16)
-            team.forChunks(of: rows, minimumChunk: Self.streamRows(rows, workers)) { chunk in
+            Self.forRowChunks(of: rows, on: team) { chunk in
                 kernel(base + chunk.lowerBound * rowStride, rowStride, chunk.count, columns, x, y + chunk.lowerBound)
             }
         case .q8_0:
@@ -149,11 +148,11 @@ public struct WeightMatrix: @unchecked Sendable {
             let quantized = UnsafeMutablePointer<wk_block_q8_act>.allocate(capacity: blocks)
             defer { quantized.deallocate() }
             wk_quantize_q8_act(x, quantized, columns)
-            team.forChunks(of: rows, minimumChunk: Self.streamRows(rows, workers)) { chunk in
+            Self.forRowChunks(of: rows, on: team) { chunk in
                 wk_matvec_q8_0(base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized, y + chunk.lowerBound)
             }
         default:
-            team.forChunks(of: rows, minimumChunk: Self.streamRows(rows, workers)) { chunk in
+            Self.forRowChunks(of: rows, on: team) { chunk in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
                 defer { row.deallocate() }
                 for index in chunk {

@@ -13,20 +13,28 @@ import Darwin
 /// the work, so workers spin for a while after each loop (`spinSeconds`, yielding the processor
 /// as they do) and only then sleep.
 ///
-/// A loop is split into more chunks than threads; the caller and the workers claim chunks from
-/// one atomic ticket until none is left, so a thread the system delays leaves its share to the
-/// others. The ticket names its loop (see `Ticket`), so a worker still finishing an older loop
-/// cannot claim a chunk of the next one.
+/// A loop is split into more chunks than threads, and each thread owns one contiguous share of
+/// them, which it runs from the front: one sequential stream through the weights, however many
+/// chunks it takes, so the hardware prefetcher never has to start again. A thread done with its
+/// share takes chunks from the back of the others' (first the next thread's), so a thread the
+/// system delays, or one that streams a little slower, leaves only its last chunks to the
+/// others, and nobody waits long for the last one. Every share word names its loop (see
+/// `Share`), so a worker still finishing an older loop cannot claim a chunk of the next one.
 final class WorkerTeam: @unchecked Sendable {
     /// Threads that run chunks besides the caller.
     let workerCount: Int
     /// How long an idle worker spins before it sleeps.
     static let spinSeconds = 0.0002
 
-    /// Chunks per thread of a loop: enough to even out threads the system delays.
-    static let chunksPerThread = 8
+    /// Chunks per thread of a loop: the unit a thread takes from another's share, small enough
+    /// that the threads finish within a fraction of a chunk of each other.
+    static let chunksPerThread = 16
 
-    private let ticket = Atomic<UInt64>(0)
+    /// The number of the newest loop, which workers wait for.
+    private let published = Atomic<UInt64>(0)
+    /// One `Share` word per thread (the caller's first), each on its own cache line.
+    private let shares: UnsafeMutablePointer<Atomic<UInt64>>
+    private static let shareStride = 8
     private let completed = Atomic<Int>(0)
     /// Serialises callers: one loop at a time.
     private let callers = Mutex<Void>(())
@@ -34,15 +42,21 @@ final class WorkerTeam: @unchecked Sendable {
     private let wakeUp = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var sleepers = 0
 
-    // The current loop, written before its ticket is published and read after it is seen.
+    // The current loop, written before its shares are published and read by a thread only with
+    // a chunk of it claimed.
     private var body: ((Range<Int>) -> Void)?
     private var count = 0, chunkSize = 1
 
+    private var threadCount: Int { workerCount + 1 }
+
     private init(workers: Int) {
         workerCount = workers
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: (workers + 1) * Self.shareStride * 8, alignment: 64)
+        shares = raw.bindMemory(to: Atomic<UInt64>.self, capacity: (workers + 1) * Self.shareStride)
+        for thread in 0...workers { (shares + thread * Self.shareStride).initialize(to: Atomic(0)) }
         pthread_mutex_init(sleepLock, nil)
         pthread_cond_init(wakeUp, nil)
-        for _ in 0..<workers { startWorker() }
+        if workers > 0 { for index in 1...workers { startWorker(index: index) } }
     }
 
     private static let teams = Mutex<[Int: WorkerTeam]>([:])
@@ -58,24 +72,33 @@ final class WorkerTeam: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` over chunks of `0..<count` (each at least `minimumChunk` long) on the caller
-    /// and the workers, and returns when every chunk has run.
-    func forChunks(of count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
-        let chunkCount = max(1, min(count / max(1, minimumChunk), Self.chunksPerThread * (workerCount + 1)))
+    /// Runs `body` over chunks of `0..<count` (each at least `minimumChunk` long, and a multiple
+    /// of `multiple` except the last) on the caller and the workers, and returns when every
+    /// chunk has run.
+    func forChunks(of count: Int, minimumChunk: Int, multiple: Int = 1, _ body: (Range<Int>) -> Void) {
+        let wanted = max(1, min(count / max(1, minimumChunk), Self.chunksPerThread * threadCount))
+        let size = ((count + wanted - 1) / wanted + multiple - 1) / multiple * multiple
+        let chunkCount = max(1, (count + size - 1) / max(1, size))
         if chunkCount == 1 || workerCount == 0 {
             if count > 0 { body(0..<count) }
             return
         }
+        precondition(chunkCount <= 0xffff, "too many chunks for a share word")
         callers.withLock { _ in
             withoutActuallyEscaping(body) { body in
                 self.body = body
                 self.count = count
-                self.chunkSize = (count + chunkCount - 1) / chunkCount
+                self.chunkSize = size
                 completed.store(0, ordering: .relaxed)
-                let loop = (Ticket(ticket.load(ordering: .relaxed)).loop + 1) & 0xffff_ffff
-                ticket.store(Ticket(loop: loop, chunkCount: chunkCount).value, ordering: .sequentiallyConsistent)
+                let loop = (published.load(ordering: .relaxed) + 1) & 0xffff_ffff
+                for thread in 0..<threadCount {
+                    let share = Share(loop: loop, front: chunkCount * thread / threadCount,
+                                      back: chunkCount * (thread + 1) / threadCount)
+                    shares[thread * Self.shareStride].store(share.value, ordering: .releasing)
+                }
+                published.store(loop, ordering: .sequentiallyConsistent)
                 wakeSleepers()
-                runChunks(of: loop)
+                runChunks(of: loop, thread: 0)
                 var spins = 0
                 while completed.load(ordering: .acquiring) < chunkCount { Self.spinWait(&spins) }
                 self.body = nil
@@ -83,19 +106,34 @@ final class WorkerTeam: @unchecked Sendable {
         }
     }
 
-    /// Claims and runs chunks of loop `loop` until none is left. The loop's closure and sizes
-    /// are read only with a chunk claimed: until that chunk completes, the caller is still in
-    /// this loop and they stay as they are.
-    private func runChunks(of loop: UInt64) {
-        var current = ticket.load(ordering: .acquiring)
-        while let chunk = Ticket(current).claimable(in: loop) {
-            let (exchanged, original) = ticket.compareExchange(
-                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
-            if !exchanged { current = original; continue }
-            let start = chunk * chunkSize
-            if start < count { body!(start..<min(count, start + chunkSize)) }
-            completed.add(1, ordering: .releasing)
-            current = ticket.load(ordering: .acquiring)
+    /// Runs the chunks of loop `loop` that thread `thread` can claim: its own share from the
+    /// front, then the others' from the back.
+    private func runChunks(of loop: UInt64, thread: Int) {
+        for offset in 0..<threadCount {
+            let owner = (thread + offset) % threadCount
+            while let chunk = claim(from: owner, in: loop, front: offset == 0) {
+                let start = chunk * chunkSize
+                if start < count { body!(start..<min(count, start + chunkSize)) }
+                completed.add(1, ordering: .releasing)
+            }
+        }
+    }
+
+    /// Claims the front or back chunk of `owner`'s share of loop `loop`, if any is left. The
+    /// loop's closure and sizes are read only after a successful claim: until that chunk
+    /// completes, the caller is still in this loop and they stay as they are.
+    private func claim(from owner: Int, in loop: UInt64, front: Bool) -> Int? {
+        let word = shares + owner * Self.shareStride
+        var current = word.pointee.load(ordering: .acquiring)
+        while true {
+            let share = Share(current)
+            guard share.loop == loop, share.front < share.back else { return nil }
+            let taken = front ? Share(loop: loop, front: share.front + 1, back: share.back)
+                              : Share(loop: loop, front: share.front, back: share.back - 1)
+            let (exchanged, original) = word.pointee.compareExchange(
+                expected: current, desired: taken.value, ordering: .acquiringAndReleasing)
+            if exchanged { return front ? share.front : share.back - 1 }
+            current = original
         }
     }
 
@@ -105,12 +143,12 @@ final class WorkerTeam: @unchecked Sendable {
         pthread_mutex_unlock(sleepLock)
     }
 
-    /// A worker: wait for a new loop (spinning, then sleeping), run its chunks, repeat.
-    private func work() {
+    /// Worker `index`: wait for a new loop (spinning, then sleeping), run its chunks, repeat.
+    private func work(index: Int) {
         var seen: UInt64 = 0
         while true {
             seen = waitForLoop(after: seen)
-            runChunks(of: seen)
+            runChunks(of: seen, thread: index)
         }
     }
 
@@ -119,17 +157,17 @@ final class WorkerTeam: @unchecked Sendable {
         let deadline = monotonicSeconds() + Self.spinSeconds
         var spins = 0
         while true {
-            let loop = Ticket(ticket.load(ordering: .acquiring)).loop
+            let loop = published.load(ordering: .acquiring)
             if loop != seen { return loop }
             if spins % 256 == 255, monotonicSeconds() > deadline { break }
             Self.spinWait(&spins)
         }
         pthread_mutex_lock(sleepLock)
         sleepers += 1
-        while Ticket(ticket.load(ordering: .sequentiallyConsistent)).loop == seen { pthread_cond_wait(wakeUp, sleepLock) }
+        while published.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wakeUp, sleepLock) }
         sleepers -= 1
         pthread_mutex_unlock(sleepLock)
-        return Ticket(ticket.load(ordering: .acquiring)).loop
+        return published.load(ordering: .acquiring)
     }
 
     /// Spin iterations before a waiting thread starts yielding its processor.
@@ -143,11 +181,12 @@ final class WorkerTeam: @unchecked Sendable {
         if spins < pausesBeforeYield { wk_spin_pause() } else { sched_yield() }
     }
 
-    private func startWorker() {
-        let context = Unmanaged.passRetained(self).toOpaque()
+    private func startWorker(index: Int) {
+        let context = Unmanaged.passRetained(WorkerStart(team: self, index: index)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { context in
-            Unmanaged<WorkerTeam>.fromOpaque(context!).takeRetainedValue().work()
+            let start = Unmanaged<WorkerStart>.fromOpaque(context!).takeRetainedValue()
+            start.team.work(index: start.index)
             return nil
         }, context)
         precondition(status == 0, "could not start a worker thread (\(status))")
@@ -161,24 +200,26 @@ final class WorkerTeam: @unchecked Sendable {
     }
 }
 
-/// The team's shared counter, one 64-bit word: the loop's number (bits 32-63), its chunk count
-/// (16-31) and the next unclaimed chunk (0-15). Claiming a chunk adds 1.
-struct Ticket {
+/// What a new worker thread is given: its team and its index (1...workerCount).
+private final class WorkerStart {
+    let team: WorkerTeam
+    let index: Int
+    init(team: WorkerTeam, index: Int) { self.team = team; self.index = index }
+}
+
+/// One thread's share of a loop, one 64-bit word: the loop's number (bits 32-63) and the share's
+/// unclaimed chunks, `front..<back` (bits 16-31 and 0-15). The owner claims the front chunk,
+/// other threads the back one.
+struct Share {
     let value: UInt64
 
     init(_ value: UInt64) { self.value = value }
 
-    init(loop: UInt64, chunkCount: Int) {
-        precondition(chunkCount <= 0xffff, "too many chunks for the ticket")
-        value = loop << 32 | UInt64(chunkCount) << 16
+    init(loop: UInt64, front: Int, back: Int) {
+        value = loop << 32 | UInt64(front) << 16 | UInt64(back)
     }
 
     var loop: UInt64 { value >> 32 }
-    var chunkCount: Int { Int((value >> 16) & 0xffff) }
-    var next: Int { Int(value & 0xffff) }
-
-    /// The next chunk, if this ticket belongs to `loop` and has one left.
-    func claimable(in loop: UInt64) -> Int? {
-        self.loop == loop && next < chunkCount ? next : nil
-    }
+    var front: Int { Int((value >> 16) & 0xffff) }
+    var back: Int { Int(value & 0xffff) }
 }

@@ -1,4 +1,8 @@
+import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import WeightCompute
 
 /// The decode thread team: every index of every loop runs exactly once, loop after loop, with
@@ -41,5 +45,27 @@ import Testing
             return await group.reduce(0, +)
         }
         #expect(failures == 0)
+    }
+
+    @Test("a delayed thread's chunks go to the others, each thread running its own share front to back")
+    func delayedShareIsTaken() {
+        let team = WorkerTeam.shared(threads: 2)
+        let count = 64
+        // Which thread ran each index, and in which order the chunks started.
+        let runner = UnsafeMutablePointer<pthread_t>.allocate(capacity: count)
+        let starts = Mutex<[(thread: pthread_t, start: Int)]>([])
+        defer { runner.deallocate() }
+        let caller = pthread_self()
+        team.forChunks(of: count, minimumChunk: 1) { chunk in
+            starts.withLock { $0.append((pthread_self(), chunk.lowerBound)) }
+            for index in chunk { runner[index] = pthread_self() }
+            if chunk.contains(0) { usleep(200_000) }  // the caller's first chunk: time for the worker to finish its share and take the caller's
+        }
+        let byCaller = (0..<count).filter { pthread_equal(runner[$0], caller) != 0 }
+        #expect(byCaller.first == 0 && byCaller.count < count / 2, "the caller, held up on its first chunk, ran \(byCaller)")
+        // The worker's own share (the second half) in ascending order, then the caller's from the back.
+        let worker = starts.withLock { $0.filter { pthread_equal($0.thread, caller) == 0 }.map(\.start) }
+        let own = worker.filter { $0 >= count / 2 }, taken = worker.filter { $0 < count / 2 }
+        #expect(own == own.sorted() && taken == taken.sorted(by: >) && worker == own + taken, "worker's chunks: \(worker)")
     }
 }

@@ -52,6 +52,10 @@ size_t wk_gemm_q8_0_scratch_bytes(void);
 /// 1 when `wk_gemm_q8_0_panels` has its AVX-512 VNNI path on this build.
 int wk_gemm_q8_0_vectorized(void);
 
+/// Rows that the matrix-vector kernels (float and Q8_0) read together once rows are long (see
+/// matvec.c): callers that split a product over threads cut it at multiples of this.
+#define WK_MATVEC_ROW_GROUP 12
+
 /// y[r] = W[r] · x for `rows` rows of `cols` elements stored as float32, float16 or bfloat16,
 /// rows `row_stride` bytes apart. Accumulates in float32.
 void wk_matvec_f32(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y);
