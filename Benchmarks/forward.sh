@@ -2,12 +2,17 @@
 # Forward passes on a Qwen2.5-0.5B-shaped checkpoint (random weights), in one run: prefill of a
 # PROMPT-token prompt and greedy decode of DECODE tokens, for `weightkit run --json`,
 # llama.cpp's `llama-bench` and PyTorch (transformers, float32), all on THREADS threads, for the
-# HF directory (f32) and the GGUF f32, f16 and q8_0 copies of the same weights (converted by
-# llama.cpp's convert_hf_to_gguf.py).
+# HF directory (f32) and the GGUF f32, f16, bf16 and q8_0 copies of the same weights (converted
+# by llama.cpp's convert_hf_to_gguf.py).
 # Files go to bench-out/forward/; the table to bench-out/forward/results.md.
 #
+# SHAPE=1.5b runs a Qwen2.5-1.5B-shaped checkpoint instead (files and table in
+# bench-out/forward-1.5b/), for the GGUF TYPES only (default there: f16 bf16 q8_0) and without
+# PyTorch: its feed-forward rows of 8,960 values are long enough for the decode kernels' grouped
+# rows (Docs/MODELS.md, "Matrix products").
+#
 # Environment: PYTHON (default .venv/bin/python), LLAMA_CPP_DIR (default Fixtures/.cache/llama.cpp),
-# THREADS (2), PROMPT (128), DECODE (32).
+# THREADS (2), PROMPT (128), DECODE (32), SHAPE (0.5b), TYPES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -16,13 +21,20 @@ LLAMA=$LLAMA_CPP_DIR/build/bin
 THREADS=${THREADS:-2}
 PROMPT=${PROMPT:-128}
 DECODE=${DECODE:-32}
-OUT=bench-out/forward
+SHAPE=${SHAPE:-0.5b}
+if [ "$SHAPE" = 0.5b ]; then
+  OUT=bench-out/forward; TYPES=${TYPES:-f32 f16 bf16 q8_0}; REFERENCE_ROWS=1
+else
+  OUT=bench-out/forward-$SHAPE; TYPES=${TYPES:-f16 bf16 q8_0}; REFERENCE_ROWS=0
+fi
 WK=.build/release/weightkit
-MODEL=$OUT/qwen2.5-0.5b-shaped
+NAME=qwen2.5-$SHAPE-shaped
+MODEL=$OUT/$NAME
 mkdir -p "$OUT"
 
 swift build -c release --product weightkit >/dev/null
-$PY Benchmarks/forward_reference.py make "$OUT"
+# shellcheck disable=SC2086
+$PY Benchmarks/forward_reference.py make "$OUT" "$SHAPE" $TYPES
 
 RESULTS=$OUT/results.jsonl
 : > "$RESULTS"
@@ -42,7 +54,7 @@ weightkit_run() {  # label file
 }
 # llama-bench: one pp and one tg test per call, its default f16 KV cache.
 llama_bench_run() {  # type
-  "$LLAMA/llama-bench" -m "$OUT/qwen2.5-0.5b-shaped-$1.gguf" -t "$THREADS" -p "$PROMPT" -n "$DECODE" -r 1 -o json 2>/dev/null |
+  "$LLAMA/llama-bench" -m "$OUT/$NAME-$1.gguf" -t "$THREADS" -p "$PROMPT" -n "$DECODE" -r 1 -o json 2>/dev/null |
     $PY -c '
 import json, sys
 tests = json.load(sys.stdin)
@@ -54,10 +66,12 @@ print(json.dumps({"engine": "llama.cpp", "type": sys.argv[1], "prefill_tokens_pe
 if [ ! -x "$LLAMA/llama-bench" ]; then
   echo "forward.sh: $LLAMA/llama-bench not found (make llama-cpp): llama.cpp columns left out" >&2
 fi
-$WK run "$MODEL" --tokens "$TOKENS" --generate 1 --threads "$THREADS" --json >/dev/null
-for _ in $(seq "$ROUNDS"); do weightkit_run "f32 (HF)" "$MODEL"; done
-for type in f32 f16 bf16 q8_0; do
-  file=$OUT/qwen2.5-0.5b-shaped-$type.gguf
+if [ "$REFERENCE_ROWS" = 1 ]; then
+  $WK run "$MODEL" --tokens "$TOKENS" --generate 1 --threads "$THREADS" --json >/dev/null
+  for _ in $(seq "$ROUNDS"); do weightkit_run "f32 (HF)" "$MODEL"; done
+fi
+for type in $TYPES; do
+  file=$OUT/$NAME-$type.gguf
   $WK run "$file" --tokens "$TOKENS" --generate 1 --threads "$THREADS" --json >/dev/null
   for _ in $(seq "$ROUNDS"); do
     if [ -x "$LLAMA/llama-bench" ]; then llama_bench_run "$type"; fi
@@ -76,14 +90,18 @@ for (engine, kind), group in groups.items():
     print(json.dumps({"engine": engine, "type": kind, "prefill_tokens_per_second": median("prefill_tokens_per_second"),
                       "decode_tokens_per_second": median("decode_tokens_per_second"), "runs": len(group)}))
 ' "$RUNS" >> "$RESULTS"
-json=$($PY Benchmarks/forward_reference.py torch "$MODEL" "$PROMPT" "$DECODE" "$THREADS")
-echo "{\"engine\": \"pytorch\", \"type\": \"f32 (HF)\", ${json#\{}" >> "$RESULTS"
+if [ "$REFERENCE_ROWS" = 1 ]; then
+  json=$($PY Benchmarks/forward_reference.py torch "$MODEL" "$PROMPT" "$DECODE" "$THREADS")
+  echo "{\"engine\": \"pytorch\", \"type\": \"f32 (HF)\", ${json#\{}" >> "$RESULTS"
+fi
 
 {
-echo "## Forward passes: Qwen2.5-0.5B-shaped model (random weights), $THREADS threads"
+echo "## Forward passes: Qwen2.5-${SHAPE^^}-shaped model (random weights), $THREADS threads"
 echo
 echo "Prefill of $PROMPT tokens, greedy decode of $DECODE tokens; each figure the median of $ROUNDS runs, llama.cpp and WeightKit taking turns. llama.cpp: llama-bench (f16 KV cache);"
-echo "PyTorch: transformers $($PY -c 'import transformers; print(transformers.__version__)'), torch $($PY -c 'import torch; print(torch.__version__)'), float32."
+if [ "$REFERENCE_ROWS" = 1 ]; then
+  echo "PyTorch: transformers $($PY -c 'import transformers; print(transformers.__version__)'), torch $($PY -c 'import torch; print(torch.__version__)'), float32."
+fi
 echo "Load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average), $(nproc) cores."
 echo
 $PY Benchmarks/forward_reference.py table "$RESULTS"

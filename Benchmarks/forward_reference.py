@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """The forward-pass benchmark's checkpoint and its PyTorch side (issue 5, `Benchmarks/forward.sh`).
 
-  forward_reference.py make OUT_DIR
+  forward_reference.py make OUT_DIR [SHAPE [TYPE...]]
       A Qwen2.5-0.5B-shaped Qwen2 model with random weights (transformers' own initialisation,
       float32, 494 M parameters, tied embeddings) saved as a Hugging Face directory with a small
       byte-level BPE tokenizer (the converter needs one; the vocabulary is padded to 151,936),
       then its GGUF f32, f16, bf16 and q8_0 copies written by llama.cpp's convert_hf_to_gguf.py.
+      SHAPE 1.5b makes a Qwen2.5-1.5B-shaped one instead (1.54 G parameters, rows of 8,960
+      values in the feed-forward down projection); TYPEs choose the GGUF copies.
   forward_reference.py torch MODEL_DIR PROMPT_TOKENS DECODE_TOKENS THREADS
       transformers in float32 on THREADS torch threads: prefill of the prompt, then greedy decode
       with the KV cache. Prints one JSON object with tokens per second.
@@ -23,6 +25,8 @@ QWEN25_05B = dict(
     vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
     num_key_value_heads=2, max_position_embeddings=32768, rope_theta=1000000.0, rms_norm_eps=1e-6,
     tie_word_embeddings=True, use_sliding_window=False)
+QWEN25_15B = dict(QWEN25_05B, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12)
+SHAPES = {"0.5b": QWEN25_05B, "1.5b": QWEN25_15B}
 
 
 def prompt(length: int) -> list[int]:
@@ -30,21 +34,22 @@ def prompt(length: int) -> list[int]:
     return [(i * 7919 + 13) % QWEN25_05B["vocab_size"] for i in range(length)]
 
 
-def make(out: pathlib.Path) -> None:
+def make(out: pathlib.Path, shape: str = "0.5b", types=("f32", "f16", "bf16", "q8_0")) -> None:
     import torch
     from transformers import AutoModelForCausalLM, Qwen2Config
     from generators.decoder_models import convert_to_gguf, tiny_tokenizer
 
-    directory = out / "qwen2.5-0.5b-shaped"
-    if not (directory / "model.safetensors").exists():
+    name = f"qwen2.5-{shape}-shaped"
+    directory = out / name
+    if not any((directory / weights).exists() for weights in ("model.safetensors", "model.safetensors.index.json")):
         torch.manual_seed(0)
-        model = AutoModelForCausalLM.from_config(Qwen2Config(**QWEN25_05B), dtype=torch.float32).eval()
+        model = AutoModelForCausalLM.from_config(Qwen2Config(**SHAPES[shape]), dtype=torch.float32).eval()
         parameters = sum(p.numel() for p in model.parameters())
         model.save_pretrained(str(directory), safe_serialization=True)
         tiny_tokenizer(directory, 300)
         print(f"{directory}: {parameters / 1e6:.1f} M parameters", file=sys.stderr)
-    for outtype in ("f32", "f16", "bf16", "q8_0"):
-        gguf = out / f"qwen2.5-0.5b-shaped-{outtype}.gguf"
+    for outtype in types:
+        gguf = out / f"{name}-{outtype}.gguf"
         if not gguf.exists():
             convert_to_gguf(directory, gguf, outtype)
 
@@ -101,7 +106,7 @@ def table(path: pathlib.Path) -> None:
 def main() -> None:
     command = sys.argv[1]
     if command == "make":
-        make(pathlib.Path(sys.argv[2]))
+        make(pathlib.Path(sys.argv[2]), *sys.argv[3:4], *([tuple(sys.argv[4:])] if len(sys.argv) > 4 else []))
     elif command == "torch":
         print(json.dumps(run_torch(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))))
     elif command == "table":
