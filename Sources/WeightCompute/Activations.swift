@@ -1,3 +1,4 @@
+import CKernels
 import WeightFormats
 #if canImport(Glibc)
 import Glibc
@@ -7,15 +8,12 @@ import Darwin
 
 /// x * sigmoid(x), in place.
 public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { x[i] = x[i] / (1 + expf(-x[i])) }
+    wk_sigmoid_gate(x, count, 1)
 }
 
 /// SwiGLU: out = silu(gate) * up.
 public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
-    for i in 0..<count {
-        let g = gate[i]
-        out[i] = (g / (1 + expf(-g))) * up[i]
-    }
+    wk_swiglu(gate, up, out, count)
 }
 
 /// SwiGLU spread over `threads` threads (0: all cores) once `count` is large enough to pay for
@@ -46,7 +44,7 @@ public func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
 
 /// CLIP's quick GELU: x * sigmoid(1.702 x), in place.
 public func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { x[i] = x[i] / (1 + expf(-1.702 * x[i])) }
+    wk_sigmoid_gate(x, count, 1.702)
 }
 
 /// ReLU, in place.

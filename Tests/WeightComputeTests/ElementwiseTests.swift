@@ -28,6 +28,25 @@ import WeightCompute
         }
     }
 
+    @Test("SiLU and quick GELU over the whole float range: tails, under- and overflow of e^x, infinities, NaN")
+    func sigmoidGatesEverywhere() {
+        var inputs = RandomInputs(seed: 12)
+        var x = inputs.floats(4000, in: -120...120) + inputs.floats(1000, in: -1...1)
+        x += [0, -0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+              .infinity, -.infinity, .nan, 87.3, -87.3, 88.7, -88.7, 103.9, -103.9, 104.1, -104.1, 60, -60]
+        for (name, function, alpha) in [("silu", ActivationFunction.silu, 1.0), ("quick_gelu", .quickGelu, 1.702)] {
+            var y = x
+            y.withUnsafeMutableBufferPointer { function.apply($0.baseAddress!, count: x.count) }
+            let reference = x.map { v -> Double in Double(v) / (1 + exp(-alpha * Double(v))) }
+            let finite = x.indices.filter { reference[$0].isFinite }
+            expectClose(finite.map { y[$0] }, finite.map { reference[$0] }, tolerance: 2e-6, name)
+            for index in x.indices where !reference[index].isFinite {
+                #expect(y[index].isNaN == reference[index].isNaN && (y[index].isNaN || Double(y[index]) == reference[index]),
+                        "\(name)(\(x[index])) = \(y[index]), definition \(reference[index])")
+            }
+        }
+    }
+
     @Test("SwiGLU is silu(gate) · up")
     func swiglu() {
         var inputs = RandomInputs(seed: 3)

@@ -52,6 +52,11 @@ size_t wk_gemm_q8_0_scratch_bytes(void);
 /// 1 when `wk_gemm_q8_0_panels` has its AVX-512 VNNI path on this build.
 int wk_gemm_q8_0_vectorized(void);
 
+/// x[i] / (1 + e^(-alpha · x[i])) in place: SiLU (alpha 1), quick GELU (alpha 1.702).
+void wk_sigmoid_gate(float *x, size_t count, float alpha);
+/// out[i] = SiLU(gate[i]) · up[i].
+void wk_swiglu(const float *gate, const float *up, float *out, size_t count);
+
 /// Rows that the matrix-vector kernels (float and Q8_0) read together once rows are long (see
 /// matvec.c): callers that split a product over threads cut it at multiples of this.
 #define WK_MATVEC_ROW_GROUP 12
