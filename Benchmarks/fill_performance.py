@@ -27,6 +27,11 @@ def markdown_table(block: str) -> str:
     return "\n".join(l for l in block.splitlines() if l.startswith("|"))
 
 
+def markdown_tables(block: str) -> list:
+    """Each table of a section, in order."""
+    return [t.strip() for t in block.split("\n\n") if t.strip().startswith("|")]
+
+
 def main() -> None:
     template, results, load = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3]
     values = {"RUN_LOAD": load}
@@ -66,7 +71,8 @@ def main() -> None:
     values["DECODE_TABLE"] = "\n".join(rows)
 
     values["CONVERT_TABLE"] = "\n\n".join(t for t in section(results, "## Conversion").split("\n\n") if t.startswith("|"))
-    values["FORWARD_TABLE"] = markdown_table(section(results, "## Forward passes"))
+    values["FORWARD_TABLE"], values["FORWARD_ROUNDS"] = markdown_tables(section(results, "## Forward passes: Qwen2.5-0.5B"))
+    values["FORWARD_LARGE_TABLE"], values["FORWARD_LARGE_ROUNDS"] = markdown_tables(section(results, "## Forward passes: Qwen2.5-1.5B"))
 
     seeds = section(results, "## Seed models")
     torch = json.loads(seeds.split("```json", 1)[1].split("```", 1)[0])

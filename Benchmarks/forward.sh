@@ -105,4 +105,8 @@ fi
 echo "Load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average), $(nproc) cores."
 echo
 $PY Benchmarks/forward_reference.py table "$RESULTS"
+echo
+echo "Round by round (each WeightKit run against the llama.cpp run just before it), the median ratio and its range:"
+echo
+$PY Benchmarks/forward_reference.py paired "$RUNS"
 } | tee "$OUT/results.md"

@@ -13,6 +13,9 @@
       with the KV cache. Prints one JSON object with tokens per second.
   forward_reference.py table RESULTS_JSONL
       The side-by-side table of every result line, with ratios to llama.cpp and PyTorch.
+  forward_reference.py paired RUNS_JSONL
+      Per type, the median of the per-round ratios of WeightKit to llama.cpp (each WeightKit run
+      against the llama.cpp run just before it), a table.
 """
 import json
 import pathlib
@@ -79,9 +82,12 @@ def run_torch(directory: str, prompt_tokens: int, decode_tokens: int, threads: i
 def table(path: pathlib.Path) -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     by = {(r["engine"], r["type"]): r for r in rows}
-    print("| type | engine | prefill tok/s | decode tok/s | prefill vs llama.cpp | decode vs llama.cpp | prefill vs PyTorch | decode vs PyTorch |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
     torch_row = by.get(("pytorch", "f32 (HF)"))
+    header = ["type", "engine", "prefill tok/s", "decode tok/s", "prefill vs llama.cpp", "decode vs llama.cpp"]
+    if torch_row:
+        header += ["prefill vs PyTorch", "decode vs PyTorch"]
+    print("| " + " | ".join(header) + " |")
+    print("|---|---|" + "---:|" * (len(header) - 2))
 
     def ratio(a, b):
         return f"{a / b:.2f}x" if a and b else "-"
@@ -98,8 +104,22 @@ def table(path: pathlib.Path) -> None:
                       ratio(d, llama and llama.get("decode_tokens_per_second"))]
         if torch_row:
             cells += [ratio(p, torch_row["prefill_tokens_per_second"]), ratio(d, torch_row["decode_tokens_per_second"])]
-        else:
-            cells += ["-", "-"]
+        print("| " + " | ".join(cells) + " |")
+
+
+def paired(path: pathlib.Path) -> None:
+    import statistics
+    runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    types = list(dict.fromkeys(r["type"] for r in runs if r["engine"] == "llama.cpp"))
+    print("| type | rounds | prefill, median of ratios (min-max) | decode, median of ratios (min-max) |")
+    print("|---|---:|---:|---:|")
+    for kind in types:
+        ours = [r for r in runs if r["engine"] == "weightkit" and r["type"] == kind]
+        theirs = [r for r in runs if r["engine"] == "llama.cpp" and r["type"] == kind]
+        cells = [kind, str(min(len(ours), len(theirs)))]
+        for key in ("prefill_tokens_per_second", "decode_tokens_per_second"):
+            ratios = [a[key] / b[key] for a, b in zip(ours, theirs)]
+            cells.append(f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
         print("| " + " | ".join(cells) + " |")
 
 
@@ -111,6 +131,8 @@ def main() -> None:
         print(json.dumps(run_torch(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))))
     elif command == "table":
         table(pathlib.Path(sys.argv[2]))
+    elif command == "paired":
+        paired(pathlib.Path(sys.argv[2]))
     elif command == "prompt":
         print(",".join(map(str, prompt(int(sys.argv[2])))))
     else:
