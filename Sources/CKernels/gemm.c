@@ -13,6 +13,7 @@
 // next chunk is prefetched while the current one is multiplied, overlapping the weight reads
 // from memory with the arithmetic.
 #include "weightkit_kernels.h"
+#include "scalar_float.h"
 #include <string.h>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -39,20 +40,8 @@ static inline float scalar_value(int type, const uint8_t *row, size_t k) {
     uint16_t h;
     switch (type) {
     case WK_GEMM_F32: { float f; memcpy(&f, row + 4 * k, 4); return f; }
-    case WK_GEMM_BF16: {
-        memcpy(&h, row + 2 * k, 2);
-        uint32_t bits = (uint32_t)h << 16; float f; memcpy(&f, &bits, 4); return f;
-    }
-    default: {
-        memcpy(&h, row + 2 * k, 2);
-        uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
-        if (e == 0) {
-            if (m == 0) bits = sign;
-            else { e = 113; while (!(m & 0x400)) { m <<= 1; e--; } bits = sign | (e << 23) | ((m & 0x3ff) << 13); }
-        } else if (e == 31) bits = sign | 0x7f800000 | (m << 13);
-        else bits = sign | ((e + 112) << 23) | (m << 13);
-        float f; memcpy(&f, &bits, 4); return f;
-    }
+    case WK_GEMM_BF16: memcpy(&h, row + 2 * k, 2); return wk_bf16_to_float(h);
+    default: memcpy(&h, row + 2 * k, 2); return wk_half_to_float(h);
     }
 }
 

@@ -1,25 +1,12 @@
 // Matrix-vector products over float rows. Memory-bound: each weight byte is read once.
 #include "weightkit_kernels.h"
+#include "scalar_float.h"
 #include <stdint.h>
 #include <string.h>
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define WK_AVX2 1
 #endif
-
-static inline float scalar_half(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
-    if (e == 0) {
-        if (m == 0) bits = sign;
-        else { e = 113; while (!(m & 0x400)) { m <<= 1; e--; } bits = sign | (e << 23) | ((m & 0x3ff) << 13); }
-    } else if (e == 31) bits = sign | 0x7f800000 | (m << 13);
-    else bits = sign | ((e + 112) << 23) | (m << 13);
-    float f; memcpy(&f, &bits, 4); return f;
-}
-
-static inline float scalar_bf16(uint16_t h) {
-    uint32_t bits = (uint32_t)h << 16; float f; memcpy(&f, &bits, 4); return f;
-}
 
 #if WK_AVX2
 static inline float hsum(__m256 v) {
@@ -156,12 +143,12 @@ static inline __m512 load16_bf16(const uint16_t *p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
 }
 WK_MATVEC_512(wk_matvec_f32, 4, float, load16_f32, (float))
-WK_MATVEC_512(wk_matvec_f16, 2, uint16_t, load16_f16, scalar_half)
-WK_MATVEC_512(wk_matvec_bf16, 2, uint16_t, load16_bf16, scalar_bf16)
+WK_MATVEC_512(wk_matvec_f16, 2, uint16_t, load16_f16, wk_half_to_float)
+WK_MATVEC_512(wk_matvec_bf16, 2, uint16_t, load16_bf16, wk_bf16_to_float)
 #else
 WK_MATVEC(wk_matvec_f32, 4, load_f32, (float), float, 4096)
-WK_MATVEC(wk_matvec_f16, 2, load_f16, scalar_half, uint16_t, SIZE_MAX)
-WK_MATVEC(wk_matvec_bf16, 2, load_bf16, scalar_bf16, uint16_t, SIZE_MAX)
+WK_MATVEC(wk_matvec_f16, 2, load_f16, wk_half_to_float, uint16_t, SIZE_MAX)
+WK_MATVEC(wk_matvec_bf16, 2, load_bf16, wk_bf16_to_float, uint16_t, SIZE_MAX)
 #endif
 
 float wk_dot_f32(const float *a, const float *b, size_t count) {
@@ -185,7 +172,7 @@ void wk_convert_f16(const void *source, float *destination, size_t count) {
 #if WK_AVX2
     for (; i + 8 <= count; i += 8) _mm256_storeu_ps(destination + i, load_f16(s + i));
 #endif
-    for (; i < count; i++) destination[i] = scalar_half(s[i]);
+    for (; i < count; i++) destination[i] = wk_half_to_float(s[i]);
 }
 
 void wk_convert_bf16(const void *source, float *destination, size_t count) {
@@ -194,5 +181,5 @@ void wk_convert_bf16(const void *source, float *destination, size_t count) {
 #if WK_AVX2
     for (; i + 8 <= count; i += 8) _mm256_storeu_ps(destination + i, load_bf16(s + i));
 #endif
-    for (; i < count; i++) destination[i] = scalar_bf16(s[i]);
+    for (; i < count; i++) destination[i] = wk_bf16_to_float(s[i]);
 }

@@ -3,6 +3,7 @@
 // The references round each float operation separately (NumPy, and ggml built without fused
 // multiply-add), so contraction into FMA is off here: `x * id + 8.5f` must round twice.
 #include "weightkit_quantize.h"
+#include "scalar_float.h"
 
 #include <math.h>
 #include <string.h>
@@ -22,12 +23,6 @@ static inline uint16_t half_bits(float value) {
     uint16_t bits;
     memcpy(&bits, &h, 2);
     return bits;
-}
-
-static inline float half_value(uint16_t bits) {
-    _Float16 h;
-    memcpy(&h, &bits, 2);
-    return (float)h;
 }
 
 static inline void store_u16(uint8_t *destination, uint16_t value) {
@@ -348,9 +343,9 @@ static void quantize_scales_mins_k(const float *x, int nmax, float rmin, int nst
     for (int j = 0; j < QK_K / 32; ++j) {
         uint8_t sc, m;
         get_scale_min_k4(j, scalesOut, &sc, &m);
-        const float dj = half_value(d) * sc;
+        const float dj = wk_half_to_float(d) * sc;
         if (!dj) continue;
-        const float dm = half_value(dmin) * m;
+        const float dm = wk_half_to_float(dmin) * m;
         for (int ii = 0; ii < 32; ++ii) {
             int l = nearest_int((x[32 * j + ii] + dm) / dj);
             L[32 * j + ii] = (uint8_t)MAX(0, MIN(nmax, l));
@@ -420,7 +415,7 @@ void wk_quantize_q6_k(const float *source, void *destination, size_t count) {
         store_u16(y + 208, d);
         for (int ib = 0; ib < QK_K / 16; ++ib) blockScales[ib] = (int8_t)MIN(127, nearest_int(iscale * scales[ib]));
         for (int j = 0; j < QK_K / 16; ++j) {
-            float dj = half_value(d) * blockScales[j];
+            float dj = wk_half_to_float(d) * blockScales[j];
             if (!dj) continue;
             for (int ii = 0; ii < 16; ++ii) {
                 int l = nearest_int(x[16 * j + ii] / dj);
