@@ -186,15 +186,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// stay asleep.
     func multiplyFloatRows(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>,
                            gemmType: Int32, threads: Int) {
-        let workers = threads > 0 ? threads : Parallel.processorCount
-        let panels = (rows + Self.gemmPanelRows - 1) / Self.gemmPanelRows
-        let team = WorkerTeam.shared(threads: panels < 2 ? 1 : workers)
-        let scratchCount = wk_gemm_scratch_floats()
-        team.forChunks(of: panels, minimumChunk: 1) { share in
-            let first = share.lowerBound * Self.gemmPanelRows
-            let count = min(rows, share.upperBound * Self.gemmPanelRows) - first
-            let scratch = ScratchPool.take(scratchCount)
-            defer { ScratchPool.give(scratch, capacity: scratchCount) }
+        forPanelShares(threads: threads) { first, count, scratch in
             wk_gemm(gemmType, base + first * rowStride, rowStride, count, columns, x, columns, m, y + first, rows, scratch)
         }
     }
@@ -203,19 +195,26 @@ public struct WeightMatrix: @unchecked Sendable {
     /// rounded to bfloat16 once, then `wk_gemm_bf16_dot` (AVX-512 BF16, exact products summed
     /// in float32) over panels of rows shared out as in `multiplyFloatRows`.
     func multiplyBFloat16Pairs(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
-        let workers = threads > 0 ? threads : Parallel.processorCount
         let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: m * columns)
         defer { rounded.deallocate() }
         wk_encode_bf16(x, rounded, m * columns)
+        forPanelShares(threads: threads) { first, count, scratch in
+            wk_gemm_bf16_dot(base + first * rowStride, rowStride, count, columns, rounded, columns, m, y + first, rows, scratch)
+        }
+    }
+
+    /// Shares the rows out over a `WorkerTeam` in whole `wk_gemm` panels: `body` gets a share's
+    /// first row, its row count and a packing buffer of `wk_gemm_scratch_floats()` floats.
+    private func forPanelShares(threads: Int, _ body: (_ first: Int, _ count: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
+        let workers = threads > 0 ? threads : Parallel.processorCount
         let panels = (rows + Self.gemmPanelRows - 1) / Self.gemmPanelRows
         let team = WorkerTeam.shared(threads: panels < 2 ? 1 : workers)
         let scratchCount = wk_gemm_scratch_floats()
         team.forChunks(of: panels, minimumChunk: 1) { share in
             let first = share.lowerBound * Self.gemmPanelRows
-            let count = min(rows, share.upperBound * Self.gemmPanelRows) - first
             let scratch = ScratchPool.take(scratchCount)
             defer { ScratchPool.give(scratch, capacity: scratchCount) }
-            wk_gemm_bf16_dot(base + first * rowStride, rowStride, count, columns, rounded, columns, m, y + first, rows, scratch)
+            body(first, min(rows, share.upperBound * Self.gemmPanelRows) - first, scratch)
         }
     }
 
