@@ -48,7 +48,7 @@ static inline __m256i block_products(__m256i w, __m256i x) {
 
 /// acc + (d_w · d_x) · (block of w · block of x), in 8 float lanes.
 static inline __m256 add_block(const uint8_t *block, const wk_block_q8_act *x, __m256 acc) {
-    const __m256 scale = _mm256_set1_ps(wk_half_to_float(*(const uint16_t *)block) * x->d);
+    const __m256 scale = _mm256_set1_ps(wk_half_scale_to_float(*(const uint16_t *)block) * x->d);
     const __m256i w = _mm256_loadu_si256((const __m256i *)(block + 2));
     const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs);
     return _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(block_products(w, xq)), acc);
@@ -79,7 +79,7 @@ static inline float q8_0_row_dot(const uint8_t *w, size_t blocks, const wk_block
 #endif
     for (; b < blocks; b++) {
         const uint8_t *block = w + b * 34;
-        const float d = wk_half_to_float(*(const uint16_t *)block) * x[b].d;
+        const float d = wk_half_scale_to_float(*(const uint16_t *)block) * x[b].d;
         const int8_t *q = (const int8_t *)(block + 2);
         int isum = 0;
         for (int j = 0; j < 32; j++) isum += (int)q[j] * (int)x[b].qs[j];
@@ -139,7 +139,7 @@ void wk_gemm_q8_0(const void *weights, size_t row_stride, size_t rows, size_t bl
                 for (int r = 0; r < 4; r++) {
                     const uint8_t *block = base + (r0 + r) * row_stride + b * 34;
                     w[r] = _mm256_loadu_si256((const __m256i *)(block + 2));
-                    dw[r] = _mm256_set1_ps(wk_half_to_float(*(const uint16_t *)block));
+                    dw[r] = _mm256_set1_ps(wk_half_scale_to_float(*(const uint16_t *)block));
                     // -128 · (sum of each group of four weights)
                     correction[r] = _mm256_sub_epi32(_mm256_setzero_si256(),
                                                      _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset, w[r]));
