@@ -154,7 +154,17 @@ WK_MATVEC(wk_matvec_bf16, 2, load_bf16, wk_bf16_to_float, uint16_t, SIZE_MAX)
 float wk_dot_f32(const float *a, const float *b, size_t count) {
     size_t i = 0;
     float sum = 0;
-#if WK_AVX2
+#if defined(__AVX512F__)
+    __m512 z0 = _mm512_setzero_ps(), z1 = z0, z2 = z0, z3 = z0;
+    for (; i + 64 <= count; i += 64) {
+        z0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), z0);
+        z1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), z1);
+        z2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), z2);
+        z3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), z3);
+    }
+    for (; i + 16 <= count; i += 16) z0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), z0);
+    sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(z0, z1), _mm512_add_ps(z2, z3)));
+#elif WK_AVX2
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     for (; i + 16 <= count; i += 16) {
         acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);

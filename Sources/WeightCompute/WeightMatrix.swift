@@ -152,11 +152,12 @@ public struct WeightMatrix: @unchecked Sendable {
                 wk_matvec_q8_0(base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized, y + chunk.lowerBound)
             }
         default:
+            let decode = type.decodeKernel!
             Self.forRowChunks(of: rows, on: team) { chunk in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
                 defer { row.deallocate() }
                 for index in chunk {
-                    decodeRow(index, into: row)
+                    decode(base + index * rowStride, row, columns)
                     y[index] = wk_dot_f32(row, x, columns)
                 }
             }
