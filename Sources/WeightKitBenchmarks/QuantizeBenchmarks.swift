@@ -1,3 +1,4 @@
+import WeightCompute
 import WeightConversion
 import WeightFormats
 
@@ -5,7 +6,7 @@ import WeightFormats
 /// cores, best of 5 after a warm-up.
 func quantizeBenchmark(type name: String, count: Int) throws {
     let type = try Converter.type(named: name)
-    var generator = SplitMix(seed: 1)
+    var generator = SeededGenerator(seed: 1)
     let values = (0..<count).map { _ in generator.nextGaussian() }
     var output = [UInt8](repeating: 0, count: count / type.blockSize * type.bytesPerBlock)
     for threads in [1, Parallel.processorCount] {
@@ -21,22 +22,11 @@ func quantizeBenchmark(type name: String, count: Int) throws {
     }
 }
 
-/// A small deterministic generator for benchmark inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Box-Muller.
+/// Box-Muller over the library's seeded generator: normally distributed benchmark inputs.
+extension SeededGenerator {
     mutating func nextGaussian() -> Float {
-        let u = (Double(next() >> 11) + 1) / 9_007_199_254_740_993.0
-        let v = Double(next() >> 11) / 9_007_199_254_740_992.0
-        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
+        let u = 1 - uniform()  // (0, 1]: log stays finite
+        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * uniform()))
     }
 }
 
