@@ -51,7 +51,8 @@ venv: $(PYTHON)
 $(PYTHON):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q gguf==0.19.0 safetensors numpy torch transformers pillow scikit-learn bitsandbytes ml_dtypes sentencepiece scikit-build-core cmake ninja
+	$(VENV)/bin/pip install -q gguf==0.19.0 safetensors numpy torch transformers pillow scikit-learn bitsandbytes ml_dtypes sentencepiece protobuf
+	$(VENV)/bin/pip install -q jinja2 tokenizers sentence-transformers peft scikit-build-core cmake ninja
 
 ## llama.cpp from the llama-cpp-python $(LLAMA_VERSION) source distribution (about 8 minutes).
 llama-cpp: $(LLAMA_DIR)/build/bin/libggml-base.so
@@ -66,7 +67,8 @@ $(LLAMA_DIR)/build/bin/libggml-base.so: $(PYTHON)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake -S $(LLAMA_DIR) -B $(LLAMA_DIR)/build -G "Unix Makefiles" \
 	  -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=ON -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cmake --build $(LLAMA_DIR)/build -j 2 --target \
-	  llama llama-bench llama-quantize llama-gguf-split llama-simple llama-gguf llama-cli
+	  llama llama-bench llama-quantize llama-gguf-split llama-simple llama-gguf llama-cli \
+	  llama-tokenize llama-completion llama-embedding llama-imatrix llama-perplexity llama-export-lora
 
 ## Rebuilds Fixtures/ with the reference implementations.
 fixtures: venv llama-cpp

@@ -6,6 +6,8 @@
 //   CZstd, COpenBLAS      system libraries through pkg-config
 //   WeightFormats         mapped files, GGUF / safetensors readers, the ggml type registry,
 //                         dequantisation, tensor views (no BLAS)
+//   WeightTokenizers      tokenizers (GGUF metadata, tokenizer.json, tokenizer.model) and chat
+//                         templates (Jinja); knows no weights
 //   WeightArchitecture    one typed model description from config.json, GGUF metadata or
 //                         params.json; Hugging Face <-> GGUF tensor names
 //   WeightBudget          parameters, bytes, KV cache, FLOPs, LoRA, plots (no BLAS)
@@ -30,6 +32,7 @@ let package = Package(
     name: "WeightKit",
     products: [
         .library(name: "WeightFormats", targets: ["WeightFormats"]),
+        .library(name: "WeightTokenizers", targets: ["WeightTokenizers"]),
         .library(name: "WeightArchitecture", targets: ["WeightArchitecture"]),
         .library(name: "WeightBudget", targets: ["WeightBudget"]),
         .library(name: "WeightConversion", targets: ["WeightConversion"]),
@@ -64,6 +67,9 @@ let package = Package(
             dependencies: ["CZstd", "CKernels"],
             swiftSettings: kernelSettings),
         .target(
+            name: "WeightTokenizers",
+            dependencies: ["WeightFormats"]),
+        .target(
             name: "WeightArchitecture",
             dependencies: ["WeightFormats"]),
         .target(
@@ -92,13 +98,17 @@ let package = Package(
         .executableTarget(
             name: "weightkit",
             dependencies: [
-                "WeightFormats", "WeightArchitecture", "WeightBudget", "WeightConversion", "WeightModels", "WeightImages",
+                "WeightFormats", "WeightTokenizers", "WeightArchitecture", "WeightBudget", "WeightConversion", "WeightModels",
+                "WeightImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
             name: "WeightFormatsTests",
             dependencies: ["WeightFormats"],
             swiftSettings: kernelSettings),
+        .testTarget(
+            name: "WeightTokenizersTests",
+            dependencies: ["WeightTokenizers", "WeightFormats"]),
         .testTarget(
             name: "WeightArchitectureTests",
             dependencies: ["WeightArchitecture", "WeightFormats"]),

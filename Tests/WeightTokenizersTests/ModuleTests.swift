@@ -1,0 +1,9 @@
+import Testing
+import WeightFormats
+@testable import WeightTokenizers
+
+@Suite struct ModuleTests {
+    @Test func fixturesDirectoryExists() {
+        #expect(FileSystem.isDirectory(Fixture.path("tokenizers")))
+    }
+}
