@@ -33,8 +33,7 @@ public enum ArchitectureLoader {
         } catch let error as FormatError {
             throw FormatError.inFile(file, error)
         }
-        if PathName.lastComponent(of: file) == "params.json" { return try MetaParams.parse(json, file: file) }
-        return try HuggingFaceConfig.parse(json, file: file)
+        return try ModelFamilies.architecture(huggingFace: json, file: file)
     }
 
     private static func isGGUF(_ path: String) -> Bool {

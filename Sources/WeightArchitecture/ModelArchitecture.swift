@@ -16,6 +16,8 @@ public struct ModelArchitecture: Sendable, Equatable {
     public var contrastive: ContrastiveHeads?
     /// The weights' storage type the source names (`torch_dtype` / `dtype`), if any.
     public var storageDType: String?
+    /// For composite models (LLaVA): the model type of the language model in `text`.
+    public var languageModelType: String?
     /// Where the description came from.
     public var origin: Origin
 
@@ -33,6 +35,35 @@ public struct ModelArchitecture: Sendable, Equatable {
         self.projector = projector
         self.storageDType = storageDType
         self.origin = origin
+    }
+}
+
+/// Where a transformer block applies its norms.
+public enum NormPlacement: String, Sendable, Equatable {
+    /// `x + f(norm(x))`: most decoders and vision encoders.
+    case pre
+    /// `norm(x + f(x))`: BERT.
+    case post
+}
+
+/// How a sentence-embedding model turns token states into one vector (sentence-transformers'
+/// `Pooling` modes; llama.cpp's `pooling_type`).
+public enum Pooling: String, Sendable, Equatable, CaseIterable {
+    case none, mean, cls, last
+
+    /// llama.cpp's `LLAMA_POOLING_TYPE_*` number (`{arch}.pooling_type`).
+    public var llamaCppValue: Int {
+        switch self {
+        case .none: 0
+        case .mean: 1
+        case .cls: 2
+        case .last: 3
+        }
+    }
+
+    public init?(llamaCppValue: Int) {
+        guard let match = Pooling.allCases.first(where: { $0.llamaCppValue == llamaCppValue }) else { return nil }
+        self = match
     }
 }
 
@@ -109,12 +140,16 @@ public struct RopeScaling: Sendable, Equatable {
     public var originalContextLength: Int?
     /// llama3: low_freq_factor, high_freq_factor; yarn: beta_fast, beta_slow...
     public var parameters: [String: Double]
+    /// Per-frequency factor lists (longrope: `short_factor`, `long_factor`).
+    public var factorLists: [String: [Double]]
 
-    public init(type: String, factor: Double, originalContextLength: Int? = nil, parameters: [String: Double] = [:]) {
+    public init(type: String, factor: Double, originalContextLength: Int? = nil, parameters: [String: Double] = [:],
+                factorLists: [String: [Double]] = [:]) {
         self.type = type
         self.factor = factor
         self.originalContextLength = originalContextLength
         self.parameters = parameters
+        self.factorLists = factorLists
     }
 }
 
@@ -197,6 +232,32 @@ public struct TextStack: Sendable, Equatable {
     public var finalNorm: Bool
     /// Whether the model ends in a language-model head (false for encoders).
     public var hasOutputHead: Bool
+    /// Where each block normalises: before its sublayers (pre-norm) or after each residual sum
+    /// (post-norm, BERT).
+    public var normPlacement: NormPlacement = .pre
+    /// A norm on each sublayer's output before the residual sum (Gemma 2 and 3:
+    /// `post_attention_layernorm`, `post_feedforward_layernorm`).
+    public var sublayerOutputNorms = false
+    /// Whether the stored RMSNorm weights are `w - 1` (Gemma multiplies by `1 + w`). llama.cpp's
+    /// converter adds the 1 when it writes GGUF, so this holds for Hugging Face files only.
+    public var unitOffsetNorms = false
+    /// Token embeddings are multiplied by this (Gemma: √hidden); nil for none.
+    public var embeddingScale: Double?
+    /// Attention scores are multiplied by this; nil for 1/√keyLength.
+    public var attentionScale: Double?
+    /// Scores are squashed to `cap · tanh(score / cap)` before the softmax (Gemma 2).
+    public var attentionSoftCap: Double?
+    /// Logits are squashed to `cap · tanh(logit / cap)` (Gemma 2).
+    public var finalLogitSoftCap: Double?
+    /// The rotary parameters of sliding-window layers when they differ from the others'
+    /// (Gemma 3: `rope_local_base_freq`, no scaling).
+    public var slidingRotary: RotaryEmbedding?
+    /// One `qkv_proj` instead of q, k and v (Phi-3): rows q, then k, then v.
+    public var fusedQKV = false
+    /// One `gate_up_proj` instead of gate and up (Phi-3): gate rows first.
+    public var fusedGateUp = false
+    /// How an embedding model pools token states (GGUF `pooling_type`); nil when unknown.
+    public var pooling: Pooling?
 
     public init(vocabularySize: Int, hiddenSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int,
                 keyLength: Int, valueLength: Int, feedForwardLength: Int, gatedFeedForward: Bool = true,
@@ -242,6 +303,17 @@ public struct TextStack: Sendable, Equatable {
     /// KV heads of layer `layer`.
     public func kvHeads(layer: Int) -> Int {
         kvHeadCountPerLayer.map { $0[layer] } ?? kvHeadCount
+    }
+
+    /// The most KV heads of any layer: what per-layer scratch buffers are sized by.
+    public var maxKVHeadCount: Int {
+        kvHeadCountPerLayer?.max() ?? kvHeadCount
+    }
+
+    /// The rotary parameters of layer `layer` (sliding-window layers may have their own).
+    public func rotary(layer: Int) -> RotaryEmbedding? {
+        if span(layer: layer) == .sliding, let slidingRotary { return slidingRotary }
+        return rotary
     }
 
     /// The rotary parameters, when positions are rotary.
@@ -333,5 +405,20 @@ public struct VisionProjector: Sendable, Equatable {
         self.featureLayer = featureLayer
         self.selectStrategy = selectStrategy
         self.spatialPoolStride = spatialPoolStride
+    }
+}
+
+/// The heads of a contrastive image-text model (CLIP, SigLIP) beyond its two towers.
+public struct ContrastiveHeads: Sendable, Equatable {
+    /// Output size of the text projection (CLIP's `text_projection`, SigLIP's text `head`).
+    public var textProjectionSize: Int?
+    public var textProjectionBias: Bool
+    /// SigLIP's learned logit bias next to the logit scale.
+    public var logitBias: Bool
+
+    public init(textProjectionSize: Int?, textProjectionBias: Bool, logitBias: Bool) {
+        self.textProjectionSize = textProjectionSize
+        self.textProjectionBias = textProjectionBias
+        self.logitBias = logitBias
     }
 }

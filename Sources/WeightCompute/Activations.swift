@@ -16,12 +16,11 @@ public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: 
     wk_swiglu(gate, up, out, count)
 }
 
-/// SwiGLU spread over `threads` threads (0: all cores) once `count` is large enough to pay for
-/// waking them (a prefill's feed-forward width times its tokens); the same values as `swiglu`.
+/// SwiGLU spread over the context's threads once `count` is large enough to pay for waking
+/// them (a prefill's feed-forward width times its tokens); the same values as `swiglu`.
 public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>,
-                   threads: Int) {
-    let workers = count < parallelElementwiseCount ? 1 : (threads > 0 ? threads : Parallel.processorCount)
-    WorkerTeam.shared(threads: workers).forChunks(of: count, minimumChunk: 4096) { part in
+                   context: ComputeContext) {
+    context.team(parallel: count >= parallelElementwiseCount).forChunks(of: count, minimumChunk: 4096) { part in
         swiglu(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count, into: out + part.lowerBound)
     }
 }

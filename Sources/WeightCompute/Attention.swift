@@ -1,4 +1,9 @@
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import WeightFormats
 
 /// The sizes of one attention layer.
@@ -13,9 +18,12 @@ public struct AttentionShape: Sendable {
     public var causal: Bool
     /// Sliding-window size: attend only to the last `window` positions (nil: all).
     public var window: Int?
+    /// Scores are squashed to `cap · tanh(score / cap)` before the softmax (Gemma 2); nil: none.
+    public var softCap: Float?
 
-    public init(heads: Int, kvHeads: Int, keySize: Int, valueSize: Int, scale: Float? = nil, causal: Bool = true, window: Int? = nil) {
-        precondition(heads % kvHeads == 0, "query heads must be a multiple of key/value heads")
+    public init(heads: Int, kvHeads: Int, keySize: Int, valueSize: Int, scale: Float? = nil, causal: Bool = true, window: Int? = nil,
+                softCap: Float? = nil) {
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "query heads must be a multiple of key/value heads")
         self.heads = heads
         self.kvHeads = kvHeads
         self.keySize = keySize
@@ -23,7 +31,20 @@ public struct AttentionShape: Sendable {
         self.scale = scale ?? 1 / Float(keySize).squareRoot()
         self.causal = causal
         self.window = window
+        self.softCap = softCap
     }
+
+    /// Applies the soft cap, if any, to `count` scores.
+    @inline(__always)
+    func cap(_ scores: UnsafeMutablePointer<Float>, count: Int) {
+        guard let softCap else { return }
+        for i in 0..<count { scores[i] = softCap * tanhf(scores[i] / softCap) }
+    }
+}
+
+/// A KV cache whose size cannot be allocated.
+public struct CacheSizeError: Error, Sendable, Equatable {
+    public let capacity: Int
 }
 
 /// Keys and values of one layer for up to `capacity` positions, head-major
@@ -36,14 +57,29 @@ public final class KVCacheLayer {
     public let keys: UnsafeMutablePointer<Float>
     public let values: UnsafeMutablePointer<Float>
 
-    public init(kvHeads: Int, keySize: Int, valueSize: Int, capacity: Int) {
+    /// Allocates the layer's keys and values; throws when their size overflows or exceeds what
+    /// one allocation may hold (`maxBytes`).
+    public init(kvHeads: Int, keySize: Int, valueSize: Int, capacity: Int) throws {
+        func floats(_ size: Int) throws -> Int {
+            var total = 1
+            for factor in [kvHeads, capacity, size] {
+                let (product, overflow) = total.multipliedReportingOverflow(by: max(factor, 0))
+                guard !overflow, product <= KVCacheLayer.maxBytes / 4 else { throw CacheSizeError(capacity: capacity) }
+                total = product
+            }
+            return total
+        }
+        let keyCount = try floats(keySize), valueCount = try floats(valueSize)
         self.kvHeads = kvHeads
         self.keySize = keySize
         self.valueSize = valueSize
         self.capacity = capacity
-        keys = .allocate(capacity: kvHeads * capacity * keySize)
-        values = .allocate(capacity: kvHeads * capacity * valueSize)
+        keys = .allocate(capacity: max(1, keyCount))
+        values = .allocate(capacity: max(1, valueCount))
     }
+
+    /// The most bytes one layer's keys (or values) may take: far beyond a real cache.
+    public static let maxBytes = 1 << 36
 
     deinit {
         keys.deallocate()
@@ -72,24 +108,24 @@ public final class KVCacheLayer {
 ///   - queries: `[count, heads * keySize]`.
 ///   - scores: scratch of at least `count * (start + count)` floats.
 ///   - output: `[count, heads * valueSize]`.
-///   - threads: threads over heads (0: all cores).
+///   - context: context over heads (0: all cores).
 public func attention(
     queries: UnsafePointer<Float>, cache: KVCacheLayer, start: Int, count: Int, shape: AttentionShape,
-    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int = 1
+    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, context: ComputeContext
 ) {
     if count == 1 {
-        singleQueryAttention(query: queries, cache: cache, position: start, shape: shape, into: output, threads: threads)
+        singleQueryAttention(query: queries, cache: cache, position: start, shape: shape, into: output, context: context)
         return
     }
     let length = start + count
     let group = shape.heads / shape.kvHeads
     // Heads spread over the team, each with single-threaded products and its own scores, so
     // BLAS's workers do not wake for these small products and spin against the team's threads.
-    let team = WorkerTeam.shared(threads: threads > 0 ? threads : Parallel.processorCount)
-    BLAS.singleThreaded {
+    let team = context.team
+    do {
         team.forChunks(of: shape.heads, minimumChunk: 1) { heads in
-            let headScores = heads.count == shape.heads ? scores : ScratchPool.take(count * length)
-            defer { if headScores != scores { ScratchPool.give(headScores, capacity: count * length) } }
+            let headScores = heads.count == shape.heads ? scores : context.scratch.take(count * length)
+            defer { if headScores != scores { context.scratch.give(headScores, capacity: count * length) } }
             for head in heads {
                 attendPrefillHead(head, kvHead: head / group, queries: queries, cache: cache, start: start, count: count,
                                   shape: shape, scores: headScores, into: output)
@@ -111,6 +147,7 @@ func attendPrefillHead(
         a: queries + head * shape.keySize, lda: shape.heads * shape.keySize,
         b: cache.keys + kvHead * cache.capacity * shape.keySize, ldb: shape.keySize,
         c: scores, ldc: length)
+    shape.cap(scores, count: count * length)
     for row in 0..<count {
         let position = start + row
         let line = scores + row * length
@@ -136,13 +173,13 @@ func attendPrefillHead(
 /// Heads are spread over threads once the context is long enough to pay for it.
 func singleQueryAttention(
     query: UnsafePointer<Float>, cache: KVCacheLayer, position: Int, shape: AttentionShape,
-    into output: UnsafeMutablePointer<Float>, threads: Int
+    into output: UnsafeMutablePointer<Float>, context: ComputeContext
 ) {
     let length = position + 1
     let scores = UnsafeMutablePointer<Float>.allocate(capacity: shape.heads * length)
     defer { scores.deallocate() }
     let parallel = shape.heads * length * shape.keySize >= singleQueryParallelWork
-    let team = WorkerTeam.shared(threads: parallel ? (threads > 0 ? threads : Parallel.processorCount) : 1)
+    let team = context.team(parallel: parallel)
     team.forChunks(of: shape.heads, minimumChunk: 1) { heads in
         for head in heads {
             attendOneHead(head, query: query, cache: cache, position: position, shape: shape,
@@ -172,6 +209,7 @@ func attendOneHead(
     for column in visible..<length {
         scores[column] = shape.scale * wk_dot_f32(q, keys + column * shape.keySize, shape.keySize)
     }
+    shape.cap(scores + visible, count: length - visible)
     softmax(scores, count: length)
     // out_h[valueSize] = Σ_j p_j · V_h[j]
     let out = output + head * shape.valueSize
@@ -194,11 +232,11 @@ func attendOneHead(
 ///   - values: `[keyCount, kvHeads * valueSize]`.
 ///   - scores: scratch of at least `queryCount * keyCount` floats.
 ///   - output: `[queryCount, heads * valueSize]`.
-///   - threads: threads for the heads (0: all cores).
+///   - context: context for the heads (0: all cores).
 public func bidirectionalAttention(
     queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
     queryCount: Int, keyCount: Int, shape: AttentionShape, scores: UnsafeMutablePointer<Float>,
-    into output: UnsafeMutablePointer<Float>, threads: Int = 0
+    into output: UnsafeMutablePointer<Float>, context: ComputeContext
 ) {
     let group = shape.heads / shape.kvHeads
     let queryStride = shape.heads * shape.keySize
@@ -206,12 +244,12 @@ public func bidirectionalAttention(
     // Heads spread over the team, each with single-threaded products and its own scores, as in
     // causal prefill: the matrix products around this run on the team's threads, and BLAS's
     // own workers waking for every head would spin against them.
-    let team = WorkerTeam.shared(threads: threads > 0 ? threads : Parallel.processorCount)
-    BLAS.singleThreaded {
+    let team = context.team
+    do {
         team.forChunks(of: shape.heads, minimumChunk: 1) { heads in
             let size = queryCount * keyCount
-            let headScores = heads.count == shape.heads ? scores : ScratchPool.take(size)
-            defer { if headScores != scores { ScratchPool.give(headScores, capacity: size) } }
+            let headScores = heads.count == shape.heads ? scores : context.scratch.take(size)
+            defer { if headScores != scores { context.scratch.give(headScores, capacity: size) } }
             for head in heads {
                 let kvHead = head / group
                 // scores[queryCount, keyCount] = scale * Q_h · K_hᵀ
@@ -219,6 +257,7 @@ public func bidirectionalAttention(
                     m: queryCount, n: keyCount, k: shape.keySize, alpha: shape.scale,
                     a: queries + head * shape.keySize, lda: queryStride,
                     b: keys + kvHead * shape.keySize, ldb: keyStride, c: headScores, ldc: keyCount)
+                shape.cap(headScores, count: queryCount * keyCount)
                 for row in 0..<queryCount { softmax(headScores + row * keyCount, count: keyCount) }
                 // out_h[queryCount, valueSize] = P · V_h
                 BLAS.multiply(

@@ -30,23 +30,11 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// Runs `body` with BLAS on the calling thread only, for callers that spread products over
-    /// their own threads (each calling sgemm on its share): BLAS's own workers then stay asleep
-    /// instead of spinning against those threads between calls.
-    @inline(__always)
-    public static func singleThreaded<Result>(_ body: () throws -> Result) rethrows -> Result {
-        #if canImport(Accelerate)
-        return try body()
-        #else
-        let previous = openblas_get_num_threads()
-        if previous != 1 { openblas_set_num_threads(1) }
-        defer { if previous != 1 { openblas_set_num_threads(previous) } }
-        return try body()
-        #endif
-    }
-
-    /// Sets the number of threads BLAS may use (OpenBLAS; a no-op with Accelerate).
-    public static func setThreads(_ count: Int) {
+    /// Sets OpenBLAS's process-wide thread count (a no-op with Accelerate). WeightKit's compute
+    /// contexts call BLAS single-threaded on their own threads and never change this; the
+    /// `weightkit` tool sets it to 1 once when it starts, so that OpenBLAS's threads do not
+    /// compete with a context's.
+    public static func setProcessThreads(_ count: Int) {
         #if !canImport(Accelerate)
         openblas_set_num_threads(Int32(max(1, count)))
         #endif

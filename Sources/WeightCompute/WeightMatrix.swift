@@ -37,24 +37,29 @@ public struct WeightMatrix: @unchecked Sendable {
         self.owner = owner
     }
 
+    /// A matrix with no rows: a placeholder for a weight that could not be bound (binders report
+    /// those and never compute with it).
+    public static let empty: WeightMatrix = {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        memory.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+        return WeightMatrix(rows: 0, columns: 0, type: .f32, base: memory, owner: nil)
+    }()
+
     /// Rows below which a product stays on one thread.
     static let parallelRowThreshold = 64
 
     /// y[M, rows] = x[M, columns] · Wᵀ.
-    public func apply(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int = 0) {
+    public func apply(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
         if m == 1 {
-            multiplyVector(x, into: y, threads: threads)
+            multiplyVector(x, into: y, context: context)
         } else if type == .bf16, columns % 2 == 0, wk_gemm_bf16_dot_vectorized() != 0 {
-            multiplyBFloat16Pairs(x, count: m, into: y, threads: threads)
+            multiplyBFloat16Pairs(x, count: m, into: y, context: context)
         } else if let gemmType = Self.gemmType(type) {
-            multiplyFloatRows(x, count: m, into: y, gemmType: gemmType, threads: threads)
+            multiplyFloatRows(x, count: m, into: y, gemmType: gemmType, context: context)
         } else if type == .f32 {
-            // One sgemm on the mapping: OpenBLAS's own threads split it better than row blocks.
-            BLAS.multiplyTransposed(
-                m: m, n: rows, k: columns, a: x, lda: columns,
-                b: base.assumingMemoryBound(to: Float.self), ldb: columns, c: y, ldc: rows)
+            multiplyFloat32Blocks(x, count: m, into: y, context: context)
         } else {
-            multiplyBlocks(x, count: m, into: y, threads: threads)
+            multiplyBlocks(x, count: m, into: y, context: context)
         }
     }
 
@@ -88,7 +93,7 @@ public struct WeightMatrix: @unchecked Sendable {
         team.forChunks(of: rows, minimumChunk: group, multiple: group, body)
     }
 
-    /// Stored types whose matrix-vector kernels `apply(_:to:count:threads:)` runs in one loop.
+    /// Stored types whose matrix-vector kernels `apply(_:to:count:context:)` runs in one loop.
     static let sharedLoopTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0]
 
     /// y_i = x · W_iᵀ for several matrices that read the same x (a layer's q, k and v; gate and
@@ -97,16 +102,15 @@ public struct WeightMatrix: @unchecked Sendable {
     /// is applied in turn.
     public static func apply(
         _ products: [(matrix: WeightMatrix, output: UnsafeMutablePointer<Float>)], to x: UnsafePointer<Float>,
-        count m: Int, threads: Int = 0
+        count m: Int, context: ComputeContext
     ) {
         guard m == 1, let first = products.first,
               products.allSatisfy({ sharedLoopTypes.contains($0.matrix.type) && $0.matrix.columns == first.matrix.columns })
         else {
-            for product in products { product.matrix.apply(x, count: m, into: product.output, threads: threads) }
+            for product in products { product.matrix.apply(x, count: m, into: product.output, context: context) }
             return
         }
         let columns = first.matrix.columns, blocks = columns / 32
-        let workers = threads > 0 ? threads : Parallel.processorCount
         var quantized: UnsafeMutablePointer<wk_block_q8_act>?
         if products.contains(where: { $0.matrix.type == .q8_0 }) {
             quantized = .allocate(capacity: blocks)
@@ -117,7 +121,7 @@ public struct WeightMatrix: @unchecked Sendable {
         // matrices runs the end of one and the start of the next.
         var starts = [0]
         for product in products { starts.append(starts.last! + product.matrix.rows) }
-        let team = WorkerTeam.shared(threads: starts.last! < parallelRowThreshold ? 1 : workers)
+        let team = context.team(parallel: starts.last! >= parallelRowThreshold)
         forRowChunks(of: starts.last!, on: team) { chunk in
             for (index, (matrix, y)) in products.enumerated() {
                 let lower = max(chunk.lowerBound, starts[index]), upper = min(chunk.upperBound, starts[index + 1])
@@ -134,9 +138,8 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    func multiplyVector(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, threads: Int) {
-        let workers = rows < Self.parallelRowThreshold ? 1 : (threads > 0 ? threads : Parallel.processorCount)
-        let team = WorkerTeam.shared(threads: workers)
+    func multiplyVector(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
+        let team = context.team(parallel: rows >= Self.parallelRowThreshold)
         switch type {
         case .f32, .f16, .bf16:
             let kernel = type == .f32 ? wk_matvec_f32 : (type == .f16 ? wk_matvec_f16 : wk_matvec_bf16)
@@ -186,8 +189,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// its panels to float32 as it packs them, so nothing is decoded ahead and BLAS's threads
     /// stay asleep.
     func multiplyFloatRows(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>,
-                           gemmType: Int32, threads: Int) {
-        forPanelShares(threads: threads) { first, count, scratch in
+                           gemmType: Int32, context: ComputeContext) {
+        forPanelShares(context: context) { first, count, scratch in
             wk_gemm(gemmType, base + first * rowStride, rowStride, count, columns, x, columns, m, y + first, rows, scratch)
         }
     }
@@ -195,26 +198,25 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Several rows of x against bfloat16 weights as llama.cpp and PyTorch compute them: x
     /// rounded to bfloat16 once, then `wk_gemm_bf16_dot` (AVX-512 BF16, exact products summed
     /// in float32) over panels of rows shared out as in `multiplyFloatRows`.
-    func multiplyBFloat16Pairs(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
+    func multiplyBFloat16Pairs(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
         let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: m * columns)
         defer { rounded.deallocate() }
         wk_encode_bf16(x, rounded, m * columns)
-        forPanelShares(threads: threads) { first, count, scratch in
+        forPanelShares(context: context) { first, count, scratch in
             wk_gemm_bf16_dot(base + first * rowStride, rowStride, count, columns, rounded, columns, m, y + first, rows, scratch)
         }
     }
 
     /// Shares the rows out over a `WorkerTeam` in whole `wk_gemm` panels: `body` gets a share's
     /// first row, its row count and a packing buffer of `wk_gemm_scratch_floats()` floats.
-    private func forPanelShares(threads: Int, _ body: (_ first: Int, _ count: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
-        let workers = threads > 0 ? threads : Parallel.processorCount
+    private func forPanelShares(context: ComputeContext, _ body: (_ first: Int, _ count: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
         let panels = (rows + Self.gemmPanelRows - 1) / Self.gemmPanelRows
-        let team = WorkerTeam.shared(threads: panels < 2 ? 1 : workers)
+        let team = context.team(parallel: panels >= 2)
         let scratchCount = wk_gemm_scratch_floats()
         team.forChunks(of: panels, minimumChunk: 1) { share in
             let first = share.lowerBound * Self.gemmPanelRows
-            let scratch = ScratchPool.take(scratchCount)
-            defer { ScratchPool.give(scratch, capacity: scratchCount) }
+            let scratch = context.scratch.take(scratchCount)
+            defer { context.scratch.give(scratch, capacity: scratchCount) }
             body(first, min(rows, share.upperBound * Self.gemmPanelRows) - first, scratch)
         }
     }
@@ -225,23 +227,36 @@ public struct WeightMatrix: @unchecked Sendable {
     /// decoded block to stay in cache (128 rows x 4864 columns x 4 bytes = 2.5 MB).
     static let chunkRows = 128
 
+    /// Several rows of x against float32 weights without `wk_gemm`'s vector path: single-threaded
+    /// sgemm on the mapping, the weight rows shared out over the context's threads.
+    func multiplyFloat32Blocks(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
+        let perThread = (rows + context.threads - 1) / context.threads
+        let block = max(16, (perThread + 15) / 16 * 16)
+        let weights = base.assumingMemoryBound(to: Float.self)
+        context.team(parallel: rows > block).forChunks(of: rows, minimumChunk: block) { part in
+            BLAS.multiplyTransposed(
+                m: m, n: part.count, k: columns, a: x, lda: columns,
+                b: weights + part.lowerBound * columns, ldb: columns, c: y + part.lowerBound, ldc: rows)
+        }
+    }
+
     /// Several rows of x against stored types other than float32: the weight rows are split into
     /// blocks shared out over a `WorkerTeam`; each thread decodes its block to float32 (in a
     /// buffer it reuses) and multiplies it with a single-threaded sgemm. Decoding and multiplying
     /// thus overlap across threads, and no BLAS worker spins against the threads that decode.
-    func multiplyBlocks(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
-        let workers = threads > 0 ? threads : Parallel.processorCount
+    func multiplyBlocks(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
+        let workers = context.threads
         let perThread = (rows + workers - 1) / workers
         let block = max(16, min(Self.chunkRows, (perThread + 15) / 16 * 16))
-        let team = WorkerTeam.shared(threads: rows <= block ? 1 : workers)
+        let team = context.team(parallel: rows > block)
         if type == .q8_0 {
-            multiplyQuantized(x, count: m, into: y, team: WorkerTeam.shared(threads: workers), block: block)
+            multiplyQuantized(x, count: m, into: y, team: context.team, context: context, block: block)
             return
         }
-        BLAS.singleThreaded {
+        do {
             team.forChunks(of: rows, minimumChunk: block) { part in
-                let decoded = ScratchPool.take(block * columns)
-                defer { ScratchPool.give(decoded, capacity: block * columns) }
+                let decoded = context.scratch.take(block * columns)
+                defer { context.scratch.give(decoded, capacity: block * columns) }
                 var start = part.lowerBound
                 while start < part.upperBound {
                     let count = min(block, part.upperBound - start)
@@ -262,7 +277,7 @@ extension WeightMatrix {
     /// otherwise blocks of rows go to `wk_gemm_q8_0`. The activations carry the same rounding as
     /// in decode (at most half a step, max|block| / 254, per element).
     func multiplyQuantized(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>,
-                           team: WorkerTeam, block: Int) {
+                           team: WorkerTeam, context: ComputeContext, block: Int) {
         let blocks = columns / 32
         let quantized = UnsafeMutablePointer<wk_block_q8_act>.allocate(capacity: m * blocks)
         defer { quantized.deallocate() }
@@ -283,37 +298,9 @@ extension WeightMatrix {
         team.forChunks(of: panelCount, minimumChunk: 1) { share in
             let first = share.lowerBound * Self.gemmPanelRows
             let count = min(rows, share.upperBound * Self.gemmPanelRows) - first
-            let scratch = ScratchPool.take(scratchFloats)
-            defer { ScratchPool.give(scratch, capacity: scratchFloats) }
+            let scratch = context.scratch.take(scratchFloats)
+            defer { context.scratch.give(scratch, capacity: scratchFloats) }
             wk_gemm_q8_0_panels(base + first * rowStride, rowStride, count, blocks, quantized, m, y + first, rows, scratch)
         }
-    }
-}
-
-/// Float scratch buffers kept between products (a block of decoded rows, a head's attention
-/// scores), so that the many prefill products do not map and fault in fresh memory each time.
-enum ScratchPool {
-    /// Kept buffers, as addresses and capacities.
-    private static let buffers = Mutex<[(address: UInt, capacity: Int)]>([])
-    /// Buffers kept at most; more are freed when given back.
-    static let limit = 8
-
-    /// A buffer of at least `capacity` floats (contents undefined).
-    static func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
-        let reused = buffers.withLock { buffers -> UInt? in
-            guard let index = buffers.firstIndex(where: { $0.capacity >= capacity }) else { return nil }
-            return buffers.remove(at: index).address
-        }
-        return reused.flatMap { UnsafeMutablePointer<Float>(bitPattern: $0) } ?? .allocate(capacity: capacity)
-    }
-
-    /// Returns a buffer from `take` (with the capacity asked for).
-    static func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
-        let kept = buffers.withLock { buffers -> Bool in
-            guard buffers.count < limit else { return false }
-            buffers.append((UInt(bitPattern: pointer), capacity))
-            return true
-        }
-        if !kept { pointer.deallocate() }
     }
 }

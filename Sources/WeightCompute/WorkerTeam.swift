@@ -49,7 +49,11 @@ final class WorkerTeam: @unchecked Sendable {
 
     private var threadCount: Int { workerCount + 1 }
 
-    private init(workers: Int) {
+    /// Set when the team's context goes away: workers finish and exit.
+    private let stopping = Atomic<Bool>(false)
+
+    /// A team of the caller and `workers` threads, started now; `stop()` ends them.
+    init(workers: Int) {
         workerCount = workers
         let raw = UnsafeMutableRawPointer.allocate(byteCount: (workers + 1) * Self.shareStride * 8, alignment: 64)
         shares = raw.bindMemory(to: Atomic<UInt64>.self, capacity: (workers + 1) * Self.shareStride)
@@ -59,17 +63,13 @@ final class WorkerTeam: @unchecked Sendable {
         if workers > 0 { for index in 1...workers { startWorker(index: index) } }
     }
 
-    private static let teams = Mutex<[Int: WorkerTeam]>([:])
-
-    /// The team for `threads` threads in all (the caller and `threads - 1` workers), created on
-    /// first use and kept for the life of the process.
-    static func shared(threads: Int) -> WorkerTeam {
-        teams.withLock { teams in
-            if let team = teams[threads] { return team }
-            let team = WorkerTeam(workers: threads - 1)
-            teams[threads] = team
-            return team
-        }
+    /// Ends the workers once they are idle (they keep the team alive until then).
+    func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        published.add(1 << 32, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(sleepLock)
+        pthread_cond_broadcast(wakeUp)
+        pthread_mutex_unlock(sleepLock)
     }
 
     /// Runs `body` over chunks of `0..<count` (each at least `minimumChunk` long, and a multiple
@@ -148,6 +148,7 @@ final class WorkerTeam: @unchecked Sendable {
         var seen: UInt64 = 0
         while true {
             seen = waitForLoop(after: seen)
+            if stopping.load(ordering: .acquiring) { return }
             runChunks(of: seen, thread: index)
         }
     }

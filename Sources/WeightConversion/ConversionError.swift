@@ -24,6 +24,12 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
     case mergeChangesFormat(from: String, to: String)
     /// Options that cannot be used together.
     case incompatibleOptions(String)
+    /// Tensors the configuration says the model has, absent from the checkpoint.
+    case missingTensors(names: [String])
+    /// A tensor whose shape disagrees with the configuration.
+    case shapeMismatch(tensor: String, found: [Int], expected: [Int])
+    /// What a conversion wrote does not describe the model it read.
+    case writtenDescriptionDiffers(path: String, differences: [String])
 
     public var description: String {
         switch self {
@@ -49,6 +55,13 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
             return "merge keeps the format: a \(from) checkpoint cannot be merged into \(to) (use convert)"
         case .incompatibleOptions(let message):
             return message
+        case .missingTensors(let names):
+            let listed = names.count <= 8 ? names.joined(separator: ", ") : names.prefix(8).joined(separator: ", ") + ", …"
+            return "the checkpoint lacks \(names.count) tensor(s) its configuration describes: \(listed)"
+        case .shapeMismatch(let tensor, let found, let expected):
+            return "tensor '\(tensor)' has shape \(found), but the configuration describes \(expected)"
+        case .writtenDescriptionDiffers(let path, let differences):
+            return "\(path): the written configuration does not describe the source model (\(differences.joined(separator: "; "))); nothing was kept"
         }
     }
 }

@@ -94,25 +94,15 @@ public enum Converter {
         case (.gguf, .gguf(let path)):
             let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type)
             try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
-        case (.gguf, .safetensors(let path)) where checkpoint.gguf?.architecture == MetaTensorNames.mtpArchitecture,
-             (.gguf, .directory(let path)) where checkpoint.gguf?.architecture == MetaTensorNames.mtpArchitecture:
-            let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
-            let plan = try GGUFToMeta.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
-            report.skippedTensors = plan.skipped
-            if case .directory = target {
-                try writeDirectory(
-                    path, config: plan.params, configName: "params.json", metadata: [("format", "pt")], tensors: plan.tensors,
-                    options: options, report: &report, progress: progress)
-            } else {
-                try writeSafeTensors(path, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
-            }
         case (.gguf, .safetensors(let path)), (.gguf, .directory(let path)):
             let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
             let plan = try GGUFToHuggingFace.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
             report.skippedTensors = plan.skipped
             report.notes.append("tokenizer metadata is not converted to tokenizer.json")
             if case .directory = target {
-                try writeDirectory(path, config: plan.config, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
+                try writeDirectory(
+                    path, config: plan.config, configName: plan.configName, metadata: [("format", "pt")], tensors: plan.tensors,
+                    options: options, report: &report, progress: progress)
             } else {
                 try writeSafeTensors(path, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
             }
@@ -121,10 +111,8 @@ public enum Converter {
                 .first(where: FileSystem.isRegularFile)
             else { throw ConversionError.missingConfiguration(path: source) }
             let architecture = try ArchitectureLoader.loadJSON(configPath)
-            let plan = architecture.modelType == "meta_mtp"
-                ? try MetaToGGUF.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
-                : try HuggingFaceToGGUF.plan(
-                    checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
+            let plan = try HuggingFaceToGGUF.plan(
+                checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
             report.skippedTensors = plan.skipped
             var metadata = plan.metadata
             if let tokenizer = options.tokenizerFrom {

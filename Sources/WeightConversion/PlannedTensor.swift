@@ -7,11 +7,14 @@ public struct TensorPiece: Sendable {
     public let rows: Range<Int>
     /// When set, output row `i` of this piece is source row `rowOrder[i]` (absolute in `view`).
     public let rowOrder: [Int]?
+    /// Added to every value (Gemma's norms: GGUF holds `1 + w`).
+    public let valueOffset: Float
 
-    public init(view: TensorView, rows: Range<Int>? = nil, rowOrder: [Int]? = nil) {
+    public init(view: TensorView, rows: Range<Int>? = nil, rowOrder: [Int]? = nil, valueOffset: Float = 0) {
         self.view = view
         self.rows = rows ?? 0..<view.rowCount
         self.rowOrder = rowOrder
+        self.valueOffset = valueOffset
     }
 
     var rowCount: Int { rowOrder?.count ?? rows.count }

@@ -30,7 +30,7 @@ public final class TensorStreamer {
                     throw ConversionError.tensorNotConvertible(
                         tensor: tensor.name, reason: "rows of \(piece.view.rowLength) from '\(piece.view.name)', expected \(tensor.rowLength)")
                 }
-                if piece.rowOrder == nil && sameStorage(piece.view.dtype, tensor.type) && piece.view.byteOrder == .littleEndian {
+                if piece.rowOrder == nil && piece.valueOffset == 0 && sameStorage(piece.view.dtype, tensor.type) && piece.view.byteOrder == .littleEndian {
                     try copy(piece, to: sink)
                 } else {
                     try convert(piece, of: tensor, to: sink)
@@ -83,6 +83,9 @@ public final class TensorStreamer {
                     // matrix can be hundreds of megabytes.
                     let view = piece.view
                     view.file.advise(.dontNeed, offset: view.offset + first * view.rowByteCount, count: rows * view.rowByteCount)
+                }
+                if piece.valueOffset != 0 {
+                    for i in 0..<(rows * rowLength) { base[i] += piece.valueOffset }
                 }
                 encoded.withUnsafeMutableBytes { out in
                     TensorEncoding.encode(base, count: rows * rowLength, as: type, into: out.baseAddress!)

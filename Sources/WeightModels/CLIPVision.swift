@@ -12,31 +12,32 @@ import WeightFormats
 /// Checkpoints: `CLIPVisionModel`, `CLIPVisionModelWithProjection`, a full `CLIPModel` (the text
 /// half is ignored) and LLaVA's `vision_tower`.
 enum CLIPVision {
-    static func build(checkpoint: Checkpoint, tower: VisionTower) throws -> VisionTransformer {
+    static func build(checkpoint: Checkpoint, tower: VisionTower, context: ComputeContext) throws -> VisionTransformer {
         let binding = try VisionBinding(checkpoint: checkpoint, model: "clip_vision_model")
         let b = binding.binder, hidden = tower.hiddenSize
         let patchLength = tower.channels * tower.patchSize * tower.patchSize
         let patchView = b.tensor(binding.name("embeddings.patch_embedding.weight"),
                                  shape: [hidden, tower.channels, tower.patchSize, tower.patchSize])
-        let classEmbedding = try b.vector(binding.name("embeddings.class_embedding"), count: hidden)
+        let classEmbedding = b.vector(binding.name("embeddings.class_embedding"), count: hidden)
         let positions = b.tensor(binding.name("embeddings.position_embedding.weight"), shape: [tower.patchCount + 1, hidden])
-        let preNorm = try binding.layerNorm(binding.name("pre_layrnorm"), size: hidden)
+        let preNorm = binding.layerNorm(binding.name("pre_layrnorm"), tower: tower)
         let layers = try binding.encoderLayers(tower)
         // llama.cpp's LLaVA mmproj files drop post_layernorm (and the last block): no pooled output.
         let hasPostNorm = !binding.gguf || b.has(binding.name("post_layernorm.weight"))
-        let postNorm = hasPostNorm ? try binding.layerNorm(binding.name("post_layernorm"), size: hidden) : nil
-        if hasPostNorm && postNorm == nil { try b.finish() }
+        let postNorm = hasPostNorm ? binding.layerNorm(binding.name("post_layernorm"), tower: tower) : nil
         // The projection lives outside the vision prefix; CLIPVisionModel and LLaVA have none.
         var projection: WeightMatrix?
         if b.has("visual_projection.weight") {
             let size = tower.projectionSize ?? checkpoint.tensor(named: "visual_projection.weight")?.shape.first ?? 0
-            projection = try b.matrix("visual_projection.weight", rows: size, columns: hidden)
+            projection = b.matrix("visual_projection.weight", rows: size, columns: hidden)
         }
+        let patchEmbedding = patchView.map { b.matrix($0, rows: hidden, columns: patchLength) } ?? WeightBinder.placeholder
+        let positionTable = positions.map { b.floats($0) } ?? []
         try b.finish()
         return VisionTransformer(
-            tower: tower, patchEmbedding: try WeightBinder.matrix(patchView!, rows: hidden, columns: patchLength),
-            patchBias: nil, classEmbedding: classEmbedding!, positionEmbedding: try positions!.floats(),
-            preNorm: preNorm!, layers: layers, postNorm: postNorm, pooling: hasPostNorm ? .classToken : .none, projection: projection)
+            tower: tower, context: context, patchEmbedding: patchEmbedding, patchBias: nil, classEmbedding: classEmbedding,
+            positionEmbedding: positionTable, preNorm: preNorm, layers: layers, postNorm: postNorm,
+            pooling: hasPostNorm ? .classToken : .none, projection: projection)
     }
 }
 
@@ -99,43 +100,38 @@ struct VisionBinding {
         }
     }
 
-    func layerNorm(_ name: String, size: Int) throws -> LayerNormWeights? {
-        let weight = try binder.vector(name + ".weight", count: size)
-        let bias = try binder.vector(name + ".bias", count: size)
-        guard let weight, let bias else { return nil }
-        return LayerNormWeights(weight: weight, bias: bias)
+    /// A LayerNorm `name.weight`, `name.bias` of the tower's width.
+    func layerNorm(_ name: String, tower: VisionTower) -> Norm {
+        Norm(kind: .layer, weight: binder.vector(name + ".weight", count: tower.hiddenSize),
+             bias: binder.vector(name + ".bias", count: tower.hiddenSize), epsilon: Float(tower.normEpsilon))
     }
 
-    func linear(_ name: String, rows: Int, columns: Int) throws -> Linear? {
-        let weight = try binder.matrix(name + ".weight", rows: rows, columns: columns)
-        let bias = try binder.vector(name + ".bias", count: rows)
-        guard let weight, let bias else { return nil }
-        return Linear(weight: weight, bias: bias)
+    func linear(_ name: String, rows: Int, columns: Int) -> Linear {
+        Linear(weight: binder.matrix(name + ".weight", rows: rows, columns: columns), bias: binder.vector(name + ".bias", count: rows))
     }
 
-    /// `encoder.layers.{i}.*`, identical in CLIP and SigLIP.
-    func encoderLayers(_ tower: VisionTower) throws -> [VisionEncoderLayer] {
+    /// `encoder.layers.{i}.*`, identical in CLIP and SigLIP: pre-norm blocks of bidirectional
+    /// attention and a plain MLP (`CLIPEncoderLayer`, `SiglipEncoderLayer`).
+    func encoderLayers(_ tower: VisionTower) throws -> [TransformerBlock] {
         let hidden = tower.hiddenSize, feedForward = tower.feedForwardLength
         guard tower.headCount > 0, hidden % tower.headCount == 0 else {
             throw ModelError.unsupportedModel(modelType: binder.model, reason: "\(tower.headCount) heads do not divide hidden size \(hidden)")
         }
-        var layers: [VisionEncoderLayer] = []
-        for index in 0..<tower.layerCount {
+        let headSize = hidden / tower.headCount
+        let shape = AttentionShape(heads: tower.headCount, kvHeads: tower.headCount, keySize: headSize, valueSize: headSize, causal: false)
+        return (0..<tower.layerCount).map { index in
             let p = "encoder.layers.\(index)."
-            let norm1 = try layerNorm(name(p + "layer_norm1"), size: hidden)
-            let query = try linear(name(p + "self_attn.q_proj"), rows: hidden, columns: hidden)
-            let key = try linear(name(p + "self_attn.k_proj"), rows: hidden, columns: hidden)
-            let value = try linear(name(p + "self_attn.v_proj"), rows: hidden, columns: hidden)
-            let output = try linear(name(p + "self_attn.out_proj"), rows: hidden, columns: hidden)
-            let norm2 = try layerNorm(name(p + "layer_norm2"), size: hidden)
-            let fc1 = try linear(name(p + "mlp.fc1"), rows: feedForward, columns: hidden)
-            let fc2 = try linear(name(p + "mlp.fc2"), rows: hidden, columns: feedForward)
-            if let norm1, let query, let key, let value, let output, let norm2, let fc1, let fc2 {
-                layers.append(VisionEncoderLayer(norm1: norm1, query: query, key: key, value: value, output: output,
-                                                 norm2: norm2, fc1: fc1, fc2: fc2))
-            }
+            let attention = SelfAttention(
+                projections: .separate(query: linear(name(p + "self_attn.q_proj"), rows: hidden, columns: hidden),
+                                       key: linear(name(p + "self_attn.k_proj"), rows: hidden, columns: hidden),
+                                       value: linear(name(p + "self_attn.v_proj"), rows: hidden, columns: hidden)),
+                output: linear(name(p + "self_attn.out_proj"), rows: hidden, columns: hidden), rotary: nil, shape: shape)
+            return TransformerBlock(
+                placement: .pre, attentionNorm: layerNorm(name(p + "layer_norm1"), tower: tower), attention: attention,
+                feedForwardNorm: layerNorm(name(p + "layer_norm2"), tower: tower),
+                feedForward: .plain(up: linear(name(p + "mlp.fc1"), rows: feedForward, columns: hidden),
+                                    down: linear(name(p + "mlp.fc2"), rows: hidden, columns: feedForward), activation: tower.activation))
         }
-        return layers
     }
 }
 

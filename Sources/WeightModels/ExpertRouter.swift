@@ -22,6 +22,8 @@ public final class ExpertRouter {
     public let normalize: Bool
     let gate: WeightMatrix
     let gateBias: [Float]?
+    /// The gate's product is one row: it runs on the calling thread.
+    let context: ComputeContext
 
     /// One chosen expert.
     public struct Choice: Sendable, Equatable {
@@ -59,10 +61,11 @@ public final class ExpertRouter {
         let checkpoint = try Checkpoint.open(PathName.join(directory, "router.safetensors"))
         let binder = WeightBinder(checkpoint: checkpoint, model: "router")
         let width = first.embeddingSize
-        let gate = try binder.matrix("gate.weight", rows: names.count, columns: width)
-        gateBias = binder.has("gate.bias") ? try binder.vector("gate.bias", count: names.count) : nil
+        let gate = binder.matrix("gate.weight", rows: names.count, columns: width)
+        gateBias = binder.has("gate.bias") ? binder.vector("gate.bias", count: names.count) : nil
         try binder.finish()
-        self.gate = gate!
+        self.gate = gate
+        context = ComputeContext(threads: 1)
     }
 
     /// The experts chosen for a prompt, most weighted first.
@@ -81,7 +84,7 @@ public final class ExpertRouter {
         }
         for i in 0..<width { mean[i] /= Float(prompt.count) }
         var logits = [Float](repeating: 0, count: names.count)
-        logits.withUnsafeMutableBufferPointer { gate.apply(mean, count: 1, into: $0.baseAddress!) }
+        logits.withUnsafeMutableBufferPointer { gate.apply(mean, count: 1, into: $0.baseAddress!, context: context) }
         if let gateBias { for i in logits.indices { logits[i] += gateBias[i] } }
         let chosen = logits.withUnsafeBufferPointer {
             routeTopK(logits: $0.baseAddress!, count: $0.count, k: topK, softmaxFirst: true, normalize: normalize)
@@ -95,7 +98,7 @@ public final class ExpertRouter {
     public func generate(prompt: [Int], count: Int, options: SamplingOptions, randomness: UniformSource = .seeded(0)) throws -> (choices: [Choice], tokens: [Int]) {
         let choices = try route(prompt)
         var draws = UniformDraws(randomness)
-        let caches = choices.map { experts[$0.index].makeCache(capacity: prompt.count + count) }
+        let caches = try choices.map { try experts[$0.index].makeCache(capacity: prompt.count + count) }
         var logits = try zip(choices, caches).map { try experts[$0.index].forward(prompt, cache: $1, logits: .last) }
         var tokens: [Int] = []
         let vocabulary = experts[0].vocabularySize
@@ -132,14 +135,4 @@ public final class ExpertRouter {
 public protocol TokenEmbedding {
     var embeddingSize: Int { get }
     func embed(_ token: Int, into destination: UnsafeMutablePointer<Float>)
-}
-
-extension ExpertLanguageModel: TokenEmbedding {
-    public var embeddingSize: Int { embedding.columns }
-    public func embed(_ token: Int, into destination: UnsafeMutablePointer<Float>) { embedding.decodeRow(token, into: destination) }
-}
-
-extension DecoderModel: TokenEmbedding {
-    public var embeddingSize: Int { embedding.columns }
-    public func embed(_ token: Int, into destination: UnsafeMutablePointer<Float>) { embedding.decodeRow(token, into: destination) }
 }

@@ -58,8 +58,15 @@ public func run(
     randomness: UniformSource = .seeded(0), promptLogits: Bool
 ) throws -> RunResult {
     guard !prompt.isEmpty else { throw ModelError.invalidArgument("the prompt needs at least one token") }
+    guard count >= 0 else { throw ModelError.invalidArgument("cannot generate \(count) tokens") }
+    // The cache holds what is asked for, and that must fit the context: checked before anything is allocated.
+    let (needed, overflow) = prompt.count.addingReportingOverflow(count)
+    let context = model.contextLength > 0 ? model.contextLength : Int.max
+    guard !overflow, needed <= context else {
+        throw ModelError.contextTooSmall(prompt: prompt.count, generate: count, context: context)
+    }
     var draws = UniformDraws(randomness)
-    let cache = model.makeCache(capacity: prompt.count + count)
+    let cache = try model.makeCache(capacity: needed)
     var result = RunResult(logits: nil, generation: GenerationResult(tokens: [], promptLength: prompt.count, prefillSeconds: 0, decodeSeconds: 0))
     var start = monotonicSeconds()
     var logits = try model.forward(prompt, cache: cache, logits: promptLogits ? .all : .last)

@@ -12,80 +12,59 @@ import WeightFormats
 ///     logits  = output(norm(stack(head_0 ... head_{H-1})))         [T, H, vocab]
 ///
 /// Head 0 is the ordinary next-token head; head k predicts the token k + 1 positions ahead.
+/// Every block is the shared LLaMA block (`TransformerBlock`, bound by `MetaMTP`'s schema).
 /// Rotary embeddings use Meta's adjacent-pair (complex) layout. The `CausalLanguageModel`
 /// interface runs the trunk and head 0 only.
 public final class MetaMTPModel: CausalLanguageModel {
     public let architecture: TextStack
     /// n_future_tokens: the number of prediction heads.
     public let futureTokens: Int
-    public var threads: Int = 0
+    public let context: ComputeContext
     /// The value head, when one is attached.
     public var valueHead: ValueHead?
 
     let embedding: WeightMatrix
-    let trunk: [DecoderLayer]
+    let trunk: [TransformerBlock]
     /// `[layers[-1]] + extra_heads`.
-    let heads: [DecoderLayer]
-    let finalNorm: [Float]
+    let heads: [TransformerBlock]
+    let finalNorm: Norm
     let outputHead: WeightMatrix
     let rotary: RotaryTable
-    let shape: AttentionShape
+    let workspaceShape: WorkspaceShape
 
     public var vocabularySize: Int { architecture.vocabularySize }
     public var contextLength: Int { architecture.contextLength }
     public var hiddenSize: Int { architecture.hiddenSize }
+    public var threads: Int { context.threads }
 
-    init(architecture stack: TextStack, checkpoint: Checkpoint) throws {
+    init(architecture: ModelArchitecture, checkpoint: Checkpoint, context: ComputeContext) throws {
+        let stack = try architecture.requireText()
         guard let futureTokens = stack.futureTokens, futureTokens >= 1, futureTokens <= stack.layerCount else {
             throw ModelError.unsupportedModel(modelType: "meta_mtp", reason: "n_future_tokens must be between 1 and n_layers")
         }
         self.architecture = stack
         self.futureTokens = futureTokens
-        let layerCount = stack.layerCount - futureTokens + 1
-        // GGUF files (`llama-mtp`) store the same tensors under llama.cpp's names.
-        let binder = WeightBinder(checkpoint: checkpoint, model: "meta_mtp", name: checkpoint.format == .gguf
-            ? { MetaTensorNames.ggufName(forMeta: $0, layerCount: layerCount) ?? $0 } : { $0 })
-        let d = stack.hiddenSize
-        let embedding = try binder.matrix("tok_embeddings.weight", rows: stack.vocabularySize, columns: d)
-        var blocks: [DecoderLayer] = []
-        for index in 0..<layerCount { if let block = try Self.bindBlock("layers.\(index).", stack: stack, binder: binder) { blocks.append(block) } }
-        var extra: [DecoderLayer] = []
-        for index in 0..<(futureTokens - 1) { if let block = try Self.bindBlock("extra_heads.\(index).", stack: stack, binder: binder) { extra.append(block) } }
-        let norm = try binder.vector("norm.weight", count: d)
-        let output = try binder.matrix("output.weight", rows: stack.vocabularySize, columns: d)
+        self.context = context
+        // GGUF files (`llama-mtp`) store the same tensors under llama.cpp's names; the schema has both.
+        let schema = try MetaMTP.schema(architecture)
+        let binder = WeightBinder(checkpoint: checkpoint, schema: schema, model: "meta_mtp")
+        guard let rotaryParameters = stack.rotary else { throw ModelError.unsupportedModel(modelType: "meta_mtp", reason: "no rotary parameters") }
+        let rotary = RotaryTable(dimensions: rotaryParameters.dimensions, base: Float(rotaryParameters.theta), layout: .interleaved)
+        embedding = binder.matrix(TensorRole(.tokenEmbedding))
+        let blocks = (0..<stack.layerCount).map { DecoderBuilder.block($0, stack, binder: binder, rotary: (rotary, nil)) }
+        let layerCount = MetaMTP.layerCount(stack)
+        trunk = Array(blocks.prefix(layerCount - 1))
+        heads = Array(blocks[(layerCount - 1)...])
+        finalNorm = binder.norm(nil, .finalNorm, kind: .rms, epsilon: stack.normEpsilon)
+        outputHead = binder.matrix(TensorRole(.outputHead))
         try binder.finish()
-        self.embedding = embedding!
-        self.trunk = Array(blocks.dropLast())
-        self.heads = [blocks.last!] + extra
-        self.finalNorm = norm!
-        self.outputHead = output!
-        guard let rotary = stack.rotary else { throw ModelError.unsupportedModel(modelType: "meta_mtp", reason: "no rotary parameters") }
-        self.rotary = RotaryTable(dimensions: rotary.dimensions, base: Float(rotary.theta), layout: .interleaved)
-        self.shape = AttentionShape(heads: stack.headCount, kvHeads: stack.kvHeadCount, keySize: stack.keyLength, valueSize: stack.valueLength)
-    }
-
-    /// One LLaMA block under Meta's names (`attention.wq`, `feed_forward.w1`, `attention_norm`...).
-    static func bindBlock(_ prefix: String, stack: TextStack, binder: WeightBinder) throws -> DecoderLayer? {
-        let d = stack.hiddenSize, f = stack.feedForwardLength
-        let q = try binder.matrix(prefix + "attention.wq.weight", rows: stack.headCount * stack.keyLength, columns: d)
-        let k = try binder.matrix(prefix + "attention.wk.weight", rows: stack.kvHeadCount * stack.keyLength, columns: d)
-        let v = try binder.matrix(prefix + "attention.wv.weight", rows: stack.kvHeadCount * stack.valueLength, columns: d)
-        let o = try binder.matrix(prefix + "attention.wo.weight", rows: d, columns: stack.headCount * stack.valueLength)
-        let gate = try binder.matrix(prefix + "feed_forward.w1.weight", rows: f, columns: d)
-        let down = try binder.matrix(prefix + "feed_forward.w2.weight", rows: d, columns: f)
-        let up = try binder.matrix(prefix + "feed_forward.w3.weight", rows: f, columns: d)
-        let attentionNorm = try binder.vector(prefix + "attention_norm.weight", count: d)
-        let ffnNorm = try binder.vector(prefix + "ffn_norm.weight", count: d)
-        guard let q, let k, let v, let o, let gate, let down, let up, let attentionNorm, let ffnNorm else { return nil }
-        return DecoderLayer(attentionNorm: attentionNorm, query: q, key: k, value: v, output: o,
-                            feedForwardNorm: ffnNorm, feedForward: .gated(GatedMLP(gate: gate, up: up, down: down)))
+        self.rotary = rotary
+        workspaceShape = WorkspaceShape(stack)
     }
 
     /// A cache for the trunk and every prediction head.
-    public func makeCache(capacity: Int) -> KVCache {
-        KVCache(layers: (0..<(trunk.count + heads.count)).map { _ in
-            KVCacheLayer(kvHeads: shape.kvHeads, keySize: shape.keySize, valueSize: shape.valueSize, capacity: capacity)
-        }, capacity: capacity)
+    public func makeCache(capacity: Int) throws -> KVCache {
+        try KVCache(layers: (trunk + heads).map { $0.attention.shape }, capacity: capacity)
     }
 
     /// The outputs of one multi-head forward pass, for the selected rows.
@@ -113,7 +92,7 @@ public final class MetaMTPModel: CausalLanguageModel {
         for token in tokens where token < 0 || token >= vocabularySize {
             throw ModelError.invalidToken(token: token, vocabularySize: vocabularySize)
         }
-        var workspace = DecoderWorkspace(architecture: architecture, tokens: count, length: start + count)
+        let workspace = try Workspace(workspaceShape, tokens: count, length: start + count)
         defer { workspace.deallocate() }
         let frequencies = rotary.inverseFrequencies
         let trunkState = UnsafeMutablePointer<Float>.allocate(capacity: count * d)
@@ -122,19 +101,18 @@ public final class MetaMTPModel: CausalLanguageModel {
         // 1. The trunk: embeddings and layers[:-1].
         for (t, token) in tokens.enumerated() { embedding.decodeRow(token, into: trunkState + t * d) }
         for (index, layer) in trunk.enumerated() {
-            layer.forward(trunkState, tokens: count, start: start, cache: cache.layers[index], shape: shape, rotary: rotary,
-                          frequencies: frequencies, architecture: architecture, workspace: &workspace, threads: threads)
+            layer.forward(trunkState, tokens: count, start: start, cache: cache.layers[index], frequencies: frequencies,
+                          workspace: workspace, context: context)
         }
 
         // 2. Each head on the trunk output, then the shared norm and output layer.
         let rows = selection == .all ? count : 1
         let first = selection == .all ? 0 : count - 1
-        let epsilon = Float(architecture.normEpsilon)
         var output = Output(logits: [Float](repeating: 0, count: computeLogits ? rows * headCount * vocabularySize : 0),
                             hidden: [Float](repeating: 0, count: rows * d), trunkHidden: [Float](repeating: 0, count: rows * d),
                             rows: rows, heads: headCount)
         output.trunkHidden.withUnsafeMutableBufferPointer {
-            rmsNorm(rows: rows, trunkState + first * d, weight: finalNorm, epsilon: epsilon, count: d, into: $0.baseAddress!)
+            finalNorm.apply(rows: rows, trunkState + first * d, into: $0.baseAddress!)
         }
         let state = UnsafeMutablePointer<Float>.allocate(capacity: count * d)
         let normed = UnsafeMutablePointer<Float>.allocate(capacity: rows * d)
@@ -142,12 +120,12 @@ public final class MetaMTPModel: CausalLanguageModel {
         defer { state.deallocate(); normed.deallocate(); headLogits.deallocate() }
         for head in 0..<headCount {
             state.update(from: trunkState, count: count * d)
-            heads[head].forward(state, tokens: count, start: start, cache: cache.layers[trunk.count + head], shape: shape,
-                                rotary: rotary, frequencies: frequencies, architecture: architecture, workspace: &workspace, threads: threads)
-            rmsNorm(rows: rows, state + first * d, weight: finalNorm, epsilon: epsilon, count: d, into: normed)
+            heads[head].forward(state, tokens: count, start: start, cache: cache.layers[trunk.count + head], frequencies: frequencies,
+                                workspace: workspace, context: context)
+            finalNorm.apply(rows: rows, state + first * d, into: normed)
             if head == 0 { output.hidden.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: normed, count: rows * d) } }
             guard computeLogits else { continue }
-            outputHead.apply(normed, count: rows, into: headLogits, threads: threads)
+            outputHead.apply(normed, count: rows, into: headLogits, context: context)
             output.logits.withUnsafeMutableBufferPointer { all in
                 for row in 0..<rows {
                     (all.baseAddress! + (row * headCount + head) * vocabularySize)
@@ -168,7 +146,7 @@ public final class MetaMTPModel: CausalLanguageModel {
     /// without the extra heads or the output layer.
     public func trunkForward(_ tokens: [Int]) throws -> (hidden: [Float], values: [Float]) {
         guard let valueHead else { throw ModelError.invalidArgument("no value head is attached: load one or create one first") }
-        let cache = makeCache(capacity: tokens.count)
+        let cache = try makeCache(capacity: tokens.count)
         let output = try forward(tokens, cache: cache, headCount: 1, rows: .all, computeLogits: false)
         return (output.hidden, valueHead.values(valueHead.source == .trunk ? output.trunkHidden : output.hidden, rows: tokens.count))
     }
@@ -176,7 +154,7 @@ public final class MetaMTPModel: CausalLanguageModel {
     /// seed 001's `full_forward`: logits of every head `[T, n_future_tokens, vocab]`, values
     /// `[T, 1]` when a value head is attached, and normed head-0 hidden states `[T, dim]`.
     public func fullForward(_ tokens: [Int]) throws -> (logits: [Float], values: [Float]?, hidden: [Float]) {
-        let cache = makeCache(capacity: tokens.count)
+        let cache = try makeCache(capacity: tokens.count)
         let output = try forward(tokens, cache: cache, headCount: heads.count, rows: .all)
         let values = valueHead.map { $0.values($0.source == .trunk ? output.trunkHidden : output.hidden, rows: tokens.count) }
         return (output.logits, values, output.hidden)
@@ -218,11 +196,11 @@ public struct ValueHead: Sendable, Equatable {
     public init(path: String, dimension: Int, source: Source = .head0) throws {
         let checkpoint = try Checkpoint.open(path)
         let binder = WeightBinder(checkpoint: checkpoint, model: "value head")
-        let weight = binder.tensor("weight", shape: [1, dimension])
-        let bias = binder.tensor("bias", shape: [1])
+        let weight = binder.tensor("weight", shape: [1, dimension]).map { binder.floats($0) } ?? []
+        let bias = binder.tensor("bias", shape: [1]).map { binder.floats($0) } ?? []
         try binder.finish()
-        self.weight = try weight!.floats()
-        self.bias = try bias!.floats()[0]
+        self.weight = weight
+        self.bias = bias[0]
         self.source = source
     }
 
@@ -276,7 +254,7 @@ extension MetaMTPModel {
         guard !prompt.isEmpty else { throw ModelError.invalidArgument("the prompt needs at least one token") }
         let headCount = heads.count, vocabulary = vocabularySize
         let start = monotonicSeconds()
-        let cache = makeCache(capacity: prompt.count + count + headCount)
+        let cache = try makeCache(capacity: prompt.count + count + headCount)
         var output = try forward(prompt, cache: cache, headCount: headCount, rows: .last)
         var row = 0
         var result = SpeculativeResult(tokens: [], draftsProposed: 0, draftsAccepted: 0, forwardPasses: 1, seconds: 0)
@@ -304,5 +282,13 @@ extension MetaMTPModel {
         }
         result.seconds = monotonicSeconds() - start
         return result
+    }
+}
+
+/// The builder of Meta's multi-token-prediction family (`MetaMTP` describes its files).
+extension MetaMTP: LanguageModelBuilder {
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+        -> CausalLanguageModel {
+        try MetaMTPModel(architecture: architecture, checkpoint: checkpoint, context: context)
     }
 }

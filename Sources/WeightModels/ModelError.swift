@@ -9,7 +9,11 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedTensorType(tensor: String, dtype: String)
     case invalidToken(token: Int, vocabularySize: Int)
     case contextExceeded(length: Int, capacity: Int)
+    /// A prompt and the tokens to generate after it do not fit the context.
+    case contextTooSmall(prompt: Int, generate: Int, context: Int)
     case invalidArgument(String)
+    /// Something a model would allocate exceeds what this machine can hold.
+    case tooLarge(what: String, bytes: Int)
 
     public var description: String {
         switch self {
@@ -23,7 +27,12 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupportedTensorType(let tensor, let dtype): return "tensor '\(tensor)' has type \(dtype), which cannot be computed with"
         case .invalidToken(let token, let vocabularySize): return "token id \(token) is outside the vocabulary (0..<\(vocabularySize))"
         case .contextExceeded(let length, let capacity): return "\(length) tokens exceed the context of \(capacity)"
+        case .contextTooSmall(let prompt, let generate, let context):
+            return "\(prompt) prompt tokens + \(generate) to generate exceed the context of \(context) tokens"
         case .invalidArgument(let message): return message
+        case .tooLarge(let what, let bytes):
+            return bytes == Int.max ? "\(what) is too large to allocate"
+                : "\(what) needs \(bytes) bytes, more than this machine's \(MappedFile.physicalMemory) bytes of memory"
         }
     }
 

@@ -1,38 +1,42 @@
 import WeightArchitecture
+import WeightCompute
 import WeightFormats
 
 /// Loads a runnable model from a path: a Hugging Face directory, a safetensors file beside its
-/// config.json, or a GGUF file. The family comes from `model_type` / `general.architecture`.
+/// config.json, or a GGUF file. The family comes from `model_type` / `general.architecture`
+/// through `ModelFamilies`; a family is runnable when its builder (an extension of its
+/// descriptor in this module) conforms to `LanguageModelBuilder`.
 public enum ModelRegistry {
-    static let decoderFamilies: [DecoderFamily.Type] = [Llama.self, Qwen2.self, Qwen3.self, Qwen3MoE.self]
-
     /// Model types `load` accepts.
-    public static var supportedModelTypes: [String] { decoderFamilies.map { $0.modelType } + ["expert_lm", "meta_mtp"] }
-
-    /// Loads the causal language model at `path`.
-    public static func load(_ path: String) throws -> CausalLanguageModel {
-        let checkpoint = try Checkpoint.open(path)
-        let architecture = try ArchitectureLoader.load(path)
-        return try load(checkpoint: checkpoint, architecture: architecture)
+    public static var supportedModelTypes: [String] {
+        ModelFamilies.all.filter { $0 is any LanguageModelBuilder.Type }.flatMap { $0.modelTypes }
     }
 
-    public static func load(checkpoint: Checkpoint, architecture: ModelArchitecture) throws -> CausalLanguageModel {
+    /// Loads the causal language model at `path`.
+    /// - Parameter context: the threads and scratch the model computes with (by default its
+    ///   own, with one thread per processor).
+    public static func load(_ path: String, context: ComputeContext = ComputeContext()) throws -> CausalLanguageModel {
+        let checkpoint = try Checkpoint.open(path)
+        let architecture = try ArchitectureLoader.load(path)
+        return try load(checkpoint: checkpoint, architecture: architecture, context: context)
+    }
+
+    /// Builds the causal language model `architecture` describes from `checkpoint`'s tensors.
+    /// The description is validated first (`ArchitectureValidator`), whoever made it.
+    public static func load(checkpoint: Checkpoint, architecture: ModelArchitecture,
+                            context: ComputeContext = ComputeContext()) throws -> CausalLanguageModel {
+        try ArchitectureValidator(file: architecture.origin.path, spelling: .huggingFace, tensorCount: checkpoint.tensors.count)
+            .validate(architecture)
+        guard let family = ModelFamilies.family(modelType: architecture.modelType),
+              let builder = family as? any LanguageModelBuilder.Type else {
+            throw ModelError.unsupportedModel(
+                modelType: architecture.modelType, reason: "supported model types are " + supportedModelTypes.joined(separator: ", "))
+        }
         // Every weight is read by the first forward pass: map the files' pages now, when they
         // fit in memory with room to spare, rather than one page fault at a time during it.
         if checkpoint.totalFileSize < MappedFile.physicalMemory / 2 {
             for file in checkpoint.files { file.advise(.populate) }
         }
-        if architecture.modelType == "expert_lm", let text = architecture.text {
-            return try ExpertLanguageModel(architecture: text, checkpoint: checkpoint)
-        }
-        if architecture.modelType == "meta_mtp", let text = architecture.text {
-            return try MetaMTPModel(architecture: text, checkpoint: checkpoint)
-        }
-        guard let family = decoderFamilies.first(where: { $0.modelType == architecture.modelType }) else {
-            throw ModelError.unsupportedModel(
-                modelType: architecture.modelType,
-                reason: "supported model types are " + supportedModelTypes.joined(separator: ", "))
-        }
-        return try DecoderBuilder.build(family, checkpoint: checkpoint, architecture: architecture)
+        return try builder.languageModel(checkpoint: checkpoint, architecture: architecture, context: context)
     }
 }

@@ -22,97 +22,6 @@ public struct VisionEncoding: Sendable {
     public var projectionSize: Int?
 }
 
-/// LayerNorm weight and bias.
-struct LayerNormWeights {
-    var weight: [Float]
-    var bias: [Float]
-
-    func apply(rows: Int, _ x: UnsafePointer<Float>, epsilon: Float, into y: UnsafeMutablePointer<Float>) {
-        let count = weight.count
-        weight.withUnsafeBufferPointer { w in
-            bias.withUnsafeBufferPointer { b in
-                layerNorm(rows: rows, x, weight: w.baseAddress!, bias: b.baseAddress!, epsilon: epsilon, count: count, into: y)
-            }
-        }
-    }
-}
-
-/// A linear layer `y = x · Wᵀ + b` with the weight in its stored type.
-struct Linear {
-    var weight: WeightMatrix
-    var bias: [Float]?
-
-    var outputSize: Int { weight.rows }
-
-    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
-        weight.apply(x, count: rows, into: y, threads: threads)
-        addBias(bias, to: y, rows: rows, width: weight.rows)
-    }
-}
-
-/// One pre-LN encoder block, shared by CLIP and SigLIP (`CLIPEncoderLayer`, `SiglipEncoderLayer`):
-///
-///     h = x + out_proj(attention(q_proj(ln1(x)), k_proj(ln1(x)), v_proj(ln1(x))))
-///     y = h + fc2(act(fc1(ln2(h))))
-struct VisionEncoderLayer {
-    var norm1: LayerNormWeights
-    var query: Linear, key: Linear, value: Linear, output: Linear
-    var norm2: LayerNormWeights
-    var fc1: Linear, fc2: Linear
-
-    func forward(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens: Int, hidden: Int, shape: AttentionShape,
-                 activation: ActivationFunction, epsilon: Float, workspace w: VisionWorkspace, threads: Int) {
-        let rows = batch * tokens
-        // 1. Self-attention over all tokens of each image.
-        norm1.apply(rows: rows, x, epsilon: epsilon, into: w.normed)
-        query.apply(w.normed, rows: rows, into: w.query, threads: threads)
-        key.apply(w.normed, rows: rows, into: w.key, threads: threads)
-        value.apply(w.normed, rows: rows, into: w.value, threads: threads)
-        for image in 0..<batch {
-            let offset = image * tokens * hidden
-            bidirectionalAttention(
-                queries: w.query + offset, keys: w.key + offset, values: w.value + offset, queryCount: tokens,
-                keyCount: tokens, shape: shape, scores: w.scores, into: w.attended + offset, threads: threads)
-        }
-        output.apply(w.attended, rows: rows, into: w.projected, threads: threads)
-        addInPlace(x, w.projected, rows * hidden)
-
-        // 2. MLP.
-        norm2.apply(rows: rows, x, epsilon: epsilon, into: w.normed)
-        fc1.apply(w.normed, rows: rows, into: w.intermediate, threads: threads)
-        applyInParallel(activation, w.intermediate, count: rows * fc1.outputSize, threads: threads)
-        fc2.apply(w.intermediate, rows: rows, into: w.projected, threads: threads)
-        addInPlace(x, w.projected, rows * hidden)
-    }
-}
-
-/// Applies an activation in place over chunks on several threads.
-func applyInParallel(_ activation: ActivationFunction, _ x: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
-    Parallel.forChunks(of: count, workers: count < 1 << 16 ? 1 : threads, minimumChunk: 1 << 14) { chunk in
-        activation.apply(x + chunk.lowerBound, count: chunk.count)
-    }
-}
-
-/// Scratch buffers for one forward call.
-struct VisionWorkspace {
-    let normed, query, key, value, attended, projected, intermediate, scores: UnsafeMutablePointer<Float>
-
-    init(rows: Int, tokens: Int, hidden: Int, feedForward: Int) {
-        normed = .allocate(capacity: rows * hidden)
-        query = .allocate(capacity: rows * hidden)
-        key = .allocate(capacity: rows * hidden)
-        value = .allocate(capacity: rows * hidden)
-        attended = .allocate(capacity: rows * hidden)
-        projected = .allocate(capacity: rows * hidden)
-        intermediate = .allocate(capacity: rows * feedForward)
-        scores = .allocate(capacity: tokens * tokens)
-    }
-
-    func deallocate() {
-        for buffer in [normed, query, key, value, attended, projected, intermediate, scores] { buffer.deallocate() }
-    }
-}
-
 /// How the pooled output is made from the last hidden state.
 enum VisionPooling {
     /// CLIP: `post_layernorm` of the class token.
@@ -129,18 +38,18 @@ enum VisionPooling {
 /// and a pooling step. `CLIPVision.swift` and `SigLIPVision.swift` bind the weights.
 public final class VisionTransformer: @unchecked Sendable {
     public let tower: VisionTower
-    /// Threads for BLAS-free loops (0: all cores).
-    public var threads: Int = 0
+    /// The threads and scratch the encoder computes with.
+    public let context: ComputeContext
 
     let patchEmbedding: WeightMatrix
     let patchBias: [Float]?
     let classEmbedding: [Float]?
     /// `[positions, hidden]`: the class position first when there is a class token.
     let positionEmbedding: [Float]
-    let preNorm: LayerNormWeights?
-    let layers: [VisionEncoderLayer]
+    let preNorm: Norm?
+    let layers: [TransformerBlock]
     /// CLIP's and SigLIP's `post_layernorm` (absent in llama.cpp's LLaVA mmproj files).
-    let postNorm: LayerNormWeights?
+    let postNorm: Norm?
     let pooling: VisionPooling
     let projection: WeightMatrix?
 
@@ -148,17 +57,13 @@ public final class VisionTransformer: @unchecked Sendable {
     public var hasProjection: Bool { projection != nil }
 
     var hidden: Int { tower.hiddenSize }
-    var epsilon: Float { Float(tower.normEpsilon) }
     var activation: ActivationFunction { tower.activation.function }
-    var attentionShape: AttentionShape {
-        let headSize = tower.hiddenSize / tower.headCount
-        return AttentionShape(heads: tower.headCount, kvHeads: tower.headCount, keySize: headSize, valueSize: headSize, causal: false)
-    }
 
-    init(tower: VisionTower, patchEmbedding: WeightMatrix, patchBias: [Float]?, classEmbedding: [Float]?,
-         positionEmbedding: [Float], preNorm: LayerNormWeights?, layers: [VisionEncoderLayer], postNorm: LayerNormWeights?,
+    init(tower: VisionTower, context: ComputeContext, patchEmbedding: WeightMatrix, patchBias: [Float]?, classEmbedding: [Float]?,
+         positionEmbedding: [Float], preNorm: Norm?, layers: [TransformerBlock], postNorm: Norm?,
          pooling: VisionPooling, projection: WeightMatrix?) {
         self.tower = tower
+        self.context = context
         self.patchEmbedding = patchEmbedding
         self.patchBias = patchBias
         self.classEmbedding = classEmbedding
@@ -211,7 +116,10 @@ public final class VisionTransformer: @unchecked Sendable {
 
         let x = UnsafeMutablePointer<Float>.allocate(capacity: batch * tokens * hidden)
         defer { x.deallocate() }
-        let workspace = VisionWorkspace(rows: batch * tokens, tokens: tokens, hidden: hidden, feedForward: tower.feedForwardLength)
+        let head = hidden / tower.headCount
+        let shape = WorkspaceShape(hidden: hidden, query: hidden, key: tower.headCount * head, value: tower.headCount * head,
+                                   attended: hidden, feedForward: tower.feedForwardLength)
+        let workspace = try Workspace(shape, tokens: batch * tokens, length: tokens)
         defer { workspace.deallocate() }
 
         // 1. Patch embedding: unfold every patch to a row [channels * patch * patch], then one
@@ -235,7 +143,7 @@ public final class VisionTransformer: @unchecked Sendable {
                     }
                 }
                 let sequence = x + image * tokens * hidden
-                patchEmbedding.apply(unfolded, count: patches, into: sequence + offset * hidden, threads: threads)
+                patchEmbedding.apply(unfolded, count: patches, into: sequence + offset * hidden, context: context)
                 addBias(patchBias, to: sequence + offset * hidden, rows: patches, width: hidden)
                 // 2. Class token first (CLIP), then positions added to every token.
                 if let classEmbedding { sequence.update(from: classEmbedding, count: hidden) }
@@ -243,7 +151,7 @@ public final class VisionTransformer: @unchecked Sendable {
             }
         }
         // 3. CLIP's pre-norm.
-        if let preNorm { preNorm.apply(rows: batch * tokens, x, epsilon: epsilon, into: x) }
+        if let preNorm { preNorm.apply(rows: batch * tokens, x, into: x) }
 
         // 4. The encoder blocks, keeping hidden_states[selected] when asked.
         var hiddenStates: [Int: [Float]] = [:]
@@ -253,10 +161,8 @@ public final class VisionTransformer: @unchecked Sendable {
             }
         }
         keep(0)
-        let shape = attentionShape
         for (index, block) in layers.enumerated() {
-            block.forward(x, batch: batch, tokens: tokens, hidden: hidden, shape: shape, activation: activation,
-                          epsilon: epsilon, workspace: workspace, threads: threads)
+            block.forwardEncoder(x, batch: batch, tokens: tokens, workspace: workspace, context: context)
             keep(index + 1)
         }
 
@@ -269,21 +175,21 @@ public final class VisionTransformer: @unchecked Sendable {
             var pooled = [Float](repeating: 0, count: batch * hidden)
             pooled.withUnsafeMutableBufferPointer { out in
                 for image in 0..<batch {
-                    postNorm.apply(rows: 1, x + image * tokens * hidden, epsilon: epsilon, into: out.baseAddress! + image * hidden)
+                    postNorm.apply(rows: 1, x + image * tokens * hidden, into: out.baseAddress! + image * hidden)
                 }
             }
             encoding.pooled = pooled
         case .attentionHead(let head):
-            postNorm?.apply(rows: batch * tokens, x, epsilon: epsilon, into: x)
+            postNorm?.apply(rows: batch * tokens, x, into: x)
             encoding.lastHidden = Array(UnsafeBufferPointer(start: x, count: batch * tokens * hidden))
-            encoding.pooled = head.pool(x, batch: batch, tokens: tokens, activation: activation, epsilon: epsilon, threads: threads)
+            encoding.pooled = head.pool(x, batch: batch, tokens: tokens, activation: activation, context: context)
         case .none:
-            postNorm?.apply(rows: batch * tokens, x, epsilon: epsilon, into: x)
+            postNorm?.apply(rows: batch * tokens, x, into: x)
             encoding.lastHidden = Array(UnsafeBufferPointer(start: x, count: batch * tokens * hidden))
         }
         if let projection, let pooled = encoding.pooled {
             var embeds = [Float](repeating: 0, count: batch * projection.rows)
-            embeds.withUnsafeMutableBufferPointer { projection.apply(pooled, count: batch, into: $0.baseAddress!, threads: threads) }
+            embeds.withUnsafeMutableBufferPointer { projection.apply(pooled, count: batch, into: $0.baseAddress!, context: context) }
             encoding.embeds = embeds
             encoding.projectionSize = projection.rows
         }
@@ -340,17 +246,4 @@ func bicubicResize(_ grid: [Float], rows: Int, columns: Int, channels: Int, toRo
         }
     }
     return result
-}
-
-extension Activation {
-    /// The compute kernel for this activation.
-    var function: ActivationFunction {
-        switch self {
-        case .silu: .silu
-        case .gelu: .gelu
-        case .geluTanh: .geluTanh
-        case .quickGelu: .quickGelu
-        case .relu: .relu
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeightCompute
 
 @main
 struct WeightKitCommand: ParsableCommand {
@@ -18,6 +19,13 @@ struct WeightKitCommand: ParsableCommand {
             RunCommand.self, RouteCommand.self, EncodeImageCommand.self,
         ]
     )
+
+    /// Compute contexts call BLAS single-threaded on their own threads: OpenBLAS's own thread
+    /// pool (one per process) is kept at one thread so that it never competes with them.
+    static func main() {
+        BLAS.setProcessThreads(1)
+        main(nil)
+    }
 }
 
 enum WeightKitVersion {

@@ -75,7 +75,11 @@ import WeightCompute
     static func run(shape: AttentionShape, steps: [Int], seed: UInt64, threads: Int = 1) {
         var inputs = RandomInputs(seed: seed)
         let capacity = steps.reduce(0, +) + 2
-        let cache = KVCacheLayer(kvHeads: shape.kvHeads, keySize: shape.keySize, valueSize: shape.valueSize, capacity: capacity)
+        let context = ComputeContext(threads: threads)
+        guard let cache = try? KVCacheLayer(kvHeads: shape.kvHeads, keySize: shape.keySize, valueSize: shape.valueSize, capacity: capacity) else {
+            Issue.record("cannot allocate the cache")
+            return
+        }
         var history = History()
         var start = 0
         for count in steps {
@@ -90,7 +94,7 @@ import WeightCompute
             output.withUnsafeMutableBufferPointer { out in
                 scores.withUnsafeMutableBufferPointer { scratch in
                     attention(queries: queries, cache: cache, start: start, count: count, shape: shape,
-                              scores: scratch.baseAddress!, into: out.baseAddress!, threads: threads)
+                              scores: scratch.baseAddress!, into: out.baseAddress!, context: context)
                 }
             }
             let reference = Self.reference(queries: queries, history: history, start: start, count: count, shape: shape)

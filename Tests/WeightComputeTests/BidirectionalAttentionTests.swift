@@ -42,7 +42,7 @@ import WeightCompute
         var scores = [Float](repeating: 0, count: queryCount * keyCount)
         let shape = AttentionShape(heads: heads, kvHeads: kvHeads, keySize: keySize, valueSize: valueSize, causal: false)
         bidirectionalAttention(queries: queries, keys: keys, values: values, queryCount: queryCount, keyCount: keyCount,
-                               shape: shape, scores: &scores, into: &output, threads: 2)
+                               shape: shape, scores: &scores, into: &output, context: ComputeContext(threads: 2))
         let expected = Self.plainAttention(queries: queries, keys: keys, values: values, queryCount: queryCount,
                                            keyCount: keyCount, heads: heads, kvHeads: kvHeads, keySize: keySize, valueSize: valueSize)
         let worst = zip(output, expected).map { abs($0 - $1) }.max()!

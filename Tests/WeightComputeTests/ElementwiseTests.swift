@@ -64,7 +64,7 @@ import WeightCompute
         single.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!) }
         for threads in [1, 2, 3] {
             var out = [Float](repeating: .nan, count: count)
-            out.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!, threads: threads) }
+            out.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!, context: ComputeContext(threads: threads)) }
             #expect(out == single, "\(threads) threads")
         }
     }

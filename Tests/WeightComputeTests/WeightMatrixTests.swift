@@ -53,7 +53,7 @@ import WeightFormats
 
         func apply(_ x: [Float], count: Int, threads: Int) -> [Float] {
             var y = [Float](repeating: .nan, count: count * matrix.rows)
-            y.withUnsafeMutableBufferPointer { matrix.apply(x, count: count, into: $0.baseAddress!, threads: threads) }
+            y.withUnsafeMutableBufferPointer { matrix.apply(x, count: count, into: $0.baseAddress!, context: ComputeContext(threads: threads)) }
             return y
         }
     }
@@ -156,7 +156,7 @@ import WeightFormats
                 let outputs = chosen.map { UnsafeMutablePointer<Float>.allocate(capacity: count * $0.matrix.rows) }
                 defer { outputs.forEach { $0.deallocate() } }
                 x.withUnsafeBufferPointer { xs in
-                    WeightMatrix.apply(Array(zip(chosen.map(\.matrix), outputs)), to: xs.baseAddress!, count: count, threads: threads)
+                    WeightMatrix.apply(Array(zip(chosen.map(\.matrix), outputs)), to: xs.baseAddress!, count: count, context: ComputeContext(threads: threads))
                 }
                 for (index, weights) in chosen.enumerated() {
                     let together = Array(UnsafeBufferPointer(start: outputs[index], count: count * weights.matrix.rows))
@@ -169,7 +169,7 @@ import WeightFormats
         let x = inputs.floats(256, in: -2...2)
         var y = [Float](repeating: .nan, count: mixed[0].matrix.rows)
         y.withUnsafeMutableBufferPointer { out in
-            x.withUnsafeBufferPointer { WeightMatrix.apply([(mixed[0].matrix, out.baseAddress!)], to: $0.baseAddress!, count: 1) }
+            x.withUnsafeBufferPointer { WeightMatrix.apply([(mixed[0].matrix, out.baseAddress!)], to: $0.baseAddress!, count: 1, context: ComputeContext()) }
         }
         #expect(y == mixed[0].apply(x, count: 1, threads: 0))
     }

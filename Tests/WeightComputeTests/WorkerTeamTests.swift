@@ -21,7 +21,7 @@ import Glibc
 
     @Test("each index once, for counts around the chunking", arguments: [1, 2, 3])
     func coversEveryIndexOnce(threads: Int) {
-        let team = WorkerTeam.shared(threads: threads)
+        let team = WorkerTeam(workers: threads - 1)
         for count in [0, 1, 15, 16, 17, 64, 100, 257, 1000, 151_936] {
             for minimumChunk in [1, 16] {
                 #expect(Self.visits(team, count: count, minimumChunk: minimumChunk) == Array(repeating: 1, count: count),
@@ -32,7 +32,7 @@ import Glibc
 
     @Test("thousands of short loops in a row, from several callers at once")
     func manyLoopsConcurrently() async {
-        let team = WorkerTeam.shared(threads: 2)
+        let team = WorkerTeam(workers: 1)
         let failures = await withTaskGroup(of: Int.self) { group in
             for caller in 0..<4 {
                 group.addTask {
@@ -49,7 +49,7 @@ import Glibc
 
     @Test("a delayed thread's chunks go to the others, each thread running its own share front to back")
     func delayedShareIsTaken() {
-        let team = WorkerTeam.shared(threads: 2)
+        let team = WorkerTeam(workers: 1)
         let count = 64
         // Which thread ran each index, and in which order the chunks started.
         let runner = UnsafeMutablePointer<pthread_t>.allocate(capacity: count)

@@ -8,7 +8,7 @@ import WeightFormats
 @Suite struct MetaMTPConversionTests {
     /// Tensors (names, types, shapes, bytes) and `llama-mtp.*` keys of `ours` equal `theirs`'.
     func expectSameGGUF(_ ours: GGUFFile, _ theirs: GGUFFile) {
-        #expect(ours.architecture == MetaTensorNames.mtpArchitecture)
+        #expect(ours.architecture == MetaMTP.ggufArchitecture!)
         #expect(ours.tensorInfos.map(\.name).sorted() == theirs.tensorInfos.map(\.name).sorted())
         for reference in theirs.tensorInfos {
             guard let mine = ours.tensorInfos.first(where: { $0.name == reference.name }) else { continue }
@@ -16,7 +16,7 @@ import WeightFormats
             #expect(ours.file.bytes[mine.offset..<(mine.offset + mine.byteCount)]
                 .elementsEqual(theirs.file.bytes[reference.offset..<(reference.offset + reference.byteCount)]), "\(reference.name) data")
         }
-        for entry in theirs.metadata.entries where entry.key.hasPrefix(MetaTensorNames.mtpArchitecture + ".") {
+        for entry in theirs.metadata.entries where entry.key.hasPrefix(MetaMTP.ggufArchitecture! + ".") {
             let mine = ours.metadata[entry.key]
             #expect(mine?.typeName == entry.value.typeName, "\(entry.key) type")
             #expect(mine?.doubleValue == entry.value.doubleValue, "\(entry.key) value")

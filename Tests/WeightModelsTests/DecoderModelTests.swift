@@ -46,7 +46,7 @@ import WeightArchitecture
         let reference = try Fixture.json("models/\(name)/reference.json")
         let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
         let model = try ModelRegistry.load(Fixture.path("models/\(name)"))
-        let cache = model.makeCache(capacity: prompt.count)
+        let cache = try model.makeCache(capacity: prompt.count)
         let last = try model.forward(prompt, cache: cache, logits: .last)
         for case_ in try #require(reference["sampling"]?.arrayValue) {
             let options = SamplingOptions(

@@ -69,15 +69,11 @@ struct EncodeImageCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let encoder = try ModelRegistry.loadVisionEncoder(model)
-            if let threads {
-                encoder.threads = threads
-                BLAS.setThreads(threads)
-            }
+            let context = ComputeContext(threads: threads ?? 0)
+            let encoder = try ModelRegistry.loadVisionEncoder(model, context: context)
             var projection: LlavaProjector?
             if let projector {
-                projection = try LlavaProjector.load(projector)
-                projection?.threads = threads ?? 0
+                projection = try LlavaProjector.load(projector, context: context)
             }
             let input = try pixels.map { try Self.readPixels($0, channels: encoder.tower.channels) } ?? Self.preprocess(image, model: model)
             if embeds != nil && !encoder.hasProjection {

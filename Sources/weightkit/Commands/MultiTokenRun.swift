@@ -70,7 +70,7 @@ struct MultiTokenRun {
         }
         var result = GenerationResult(tokens: [], promptLength: tokens.count, prefillSeconds: 0, decodeSeconds: 0)
         if logitsPath != nil || options.values != nil {
-            let cache = model.makeCache(capacity: tokens.count)
+            let cache = try model.makeCache(capacity: tokens.count)
             let start = monotonicTime()
             let output = try model.forward(tokens, cache: cache, headCount: logitsPath != nil ? heads : 1, rows: .all,
                                            computeLogits: logitsPath != nil)

@@ -63,11 +63,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let languageModel = try ModelRegistry.load(model)
-                if let threads {
-                    languageModel.threads = threads
-                    BLAS.setThreads(threads)
-                }
+            let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0))
                 if let mtp = languageModel as? MetaMTPModel {
                     try MultiTokenRun(options: multiToken, model: mtp, tokens: tokens, logitsPath: logits, generate: generate,
                                       sampling: sampling.options, seed: sampling.seed, json: json).run()

@@ -1,0 +1,107 @@
+import WeightFormats
+
+/// BERT (transformers' `BertModel`, `BertConfig`): learned absolute positions and token types
+/// added to the token embeddings, an embedding LayerNorm, post-norm encoder blocks
+/// (`norm(x + attention(x))`, `norm(h + ffn(h))`) with biases everywhere, exact GELU, and a
+/// pooler (dense + tanh over the first token). The sentence-embedding models built on it (E5,
+/// BGE, MiniLM) add pooling and normalisation in their sentence-transformers files.
+public enum BERT: ModelFamily {
+    public static let modelTypes = ["bert"]
+    public static let huggingFaceClass: String? = "BertModel"
+    public static let ggufArchitecture: String? = "bert"
+
+    public static let huggingFaceSpelling = KeySpelling.huggingFace.overriding([
+        .normEpsilon: "layer_norm_eps", .keyLength: "hidden_size", .valueLength: "hidden_size",
+        .kvHeadCount: "num_attention_heads",
+    ])
+
+    public static func architecture(huggingFace config: ConfigReader, origin: ModelArchitecture.Origin) throws -> ModelArchitecture {
+        let hidden = try config.count("hidden_size", 768, limit: ArchitectureLimits.maxHiddenSize)
+        let heads = try config.count("num_attention_heads", 12, limit: ArchitectureLimits.maxHeads)
+        guard hidden % heads == 0 else {
+            throw ArchitectureError.ruleViolated(file: config.file, key: "hidden_size", value: "\(hidden)",
+                                                 rule: .multipleOf("num_attention_heads", heads))
+        }
+        let positions = try config.int("max_position_embeddings", 512)
+        let text = TextStack(
+            vocabularySize: try config.int("vocab_size", 30522), hiddenSize: hidden,
+            layerCount: try config.int("num_hidden_layers", 12), headCount: heads, kvHeadCount: heads,
+            keyLength: hidden / heads, valueLength: hidden / heads,
+            feedForwardLength: try config.int("intermediate_size", 3072), gatedFeedForward: false,
+            activation: try config.activation("hidden_act", .gelu), contextLength: positions, norm: .layer,
+            normEpsilon: try config.double("layer_norm_eps", 1e-12), positions: .learned(count: positions),
+            attentionBias: true, attentionOutputBias: true, feedForwardBias: true, causal: false,
+            tokenTypeCount: try config.int("type_vocab_size", 2), embeddingNorm: true, finalNorm: false, hasOutputHead: false)
+        var architecture = ModelArchitecture(modelType: modelTypes[0], text: text, storageDType: try DecoderConfig.storageType(config), origin: origin)
+        architecture.text?.normPlacement = .post
+        return architecture
+    }
+
+    public static func architecture(gguf keys: GGUFKeys, tensors: GGUFTensorIndex) throws -> ModelArchitecture {
+        let hidden = try keys.count("embedding_length")
+        let layers = try keys.count("block_count")
+        guard layers <= ArchitectureLimits.maxLayers, tensors.count == 0 || layers <= tensors.count else {
+            throw ArchitectureError.ruleViolated(file: keys.file, key: keys.key("block_count"), value: "\(layers)", rule: .moreThanTensors(tensors.count))
+        }
+        let heads = try keys.perLayer("attention.head_count", layers: layers).max() ?? 0
+        guard heads > 0 else {
+            throw ArchitectureError.ruleViolated(file: keys.file, key: keys.key("attention.head_count"), value: "\(heads)", rule: .positive)
+        }
+        let context = try keys.int("context_length")
+        var text = TextStack(
+            vocabularySize: try keys.optionalInt("vocab_size") ?? keys.global("tokenizer.ggml.tokens")?.arrayValue?.count
+                ?? tensors.shapes["token_embd.weight"]?.first ?? 0,
+            hiddenSize: hidden, layerCount: layers, headCount: heads, kvHeadCount: heads,
+            keyLength: hidden / heads, valueLength: hidden / heads,
+            feedForwardLength: try keys.perLayerOptional("feed_forward_length", layers: layers)?.max() ?? 0,
+            gatedFeedForward: false, activation: .gelu, contextLength: context, norm: .layer,
+            normEpsilon: try keys.optionalDouble("attention.layer_norm_epsilon") ?? 1e-12, positions: .learned(count: context),
+            attentionBias: tensors.contains("blk.0.attn_q.bias"), attentionOutputBias: tensors.contains("blk.0.attn_output.bias"),
+            feedForwardBias: tensors.contains("blk.0.ffn_up.bias"), causal: false,
+            tokenTypeCount: try keys.optionalInt("token_type_count") ?? keys.global("tokenizer.ggml.token_type_count")?.intValue,
+            embeddingNorm: true, finalNorm: false, hasOutputHead: false)
+        text.normPlacement = .post
+        if let pooling = try keys.optionalInt("pooling_type") { text.pooling = Pooling(llamaCppValue: pooling) }
+        return ModelArchitecture(modelType: modelTypes[0], text: text, origin: .ggufMetadata(path: keys.file))
+    }
+
+    static let naming: DecoderNaming = {
+        var naming = DecoderNaming(parts: [
+            .query: ("attention.self.query", "attn_q"), .key: ("attention.self.key", "attn_k"),
+            .value: ("attention.self.value", "attn_v"), .attentionOutput: ("attention.output.dense", "attn_output"),
+            .attentionNorm: ("attention.output.LayerNorm", "attn_output_norm"),
+            .up: ("intermediate.dense", "ffn_up"), .down: ("output.dense", "ffn_down"),
+            .feedForwardNorm: ("output.LayerNorm", "layer_output_norm"),
+        ])
+        naming.blockPrefix = ("encoder.layer.", "blk.")
+        return naming
+    }()
+
+    public static func schema(_ architecture: ModelArchitecture) throws -> TensorSchema {
+        let t = try architecture.requireText()
+        var schema = TensorSchema()
+        schema.buffers = { $0.hasSuffix("embeddings.position_ids") }
+        let hidden = t.hiddenSize
+        func global(_ part: TensorRole.Part, _ hf: String, _ gguf: String?, _ shape: [Int], _ component: ParameterComponent,
+                    _ parameter: TensorRole.Parameter = .weight, presence: Presence = .required) {
+            schema.add(TensorSpec(role: TensorRole(part, parameter), huggingFace: .tensor("\(hf).\(parameter.rawValue)"),
+                                  gguf: gguf.map { "\($0).\(parameter.rawValue)" }, shape: shape, component: component, presence: presence))
+        }
+        global(.tokenEmbedding, "embeddings.word_embeddings", "token_embd", [t.vocabularySize, hidden], .embedding)
+        if case .learned(let count) = t.positions {
+            global(.positionEmbedding, "embeddings.position_embeddings", "position_embd", [count, hidden], .embedding)
+        }
+        if let types = t.tokenTypeCount {
+            global(.tokenTypeEmbedding, "embeddings.token_type_embeddings", "token_types", [types, hidden], .embedding)
+        }
+        global(.embeddingNorm, "embeddings.LayerNorm", "token_embd_norm", [hidden], .norms)
+        global(.embeddingNorm, "embeddings.LayerNorm", "token_embd_norm", [hidden], .norms, .bias)
+        for layer in 0..<t.layerCount {
+            DecoderSchema.addBlock(layer, t, naming: naming, prefixes: ("encoder.layer.\(layer).", "blk.\(layer)."), into: &schema)
+        }
+        // BertModel's pooler: a dense layer over the first token (llama.cpp's converter drops it).
+        global(.pooler, "pooler.dense", nil, [hidden, hidden], .outputHead, presence: .optional)
+        global(.pooler, "pooler.dense", nil, [hidden], .outputHead, .bias, presence: .optional)
+        return schema
+    }
+}

@@ -1,0 +1,66 @@
+import WeightArchitecture
+import WeightCompute
+
+/// One transformer block: attention and feed-forward, each with its residual, normed before
+/// (pre-norm: Llama, Qwen, Gemma, ViT) or after the residual sum (post-norm: BERT):
+///
+///     pre-norm:   h = x + post_attn(attention(attn_norm(x)));  y = h + post_ffn(ffn(ffn_norm(h)))
+///     post-norm:  h = attn_norm(x + attention(x));            y = ffn_norm(h + ffn(h))
+///
+/// `post_attn` and `post_ffn` are Gemma 2/3's norms of the sublayer outputs (absent elsewhere).
+struct TransformerBlock {
+    var placement: NormPlacement
+    var attentionNorm: Norm
+    var attention: SelfAttention
+    var postAttentionNorm: Norm?
+    var feedForwardNorm: Norm
+    var feedForward: FeedForward
+    var postFeedForwardNorm: Norm?
+
+    /// Runs `count` tokens at positions `start ...` through the block, in place in `x`.
+    func forward(_ x: UnsafeMutablePointer<Float>, tokens count: Int, start: Int, cache: KVCacheLayer, frequencies: [Float]?,
+                 workspace w: Workspace, context: ComputeContext) {
+        let hidden = attentionNorm.width
+        switch placement {
+        case .pre:
+            attentionNorm.apply(rows: count, x, into: w.normed)
+            attention.forward(w.normed, count: count, start: start, cache: cache, frequencies: frequencies, workspace: w, context: context)
+            postAttentionNorm?.apply(rows: count, w.projected, into: w.projected)
+            addInPlace(x, w.projected, count * hidden)
+            feedForwardNorm.apply(rows: count, x, into: w.normed)
+            feedForward.forward(w.normed, rows: count, workspace: w, into: w.projected, context: context)
+            postFeedForwardNorm?.apply(rows: count, w.projected, into: w.projected)
+            addInPlace(x, w.projected, count * hidden)
+        case .post:
+            attention.forward(x, count: count, start: start, cache: cache, frequencies: frequencies, workspace: w, context: context)
+            addInPlace(x, w.projected, count * hidden)
+            attentionNorm.apply(rows: count, x, into: x)
+            feedForward.forward(x, rows: count, workspace: w, into: w.projected, context: context)
+            addInPlace(x, w.projected, count * hidden)
+            feedForwardNorm.apply(rows: count, x, into: x)
+        }
+    }
+
+    /// The encoder form: `batch` sequences of `tokens` rows attending within each sequence.
+    func forwardEncoder(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens: Int, workspace w: Workspace, context: ComputeContext) {
+        let hidden = attentionNorm.width, rows = batch * tokens
+        switch placement {
+        case .pre:
+            attentionNorm.apply(rows: rows, x, into: w.normed)
+            attention.forwardEncoder(w.normed, batch: batch, tokens: tokens, workspace: w, context: context)
+            postAttentionNorm?.apply(rows: rows, w.projected, into: w.projected)
+            addInPlace(x, w.projected, rows * hidden)
+            feedForwardNorm.apply(rows: rows, x, into: w.normed)
+            feedForward.forward(w.normed, rows: rows, workspace: w, into: w.projected, context: context)
+            postFeedForwardNorm?.apply(rows: rows, w.projected, into: w.projected)
+            addInPlace(x, w.projected, rows * hidden)
+        case .post:
+            attention.forwardEncoder(x, batch: batch, tokens: tokens, workspace: w, context: context)
+            addInPlace(x, w.projected, rows * hidden)
+            attentionNorm.apply(rows: rows, x, into: x)
+            feedForward.forward(x, rows: rows, workspace: w, into: w.projected, context: context)
+            addInPlace(x, w.projected, rows * hidden)
+            feedForwardNorm.apply(rows: rows, x, into: x)
+        }
+    }
+}
