@@ -91,7 +91,7 @@ public struct ModelBudget: Sendable {
     public init(architecture: ModelArchitecture, tensors: [TensorView]?, request: BudgetRequest) throws {
         self.architecture = architecture
         let fromTensors = !(tensors ?? []).isEmpty
-        groups = fromTensors ? TensorClassifier.groups(of: tensors!, architecture: architecture) : AnalyticLayout.groups(of: architecture)
+        groups = fromTensors ? TensorClassifier.groups(of: tensors!, architecture: architecture) : try AnalyticLayout.groups(of: architecture)
         parameters = ParameterBreakdown(groups: groups, fromTensors: fromTensors)
         weights = WeightMemory(groups: groups, defaultDType: ModelBudget.storageType(architecture.storageDType))
         guard request.parallel > 0 else { throw BudgetError.notPositive(option: "--parallel", value: String(request.parallel)) }

@@ -16,11 +16,14 @@ public enum TensorClassifier {
     public static func groups(of tensors: [TensorView], architecture: ModelArchitecture) -> [WeightGroup] {
         let experts = architecture.text?.experts
         let visionOnly = architecture.text == nil && architecture.vision != nil
+        // The family's schema names most tensors; names it does not know are sorted by pattern.
+        let schema = try? ModelFamilies.family(of: architecture).schema(architecture)
         return tensors.compactMap { tensor in
-            guard !isBuffer(tensor.name) else { return nil }
+            guard !isBuffer(tensor.name), schema?.buffers(tensor.name) != true else { return nil }
             // In a vision-only checkpoint everything but a projector or contrastive head is the
             // tower, whatever its names (SigLIP without the `vision_model.` prefix, mmproj `v.*`).
-            var component = classify(tensor.name)
+            let known = schema?.spec(huggingFace: tensor.name)?.spec ?? schema?.spec(gguf: tensor.name)
+            var component = known.map { BudgetComponent($0.component) } ?? classify(tensor.name)
             if visionOnly, ![.projector, .contrastiveHeads].contains(component) { component = .visionTower }
             var routing: (used: Int, count: Int)?
             if component == .experts, let experts, isRoutedExpert(tensor.name) {
