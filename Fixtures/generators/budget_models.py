@@ -29,6 +29,7 @@ import torch
 import transformers
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import (AutoModel, AutoModelForCausalLM, CLIPConfig, CLIPVisionConfig, CLIPVisionModel,
+                          CLIPVisionModelWithProjection,
                           LlamaConfig, LlavaNextVideoConfig, Qwen2Config, Qwen3Config, Qwen3MoeConfig,
                           SiglipConfig, BertConfig)
 
@@ -71,6 +72,13 @@ def clip_l14_336_vision():
                             image_size=336, patch_size=14, projection_dim=768, hidden_act="quick_gelu")
 
 
+def clip_l14_336_vision_projection():
+    """CLIPVisionModelWithProjection: the tower and `visual_projection` (named in `architectures`)."""
+    config = clip_l14_336_vision()
+    config.architectures = ["CLIPVisionModelWithProjection"]
+    return config
+
+
 def clip_l14_336():
     return CLIPConfig(
         text_config=dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
@@ -109,6 +117,7 @@ PUBLISHED = {
     "qwen2.5-0.5b": (qwen25_05b, AutoModelForCausalLM),
     "clip-vit-large-patch14-336": (clip_l14_336, AutoModel),
     "clip-vit-large-patch14-336-vision": (clip_l14_336_vision, CLIPVisionModel),
+    "clip-vit-large-patch14-336-vision-projection": (clip_l14_336_vision_projection, CLIPVisionModelWithProjection),
     "siglip-so400m-patch14-384": (siglip_so400m, AutoModel),
     "llava-next-video-7b": (llava_next_video_7b, None),
     "bert-base-uncased": (bert_base, AutoModel),
@@ -157,8 +166,8 @@ def build(config, auto):
         if auto is None:
             from transformers import LlavaNextVideoForConditionalGeneration
             return LlavaNextVideoForConditionalGeneration(config)
-        if auto is CLIPVisionModel:
-            return CLIPVisionModel(config)
+        if auto in (CLIPVisionModel, CLIPVisionModelWithProjection):
+            return auto(config)
         return auto.from_config(config)
 
 
