@@ -59,3 +59,22 @@ import Glibc
         }
     }
 }
+
+/// Layers whose KV head counts differ: scratch and caches are sized for the widest layer.
+@Suite struct PerLayerShapeTests {
+    @Test("head_count_kv = [1, 4] with the one head repeated gives the original model's logits")
+    func perLayerKVHeads() throws {
+        let widened = try ModelRegistry.load(Fixture.path("hostile/per-layer-kv-heads.gguf"))
+        let original = try ModelRegistry.load(Fixture.path("models/qwen3-tiny-gguf/qwen3-tiny-f32.gguf"))
+        let prompt = [5, 17, 3, 250, 11, 42, 7]
+        let expected = try original.logits(for: prompt)
+        let ours = try widened.logits(for: prompt)
+        #expect(ours.count == expected.count)
+        #expect(relativeL2(ours, expected) <= 1e-6)
+        // Decode too: one token at a time through the cache.
+        let cache = try widened.makeCache(capacity: prompt.count)
+        var last: [Float] = []
+        for token in prompt { last = try widened.forward([token], cache: cache, logits: .last) }
+        #expect(relativeL2(last, Array(expected.suffix(widened.vocabularySize))) <= 1e-5)
+    }
+}

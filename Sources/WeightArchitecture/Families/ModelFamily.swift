@@ -131,7 +131,9 @@ public enum ModelFamilies {
             family = found
         }
         let architecture = try family.architecture(huggingFace: config, origin: .huggingFaceConfig(path: file))
-        try ArchitectureValidator(file: file, spelling: family.huggingFaceSpelling, tensorCount: tensorCount).validate(architecture)
+        let composite = architecture.vision != nil && architecture.text != nil
+        let spelling = composite ? family.huggingFaceSpelling.nested : family.huggingFaceSpelling
+        try ArchitectureValidator(file: file, spelling: spelling, tensorCount: tensorCount).validate(architecture)
         return architecture
     }
 
