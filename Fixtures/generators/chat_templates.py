@@ -211,6 +211,35 @@ def smollm2_template(cache: pathlib.Path) -> tuple[str, str, str]:
     return string("tokenizer.chat_template"), token("tokenizer.ggml.bos_token_id"), token("tokenizer.ggml.eos_token_id")
 
 
+def model_renders(ctu, root: pathlib.Path) -> dict:
+    """Renders of the base conversation read from a model as transformers and llama.cpp store
+    templates: a Hugging Face directory through AutoTokenizer.apply_chat_template (its own
+    special tokens), and the GGUF llama.cpp converted from it (template and token ids from the
+    GGUF metadata, through gguf-py)."""
+    import gguf
+    from transformers import AutoTokenizer
+    directory = root / "tokenizers" / "bpe-qwen2"
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    hf_text = tokenizer.apply_chat_template(BASE, tokenize=False, add_generation_prompt=True)
+    reader = gguf.GGUFReader(str(directory / "llama.cpp.gguf"))
+    field = reader.fields["tokenizer.chat_template"]
+    template = bytes(field.parts[field.data[0]]).decode("utf-8")
+    tokens = reader.fields["tokenizer.ggml.tokens"]
+    context = {}
+    for name, key in (("bos_token", "tokenizer.ggml.bos_token_id"), ("eos_token", "tokenizer.ggml.eos_token_id")):
+        if key in reader.fields:
+            f = reader.fields[key]
+            context[name] = bytes(tokens.parts[tokens.data[int(f.parts[f.data[0]][0])]]).decode("utf-8")
+    rendered, _ = ctu.render_jinja_template(conversations=[ctu._normalize_chat_messages(BASE)], chat_template=template,
+                                            add_generation_prompt=True, **context)
+    return {
+        "hf_directory": {"path": "tokenizers/bpe-qwen2", "messages": BASE, "text": hf_text,
+                         "special_tokens": tokenizer.special_tokens_map},
+        "gguf": {"path": "tokenizers/bpe-qwen2/llama.cpp.gguf", "messages": BASE, "text": rendered[0],
+                 "special_tokens": context},
+    }
+
+
 def generate(root: pathlib.Path) -> None:
     ctu = patch_clock()
     out = root / "templates"
@@ -241,5 +270,6 @@ def generate(root: pathlib.Path) -> None:
         "source": f"{SMOLLM2_WHEEL}: SmolLM2-135M-Instruct.Q4_1.gguf, tokenizer.chat_template",
         "bos_token": bos, "eos_token": eos,
         "renders": {case["name"]: render_case(ctu, template, case, bos, eos) for case in CASES}})
+    write_json(out / "models.json", model_renders(ctu, root))
     failures = sum("error" in r for t in renders.values() for r in t.values())
     print(f"   {len(renders)} templates x {len(CASES)} cases, {failures} refusals; {len(SNIPPETS)} snippets")

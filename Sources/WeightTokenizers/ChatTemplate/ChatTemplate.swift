@@ -19,7 +19,7 @@ import Darwin
 /// different text. Rendering is bounded by `limits` (steps, output bytes, macro depth).
 public struct ChatTemplate: @unchecked Sendable {
     /// Evaluation steps one render may take (a statement, an expression or a loop iteration each).
-    public static let maxSteps = 20_000_000
+    public static let maxSteps = 5_000_000
     /// Bytes the rendered text may reach.
     public static let maxOutputBytes = 64 << 20
     /// Macro calls nested at once.

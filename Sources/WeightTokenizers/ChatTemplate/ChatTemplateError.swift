@@ -20,6 +20,10 @@ public enum ChatTemplateError: Error, Equatable, Sendable, CustomStringConvertib
     case callDepthExceeded(limit: Int, line: Int)
     /// Brackets or expressions nested deeper than `limit`.
     case nestingTooDeep(limit: Int, line: Int)
+    /// The model at `path` has no chat template called `name`; `available` lists the names it has.
+    case templateNotFound(path: String, name: String, available: [String])
+    /// A file that should hold a chat template holds something else (`key` says where).
+    case invalidTemplateFile(path: String, key: String, reason: String)
     /// An argument of the rendering API is unusable; `parameter` names it.
     case invalidArgument(parameter: String, reason: String)
 
@@ -33,6 +37,10 @@ public enum ChatTemplateError: Error, Equatable, Sendable, CustomStringConvertib
         case .callDepthExceeded(let limit, _): return "macro calls nested deeper than \(limit)"
         case .nestingTooDeep(let limit, _): return "template nested deeper than \(limit) levels"
         case .invalidArgument(let parameter, let reason): return "\(parameter): \(reason)"
+        case .templateNotFound(let path, let name, let available):
+            return "\(path) has no chat template named '\(name)'"
+                + (available.isEmpty ? " (it has no chat template)" : " (it has: \(available.joined(separator: ", ")))")
+        case .invalidTemplateFile(let path, let key, let reason): return "\(path): \(key): \(reason)"
         }
     }
 
