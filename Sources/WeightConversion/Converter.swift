@@ -117,30 +117,8 @@ public enum Converter {
                 try writeSafeTensors(path, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
             }
         case (_, .gguf(let path)):
-            guard let configPath = ["config.json", "params.json"].map({ PathName.join(checkpoint.directory, $0) })
-                .first(where: FileSystem.isRegularFile)
-            else { throw ConversionError.missingConfiguration(path: source) }
-            let architecture = try ArchitectureLoader.loadJSON(configPath)
-            let plan = architecture.modelType == "meta_mtp"
-                ? try MetaToGGUF.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
-                : try HuggingFaceToGGUF.plan(
-                    checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
-            report.skippedTensors = plan.skipped
-            var metadata = plan.metadata
-            if let tokenizer = options.tokenizerFrom {
-                let vocabulary = try GGUFFile(path: tokenizer)
-                for entry in vocabulary.metadata.entries where entry.key.hasPrefix("tokenizer.") {
-                    metadata[entry.key] = .copied(entry.value)
-                }
-            } else if let tokenizer = try TokenizerMetadata.read(
-                directory: checkpoint.directory, modelType: architecture.modelType, vocabularySize: architecture.text?.vocabularySize ?? 0)
-            {
-                for (key, value) in tokenizer.metadata.entries { metadata[key] = value }
-                report.notes += tokenizer.notes
-            } else {
-                report.notes.append("no tokenizer metadata written: no tokenizer.json (pass --tokenizer-from FILE.gguf to copy one)")
-            }
-            try writeGGUF(path, metadata: metadata, tensors: plan.tensors, options: options, report: &report, progress: progress)
+            let (metadata, tensors) = try ggufSource(checkpoint, source: source, options: options, report: &report)
+            try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
         case (_, .safetensors(let path)), (_, .directory(let path)):
             let tensors = safetensorsRewrite(checkpoint, requested: options.type)
             let metadata = checkpoint.safetensorsMetadata
@@ -153,6 +131,37 @@ public enum Converter {
             }
         }
         return report
+    }
+
+    /// HF (or Meta) -> GGUF: the metadata and tensors a GGUF destination gets (shared with
+    /// `ModelQuantizer`, which quantises them without writing the intermediate file).
+    static func ggufSource(
+        _ checkpoint: Checkpoint, source: String, options: ConversionOptions, report: inout ConversionReport
+    ) throws -> (GGUFMetadataList, [PlannedTensor]) {
+        guard let configPath = ["config.json", "params.json"].map({ PathName.join(checkpoint.directory, $0) })
+            .first(where: FileSystem.isRegularFile)
+        else { throw ConversionError.missingConfiguration(path: source) }
+        let architecture = try ArchitectureLoader.loadJSON(configPath)
+        let plan = architecture.modelType == "meta_mtp"
+            ? try MetaToGGUF.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
+            : try HuggingFaceToGGUF.plan(
+                checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
+        report.skippedTensors = plan.skipped
+        var metadata = plan.metadata
+        if let tokenizer = options.tokenizerFrom {
+            let vocabulary = try GGUFFile(path: tokenizer)
+            for entry in vocabulary.metadata.entries where entry.key.hasPrefix("tokenizer.") {
+                metadata[entry.key] = .copied(entry.value)
+            }
+        } else if let tokenizer = try TokenizerMetadata.read(
+            directory: checkpoint.directory, modelType: architecture.modelType, vocabularySize: architecture.text?.vocabularySize ?? 0)
+        {
+            for (key, value) in tokenizer.metadata.entries { metadata[key] = value }
+            report.notes += tokenizer.notes
+        } else {
+            report.notes.append("no tokenizer metadata written: no tokenizer.json (pass --tokenizer-from FILE.gguf to copy one)")
+        }
+        return (metadata, plan.tensors)
     }
 
     // MARK: Same-format plans
