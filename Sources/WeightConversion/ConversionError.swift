@@ -24,6 +24,8 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
     case mergeChangesFormat(from: String, to: String)
     /// Options that cannot be used together.
     case incompatibleOptions(String)
+    /// A quantised tensor would change type without allowRequantize (--allow-requantize).
+    case requantizeNotAllowed(tensor: String, from: String, to: String)
 
     public var description: String {
         switch self {
@@ -49,6 +51,8 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
             return "merge keeps the format: a \(from) checkpoint cannot be merged into \(to) (use convert)"
         case .incompatibleOptions(let message):
             return message
+        case .requantizeNotAllowed(let tensor, let from, let to):
+            return "tensor '\(tensor)' is already quantised (\(from)); requantising it to \(to) loses more than quantising from 16 or 32 bits, so it needs --allow-requantize"
         }
     }
 }
