@@ -369,3 +369,11 @@ int wk_quantize_rows_iq3_xxs(const float *x, uint8_t *y, int64_t rows, int64_t r
 int wk_quantize_rows_iq3_s(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
 int wk_quantize_rows_iq1_s(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
 int wk_quantize_rows_iq1_m(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
+// The same searches with eight sub-blocks in the lanes of AVX2 registers (quantize_lanes.c);
+// usable when wk_quantize_lanes_available() is 1.
+int wk_quantize_lanes_available(void);
+void wk_quantize_rows_q4_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
+void wk_quantize_rows_q5_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
+void wk_quantize_rows_q6_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
+void wk_quantize_rows_iq4_xs_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
+void wk_quantize_rows_iq4_nl_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);

@@ -31,10 +31,16 @@ int wk_quantize_requires_importance(uint32_t type) {
 
 int wk_quantize_rows(uint32_t type, const float *source, void *destination, int64_t rows, int64_t row_length,
                      const float *importance) {
+    return wk_quantize_rows_choosing(type, source, destination, rows, row_length, importance, wk_quantize_lanes_available());
+}
+
+int wk_quantize_rows_choosing(uint32_t type, const float *source, void *destination, int64_t rows, int64_t row_length,
+                              const float *importance, int use_lanes) {
     const int64_t block = wk_quantize_block_size(type);
     if (block == 0 || rows < 0 || row_length <= 0 || row_length % block != 0) return -1;
     if (!importance && wk_quantize_requires_importance(type)) return -1;
     const size_t count = (size_t)(rows * row_length);
+    const int lanes = use_lanes && wk_quantize_lanes_available();
     const float *x = source;
     uint8_t *y = destination;
     switch (type) {
@@ -46,9 +52,9 @@ int wk_quantize_rows(uint32_t type, const float *source, void *destination, int6
     case T_Q4_1: if (importance) wk_quantize_rows_q4_1_weighted(x, y, rows, row_length, importance); else wk_quantize_q4_1(x, y, count); return 0;
     case T_Q5_0: if (importance) wk_quantize_rows_q5_0_weighted(x, y, rows, row_length, importance); else wk_quantize_q5_0(x, y, count); return 0;
     case T_Q5_1: if (importance) wk_quantize_rows_q5_1_weighted(x, y, rows, row_length, importance); else wk_quantize_q5_1(x, y, count); return 0;
-    case T_Q4_K: if (importance) wk_quantize_rows_q4_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q4_k(x, y, count); return 0;
-    case T_Q5_K: if (importance) wk_quantize_rows_q5_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q5_k(x, y, count); return 0;
-    case T_Q6_K: if (importance) wk_quantize_rows_q6_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q6_k(x, y, count); return 0;
+    case T_Q4_K: if (lanes) wk_quantize_rows_q4_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q4_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q4_k(x, y, count); return 0;
+    case T_Q5_K: if (lanes) wk_quantize_rows_q5_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q5_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q5_k(x, y, count); return 0;
+    case T_Q6_K: if (lanes) wk_quantize_rows_q6_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q6_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q6_k(x, y, count); return 0;
     case T_Q2_K: wk_quantize_rows_q2_k(x, y, rows, row_length, importance); return 0;
     case T_Q3_K: wk_quantize_rows_q3_k(x, y, rows, row_length, importance); return 0;
     case T_Q1_0: wk_quantize_blocks_q1_0(x, y, (int64_t)count); return 0;
@@ -56,8 +62,14 @@ int wk_quantize_rows(uint32_t type, const float *source, void *destination, int6
     case T_MXFP4: wk_quantize_blocks_mxfp4(x, y, (int64_t)count); return 0;
     case T_TQ1_0: wk_quantize_blocks_tq1_0(x, y, (int64_t)count); return 0;
     case T_TQ2_0: wk_quantize_blocks_tq2_0(x, y, (int64_t)count); return 0;
-    case T_IQ4_NL: wk_quantize_rows_iq4_nl(x, y, rows, row_length, importance); return 0;
-    case T_IQ4_XS: wk_quantize_rows_iq4_xs(x, y, rows, row_length, importance); return 0;
+    case T_IQ4_NL:
+        if (lanes) wk_quantize_rows_iq4_nl_lanes(x, y, rows, row_length, importance);
+        else wk_quantize_rows_iq4_nl(x, y, rows, row_length, importance);
+        return 0;
+    case T_IQ4_XS:
+        if (lanes) wk_quantize_rows_iq4_xs_lanes(x, y, rows, row_length, importance);
+        else wk_quantize_rows_iq4_xs(x, y, rows, row_length, importance);
+        return 0;
     case T_IQ2_XXS: return wk_quantize_rows_iq2_xxs(x, y, rows, row_length, importance);
     case T_IQ2_XS: return wk_quantize_rows_iq2_xs(x, y, rows, row_length, importance);
     case T_IQ2_S: return wk_quantize_rows_iq2_s(x, y, rows, row_length, importance);

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Testing
-import WeightConversion
+@testable import WeightConversion
 import WeightFormats
 
 /// wk_quantize_rows against ggml's own ggml_quantize_chunk on rows chosen to reach the edge
@@ -48,12 +48,16 @@ import WeightFormats
             ? try NPY.read(Fixture.path(testCase.input == "short" ? "core/quantizers/short_importance.npy" : "core/quantizers/importance.npy")).values
             : nil
         let expected = try Fixture.bytes("core/quantizers/\(testCase.file)")
-        let produced = try TensorEncoding.quantizeRows(input.values, rowLength: testCase.rowLength, as: type, importance: importance, threads: 1)
-        try #require(produced.count == expected.count)
-        let blockBytes = type.bytesPerBlock, blocksPerRow = testCase.rowLength / type.blockSize
-        if let first = produced.indices.first(where: { produced[$0] != expected[$0] }) {
-            let block = first / blockBytes
-            Issue.record("\(testCase): first difference at byte \(first): row \(block / blocksPerRow), block \(block % blocksPerRow)")
+        // The vector-lane kernels (where the CPU has them) and the scalar ones.
+        for lanes in [true, false] {
+            let produced = try TensorEncoding.quantizeRows(
+                input.values, rowLength: testCase.rowLength, as: type, importance: importance, threads: 1, vectorLanes: lanes)
+            try #require(produced.count == expected.count)
+            let blockBytes = type.bytesPerBlock, blocksPerRow = testCase.rowLength / type.blockSize
+            if let first = produced.indices.first(where: { produced[$0] != expected[$0] }) {
+                let block = first / blockBytes
+                Issue.record("\(testCase)\(lanes ? "" : " (scalar)"): first difference at byte \(first): row \(block / blocksPerRow), block \(block % blocksPerRow)")
+            }
         }
     }
 

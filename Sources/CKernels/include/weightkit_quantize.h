@@ -41,6 +41,10 @@ void wk_quantize_q6_k(const float *source, void *destination, size_t count);
 /// search found no grid point (only with non-finite or overflowing values).
 int wk_quantize_rows(uint32_t type, const float *source, void *destination, int64_t rows, int64_t row_length,
                      const float *importance);
+/// wk_quantize_rows with the vector-lane kernels allowed (`use_lanes` 1, where the CPU has
+/// them) or not (0: the scalar kernels). Both give the same bytes; tests run both.
+int wk_quantize_rows_choosing(uint32_t type, const float *source, void *destination, int64_t rows, int64_t row_length,
+                              const float *importance, int use_lanes);
 /// Elements per block of `type` for wk_quantize_rows (1 for the float types), 0 if unsupported.
 int64_t wk_quantize_block_size(uint32_t type);
 /// 1 for the types ggml refuses to quantise without importance weights (IQ2_XXS, IQ2_XS, IQ1_S).

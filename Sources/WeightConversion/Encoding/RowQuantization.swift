@@ -28,6 +28,16 @@ extension TensorEncoding {
         importance: UnsafePointer<Float>?, importanceCount: Int? = nil,
         into destination: UnsafeMutableRawPointer, threads: Int = 0
     ) throws {
+        try quantizeRows(source, rows: rows, rowLength: rowLength, as: type, importance: importance, importanceCount: importanceCount,
+                         into: destination, threads: threads, vectorLanes: true)
+    }
+
+    /// `vectorLanes: false` runs the scalar kernels even where the vector-lane ones exist (tests).
+    static func quantizeRows(
+        _ source: UnsafePointer<Float>, rows: Int, rowLength: Int, as type: GGMLType,
+        importance: UnsafePointer<Float>?, importanceCount: Int?,
+        into destination: UnsafeMutableRawPointer, threads: Int, vectorLanes: Bool
+    ) throws {
         let blockSize = Int(wk_quantize_block_size(type.rawValue))
         guard blockSize > 0 else { throw QuantizationError.typeNotQuantizable(type: type.name) }
         guard rowLength > 0, rowLength % blockSize == 0, let rowBytes = type.byteCount(elements: rowLength) else {
@@ -43,9 +53,9 @@ extension TensorEncoding {
         nonisolated(unsafe) let source = source, destination = destination, importance = importance
         let failed = Atomic<Bool>(false)
         Parallel.forChunks(of: rows, workers: workers, minimumChunk: minimumRows) { chunk in
-            let status = wk_quantize_rows(
+            let status = wk_quantize_rows_choosing(
                 type.rawValue, source + chunk.lowerBound * rowLength, destination + chunk.lowerBound * rowBytes,
-                Int64(chunk.count), Int64(rowLength), importance)
+                Int64(chunk.count), Int64(rowLength), importance, vectorLanes ? 1 : 0)
             if status != 0 { failed.store(true, ordering: .relaxed) }
         }
         if failed.load(ordering: .relaxed) { throw QuantizationError.quantizationFailed(type: type.name) }
@@ -54,6 +64,12 @@ extension TensorEncoding {
     /// Quantises `values` (whole rows of `rowLength`) as `type`; returns the stored bytes.
     public static func quantizeRows(
         _ values: [Float], rowLength: Int, as type: GGMLType, importance: [Float]? = nil, threads: Int = 0
+    ) throws -> [UInt8] {
+        try quantizeRows(values, rowLength: rowLength, as: type, importance: importance, threads: threads, vectorLanes: true)
+    }
+
+    static func quantizeRows(
+        _ values: [Float], rowLength: Int, as type: GGMLType, importance: [Float]?, threads: Int, vectorLanes: Bool
     ) throws -> [UInt8] {
         guard rowLength > 0, values.count % rowLength == 0 else {
             throw QuantizationError.rowNotWholeBlocks(type: type.name, rowLength: rowLength, blockSize: type.blockSize)
@@ -69,10 +85,11 @@ extension TensorEncoding {
                 if let importance {
                     try importance.withUnsafeBufferPointer { weights in
                         try quantizeRows(base, rows: rows, rowLength: rowLength, as: type, importance: weights.baseAddress,
-                                         importanceCount: weights.count, into: output, threads: threads)
+                                         importanceCount: weights.count, into: output, threads: threads, vectorLanes: vectorLanes)
                     }
                 } else {
-                    try quantizeRows(base, rows: rows, rowLength: rowLength, as: type, importance: nil, into: output, threads: threads)
+                    try quantizeRows(base, rows: rows, rowLength: rowLength, as: type, importance: nil, importanceCount: nil,
+                                     into: output, threads: threads, vectorLanes: vectorLanes)
                 }
             }
         }
