@@ -372,6 +372,7 @@ int wk_quantize_rows_iq1_m(const float *x, uint8_t *y, int64_t rows, int64_t row
 // The same searches with eight sub-blocks in the lanes of AVX2 registers (quantize_lanes.c);
 // usable when wk_quantize_lanes_available() is 1.
 int wk_quantize_lanes_available(void);
+void wk_quantize_rows_q2_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
 void wk_quantize_rows_q4_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
 void wk_quantize_rows_q5_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);
 void wk_quantize_rows_q6_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance);

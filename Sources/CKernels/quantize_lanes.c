@@ -53,9 +53,8 @@ AVX2 static void transpose(const float *x, int n, f8 *t) {
 
 /// Levels (as int32 lanes in L[i]) and the scale and -min of 8 sub-blocks. `qkx3`: ggml's
 /// make_qkx3_quants degenerate test (max <= min) instead of make_qkx2_quants' (max == min).
-AVX2 static void qkx_lanes(const f8 *x, const f8 *w, int nmax, float rmin, float rdelta, int nstep, bool qkx3, i8x *L,
-                           f8 *scale_out, f8 *the_min_out) {
-    enum { N = 32 };
+AVX2 static void qkx_lanes_n(const f8 *x, const f8 *w, int N, int nmax, float rmin, float rdelta, int nstep, bool use_mad, bool qkx3,
+                             i8x *L, f8 *scale_out, f8 *the_min_out) {
     f8 min = x[0], max = x[0];
     f8 sum_w = w[0];
     f8 sum_x = mul(sum_w, x[0]);
@@ -77,10 +76,10 @@ AVX2 static void qkx_lanes(const f8 *x, const f8 *w, int nmax, float rmin, float
     for (int i = 0; i < N; ++i) {
         L[i] = clamp(nearest(mul(iscale, sub(x[i], min))), 0, nmax);
         f8 diff = sub(add(mul(scale, tofloat(L[i])), min), x[i]);
-        diff = mul(diff, diff);
+        diff = use_mad ? absolute(diff) : mul(diff, diff);
         best_error = add(best_error, mul(w[i], diff));
     }
-    i8x Laux[N];
+    i8x Laux[32];
     for (int is = 0; is <= nstep; ++is) {
         // (max - min) with the current min: an accepted candidate moves min for the next steps.
         iscale = dvd(set1(rmin + rdelta * is + nmax), sub(max, min));
@@ -103,7 +102,7 @@ AVX2 static void qkx_lanes(const f8 *x, const f8 *w, int nmax, float rmin, float
         f8 error = zero;
         for (int i = 0; i < N; ++i) {
             f8 diff = sub(add(mul(this_scale, tofloat(Laux[i])), this_min), x[i]);
-            diff = mul(diff, diff);
+            diff = use_mad ? absolute(diff) : mul(diff, diff);
             error = add(error, mul(w[i], diff));
         }
         const f8 better = _mm256_and_ps(positive, lt(error, best_error));
@@ -118,6 +117,11 @@ AVX2 static void qkx_lanes(const f8 *x, const f8 *w, int nmax, float rmin, float
     for (int i = 0; i < N; ++i) L[i] = _mm256_andnot_si256(flatInt, L[i]);
     *scale_out = pick(flat, zero, scale);
     *the_min_out = negate(pick(flat, first_min, min));
+}
+
+AVX2 static void qkx_lanes(const f8 *x, const f8 *w, int nmax, float rmin, float rdelta, int nstep, bool qkx3, i8x *L,
+                           f8 *scale_out, f8 *the_min_out) {
+    qkx_lanes_n(x, w, 32, nmax, rmin, rdelta, nstep, false, qkx3, L, scale_out, the_min_out);
 }
 
 static inline void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
@@ -265,6 +269,94 @@ AVX2 void wk_quantize_rows_q5_k_lanes(const float *x, uint8_t *y, int64_t rows, 
                 m1 = (uint8_t)(m1 << 2);
                 m2 = (uint8_t)(m2 << 2);
                 ql += 32;
+            }
+        }
+    }
+}
+
+// MARK: Q2_K: 16 sub-blocks of 16 in two passes of 8
+
+AVX2 void wk_quantize_rows_q2_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance) {
+    const int64_t blocks = row_length / WK_QK_K;
+    for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t b = 0; b < blocks; ++b) {
+            const float *xb = x + r * row_length + b * WK_QK_K;
+            const float *qwb = importance ? importance + b * WK_QK_K : NULL;
+            uint8_t *yb = y + (r * blocks + b) * 84;
+            uint8_t L[WK_QK_K];
+            float scales[16], mins[16], sw[16];
+            const float sigma2 = qwb ? wk_sum_squares(xb, WK_QK_K) / WK_QK_K : 0;
+            for (int half = 0; half < 2; ++half) {
+                f8 xt[16], wt[16];
+                i8x Lv[16];
+                f8 scale, the_min;
+                transpose(xb + 128 * half, 16, xt);
+                if (qwb) {
+                    f8 qwt[16];
+                    transpose(qwb + 128 * half, 16, qwt);
+                    for (int l = 0; l < 16; ++l) wt[l] = mul(qwt[l], _mm256_sqrt_ps(add(set1(sigma2), mul(xt[l], xt[l]))));
+                    qkx_lanes_n(xt, wt, 16, 3, -0.9f, 0.05f, 36, false, true, Lv, &scale, &the_min);
+                    // sw[j]: the weights summed in index order.
+                    f8 sum = wt[0];
+                    for (int l = 1; l < 16; ++l) sum = add(sum, wt[l]);
+                    _mm256_storeu_ps(sw + 8 * half, sum);
+                } else {
+                    for (int l = 0; l < 16; ++l) wt[l] = absolute(xt[l]);
+                    qkx_lanes_n(xt, wt, 16, 3, -0.5f, 0.1f, 15, true, false, Lv, &scale, &the_min);
+                }
+                _mm256_storeu_ps(scales + 8 * half, scale);
+                _mm256_storeu_ps(mins + 8 * half, the_min);
+                for (int i = 0; i < 16; ++i) {
+                    int32_t lanes[8];
+                    _mm256_storeu_si256((__m256i *)lanes, Lv[i]);
+                    for (int k = 0; k < 8; ++k) L[128 * half + 16 * k + i] = (uint8_t)lanes[k];
+                }
+            }
+            uint8_t *block_scales = yb, *qs = yb + 16;
+            if (qwb) {
+                uint8_t Ls[16], Lm[16];
+                const float dm = wk_make_qp_quants(16, 15, scales, Ls, sw);
+                const float mm = wk_make_qp_quants(16, 15, mins, Lm, sw);
+                wk_store_half(yb + 80, dm);
+                wk_store_half(yb + 82, mm);
+                for (int j = 0; j < 16; ++j) block_scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
+            } else {
+                const float q4scale = 15.f;
+                float max_scale = 0, max_min = 0;
+                for (int j = 0; j < 16; ++j) {
+                    if (scales[j] > max_scale) max_scale = scales[j];
+                    if (mins[j] > max_min) max_min = mins[j];
+                }
+                if (max_scale > 0) {
+                    const float iscale = q4scale / max_scale;
+                    for (int j = 0; j < 16; ++j) block_scales[j] = (uint8_t)wk_nearest_int(iscale * scales[j]);
+                    wk_store_half(yb + 80, max_scale / q4scale);
+                } else {
+                    memset(block_scales, 0, 16);
+                    wk_store_half(yb + 80, 0.f);
+                }
+                if (max_min > 0) {
+                    const float iscale = q4scale / max_min;
+                    for (int j = 0; j < 16; ++j) block_scales[j] |= (uint8_t)(wk_nearest_int(iscale * mins[j]) << 4);
+                    wk_store_half(yb + 82, max_min / q4scale);
+                } else {
+                    wk_store_half(yb + 82, 0.f);
+                }
+            }
+            const float dm = wk_load_half(yb + 80), mm = wk_load_half(yb + 82);
+            for (int j = 0; j < 16; ++j) {
+                const float d = dm * (block_scales[j] & 0xF);
+                if (!d) continue;
+                const float m = mm * (block_scales[j] >> 4);
+                for (int ii = 0; ii < 16; ++ii) {
+                    const int l = wk_nearest_int((xb[16 * j + ii] + m) / d);
+                    L[16 * j + ii] = (uint8_t)WK_MAX(0, WK_MIN(3, l));
+                }
+            }
+            for (int j = 0; j < WK_QK_K; j += 128) {
+                for (int l = 0; l < 32; ++l) {
+                    qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+                }
             }
         }
     }
@@ -574,6 +666,9 @@ AVX2 void wk_quantize_rows_iq4_nl_lanes(const float *x, uint8_t *y, int64_t rows
 int wk_quantize_lanes_available(void) { return __builtin_cpu_supports("avx2") ? 1 : 0; }
 #else
 int wk_quantize_lanes_available(void) { return 0; }
+void wk_quantize_rows_q2_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance) {
+    (void)x; (void)y; (void)rows; (void)row_length; (void)importance;
+}
 void wk_quantize_rows_q4_k_lanes(const float *x, uint8_t *y, int64_t rows, int64_t row_length, const float *importance) {
     (void)x; (void)y; (void)rows; (void)row_length; (void)importance;
 }

@@ -55,7 +55,10 @@ int wk_quantize_rows_choosing(uint32_t type, const float *source, void *destinat
     case T_Q4_K: if (lanes) wk_quantize_rows_q4_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q4_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q4_k(x, y, count); return 0;
     case T_Q5_K: if (lanes) wk_quantize_rows_q5_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q5_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q5_k(x, y, count); return 0;
     case T_Q6_K: if (lanes) wk_quantize_rows_q6_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q6_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q6_k(x, y, count); return 0;
-    case T_Q2_K: wk_quantize_rows_q2_k(x, y, rows, row_length, importance); return 0;
+    case T_Q2_K:
+        if (lanes) wk_quantize_rows_q2_k_lanes(x, y, rows, row_length, importance);
+        else wk_quantize_rows_q2_k(x, y, rows, row_length, importance);
+        return 0;
     case T_Q3_K: wk_quantize_rows_q3_k(x, y, rows, row_length, importance); return 0;
     case T_Q1_0: wk_quantize_blocks_q1_0(x, y, (int64_t)count); return 0;
     case T_Q2_0: wk_quantize_blocks_q2_0(x, y, (int64_t)count); return 0;
