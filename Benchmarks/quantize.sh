@@ -34,7 +34,10 @@ tiny_tokenizer(directory, 300)
 ' "$MODEL"
 fi
 SOURCE=$OUT/model-f16.gguf
-[ -f "$SOURCE" ] || $WK convert "$MODEL" "$SOURCE" --type f16 --quiet
+# The f16 GGUF by llama.cpp's own converter (the wrapper answers its pre-tokenizer check for the
+# benchmark's tiny tokenizer, so llama-imatrix can load the vocabulary).
+[ -f "$SOURCE" ] || PYTHONPATH=Fixtures $PY -c "from generators.decoder_models import CONVERT_WRAPPER; import sys; sys.argv = sys.argv[1:]; exec(CONVERT_WRAPPER)" \
+  x "$LLAMA_CPP_DIR" "$MODEL" --outfile "$SOURCE" --outtype f16 >/dev/null 2>&1
 if [ ! -f "$OUT/imatrix.gguf" ]; then
   PYTHONPATH=Fixtures $PY -c 'from generators.decoder_models import CORPUS; print(CORPUS * 4)' > "$OUT/text.txt"
   $IMATRIX -m "$SOURCE" -f "$OUT/text.txt" -o "$OUT/imatrix.gguf" -c 128 -b 128 -t "$THREADS" --no-ppl --chunks 4 >/dev/null 2>&1
