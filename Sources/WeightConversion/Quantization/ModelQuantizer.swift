@@ -97,8 +97,12 @@ public enum ModelQuantizer {
         var weights: [String: [Float]] = [:]
         var warnings: [String] = []
         if let matrix = options.importance, let bad = matrix.firstNonFinite {
-            _ = bad
             throw ImportanceMatrixError.nonFinite(tensor: bad.name)
+        }
+        // llama-quantize refuses before it starts when no matrix is given and any quantisable
+        // tensor's type needs one (even a tensor that would only be copied).
+        if options.importance == nil, let first = plan.tensors.first(where: { $0.quantizable && $0.requiresImportance }) {
+            throw ModelQuantizerError.importanceRequired(tensor: first.name, type: first.to.name)
         }
         var matched = false
         for decision in plan.tensors where decision.converts {
