@@ -71,3 +71,24 @@ import WeightFormats
         return " (first difference at byte \(first): row \(first / rowBytes), block \((first % rowBytes) / info.type.bytesPerBlock))"
     }
 }
+
+@Suite struct ModelQuantizerInputTests {
+    @Test func nonFiniteValuesAreRefusedAndNothingIsWritten() throws {
+        let directory = try temporaryDirectory()
+        let source = PathName.join(directory, "nan.gguf")
+        var metadata = GGUFMetadataList()
+        metadata["general.architecture"] = .string("llama")
+        metadata["llama.block_count"] = .uint32(1)
+        metadata["llama.attention.head_count"] = .uint32(4)
+        let writer = try GGUFWriter(destination: source, metadata: metadata, tensors: [GGUFTensorLayout(name: "blk.0.attn_q.weight", type: .f32, shape: [4, 256])])
+        var values = [Float](repeating: 0.5, count: 1024)
+        values[300] = .nan
+        try values.withUnsafeBytes { try writer.write($0) }
+        try writer.commit()
+        let output = PathName.join(directory, "out.gguf")
+        #expect(throws: ModelQuantizerError.nonFiniteValues(tensor: "blk.0.attn_q.weight")) {
+            _ = try ModelQuantizer.quantize(source: source, destination: output, options: QuantizeOptions(target: .mix(.q4_K_M)))
+        }
+        #expect(try FileSystem.contentsOfDirectory(directory) == ["nan.gguf"])
+    }
+}

@@ -1,3 +1,4 @@
+import CKernels
 import WeightArchitecture
 import WeightFormats
 
@@ -34,6 +35,9 @@ public enum ModelQuantizerError: Error, Equatable, Sendable, CustomStringConvert
     /// The mix needs an importance matrix for this tensor and none (or no entry) was given.
     case importanceRequired(tensor: String, type: String)
     case unsupportedSource(path: String, reason: String)
+    /// A tensor to be converted holds NaN or infinity (llama-quantize's validation of the
+    /// quantised rows fails on them too).
+    case nonFiniteValues(tensor: String)
 
     public var description: String {
         switch self {
@@ -43,6 +47,8 @@ public enum ModelQuantizerError: Error, Equatable, Sendable, CustomStringConvert
             return "tensor '\(tensor)': \(type) needs an importance matrix (--imatrix) for this tensor"
         case .unsupportedSource(let path, let reason):
             return "\(path): \(reason)"
+        case .nonFiniteValues(let tensor):
+            return "tensor '\(tensor)' holds NaN or infinite values and cannot be quantised"
         }
     }
 }
@@ -238,6 +244,9 @@ final class SlabQuantizer {
                         try view.decodeRows(first..<(first + rows), into: base, threads: threads)
                         view.file.advise(.dontNeed, offset: view.offset + first * view.rowByteCount, count: rows * view.rowByteCount)
                     }
+                    var nans = 0, infinities = 0
+                    wk_count_nonfinite(base, rows * rowLength, &nans, &infinities)
+                    if nans + infinities > 0 { throw ModelQuantizerError.nonFiniteValues(tensor: tensor.name) }
                     try output.withUnsafeMutableBytes { out in
                         let expert = globalRow / rowsPerExpert
                         if let importance {
