@@ -28,6 +28,8 @@ GENERATORS = [
     "nf4_reference",  # bitsandbytes NF4 (double-quantised) bytes for LoRABudget  # published configs counted by transformers, llama.cpp KV-cache sizes
     "vision_models",  # tiny CLIP, SigLIP, LLaVA projector; image processors (PIL backend)
     "conversion",     # quantisers and casts (gguf-py, llama.cpp), golden writer outputs
+    "quantizers",     # ggml_quantize_chunk bytes of every type, with and without importance weights
+    "quant_mixes",    # tiny f16 models, llama-imatrix matrices, llama-quantize's types and bytes for every mix
     "split_files",    # llama-gguf-split split sets and merges, zstd-compressed inputs
     "diff_statistics",  # NumPy statistics of HF vs GGUF pairs for weightkit diff
     "tokenizer_metadata",  # llama.cpp's tokenizer.* keys for tiny tokenizers, pre-tokenizer names by hash
