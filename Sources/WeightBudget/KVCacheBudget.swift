@@ -52,24 +52,26 @@ public struct KVCacheBudget: Sendable, Equatable {
         self.typeV = typeV
         self.parallel = parallel
         let rows = try KVCacheBudget.rowBytes(text, typeK: typeK, typeV: typeV)
-        bytesPerToken = rows.reduce(0) { $0 + $1.bytes }
-        self.contexts = contexts.map { context in
+        bytesPerToken = try rows.reduce(0) { try Checked.add($0, $1.bytes, what: "the KV cache's bytes per token") }
+        self.contexts = try contexts.map { context in
             var exact = 0, llama = 0
+            let what = "the KV cache at \(context) tokens"
             let padded = KVCacheBudget.pad(context, KVCacheBudget.llamaCppPadding)
             for row in rows {
                 if let window = row.window {
-                    exact += row.bytes * min(context, KVCacheBudget.retained(window: window))
+                    exact = try Checked.add(exact, try Checked.multiply(row.bytes, min(context, KVCacheBudget.retained(window: window)), what: what), what: what)
                 } else {
-                    exact += row.bytes * context
+                    exact = try Checked.add(exact, try Checked.multiply(row.bytes, context, what: what), what: what)
                 }
                 if let window = row.window, llamaCppWindows {
                     let cells = min(padded, KVCacheBudget.pad(window + KVCacheBudget.llamaCppMicroBatch, KVCacheBudget.llamaCppPadding))
-                    llama += row.bytes * cells
+                    llama = try Checked.add(llama, try Checked.multiply(row.bytes, cells, what: what), what: what)
                 } else {
-                    llama += row.bytes * padded
+                    llama = try Checked.add(llama, try Checked.multiply(row.bytes, padded, what: what), what: what)
                 }
             }
-            return Context(context: context, bytes: exact * parallel, llamaCppBytes: llama * parallel)
+            return Context(context: context, bytes: try Checked.multiply(exact, parallel, what: what),
+                           llamaCppBytes: try Checked.multiply(llama, parallel, what: what))
         }
     }
 
@@ -91,13 +93,15 @@ public struct KVCacheBudget: Sendable, Equatable {
     static func retained(window: Int) -> Int { max(window - 1, 1) }
 
     static func pad(_ value: Int, _ multiple: Int) -> Int {
-        (value + multiple - 1) / multiple * multiple
+        value > Int.max - multiple ? value : (value + multiple - 1) / multiple * multiple
     }
 
     /// Exact bytes at `context` tokens per sequence (any context, not only the listed ones).
     public static func bytes(text: TextStack, typeK: GGMLType, typeV: GGMLType, context: Int, parallel: Int) throws -> Int {
-        try rowBytes(text, typeK: typeK, typeV: typeV).reduce(0) { total, row in
-            total + row.bytes * min(context, row.window.map { retained(window: $0) } ?? context)
-        } * parallel
+        let what = "the KV cache at \(context) tokens"
+        let perSequence = try rowBytes(text, typeK: typeK, typeV: typeV).reduce(0) { total, row in
+            try Checked.add(total, try Checked.multiply(row.bytes, min(context, row.window.map { retained(window: $0) } ?? context), what: what), what: what)
+        }
+        return try Checked.multiply(perSequence, parallel, what: what)
     }
 }

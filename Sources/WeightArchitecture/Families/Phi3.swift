@@ -83,8 +83,7 @@ public enum Phi3: ModelFamily {
         var stack = try DecoderGGUF.textStack(keys, tensors: tensors)
         stack.fusedQKV = true
         stack.fusedGateUp = true
-        if var rotary = stack.rotary, let long = try tensors.vector("rope_factors_long.weight"),
-           let short = try tensors.vector("rope_factors_short.weight") {
+        if var rotary = stack.rotary, tensors.contains("rope_factors_long.weight"), tensors.contains("rope_factors_short.weight") {
             let original = try keys.optionalInt("rope.scaling.original_context_length") ?? stack.contextLength
             guard original > 0 else {
                 throw ArchitectureError.ruleViolated(
@@ -94,10 +93,14 @@ public enum Phi3: ModelFamily {
             // The converter's float32 of the transformers value reads back as that value.
             let computed = attentionFactor(factor: factor, original: original)
             let stored = try keys.optionalDouble("rope.scaling.attn_factor") ?? 1
+            // The lists' values, when the index has the file (a plan's index has shapes only).
+            var lists: [String: [Double]] = [:]
+            if let long = try tensors.vector("rope_factors_long.weight"), let short = try tensors.vector("rope_factors_short.weight") {
+                lists = ["short_factor": short.map(Double.init), "long_factor": long.map(Double.init)]
+            }
             rotary.scaling = RopeScaling(
                 type: "longrope", factor: factor, originalContextLength: original,
-                parameters: ["attention_factor": Float(stored) == Float(computed) ? computed : stored],
-                factorLists: ["short_factor": short.map(Double.init), "long_factor": long.map(Double.init)])
+                parameters: ["attention_factor": Float(stored) == Float(computed) ? computed : stored], factorLists: lists)
             stack.positions = .rotary(rotary)
         }
         // The converter writes 0 for "no window".
