@@ -116,6 +116,7 @@ import WeightFormats
             (rope { $0["long_factor"] = nil }, "rope_parameters.long_factor"),
             (rope { $0["short_factor"] = .array([.double(1), .double(1)]) }, "rope_scaling.short_factor"),
             (rope { $0["long_factor"] = .array([.double(1), .double(-2), .double(1), .double(1)]) }, "rope_scaling.long_factor"),
+            (rope { $0["attention_factor"] = .double(-1) }, "rope_parameters.attention_factor"),
             (variant { $0["sliding_window"] = .int(0) }, "sliding_window"),
             (variant { $0["original_max_position_embeddings"] = .int(0) }, "original_max_position_embeddings"),
         ]
@@ -126,6 +127,20 @@ import WeightFormats
             } catch let error as ArchitectureError {
                 #expect("\(error)".contains(key), "\(key): \(error)")
             }
+        }
+    }
+
+    @Test("a Phi-3 GGUF with a bad attention factor names the key")
+    func badPhi3GGUF() throws {
+        let (gguf, directory) = try Self.convert("phi3-tiny")
+        let source = try GGUFFile(path: gguf)
+        var metadata = GGUFMetadataList(copying: source.metadata)
+        metadata["phi3.rope.scaling.attn_factor"] = .float32(0)
+        let header = try GGUFFile.reading(metadata, path: PathName.join(directory, "bad.gguf"))
+        let index = GGUFTensorIndex(shapes: Dictionary(uniqueKeysWithValues: source.tensorInfos.map { ($0.name, $0.shape) }))
+        #expect(throws: ArchitectureError.ruleViolated(file: PathName.join(directory, "bad.gguf"), key: "phi3.rope.scaling.attn_factor",
+                                                       value: "0.0", rule: .finitePositive)) {
+            _ = try ModelFamilies.architecture(gguf: header, tensors: index)
         }
     }
 }

@@ -68,7 +68,12 @@ public enum Phi3: ModelFamily {
         result.type = "longrope"
         result.originalContextLength = original
         result.factor = source.has("factor") ? scaling.factor : Double(context) / Double(original)
-        if result.parameters["attention_factor"] == nil {
+        if let given = result.parameters["attention_factor"] {
+            // It multiplies every rotated query and key: a scale, never zero or negative.
+            guard given.isFinite, given > 0 else {
+                throw ArchitectureError.ruleViolated(file: file, key: "\(key).attention_factor", value: "\(given)", rule: .finitePositive)
+            }
+        } else {
             result.parameters["attention_factor"] = attentionFactor(factor: result.factor, original: original)
         }
         return result
@@ -93,6 +98,9 @@ public enum Phi3: ModelFamily {
             // The converter's float32 of the transformers value reads back as that value.
             let computed = attentionFactor(factor: factor, original: original)
             let stored = try keys.optionalDouble("rope.scaling.attn_factor") ?? 1
+            guard stored.isFinite, stored > 0 else {
+                throw ArchitectureError.ruleViolated(file: keys.file, key: keys.key("rope.scaling.attn_factor"), value: "\(stored)", rule: .finitePositive)
+            }
             // The lists' values, when the index has the file (a plan's index has shapes only).
             var lists: [String: [Double]] = [:]
             if let long = try tensors.vector("rope_factors_long.weight"), let short = try tensors.vector("rope_factors_short.weight") {
