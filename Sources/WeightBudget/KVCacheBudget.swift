@@ -24,7 +24,8 @@ public struct KVCacheBudget: Sendable, Equatable {
         /// makes the window full).
         public var bytes: Int
         /// What llama.cpp allocates: cells padded to 256 per sequence, sliding-window layers
-        /// sized `pad(window + ubatch, 256)`, capped at the full size.
+        /// sized `pad(window + ubatch, 256)`, capped at the full size (every layer full-size for
+        /// families whose window llama.cpp does not apply: Mistral, Phi-3).
         public var llamaCppBytes: Int
     }
 
@@ -44,7 +45,9 @@ public struct KVCacheBudget: Sendable, Equatable {
     ///   - text: the decoder stack.
     ///   - contexts: context lengths (tokens per sequence).
     ///   - parallel: sequences, each with the full context.
-    public init(text: TextStack, typeK: GGMLType, typeV: GGMLType, contexts: [Int], parallel: Int) throws {
+    ///   - llamaCppWindows: whether llama.cpp attends through the sliding windows (the family's
+    ///     `llamaCppHonoursSlidingWindow`); when not, its cache holds the full context on every layer.
+    public init(text: TextStack, typeK: GGMLType, typeV: GGMLType, contexts: [Int], parallel: Int, llamaCppWindows: Bool = true) throws {
         self.typeK = typeK
         self.typeV = typeV
         self.parallel = parallel
@@ -57,10 +60,13 @@ public struct KVCacheBudget: Sendable, Equatable {
             for row in rows {
                 if let window = row.window {
                     exact = try Checked.add(exact, try Checked.multiply(row.bytes, min(context, KVCacheBudget.retained(window: window)), what: what), what: what)
+                } else {
+                    exact = try Checked.add(exact, try Checked.multiply(row.bytes, context, what: what), what: what)
+                }
+                if let window = row.window, llamaCppWindows {
                     let cells = min(padded, KVCacheBudget.pad(window + KVCacheBudget.llamaCppMicroBatch, KVCacheBudget.llamaCppPadding))
                     llama = try Checked.add(llama, try Checked.multiply(row.bytes, cells, what: what), what: what)
                 } else {
-                    exact = try Checked.add(exact, try Checked.multiply(row.bytes, context, what: what), what: what)
                     llama = try Checked.add(llama, try Checked.multiply(row.bytes, padded, what: what), what: what)
                 }
             }
