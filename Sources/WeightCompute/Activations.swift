@@ -6,23 +6,25 @@ import Glibc
 import Darwin
 #endif
 
-/// x * sigmoid(x), in place.
-public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    wk_sigmoid_gate(x, count, 1)
+/// x * sigmoid(x), in place, with the kernels of `kernels`.
+public func silu(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: Kernels = .best) {
+    kernels.c.sigmoid_gate(x, count, 1)
 }
 
 /// SwiGLU: out = silu(gate) * up.
-public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
-    wk_swiglu(gate, up, out, count)
+public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>,
+                   kernels: Kernels = .best) {
+    kernels.c.swiglu(gate, up, out, count)
 }
 
 /// SwiGLU spread over `threads` threads (0: all cores) once `count` is large enough to pay for
 /// waking them (a prefill's feed-forward width times its tokens); the same values as `swiglu`.
 public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>,
-                   threads: Int) {
+                   threads: Int, kernels: Kernels = .best) {
     let workers = count < parallelElementwiseCount ? 1 : (threads > 0 ? threads : Parallel.processorCount)
     WorkerTeam.shared(threads: workers).forChunks(of: count, minimumChunk: 4096) { part in
-        swiglu(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count, into: out + part.lowerBound)
+        swiglu(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count, into: out + part.lowerBound,
+               kernels: kernels)
     }
 }
 
@@ -43,8 +45,8 @@ public func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
 }
 
 /// CLIP's quick GELU: x * sigmoid(1.702 x), in place.
-public func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    wk_sigmoid_gate(x, count, 1.702)
+public func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: Kernels = .best) {
+    kernels.c.sigmoid_gate(x, count, 1.702)
 }
 
 /// ReLU, in place.
@@ -56,12 +58,12 @@ public func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
 public enum ActivationFunction: Sendable {
     case silu, gelu, geluTanh, quickGelu, relu
 
-    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: Kernels = .best) {
         switch self {
-        case .silu: WeightCompute.silu(x, count: count)
+        case .silu: WeightCompute.silu(x, count: count, kernels: kernels)
         case .gelu: WeightCompute.gelu(x, count: count)
         case .geluTanh: WeightCompute.geluTanh(x, count: count)
-        case .quickGelu: WeightCompute.quickGelu(x, count: count)
+        case .quickGelu: WeightCompute.quickGelu(x, count: count, kernels: kernels)
         case .relu: WeightCompute.relu(x, count: count)
         }
     }

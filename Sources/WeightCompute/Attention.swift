@@ -73,12 +73,15 @@ public final class KVCacheLayer {
 ///   - scores: scratch of at least `count * (start + count)` floats.
 ///   - output: `[count, heads * valueSize]`.
 ///   - threads: threads over heads (0: all cores).
+///   - kernels: the instruction-set tier of the decode dot products.
 public func attention(
     queries: UnsafePointer<Float>, cache: KVCacheLayer, start: Int, count: Int, shape: AttentionShape,
-    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int = 1
+    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int = 1,
+    kernels: Kernels = .best
 ) {
     if count == 1 {
-        singleQueryAttention(query: queries, cache: cache, position: start, shape: shape, into: output, threads: threads)
+        singleQueryAttention(query: queries, cache: cache, position: start, shape: shape, into: output, threads: threads,
+                             kernels: kernels)
         return
     }
     let length = start + count
@@ -136,8 +139,9 @@ func attendPrefillHead(
 /// Heads are spread over threads once the context is long enough to pay for it.
 func singleQueryAttention(
     query: UnsafePointer<Float>, cache: KVCacheLayer, position: Int, shape: AttentionShape,
-    into output: UnsafeMutablePointer<Float>, threads: Int
+    into output: UnsafeMutablePointer<Float>, threads: Int, kernels: Kernels = .best
 ) {
+    let dot = kernels.c.dot_f32
     let length = position + 1
     let scores = UnsafeMutablePointer<Float>.allocate(capacity: shape.heads * length)
     defer { scores.deallocate() }
@@ -146,7 +150,7 @@ func singleQueryAttention(
     team.forChunks(of: shape.heads, minimumChunk: 1) { heads in
         for head in heads {
             attendOneHead(head, query: query, cache: cache, position: position, shape: shape,
-                          scores: scores + head * length, into: output)
+                          scores: scores + head * length, into: output, dot: dot)
         }
     }
 }
@@ -159,7 +163,8 @@ let singleQueryParallelWork = 1 << 15
 @inline(__always)
 func attendOneHead(
     _ head: Int, query: UnsafePointer<Float>, cache: KVCacheLayer, position: Int, shape: AttentionShape,
-    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
+    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>,
+    dot: @convention(c) (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
 ) {
     let length = position + 1
     let kvHead = head / (shape.heads / shape.kvHeads)
@@ -170,7 +175,7 @@ func attendOneHead(
     // scores[length] = scale * q_h · K_hᵀ, positions before the window masked.
     for column in 0..<visible { scores[column] = -.infinity }
     for column in visible..<length {
-        scores[column] = shape.scale * wk_dot_f32(q, keys + column * shape.keySize, shape.keySize)
+        scores[column] = shape.scale * dot(q, keys + column * shape.keySize, shape.keySize)
     }
     softmax(scores, count: length)
     // out_h[valueSize] = Σ_j p_j · V_h[j]

@@ -14,13 +14,14 @@ protocol DecoderFamily: Sendable {
 
 /// Binds a checkpoint's tensors (Hugging Face or llama.cpp names) to a `DecoderModel`.
 enum DecoderBuilder {
-    static func build(_ family: DecoderFamily.Type, checkpoint: Checkpoint, architecture: ModelArchitecture) throws -> DecoderModel {
+    static func build(_ family: DecoderFamily.Type, checkpoint: Checkpoint, architecture: ModelArchitecture,
+                      kernels: Kernels = .best) throws -> DecoderModel {
         guard let stack = architecture.text else {
             throw ModelError.unsupportedModel(modelType: family.modelType, reason: "the configuration describes no language model")
         }
         try family.validate(stack)
         let names = TensorNaming(gguf: checkpoint.format == .gguf)
-        let binder = WeightBinder(checkpoint: checkpoint, model: family.modelType)
+        let binder = WeightBinder(checkpoint: checkpoint, model: family.modelType, kernels: kernels)
         binder.ignorable = { $0.hasSuffix("rotary_emb.inv_freq") }
         let hidden = stack.hiddenSize, heads = stack.headCount
         let queryWidth = heads * stack.keyLength
@@ -103,9 +104,9 @@ enum DecoderBuilder {
             guard let gate, let up, let down else { return nil }
             for e in 0..<count {
                 mlps.append(GatedMLP(
-                    gate: try WeightBinder.matrix(gate, rows: size, columns: hidden, offset: e * gate.byteCount / count),
-                    up: try WeightBinder.matrix(up, rows: size, columns: hidden, offset: e * up.byteCount / count),
-                    down: try WeightBinder.matrix(down, rows: hidden, columns: size, offset: e * down.byteCount / count)))
+                    gate: try WeightBinder.matrix(gate, rows: size, columns: hidden, offset: e * gate.byteCount / count, kernels: binder.kernels),
+                    up: try WeightBinder.matrix(up, rows: size, columns: hidden, offset: e * up.byteCount / count, kernels: binder.kernels),
+                    down: try WeightBinder.matrix(down, rows: hidden, columns: size, offset: e * down.byteCount / count, kernels: binder.kernels)))
             }
         } else if binder.has(prefix + "mlp.experts.gate_up_proj") {
             // transformers 5.x packs experts: gate_up_proj [E, 2I, H] (gate rows first), down_proj [E, H, I].
@@ -115,9 +116,9 @@ enum DecoderBuilder {
             let half = gateUp.byteCount / count / 2
             for e in 0..<count {
                 mlps.append(GatedMLP(
-                    gate: try WeightBinder.matrix(gateUp, rows: size, columns: hidden, offset: 2 * e * half),
-                    up: try WeightBinder.matrix(gateUp, rows: size, columns: hidden, offset: 2 * e * half + half),
-                    down: try WeightBinder.matrix(down, rows: hidden, columns: size, offset: e * down.byteCount / count)))
+                    gate: try WeightBinder.matrix(gateUp, rows: size, columns: hidden, offset: 2 * e * half, kernels: binder.kernels),
+                    up: try WeightBinder.matrix(gateUp, rows: size, columns: hidden, offset: 2 * e * half + half, kernels: binder.kernels),
+                    down: try WeightBinder.matrix(down, rows: hidden, columns: size, offset: e * down.byteCount / count, kernels: binder.kernels)))
             }
         } else {
             // transformers 4.x: one set of projections per expert.

@@ -144,7 +144,7 @@ struct DecoderLayer {
         }
         cache.store(keys: w.key, values: w.value, start: start, count: count)
         attention(queries: w.query, cache: cache, start: start, count: count, shape: shape, scores: w.scores, into: w.attended,
-                  threads: threads)
+                  threads: threads, kernels: query.kernels)
         output.apply(w.attended, count: count, into: w.projected, threads: threads)
         addBias(outputBias, to: w.projected, rows: count, width: hidden)
         addInPlace(x, w.projected, count * hidden)
@@ -204,7 +204,7 @@ struct GatedMLP {
     func forward(_ input: UnsafePointer<Float>, rows: Int, gate gateBuffer: UnsafeMutablePointer<Float>,
                  up upBuffer: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, threads: Int) {
         WeightMatrix.apply([(gate, gateBuffer), (up, upBuffer)], to: input, count: rows, threads: threads)
-        swiglu(gate: gateBuffer, up: upBuffer, count: rows * gate.rows, into: gateBuffer, threads: threads)
+        swiglu(gate: gateBuffer, up: upBuffer, count: rows * gate.rows, into: gateBuffer, threads: threads, kernels: gate.kernels)
         down.apply(gateBuffer, count: rows, into: output, threads: threads)
     }
 }

@@ -34,10 +34,10 @@ public final class ExpertLanguageModel: CausalLanguageModel {
     /// (float32 sines of large arguments differ from exact ones by up to a few 1e-5).
     static let positionTolerance: Float = 1e-3
 
-    init(architecture: TextStack, checkpoint: Checkpoint) throws {
+    init(architecture: TextStack, checkpoint: Checkpoint, kernels: Kernels = .best) throws {
         self.architecture = architecture
         let d = architecture.hiddenSize, feedForward = architecture.feedForwardLength
-        let binder = WeightBinder(checkpoint: checkpoint, model: "expert_lm")
+        let binder = WeightBinder(checkpoint: checkpoint, model: "expert_lm", kernels: kernels)
         let embedding = try binder.matrix("token_embedding.weight", rows: architecture.vocabularySize, columns: d)
         var blocks: [ExpertBlock] = []
         for index in 0..<architecture.layerCount {
@@ -170,7 +170,8 @@ struct ExpertBlock {
             addBias(linear.bias, to: output, rows: count, width: d)
         }
         cache.store(keys: k, values: v, start: start, count: count)
-        attention(queries: q, cache: cache, start: start, count: count, shape: shape, scores: scores, into: attended, threads: threads)
+        attention(queries: q, cache: cache, start: start, count: count, shape: shape, scores: scores, into: attended, threads: threads,
+                  kernels: query.weight.kernels)
         output.weight.apply(attended, count: count, into: normed, threads: threads)
         addBias(output.bias, to: normed, rows: count, width: d)
         addInPlace(x, normed, count * d)

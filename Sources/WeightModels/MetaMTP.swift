@@ -35,7 +35,7 @@ public final class MetaMTPModel: CausalLanguageModel {
     public var contextLength: Int { architecture.contextLength }
     public var hiddenSize: Int { architecture.hiddenSize }
 
-    init(architecture stack: TextStack, checkpoint: Checkpoint) throws {
+    init(architecture stack: TextStack, checkpoint: Checkpoint, kernels: Kernels = .best) throws {
         guard let futureTokens = stack.futureTokens, futureTokens >= 1, futureTokens <= stack.layerCount else {
             throw ModelError.unsupportedModel(modelType: "meta_mtp", reason: "n_future_tokens must be between 1 and n_layers")
         }
@@ -44,7 +44,7 @@ public final class MetaMTPModel: CausalLanguageModel {
         let layerCount = stack.layerCount - futureTokens + 1
         // GGUF files (`llama-mtp`) store the same tensors under llama.cpp's names.
         let binder = WeightBinder(checkpoint: checkpoint, model: "meta_mtp", name: checkpoint.format == .gguf
-            ? { MetaTensorNames.ggufName(forMeta: $0, layerCount: layerCount) ?? $0 } : { $0 })
+            ? { MetaTensorNames.ggufName(forMeta: $0, layerCount: layerCount) ?? $0 } : { $0 }, kernels: kernels)
         let d = stack.hiddenSize
         let embedding = try binder.matrix("tok_embeddings.weight", rows: stack.vocabularySize, columns: d)
         var blocks: [DecoderLayer] = []

@@ -16,11 +16,15 @@ final class WeightBinder {
 
     /// The checkpoint's name for a tensor the model asks for by its own name.
     let fileName: (String) -> String
+    /// The instruction-set tier of the matrices bound.
+    let kernels: Kernels
 
-    init(checkpoint: Checkpoint, model: String, name fileName: @escaping (String) -> String = { $0 }) {
+    init(checkpoint: Checkpoint, model: String, name fileName: @escaping (String) -> String = { $0 },
+         kernels: Kernels = .best) {
         self.checkpoint = checkpoint
         self.model = model
         self.fileName = fileName
+        self.kernels = kernels
     }
 
     /// The tensor `name` if it exists with `shape` (row-major); records a problem otherwise.
@@ -45,14 +49,15 @@ final class WeightBinder {
     /// A matrix `[rows, columns]` kept in its stored type.
     func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix? {
         guard let view = tensor(name, shape: [rows, columns]) else { return nil }
-        return try Self.matrix(view, rows: rows, columns: columns)
+        return try Self.matrix(view, rows: rows, columns: columns, kernels: kernels)
     }
 
-    static func matrix(_ view: TensorView, rows: Int, columns: Int, offset: Int = 0) throws -> WeightMatrix {
+    static func matrix(_ view: TensorView, rows: Int, columns: Int, offset: Int = 0, kernels: Kernels = .best) throws -> WeightMatrix {
         guard let type = view.dtype.ggmlType, type.decodeKernel != nil, view.byteOrder == .littleEndian else {
             throw ModelError.unsupportedTensorType(tensor: view.name, dtype: view.dtype.name)
         }
-        return WeightMatrix(rows: rows, columns: columns, type: type, base: view.bytes.baseAddress! + offset, owner: view.file)
+        return WeightMatrix(rows: rows, columns: columns, type: type, base: view.bytes.baseAddress! + offset, owner: view.file,
+                            kernels: kernels)
     }
 
     /// A small tensor (norm weights, biases) decoded to Float.

@@ -1,7 +1,6 @@
-// Float32 to stored ggml tensor types: float16/bfloat16 casts, the 32-element block types
-// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and the 256-element K-quant super-blocks (Q4_K, Q5_K, Q6_K).
-// Block layouts follow ggml-common.h. Every function writes `count / block` whole blocks;
-// `count` must be a multiple of the block size.
+// Types of the hashing and encoding kernels. The encoders themselves (float16/bfloat16 casts,
+// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) are fields of `struct wk_kernels`
+// (weightkit_kernels.h), one copy per instruction-set tier, all writing the same bits.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -10,45 +9,13 @@
 extern "C" {
 #endif
 
-/// float32 -> IEEE half, round to nearest even (NumPy's `astype(float16)`).
-void wk_encode_f16(const float *source, void *destination, size_t count);
-/// float32 -> bfloat16, round to nearest even, NaNs kept quiet (gguf-py's and ggml's rule).
-void wk_encode_bf16(const float *source, void *destination, size_t count);
-
-/// The 32-element block types, operation for operation as gguf-py's `gguf.quants`.
-void wk_quantize_q8_0(const float *source, void *destination, size_t count);
-void wk_quantize_q4_0(const float *source, void *destination, size_t count);
-void wk_quantize_q4_1(const float *source, void *destination, size_t count);
-void wk_quantize_q5_0(const float *source, void *destination, size_t count);
-void wk_quantize_q5_1(const float *source, void *destination, size_t count);
-
-/// The K-quants, as llama.cpp's reference (non-imatrix) `quantize_row_q*_K_ref`.
-void wk_quantize_q4_k(const float *source, void *destination, size_t count);
-void wk_quantize_q5_k(const float *source, void *destination, size_t count);
-void wk_quantize_q6_k(const float *source, void *destination, size_t count);
-
-#ifdef __cplusplus
-}
-#endif
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/// SHA-256 (FIPS 180-4), fed in pieces.
+/// SHA-256 (FIPS 180-4) state, fed in pieces (`sha256_init`, `sha256_update`, `sha256_final`).
 typedef struct {
     uint32_t state[8];
     uint64_t length;
     uint8_t buffer[64];
     size_t used;
 } wk_sha256;
-
-void wk_sha256_init(wk_sha256 *context);
-void wk_sha256_update(wk_sha256 *context, const void *bytes, size_t count);
-void wk_sha256_final(wk_sha256 *context, uint8_t digest[32]);
-
-/// Counts NaNs and infinities among `count` floats.
-void wk_count_nonfinite(const float *values, size_t count, size_t *nans, size_t *infinities);
 
 #ifdef __cplusplus
 }

@@ -12,13 +12,12 @@
 // float16 or bfloat16, so the inner loop is the same for every stored type. The panel's
 // next chunk is prefetched while the current one is multiplied, overlapping the weight reads
 // from memory with the arithmetic.
-#include "weightkit_kernels.h"
-#include "scalar_float.h"
-#include <string.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define WK_GEMM_AVX512 1
-#endif
+//
+// Variants: scalar (plain loops, which the AVX2 tier uses too), AVX-512 (the float product),
+// AVX-512 VNNI (the Q8_0 panels), AVX-512 BF16 (the bfloat16 pair products). Each variant
+// defines the functions it has a path for; the helpers are shared by the AVX-512 ones.
+#include "variant.h"
+#define WK_GEMM_AVX512 WK_HAS_AVX512
 
 enum { NR = 32, MR = 12, KC = 256, MB = 256 };
 /// Up to this many bytes of x (tokens x columns), panels are the outer loop: x is then read
@@ -26,15 +25,7 @@ enum { NR = 32, MR = 12, KC = 256, MB = 256 };
 /// faster than chunking the columns up to about this size (1 MiB of L2 per core here).
 #define X_RESIDENT (1280u * 1024u)
 
-size_t wk_gemm_scratch_floats(void) { return (size_t)KC * NR; }
-
-int wk_gemm_vectorized(void) {
-#if WK_GEMM_AVX512
-    return 1;
-#else
-    return 0;
-#endif
-}
+_Static_assert(KC * NR == WK_GEMM_SCRATCH_FLOATS, "packing buffer size");
 
 static inline float scalar_value(int type, const uint8_t *row, size_t k) {
     uint16_t h;
@@ -231,7 +222,8 @@ void gemm_type(int type, size_t element, const uint8_t *w, size_t row_stride, si
 
 #endif
 
-void wk_gemm(int type, const void *weights, size_t row_stride, size_t rows, size_t cols,
+#if WK_VARIANT == WK_V_SCALAR || WK_VARIANT == WK_V_AVX512
+void WK_FN(gemm)(int type, const void *weights, size_t row_stride, size_t rows, size_t cols,
              const float *x, size_t ldx, size_t m, float *y, size_t ldy, float *scratch) {
     const uint8_t *w = (const uint8_t *)weights;
 #if WK_GEMM_AVX512
@@ -252,6 +244,7 @@ void wk_gemm(int type, const void *weights, size_t row_stride, size_t rows, size
         }
 #endif
 }
+#endif
 
 // MARK: Q8_0 weights against 8-bit activations (AVX-512 VNNI)
 //
@@ -265,15 +258,17 @@ void wk_gemm(int type, const void *weights, size_t row_stride, size_t rows, size
 
 enum { Q8_BLOCKS = 8, Q8_PANEL_BLOCK = 32 * 32 + 32 * 4 + 32 * 4, Q8_MR = 6 };
 
-size_t wk_gemm_q8_0_scratch_bytes(void) { return (size_t)Q8_BLOCKS * Q8_PANEL_BLOCK; }
+_Static_assert(Q8_BLOCKS * Q8_PANEL_BLOCK == WK_GEMM_Q8_0_SCRATCH_BYTES, "Q8_0 panel buffer size");
 
-void wk_offset_q8_act(wk_block_q8_act *x, size_t blocks) {
+#if WK_VARIANT == WK_V_SCALAR
+void WK_FN(offset_q8_act)(wk_block_q8_act *x, size_t blocks) {
     for (size_t b = 0; b < blocks; b++)
         for (int j = 0; j < 32; j++) x[b].qs[j] = (int8_t)((uint8_t)x[b].qs[j] ^ 0x80);
 }
+#endif
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-#define WK_GEMM_VNNI 1
+#define WK_GEMM_VNNI WK_HAS_VNNI
+#if WK_GEMM_VNNI
 
 static inline float q8_scale(const uint8_t *block) {
     uint16_t h; memcpy(&h, block, 2);
@@ -365,15 +360,8 @@ static void q8_tile_any(const uint8_t *panel, size_t nb, const wk_block_q8_act *
 }
 #endif
 
-int wk_gemm_q8_0_vectorized(void) {
-#if WK_GEMM_VNNI
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, size_t blocks,
+#if WK_VARIANT == WK_V_SCALAR || WK_GEMM_VNNI
+void WK_FN(gemm_q8_0_panels)(const void *weights, size_t row_stride, size_t rows, size_t blocks,
                          const wk_block_q8_act *x, size_t m, float *y, size_t ldy, void *scratch) {
     const uint8_t *w = (const uint8_t *)weights;
 #if WK_GEMM_VNNI
@@ -409,6 +397,7 @@ void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, si
         }
 #endif
 }
+#endif
 
 // MARK: bfloat16 weights against bfloat16 activations (AVX-512 BF16)
 //
@@ -417,15 +406,7 @@ void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, si
 // summed in float32, at twice the rate of float32 multiply-adds. A panel holds 32 rows of one
 // chunk of columns as [k / 2][32][2]: one 64-byte load gives a pair of columns for 16 rows.
 
-int wk_gemm_bf16_dot_vectorized(void) {
-#if defined(__AVX512BF16__)
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-#if defined(__AVX512BF16__)
+#if WK_HAS_BF16
 /// panel[k / 2][r][2] = W[row r][k0 + k] for k < kc (even), r < 32 (rows past `rows` are zero).
 static void pack_bf16_pairs(const uint8_t *w, size_t row_stride, size_t rows, size_t k0, size_t kc, uint32_t *panel) {
     size_t p = 0;
@@ -480,10 +461,11 @@ static void bf16_tile_any(const uint32_t *panel, size_t pairs, const uint16_t *x
 }
 #endif
 
-void wk_gemm_bf16_dot(const void *weights, size_t row_stride, size_t rows, size_t cols,
+#if WK_VARIANT == WK_V_SCALAR || WK_HAS_BF16
+void WK_FN(gemm_bf16_dot)(const void *weights, size_t row_stride, size_t rows, size_t cols,
                       const uint16_t *x, size_t ldx, size_t m, float *y, size_t ldy, float *scratch) {
     const uint8_t *w = (const uint8_t *)weights;
-#if defined(__AVX512BF16__)
+#if WK_HAS_BF16
     uint32_t *panel = (uint32_t *)scratch;
     for (size_t m0 = 0; m0 < m; m0 += MB) {
         const size_t mb = m - m0 < MB ? m - m0 : MB;
@@ -514,3 +496,6 @@ void wk_gemm_bf16_dot(const void *weights, size_t row_stride, size_t rows, size_
         }
 #endif
 }
+#endif
+
+#include "variant_end.h"
