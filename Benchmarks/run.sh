@@ -78,7 +78,9 @@ $BENCH vision-encode "$OUT/clip-vit-l-336" "$OUT/clip-vit-l-336/pixels.npy"
 echo '```'
 } | tee -a "$OUT/results.md"
 Benchmarks/forward.sh | tee -a "$OUT/results.md"
+Benchmarks/portable.sh | tee -a "$OUT/results.md"
 SHAPE=1.5b Benchmarks/forward.sh | tee -a "$OUT/results.md"
+Benchmarks/portable.sh | tee -a "$OUT/results.md"
 Benchmarks/convert.sh | tee -a "$OUT/results.md"
 Benchmarks/zstd_ratios.sh | tee -a "$OUT/results.md"
 

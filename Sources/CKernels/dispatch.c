@@ -90,13 +90,24 @@ uint32_t wk_cpu_features(void) {
     void wk_quantize_q5_k_##V(const float *, void *, size_t);                                            \
     void wk_quantize_q6_k_##V(const float *, void *, size_t);
 
+#define WK_DECODE(V)                                                                                        \
+    void wk_decode_q8_0_##V(const void *, float *, size_t);                                              \
+    void wk_decode_q4_0_##V(const void *, float *, size_t);                                              \
+    void wk_decode_q4_1_##V(const void *, float *, size_t);                                              \
+    void wk_decode_q5_0_##V(const void *, float *, size_t);                                              \
+    void wk_decode_q5_1_##V(const void *, float *, size_t);                                              \
+    void wk_decode_q4_k_##V(const void *, float *, size_t);                                              \
+    void wk_decode_q5_k_##V(const void *, float *, size_t);                                              \
+    void wk_decode_q6_k_##V(const void *, float *, size_t);
+
 // Which variants exist of which body (the files under variants/).
 WK_FLOAT_ROWS(scalar) WK_Q8(scalar) WK_GEMM(scalar) WK_GEMM_PANELS(scalar) WK_GEMM_BF16(scalar)
-WK_ACTIVATIONS(scalar) WK_UTF8(scalar) WK_BYTES(scalar) WK_ENCODERS(scalar)
+WK_ACTIVATIONS(scalar) WK_UTF8(scalar) WK_BYTES(scalar) WK_ENCODERS(scalar) WK_DECODE(scalar)
 void wk_offset_q8_act_scalar(wk_block_q8_act *, size_t);
 #if defined(__x86_64__)
-WK_FLOAT_ROWS(avx2) WK_Q8(avx2) WK_UTF8(avx2) WK_BYTES(avx2) WK_ENCODERS(avx2)
+WK_FLOAT_ROWS(avx2) WK_Q8(avx2) WK_UTF8(avx2) WK_BYTES(avx2) WK_ENCODERS(avx2) WK_DECODE(avx2)
 WK_FLOAT_ROWS(avx512) WK_Q8(avx512) WK_GEMM(avx512) WK_ACTIVATIONS(avx512) WK_BYTES(avx512) WK_ENCODERS(avx512)
+WK_DECODE(avx512)
 WK_Q8(avx512vnni) WK_GEMM_PANELS(avx512vnni)
 WK_GEMM_BF16(avx512bf16)
 #endif
@@ -104,10 +115,15 @@ WK_GEMM_BF16(avx512bf16)
 // MARK: Tables
 
 /// A tier's table from the variant of each group of kernels: float rows, Q8_0 rows, the float
-/// prefill product, Q8_0 panels, bfloat16 pair products, activations, UTF-8, hashing, encoders.
-/// The V flags say whether the prefill products have their vector paths.
+/// prefill product, Q8_0 panels, bfloat16 pair products, activations, UTF-8, hashing, encoders;
+/// decoders take the variant of the float rows. The V flags say whether the prefill products
+/// have their vector paths.
 #define WK_TABLE(TIER, EXT, ROWS, Q8, GEMM, GEMM_V, PANELS, PANELS_V, BF16, BF16_V, ACT, UTF8, BYTES, ENC)      \
     {                                                                                                       \
+        .decode_q8_0 = wk_decode_q8_0_##ROWS, .decode_q4_0 = wk_decode_q4_0_##ROWS,                         \
+        .decode_q4_1 = wk_decode_q4_1_##ROWS, .decode_q5_0 = wk_decode_q5_0_##ROWS,                         \
+        .decode_q5_1 = wk_decode_q5_1_##ROWS, .decode_q4_k = wk_decode_q4_k_##ROWS,                         \
+        .decode_q5_k = wk_decode_q5_k_##ROWS, .decode_q6_k = wk_decode_q6_k_##ROWS,                         \
         .tier = TIER, .extensions = EXT,                                                                    \
         .matvec_f32 = wk_matvec_f32_##ROWS, .matvec_f16 = wk_matvec_f16_##ROWS,                             \
         .matvec_bf16 = wk_matvec_bf16_##ROWS,                                                               \

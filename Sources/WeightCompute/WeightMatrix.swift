@@ -81,7 +81,7 @@ public struct WeightMatrix: @unchecked Sendable {
         case .bf16:
             kernels.c.convert_bf16(source, destination, range.count * columns)
         default:
-            type.decodeKernel!(source, destination, range.count * columns)
+            kernels.decoder(for: type)!(source, destination, range.count * columns)
         }
     }
 
@@ -161,7 +161,7 @@ public struct WeightMatrix: @unchecked Sendable {
                 k.matvec_q8_0(base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized, y + chunk.lowerBound)
             }
         default:
-            let decode = type.decodeKernel!
+            let decode = kernels.decoder(for: type)!
             Self.forRowChunks(of: rows, on: team) { chunk in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
                 defer { row.deallocate() }

@@ -200,3 +200,24 @@ public struct Kernels: @unchecked Sendable, Equatable, CustomStringConvertible {
         (extensions.contains(.vnni) ? UInt32(WK_CPU_AVX512VNNI) : 0) | (extensions.contains(.bf16) ? UInt32(WK_CPU_AVX512BF16) : 0)
     }
 }
+
+extension Kernels {
+    /// The decoder of `type` in this tier: CKernels' for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K,
+    /// Q5_K and Q6_K, WeightFormats' Swift one for the other types (nil for Q8_1, Q8_K). Every
+    /// tier decodes to the same bits.
+    public func decoder(for type: GGMLType) -> BlockDecodeKernel? {
+        if let kernel = blockDecoders[type] {
+            return { source, destination, count in kernel(source, destination, count) }
+        }
+        return DecodeKernels.swiftKernels[type]
+    }
+
+    typealias CDecoder = @convention(c) (UnsafeRawPointer, UnsafeMutablePointer<Float>, Int) -> Void
+
+    /// The C decoders of this tier, by type.
+    var blockDecoders: [GGMLType: CDecoder] {
+        let k = c
+        return [.q8_0: k.decode_q8_0, .q4_0: k.decode_q4_0, .q4_1: k.decode_q4_1, .q5_0: k.decode_q5_0,
+                .q5_1: k.decode_q5_1, .q4_K: k.decode_q4_k, .q5_K: k.decode_q5_k, .q6_K: k.decode_q6_k]
+    }
+}

@@ -50,19 +50,19 @@ static inline __m512 load16(int type, const uint8_t *p) {
 /// Transposes 16 vectors of 16 floats in place: r[i][j] becomes r[j][i].
 static inline void transpose16(__m512 r[16]) {
     __m512 t[16];
-    for (int i = 0; i < 8; i++) {
+    WK_UNROLL for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
     // r[4i + j], 128-bit lane L: rows 4i..4i+3 of column 4L + j.
-    for (int i = 0; i < 4; i++) {
+    WK_UNROLL for (int i = 0; i < 4; i++) {
         r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
         r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
         r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
         r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
     }
     // Column 4L + j gathers lane L of r[j], r[4 + j], r[8 + j], r[12 + j].
-    for (int j = 0; j < 4; j++) {
+    WK_UNROLL for (int j = 0; j < 4; j++) {
         const __m512 s0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);
         const __m512 s1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
         const __m512 s2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
@@ -72,7 +72,7 @@ static inline void transpose16(__m512 r[16]) {
         t[8 + j] = _mm512_shuffle_f32x4(s1, s3, 0x88);
         t[12 + j] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
     }
-    for (int i = 0; i < 16; i++) r[i] = t[i];
+    WK_UNROLL for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
 /// panel[k][r] = W[row r][k0 + k] for k < kc, r < 32 (rows past `rows` are zero).
@@ -83,12 +83,12 @@ void pack_panel(int type, size_t element, const uint8_t *w, size_t row_stride, s
     for (; k + 16 <= kc; k += 16) {
         for (size_t half = 0; half < 2; half++) {
             __m512 r[16];
-            for (size_t i = 0; i < 16; i++) {
+            WK_UNROLL for (size_t i = 0; i < 16; i++) {
                 const size_t row = half * 16 + i;
                 r[i] = row < rows ? load16(type, w + row * row_stride + (k0 + k) * element) : _mm512_setzero_ps();
             }
             transpose16(r);
-            for (size_t i = 0; i < 16; i++) _mm512_storeu_ps(panel + (k + i) * NR + half * 16, r[i]);
+            WK_UNROLL for (size_t i = 0; i < 16; i++) _mm512_storeu_ps(panel + (k + i) * NR + half * 16, r[i]);
         }
     }
     for (; k < kc; k++)
@@ -106,7 +106,7 @@ static inline void panel_masks(size_t nr, __mmask16 *mask0, __mmask16 *mask1) {
 /// lanes past the panel's rows left alone.
 static inline __attribute__((always_inline))
 void store_tile(__m512 *c0, __m512 *c1, const int mr, float *y, size_t ldy, int accumulate, __mmask16 mask0, __mmask16 mask1) {
-    for (int i = 0; i < mr; i++) {
+    WK_UNROLL for (int i = 0; i < mr; i++) {
         float *out = y + i * ldy;
         if (accumulate) {
             c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(mask0, out));
@@ -123,13 +123,13 @@ static inline __attribute__((always_inline))
 void tile(const float *panel, size_t kc, const float *x, size_t ldx, const int mr, float *y, size_t ldy,
           int accumulate, __mmask16 mask0, __mmask16 mask1) {
     __m512 c0[MR], c1[MR];
-    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    WK_UNROLL for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
     // Not unrolled: unrolling lets the compiler hoist broadcasts of later steps, and the extra
     // live registers spill the accumulators.
 #pragma clang loop unroll(disable)
     for (size_t k = 0; k < kc; k++) {
         const __m512 b0 = _mm512_loadu_ps(panel + k * NR), b1 = _mm512_loadu_ps(panel + k * NR + 16);
-        for (int i = 0; i < mr; i++) {
+        WK_UNROLL for (int i = 0; i < mr; i++) {
             const __m512 a = _mm512_set1_ps(x[i * ldx + k]);
             c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
             c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
@@ -286,7 +286,7 @@ static void pack_q8_panel(const uint8_t *w, size_t row_stride, size_t rows, size
         // Row r in the low half, row r + 16 in the high half: after the transpose, vector g
         // holds step g of rows 0..15 and vector 8 + g step g of rows 16..31.
         __m512 v[16];
-        for (size_t r = 0; r < 16; r++) {
+        WK_UNROLL for (size_t r = 0; r < 16; r++) {
             const uint8_t *lo = w + r * row_stride + (b0 + b) * 34, *hi = w + (r + 16) * row_stride + (b0 + b) * 34;
             const __m256i l = r < rows ? _mm256_loadu_si256((const __m256i *)(lo + 2)) : _mm256_setzero_si256();
             const __m256i h = r + 16 < rows ? _mm256_loadu_si256((const __m256i *)(hi + 2)) : _mm256_setzero_si256();
@@ -296,7 +296,7 @@ static void pack_q8_panel(const uint8_t *w, size_t row_stride, size_t rows, size
         }
         transpose16(v);
         __m512i sum0 = _mm512_setzero_si512(), sum1 = _mm512_setzero_si512();
-        for (int g = 0; g < 8; g++) {
+        WK_UNROLL for (int g = 0; g < 8; g++) {
             const __m512i w0 = _mm512_castps_si512(v[g]), w1 = _mm512_castps_si512(v[8 + g]);
             _mm512_storeu_si512(out + g * 128, w0);
             _mm512_storeu_si512(out + g * 128 + 64, w1);
@@ -312,7 +312,7 @@ static inline __attribute__((always_inline))
 void q8_tile(const uint8_t *panel, size_t nb, const wk_block_q8_act *x, size_t ldx, const int mr,
              float *y, size_t ldy, int accumulate, __mmask16 mask0, __mmask16 mask1) {
     __m512 c0[Q8_MR], c1[Q8_MR];
-    for (int i = 0; i < mr; i++) {
+    WK_UNROLL for (int i = 0; i < mr; i++) {
         c0[i] = accumulate ? _mm512_maskz_loadu_ps(mask0, y + i * ldy) : _mm512_setzero_ps();
         c1[i] = accumulate ? _mm512_maskz_loadu_ps(mask1, y + i * ldy + 16) : _mm512_setzero_ps();
     }
@@ -320,14 +320,13 @@ void q8_tile(const uint8_t *panel, size_t nb, const wk_block_q8_act *x, size_t l
         const uint8_t *block = panel + b * Q8_PANEL_BLOCK;
         const int32_t *correction = (const int32_t *)(block + 1024 + 128);
         __m512i a0[Q8_MR], a1[Q8_MR];
-        for (int i = 0; i < mr; i++) {
+        WK_UNROLL for (int i = 0; i < mr; i++) {
             a0[i] = _mm512_loadu_si512(correction);
             a1[i] = _mm512_loadu_si512(correction + 16);
         }
-#pragma clang loop unroll(full)
-        for (int g = 0; g < 8; g++) {
+        WK_UNROLL for (int g = 0; g < 8; g++) {
             const __m512i w0 = _mm512_loadu_si512(block + g * 128), w1 = _mm512_loadu_si512(block + g * 128 + 64);
-            for (int i = 0; i < mr; i++) {
+            WK_UNROLL for (int i = 0; i < mr; i++) {
                 int32_t four;
                 memcpy(&four, x[i * ldx + b].qs + 4 * g, 4);
                 const __m512i xb = _mm512_set1_epi32(four);
@@ -337,13 +336,13 @@ void q8_tile(const uint8_t *panel, size_t nb, const wk_block_q8_act *x, size_t l
         }
         const float *scale = (const float *)(block + 1024);
         const __m512 s0 = _mm512_loadu_ps(scale), s1 = _mm512_loadu_ps(scale + 16);
-        for (int i = 0; i < mr; i++) {
+        WK_UNROLL for (int i = 0; i < mr; i++) {
             const __m512 dx = _mm512_set1_ps(x[i * ldx + b].d);
             c0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a0[i]), _mm512_mul_ps(s0, dx), c0[i]);
             c1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a1[i]), _mm512_mul_ps(s1, dx), c1[i]);
         }
     }
-    for (int i = 0; i < mr; i++) {
+    WK_UNROLL for (int i = 0; i < mr; i++) {
         _mm512_mask_storeu_ps(y + i * ldy, mask0, c0[i]);
         _mm512_mask_storeu_ps(y + i * ldy + 16, mask1, c1[i]);
     }
@@ -414,12 +413,12 @@ static void pack_bf16_pairs(const uint8_t *w, size_t row_stride, size_t rows, si
     for (; p + 16 <= pairs; p += 16) {
         for (size_t half = 0; half < 2; half++) {
             __m512 r[16];
-            for (size_t i = 0; i < 16; i++) {
+            WK_UNROLL for (size_t i = 0; i < 16; i++) {
                 const size_t row = half * 16 + i;
                 r[i] = row < rows ? _mm512_loadu_ps(w + row * row_stride + (k0 + 2 * p) * 2) : _mm512_setzero_ps();
             }
             transpose16(r);
-            for (size_t i = 0; i < 16; i++) _mm512_storeu_ps(panel + (p + i) * NR + half * 16, r[i]);
+            WK_UNROLL for (size_t i = 0; i < 16; i++) _mm512_storeu_ps(panel + (p + i) * NR + half * 16, r[i]);
         }
     }
     for (; p < pairs; p++)
@@ -434,12 +433,12 @@ static inline __attribute__((always_inline))
 void bf16_tile(const uint32_t *panel, size_t pairs, const uint16_t *x, size_t ldx, const int mr, float *y, size_t ldy,
                int accumulate, __mmask16 mask0, __mmask16 mask1) {
     __m512 c0[MR], c1[MR];
-    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    WK_UNROLL for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
 #pragma clang loop unroll(disable)
     for (size_t p = 0; p < pairs; p++) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + p * NR);
         const __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + p * NR + 16);
-        for (int i = 0; i < mr; i++) {
+        WK_UNROLL for (int i = 0; i < mr; i++) {
             uint32_t two; memcpy(&two, x + i * ldx + 2 * p, 4);
             const __m512bh a = (__m512bh)_mm512_set1_epi32((int)two);
             c0[i] = _mm512_dpbf16_ps(c0[i], a, b0);

@@ -61,9 +61,9 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
         size_t c = 0;                                                                                 \
         for (; c + 8 <= cols; c += 8) {                                                               \
             const __m256 xv = _mm256_loadu_ps(x + c);                                                 \
-            for (int k = 0; k < 4; k++) a[k] = _mm256_fmadd_ps(LOAD8(w[k] + c * ELEMENT), xv, a[k]);  \
+            WK_UNROLL for (int k = 0; k < 4; k++) a[k] = _mm256_fmadd_ps(LOAD8(w[k] + c * ELEMENT), xv, a[k]);  \
         }                                                                                             \
-        for (int k = 0; k < 4; k++) {                                                                 \
+        WK_UNROLL for (int k = 0; k < 4; k++) {                                                                 \
             float sum = hsum(a[k]);                                                                   \
             for (size_t t = c; t < cols; t++) sum += SCALAR(((const STYPE *)w[k])[t]) * x[t];         \
             y[r + k] = sum;                                                                           \
@@ -102,14 +102,14 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
         for (; r + WK_MATVEC_ROW_GROUP <= rows; r += WK_MATVEC_ROW_GROUP) {                                         \
             const uint8_t *group = base + r * row_stride;                                             \
             __m512 z[WK_MATVEC_ROW_GROUP];                                                                   \
-            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) z[k] = _mm512_setzero_ps();                       \
+            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) z[k] = _mm512_setzero_ps();                       \
             size_t c = 0;                                                                             \
             for (; c + 16 <= cols; c += 16) {                                                         \
                 const __m512 xv = _mm512_loadu_ps(x + c);                                             \
-                for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++)                                                \
+                WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++)                                                \
                     z[k] = _mm512_fmadd_ps(LOAD16((const STYPE *)(group + k * row_stride) + c), xv, z[k]); \
             }                                                                                         \
-            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) {                                                  \
+            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) {                                                  \
                 const STYPE *w = (const STYPE *)(group + k * row_stride);                             \
                 float sum = _mm512_reduce_add_ps(z[k]);                                               \
                 for (size_t t = c; t < cols; t++) sum += SCALAR(w[t]) * x[t];                         \
@@ -120,10 +120,10 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
     for (; r < rows; r++) {                                                                           \
         const STYPE *w = (const STYPE *)(base + r * row_stride);                                      \
         __m512 z[WK_ROW_VECTORS(ELEMENT)];                                                            \
-        for (int u = 0; u < WK_ROW_VECTORS(ELEMENT); u++) z[u] = _mm512_setzero_ps();                 \
+        WK_UNROLL for (int u = 0; u < WK_ROW_VECTORS(ELEMENT); u++) z[u] = _mm512_setzero_ps();                 \
         size_t c = 0;                                                                                 \
         for (; c + 16 * WK_ROW_VECTORS(ELEMENT) <= cols; c += 16 * WK_ROW_VECTORS(ELEMENT))           \
-            for (int u = 0; u < WK_ROW_VECTORS(ELEMENT); u++)                                         \
+            WK_UNROLL for (int u = 0; u < WK_ROW_VECTORS(ELEMENT); u++)                                         \
                 z[u] = _mm512_fmadd_ps(LOAD16(w + c + 16 * u), _mm512_loadu_ps(x + c + 16 * u), z[u]); \
         for (; c + 16 <= cols; c += 16) z[0] = _mm512_fmadd_ps(LOAD16(w + c), _mm512_loadu_ps(x + c), z[0]); \
         for (int u = 1; u < WK_ROW_VECTORS(ELEMENT); u++) z[0] = _mm512_add_ps(z[0], z[u]);           \

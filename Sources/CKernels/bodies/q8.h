@@ -101,12 +101,12 @@ void WK_FN(matvec_q8_0)(const void *weights, size_t row_stride, size_t rows, siz
         for (; r + WK_MATVEC_ROW_GROUP <= rows; r += WK_MATVEC_ROW_GROUP) {
             const uint8_t *group = base + r * row_stride;
             __m256 acc[WK_MATVEC_ROW_GROUP];
-            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = _mm256_setzero_ps();
+            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = _mm256_setzero_ps();
             for (size_t b = 0; b < blocks; b++) {
                 const wk_block_q8_act *xb = x + b;
-                for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = add_block(group + k * row_stride + b * 34, xb, acc[k]);
+                WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = add_block(group + k * row_stride + b * 34, xb, acc[k]);
             }
-            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) y[r + k] = horizontal_sum(acc[k]);
+            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) y[r + k] = horizontal_sum(acc[k]);
         }
     }
 #endif
@@ -128,12 +128,12 @@ void WK_FN(gemm_q8_0)(const void *weights, size_t row_stride, size_t rows, size_
         size_t t0 = 0;
         for (; t0 + 4 <= m; t0 += 4) {
             __m256 acc[4][4];
-            for (int t = 0; t < 4; t++)
-                for (int r = 0; r < 4; r++) acc[t][r] = _mm256_setzero_ps();
+            WK_UNROLL for (int t = 0; t < 4; t++)
+                WK_UNROLL for (int r = 0; r < 4; r++) acc[t][r] = _mm256_setzero_ps();
             for (size_t b = 0; b < blocks; b++) {
                 __m256i w[4], correction[4];
                 __m256 dw[4];
-                for (int r = 0; r < 4; r++) {
+                WK_UNROLL for (int r = 0; r < 4; r++) {
                     const uint8_t *block = base + (r0 + r) * row_stride + b * 34;
                     w[r] = _mm256_loadu_si256((const __m256i *)(block + 2));
                     dw[r] = _mm256_set1_ps(wk_half_scale_to_float(*(const uint16_t *)block));
@@ -141,21 +141,21 @@ void WK_FN(gemm_q8_0)(const void *weights, size_t row_stride, size_t rows, size_
                     correction[r] = _mm256_sub_epi32(_mm256_setzero_si256(),
                                                      _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset, w[r]));
                 }
-                for (int t = 0; t < 4; t++) {
+                WK_UNROLL for (int t = 0; t < 4; t++) {
                     const wk_block_q8_act *xb = x + (t0 + t) * blocks + b;
                     const __m256i ux = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)xb->qs), offset);
                     const __m256 dx = _mm256_set1_ps(xb->d);
-                    for (int r = 0; r < 4; r++) {
+                    WK_UNROLL for (int r = 0; r < 4; r++) {
                         const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(correction[r], ux, w[r]));
                         acc[t][r] = _mm256_fmadd_ps(_mm256_mul_ps(p, dw[r]), dx, acc[t][r]);
                     }
                 }
             }
-            for (int t = 0; t < 4; t++)
-                for (int r = 0; r < 4; r++) y[(t0 + t) * ldy + r0 + r] = horizontal_sum(acc[t][r]);
+            WK_UNROLL for (int t = 0; t < 4; t++)
+                WK_UNROLL for (int r = 0; r < 4; r++) y[(t0 + t) * ldy + r0 + r] = horizontal_sum(acc[t][r]);
         }
         for (; t0 < m; t0++)
-            for (int r = 0; r < 4; r++)
+            WK_UNROLL for (int r = 0; r < 4; r++)
                 y[t0 * ldy + r0 + r] = q8_0_row_dot(base + (r0 + r) * row_stride, blocks, x + t0 * blocks);
     }
 #endif
