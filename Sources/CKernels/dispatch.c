@@ -96,6 +96,8 @@ uint32_t wk_cpu_features(void) {
     void wk_decode_q4_1_##V(const void *, float *, size_t);                                              \
     void wk_decode_q5_0_##V(const void *, float *, size_t);                                              \
     void wk_decode_q5_1_##V(const void *, float *, size_t);                                              \
+    void wk_decode_q2_k_##V(const void *, float *, size_t);                                              \
+    void wk_decode_q3_k_##V(const void *, float *, size_t);                                              \
     void wk_decode_q4_k_##V(const void *, float *, size_t);                                              \
     void wk_decode_q5_k_##V(const void *, float *, size_t);                                              \
     void wk_decode_q6_k_##V(const void *, float *, size_t);
@@ -123,6 +125,7 @@ WK_GEMM_BF16(avx512bf16)
         .decode_q8_0 = wk_decode_q8_0_##ROWS, .decode_q4_0 = wk_decode_q4_0_##ROWS,                         \
         .decode_q4_1 = wk_decode_q4_1_##ROWS, .decode_q5_0 = wk_decode_q5_0_##ROWS,                         \
         .decode_q5_1 = wk_decode_q5_1_##ROWS, .decode_q4_k = wk_decode_q4_k_##ROWS,                         \
+        .decode_q2_k = wk_decode_q2_k_##ROWS, .decode_q3_k = wk_decode_q3_k_##ROWS,                         \
         .decode_q5_k = wk_decode_q5_k_##ROWS, .decode_q6_k = wk_decode_q6_k_##ROWS,                         \
         .tier = TIER, .extensions = EXT,                                                                    \
         .matvec_f32 = wk_matvec_f32_##ROWS, .matvec_f16 = wk_matvec_f16_##ROWS,                             \

@@ -36,7 +36,8 @@ import Testing
 
     /// CKernels' decoders (bodies/decode.h) in every instruction-set tier: gguf-py's bits.
     @Test("the C decoders of every tier equal the reference bit for bit",
-          arguments: [GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K], Kernels.allSupported)
+          arguments: [GGMLType.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K],
+          Kernels.allSupported)
     func tierDecoders(type: GGMLType, kernels: Kernels) throws {
         let checkpoint = try Checkpoint.open(Fixture.path("core/ggml_types.gguf"))
         let tensor = try checkpoint.requireTensor("t.\(type.name)")

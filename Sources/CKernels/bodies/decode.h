@@ -1,5 +1,5 @@
 // Decoding of stored block types to float32, for the decode-then-dot matrix products and for
-// tensors read as floats: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and the K-quants Q4_K, Q5_K, Q6_K.
+// tensors read as floats: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and the K-quants Q2_K ... Q6_K.
 // Arithmetic follows gguf-py's `quants.py` operation by operation (as WeightFormats' Swift
 // decoders, which these replace for these types), so every variant writes the same bits:
 // nothing is contracted into fused multiply-adds. The loops are plain C over one block's 16 or
@@ -80,6 +80,58 @@ void WK_FN(decode_q5_1)(const void *restrict source, float *restrict destination
         const float d = half_at(s), m = half_at(s + 2);
         five_bit_quants(s + 4, s + 8, q);
         for (int j = 0; j < 32; j++) destination[j] = d * (float)q[j] + m;
+    }
+}
+
+/// block_q2_K: scales[16] (low nibble scale, high nibble min, per 16 elements), qs[64] (2-bit
+/// fields: element 128h + 32k + l is bits 2k, 2k+1 of qs[32h + l]), f16 d, f16 dmin;
+/// x = (d * sc) * q - (dmin * m).
+void WK_FN(decode_q2_k)(const void *restrict source, float *restrict destination, size_t count) {
+    const uint8_t *restrict s = (const uint8_t *)source;
+    float scale[16], minimum[16];
+    for (size_t b = 0; b < count / 256; b++, s += 84, destination += 256) {
+        const float d = half_at(s + 80), dmin = half_at(s + 82);
+        for (int j = 0; j < 16; j++) {
+            scale[j] = d * (float)(s[j] & 0x0F);
+            minimum[j] = dmin * (float)(s[j] >> 4);
+        }
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++)
+                for (int part = 0; part < 2; part++) {
+                    const int sub = 8 * h + 2 * k + part;
+                    const uint8_t *qs = s + 16 + 32 * h + 16 * part;
+                    float *out = destination + 16 * sub;
+                    for (int l = 0; l < 16; l++) out[l] = scale[sub] * (float)((qs[l] >> (2 * k)) & 3) - minimum[sub];
+                }
+    }
+}
+
+/// block_q3_K: hmask[32] (bit 4h + k of byte l: high bit of element 128h + 32k + l), qs[64]
+/// (low 2-bit fields, as Q2_K), scales[12] (sixteen 6-bit scales: scale i has its low nibble in
+/// byte i % 8, low for i < 8 and high otherwise, and bits 4, 5 in bits 2(i / 4) of byte
+/// 8 + i % 4; minus 32), f16 d; x = (d * (sc - 32)) * (q - (high bit set ? 0 : 4)).
+void WK_FN(decode_q3_k)(const void *restrict source, float *restrict destination, size_t count) {
+    const uint8_t *restrict s = (const uint8_t *)source;
+    float scale[16];
+    for (size_t b = 0; b < count / 256; b++, s += 110, destination += 256) {
+        const float d = half_at(s + 108);
+        const uint8_t *sc = s + 96;
+        for (int i = 0; i < 16; i++) {
+            const int low = i < 8 ? sc[i] & 0x0F : sc[i - 8] >> 4;
+            const int high = (sc[8 + i % 4] >> (2 * (i / 4))) & 3;
+            scale[i] = d * (float)((low | (high << 4)) - 32);
+        }
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++)
+                for (int part = 0; part < 2; part++) {
+                    const int sub = 8 * h + 2 * k + part;
+                    const uint8_t *qs = s + 32 + 32 * h + 16 * part, *hmask = s + 16 * part;
+                    float *out = destination + 16 * sub;
+                    for (int l = 0; l < 16; l++) {
+                        const int q = ((qs[l] >> (2 * k)) & 3) - ((((hmask[l] >> (4 * h + k)) & 1) ^ 1) << 2);
+                        out[l] = scale[sub] * (float)q;
+                    }
+                }
     }
 }
 

@@ -116,12 +116,14 @@ struct wk_kernels {
     // MARK: Decoding (bodies/decode.h)
 
     /// `count` elements (whole blocks) of a stored block type to float32, bit for bit as
-    /// gguf-py's `dequantize`: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K.
+    /// gguf-py's `dequantize`: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K.
     void (*_Nonnull decode_q8_0)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
     void (*_Nonnull decode_q4_0)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
     void (*_Nonnull decode_q4_1)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
     void (*_Nonnull decode_q5_0)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
     void (*_Nonnull decode_q5_1)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q2_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q3_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
     void (*_Nonnull decode_q4_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
     void (*_Nonnull decode_q5_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
     void (*_Nonnull decode_q6_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
