@@ -2,7 +2,7 @@
 # example; `make test` runs the test suite. Everything else is for developers.
 
 SWIFT          ?= swift
-APT_PACKAGES   := libopenblas-dev libzstd-dev libpng-dev libjpeg62-turbo-dev pkg-config
+APT_PACKAGES   := libopenblas-dev libzstd-dev libpng-dev libjpeg62-turbo-dev pkg-config qemu-user
 RELEASE_BIN    := .build/release/weightkit
 VENV           := .venv
 PYTHON         := $(VENV)/bin/python
@@ -42,9 +42,13 @@ demo: build
 	@echo "== weightkit run Fixtures/models/qwen3-tiny-gguf/qwen3-tiny-q8_0.gguf --tokens 1,2,3,4 --generate 8"
 	@$(RELEASE_BIN) run Fixtures/models/qwen3-tiny-gguf/qwen3-tiny-q8_0.gguf --tokens 1,2,3,4 --generate 8
 
+## The suite, then the consumer package. The release binary is built first: the CLI tests run it
+## under qemu-x86_64 as older processors (Tests/WeightKitCLITests/InstructionSetTests.swift).
 test: deps
+	$(SWIFT) build -c release --product weightkit
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	Tests/ConsumerPackage/check.sh
 
 ## Reference environment for `make fixtures` (not used by CI).
 venv: $(PYTHON)

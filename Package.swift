@@ -12,7 +12,9 @@
 //                         params.json; Hugging Face <-> GGUF tensor names
 //   WeightBudget          parameters, bytes, KV cache, FLOPs, LoRA, plots (no BLAS)
 //   WeightConversion      writers' orchestration: HF <-> GGUF, casts, quantisation, split/merge
-//   CKernels              vector-instruction kernels (int8 and float matrix-vector products)
+//   CKernels              vector-instruction kernels (int8 and float matrix products, encoders,
+//                         UTF-8, hashing), compiled per instruction-set tier and chosen at run
+//                         time (no build flags: the binary runs on any x86-64 processor)
 //   WeightCompute         kernels on plain buffers: cblas matmul, quantised mat-vec, norms,
 //                         RoPE, attention, activations, sampling (knows no formats)
 //   WeightModels          one file per architecture, strict weight binding, generation
@@ -20,13 +22,6 @@
 //   WeightImages          PNG/JPEG decoding and image processors' resize, crop, normalise
 //   weightkit             the command-line tool (one command per verb)
 import PackageDescription
-
-/// Kernels are compiled for the machine that builds them: WeightKit is built from source
-/// (`make`), so the vector units of the build machine are the ones it runs on.
-let kernelSettings: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "native"]),
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-]
 
 let package = Package(
     name: "WeightKit",
@@ -60,12 +55,10 @@ let package = Package(
             providers: [.apt(["libjpeg62-turbo-dev"])]),
         .target(
             name: "WeightImages",
-            dependencies: ["WeightFormats", "CPNG", "CJPEG"],
-            swiftSettings: kernelSettings),
+            dependencies: ["WeightFormats", "CPNG", "CJPEG"]),
         .target(
             name: "WeightFormats",
-            dependencies: ["CZstd", "CKernels"],
-            swiftSettings: kernelSettings),
+            dependencies: ["CZstd", "CKernels"]),
         .target(
             name: "WeightTokenizers",
             dependencies: ["WeightFormats"]),
@@ -77,24 +70,20 @@ let package = Package(
             dependencies: ["WeightArchitecture", "WeightFormats"]),
         .target(
             name: "WeightConversion",
-            dependencies: ["WeightArchitecture", "WeightFormats", "CKernels", "CZstd"],
-            swiftSettings: kernelSettings),
+            dependencies: ["WeightArchitecture", "WeightFormats", "CKernels", "CZstd"]),
         .target(
             name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-march=native", "-fno-math-errno"])]),
+            exclude: ["bodies"]),
         .target(
             name: "WeightCompute",
-            dependencies: ["COpenBLAS", "CKernels", "WeightFormats"],
-            swiftSettings: kernelSettings),
+            dependencies: ["COpenBLAS", "CKernels", "WeightFormats"]),
         .target(
             name: "WeightModels",
-            dependencies: ["WeightCompute", "WeightArchitecture", "WeightFormats"],
-            swiftSettings: kernelSettings),
+            dependencies: ["WeightCompute", "WeightArchitecture", "WeightFormats"]),
         .executableTarget(
             name: "weightkit-bench",
             dependencies: ["WeightFormats", "WeightCompute", "WeightModels", "WeightConversion"],
-            path: "Sources/WeightKitBenchmarks",
-            swiftSettings: kernelSettings),
+            path: "Sources/WeightKitBenchmarks"),
         .executableTarget(
             name: "weightkit",
             dependencies: [
@@ -104,8 +93,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "WeightFormatsTests",
-            dependencies: ["WeightFormats"],
-            swiftSettings: kernelSettings),
+            dependencies: ["WeightFormats"]),
         .testTarget(
             name: "WeightTokenizersTests",
             dependencies: ["WeightTokenizers", "WeightFormats"]),
@@ -120,8 +108,7 @@ let package = Package(
             dependencies: ["WeightConversion", "WeightArchitecture", "WeightFormats"]),
         .testTarget(
             name: "WeightComputeTests",
-            dependencies: ["WeightCompute", "CKernels", "WeightFormats"],
-            swiftSettings: kernelSettings),
+            dependencies: ["WeightCompute", "CKernels", "WeightFormats"]),
         .testTarget(
             name: "WeightModelsTests",
             dependencies: ["WeightModels", "WeightCompute", "WeightArchitecture", "WeightFormats"]),

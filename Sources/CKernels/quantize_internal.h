@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "scalar_float.h"
+#include "bodies/scalar_float.h"
 
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)

@@ -2,6 +2,7 @@
 // llama.cpp's ggml_quantize_chunk dispatches (see weightkit_quantize.h).
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
+#include "weightkit_kernels.h"
 #include "weightkit_quantize.h"
 #include "quantize_internal.h"
 
@@ -31,11 +32,13 @@ int wk_quantize_requires_importance(uint32_t type) {
 
 int wk_quantize_rows(uint32_t type, const float *source, void *destination, int64_t rows, int64_t row_length,
                      const float *importance) {
-    return wk_quantize_rows_choosing(type, source, destination, rows, row_length, importance, wk_quantize_lanes_available());
+    return wk_quantize_rows_choosing(type, source, destination, rows, row_length, importance, wk_quantize_lanes_available(),
+                                     wk_kernels_for(WK_TIER_SCALAR, 0));
 }
 
 int wk_quantize_rows_choosing(uint32_t type, const float *source, void *destination, int64_t rows, int64_t row_length,
-                              const float *importance, int use_lanes) {
+                              const float *importance, int use_lanes, const struct wk_kernels *kernels) {
+    if (!kernels) return -1;
     const int64_t block = wk_quantize_block_size(type);
     if (block == 0 || rows < 0 || row_length <= 0 || row_length % block != 0) return -1;
     if (!importance && wk_quantize_requires_importance(type)) return -1;
@@ -45,16 +48,16 @@ int wk_quantize_rows_choosing(uint32_t type, const float *source, void *destinat
     uint8_t *y = destination;
     switch (type) {
     case T_F32: memcpy(y, x, count * sizeof(float)); return 0;
-    case T_F16: wk_encode_f16(x, y, count); return 0;
-    case T_BF16: wk_encode_bf16(x, y, count); return 0;
-    case T_Q8_0: wk_quantize_q8_0(x, y, count); return 0;
-    case T_Q4_0: if (importance) wk_quantize_rows_q4_0_weighted(x, y, rows, row_length, importance); else wk_quantize_q4_0(x, y, count); return 0;
-    case T_Q4_1: if (importance) wk_quantize_rows_q4_1_weighted(x, y, rows, row_length, importance); else wk_quantize_q4_1(x, y, count); return 0;
-    case T_Q5_0: if (importance) wk_quantize_rows_q5_0_weighted(x, y, rows, row_length, importance); else wk_quantize_q5_0(x, y, count); return 0;
-    case T_Q5_1: if (importance) wk_quantize_rows_q5_1_weighted(x, y, rows, row_length, importance); else wk_quantize_q5_1(x, y, count); return 0;
-    case T_Q4_K: if (lanes) wk_quantize_rows_q4_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q4_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q4_k(x, y, count); return 0;
-    case T_Q5_K: if (lanes) wk_quantize_rows_q5_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q5_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q5_k(x, y, count); return 0;
-    case T_Q6_K: if (lanes) wk_quantize_rows_q6_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q6_k_weighted(x, y, rows, row_length, importance); else wk_quantize_q6_k(x, y, count); return 0;
+    case T_F16: kernels->encode_f16(x, y, count); return 0;
+    case T_BF16: kernels->encode_bf16(x, y, count); return 0;
+    case T_Q8_0: kernels->quantize_q8_0(x, y, count); return 0;
+    case T_Q4_0: if (importance) wk_quantize_rows_q4_0_weighted(x, y, rows, row_length, importance); else kernels->quantize_q4_0(x, y, count); return 0;
+    case T_Q4_1: if (importance) wk_quantize_rows_q4_1_weighted(x, y, rows, row_length, importance); else kernels->quantize_q4_1(x, y, count); return 0;
+    case T_Q5_0: if (importance) wk_quantize_rows_q5_0_weighted(x, y, rows, row_length, importance); else kernels->quantize_q5_0(x, y, count); return 0;
+    case T_Q5_1: if (importance) wk_quantize_rows_q5_1_weighted(x, y, rows, row_length, importance); else kernels->quantize_q5_1(x, y, count); return 0;
+    case T_Q4_K: if (lanes) wk_quantize_rows_q4_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q4_k_weighted(x, y, rows, row_length, importance); else kernels->quantize_q4_k(x, y, count); return 0;
+    case T_Q5_K: if (lanes) wk_quantize_rows_q5_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q5_k_weighted(x, y, rows, row_length, importance); else kernels->quantize_q5_k(x, y, count); return 0;
+    case T_Q6_K: if (lanes) wk_quantize_rows_q6_k_lanes(x, y, rows, row_length, importance); else if (importance) wk_quantize_rows_q6_k_weighted(x, y, rows, row_length, importance); else kernels->quantize_q6_k(x, y, count); return 0;
     case T_Q2_K:
         if (lanes) wk_quantize_rows_q2_k_lanes(x, y, rows, row_length, importance);
         else wk_quantize_rows_q2_k(x, y, rows, row_length, importance);

@@ -6,14 +6,15 @@ import Glibc
 import Darwin
 #endif
 
-/// x * sigmoid(x), in place.
-public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    wk_sigmoid_gate(x, count, 1)
+/// x * sigmoid(x), in place, with the kernels of `kernels`.
+public func silu(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: Kernels = .best) {
+    kernels.c.sigmoid_gate(x, count, 1)
 }
 
 /// SwiGLU: out = silu(gate) * up.
-public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
-    wk_swiglu(gate, up, out, count)
+public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>,
+                   kernels: Kernels = .best) {
+    kernels.c.swiglu(gate, up, out, count)
 }
 
 /// SwiGLU spread over the context's threads once `count` is large enough to pay for waking
@@ -21,7 +22,8 @@ public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: 
 public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>,
                    context: ComputeContext) {
     context.team(parallel: count >= parallelElementwiseCount).forChunks(of: count, minimumChunk: 4096) { part in
-        swiglu(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count, into: out + part.lowerBound)
+        swiglu(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count, into: out + part.lowerBound,
+               kernels: context.kernels)
     }
 }
 
@@ -42,8 +44,8 @@ public func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
 }
 
 /// CLIP's quick GELU: x * sigmoid(1.702 x), in place.
-public func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    wk_sigmoid_gate(x, count, 1.702)
+public func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: Kernels = .best) {
+    kernels.c.sigmoid_gate(x, count, 1.702)
 }
 
 /// ReLU, in place.
@@ -55,12 +57,12 @@ public func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
 public enum ActivationFunction: Sendable {
     case silu, gelu, geluTanh, quickGelu, relu
 
-    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: Kernels = .best) {
         switch self {
-        case .silu: WeightCompute.silu(x, count: count)
+        case .silu: WeightCompute.silu(x, count: count, kernels: kernels)
         case .gelu: WeightCompute.gelu(x, count: count)
         case .geluTanh: WeightCompute.geluTanh(x, count: count)
-        case .quickGelu: WeightCompute.quickGelu(x, count: count)
+        case .quickGelu: WeightCompute.quickGelu(x, count: count, kernels: kernels)
         case .relu: WeightCompute.relu(x, count: count)
         }
     }

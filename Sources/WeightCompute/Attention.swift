@@ -180,10 +180,11 @@ func singleQueryAttention(
     defer { scores.deallocate() }
     let parallel = shape.heads * length * shape.keySize >= singleQueryParallelWork
     let team = context.team(parallel: parallel)
+    let dot = context.kernels.c.dot_f32
     team.forChunks(of: shape.heads, minimumChunk: 1) { heads in
         for head in heads {
             attendOneHead(head, query: query, cache: cache, position: position, shape: shape,
-                          scores: scores + head * length, into: output)
+                          scores: scores + head * length, into: output, dot: dot)
         }
     }
 }
@@ -196,7 +197,8 @@ let singleQueryParallelWork = 1 << 15
 @inline(__always)
 func attendOneHead(
     _ head: Int, query: UnsafePointer<Float>, cache: KVCacheLayer, position: Int, shape: AttentionShape,
-    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>
+    scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>,
+    dot: @convention(c) (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
 ) {
     let length = position + 1
     let kvHead = head / (shape.heads / shape.kvHeads)
@@ -207,7 +209,7 @@ func attendOneHead(
     // scores[length] = scale * q_h · K_hᵀ, positions before the window masked.
     for column in 0..<visible { scores[column] = -.infinity }
     for column in visible..<length {
-        scores[column] = shape.scale * wk_dot_f32(q, keys + column * shape.keySize, shape.keySize)
+        scores[column] = shape.scale * dot(q, keys + column * shape.keySize, shape.keySize)
     }
     shape.cap(scores + visible, count: length - visible)
     softmax(scores, count: length)

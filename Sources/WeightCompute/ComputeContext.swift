@@ -12,16 +12,21 @@ import WeightFormats
 public final class ComputeContext: @unchecked Sendable {
     /// Threads a parallel loop runs on, the caller's included.
     public let threads: Int
+    /// The instruction-set tier of the context's kernels.
+    public let kernels: Kernels
     /// The caller and `threads - 1` workers.
     let team: WorkerTeam
     /// The caller alone, for loops too small to share.
     let serial: WorkerTeam
     let scratch = ScratchPool()
 
-    /// - Parameter threads: threads for parallel loops; 0 for one per processor.
-    public init(threads: Int = 0) {
+    /// - Parameters:
+    ///   - threads: threads for parallel loops; 0 for one per processor.
+    ///   - kernels: the instruction-set tier (`Kernels.best` by default).
+    public init(threads: Int = 0, kernels: Kernels = .best) {
         let count = threads > 0 ? threads : Parallel.processorCount
         self.threads = count
+        self.kernels = kernels
         team = WorkerTeam(workers: count - 1)
         serial = WorkerTeam(workers: 0)
     }

@@ -12,11 +12,11 @@ import WeightFormats
 ///   and Q8_0 use vector kernels (Q8_0 against x quantised to 8 bits per 32-block, as llama.cpp
 ///   does), other types decode a row at a time and dot it;
 /// - several rows (prefill): bfloat16 with AVX-512 BF16 dot products against x rounded to
-///   bfloat16 (`wk_gemm_bf16_dot`), float32 and float16 (and bfloat16 without AVX-512 BF16) with
-///   `wk_gemm` on the mapping (each thread packs its share of weight rows to float32 in
+///   bfloat16 (`gemm_bf16_dot`), float32 and float16 (and bfloat16 without AVX-512 BF16) with
+///   `gemm` on the mapping (each thread packs its share of weight rows to float32 in
 ///   cache-sized panels), or, without its
 ///   vector path, float32 as one OpenBLAS sgemm; Q8_0 as int8 block products against x
-///   quantised once (`wk_gemm_q8_0_panels`, repacked the same way); every other type as single-threaded sgemm on blocks of
+///   quantised once (`gemm_q8_0_panels`, repacked the same way); every other type as single-threaded sgemm on blocks of
 ///   rows decoded to float32, spread over a `WorkerTeam`.
 public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
@@ -26,8 +26,10 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rowStride: Int
     /// Keeps the memory alive (a MappedFile, or an array box).
     let owner: AnyObject?
+    /// The instruction-set tier the matrix's own decoding runs in (products use the context's).
+    public let kernels: Kernels
 
-    public init(rows: Int, columns: Int, type: GGMLType, base: UnsafeRawPointer, owner: AnyObject?) {
+    public init(rows: Int, columns: Int, type: GGMLType, base: UnsafeRawPointer, owner: AnyObject?, kernels: Kernels = .best) {
         precondition(columns % type.blockSize == 0, "row length must be a whole number of blocks")
         self.rows = rows
         self.columns = columns
@@ -35,6 +37,7 @@ public struct WeightMatrix: @unchecked Sendable {
         self.base = base
         self.rowStride = columns / type.blockSize * type.bytesPerBlock
         self.owner = owner
+        self.kernels = kernels
     }
 
     /// A matrix with no rows: a placeholder for a weight that could not be bound (binders report
@@ -52,9 +55,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public func apply(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
         if m == 1 {
             multiplyVector(x, into: y, context: context)
-        } else if type == .bf16, columns % 2 == 0, wk_gemm_bf16_dot_vectorized() != 0 {
+        } else if type == .bf16, columns % 2 == 0, context.kernels.c.gemm_bf16_dot_vectorized != 0 {
             multiplyBFloat16Pairs(x, count: m, into: y, context: context)
-        } else if let gemmType = Self.gemmType(type) {
+        } else if let gemmType = Self.gemmType(type, kernels: context.kernels) {
             multiplyFloatRows(x, count: m, into: y, gemmType: gemmType, context: context)
         } else if type == .f32 {
             multiplyFloat32Blocks(x, count: m, into: y, context: context)
@@ -75,11 +78,11 @@ public struct WeightMatrix: @unchecked Sendable {
         case .f32:
             UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: range.count * columns * 4)
         case .f16:
-            wk_convert_f16(source, destination, range.count * columns)
+            kernels.c.convert_f16(source, destination, range.count * columns)
         case .bf16:
-            wk_convert_bf16(source, destination, range.count * columns)
+            kernels.c.convert_bf16(source, destination, range.count * columns)
         default:
-            type.decodeKernel!(source, destination, range.count * columns)
+            kernels.decoder(for: type)!(source, destination, range.count * columns)
         }
     }
 
@@ -111,10 +114,11 @@ public struct WeightMatrix: @unchecked Sendable {
             return
         }
         let columns = first.matrix.columns, blocks = columns / 32
+        let k = context.kernels.c
         var quantized: UnsafeMutablePointer<wk_block_q8_act>?
         if products.contains(where: { $0.matrix.type == .q8_0 }) {
             quantized = .allocate(capacity: blocks)
-            wk_quantize_q8_act(x, quantized!, columns)
+            k.quantize_q8_act(x, quantized!, columns)
         }
         defer { quantized?.deallocate() }
         // The products' rows one after another, shared out as one loop; a chunk that spans two
@@ -129,10 +133,10 @@ public struct WeightMatrix: @unchecked Sendable {
                 let first = lower - starts[index], rows = upper - lower
                 let w = matrix.base + first * matrix.rowStride
                 switch matrix.type {
-                case .q8_0: wk_matvec_q8_0(w, matrix.rowStride, rows, blocks, quantized!, y + first)
-                case .f16: wk_matvec_f16(w, matrix.rowStride, rows, columns, x, y + first)
-                case .bf16: wk_matvec_bf16(w, matrix.rowStride, rows, columns, x, y + first)
-                default: wk_matvec_f32(w, matrix.rowStride, rows, columns, x, y + first)
+                case .q8_0: k.matvec_q8_0(w, matrix.rowStride, rows, blocks, quantized!, y + first)
+                case .f16: k.matvec_f16(w, matrix.rowStride, rows, columns, x, y + first)
+                case .bf16: k.matvec_bf16(w, matrix.rowStride, rows, columns, x, y + first)
+                default: k.matvec_f32(w, matrix.rowStride, rows, columns, x, y + first)
                 }
             }
         }
@@ -140,9 +144,10 @@ public struct WeightMatrix: @unchecked Sendable {
 
     func multiplyVector(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
         let team = context.team(parallel: rows >= Self.parallelRowThreshold)
+        let k = context.kernels.c
         switch type {
         case .f32, .f16, .bf16:
-            let kernel = type == .f32 ? wk_matvec_f32 : (type == .f16 ? wk_matvec_f16 : wk_matvec_bf16)
+            let kernel = type == .f32 ? k.matvec_f32 : (type == .f16 ? k.matvec_f16 : k.matvec_bf16)
             Self.forRowChunks(of: rows, on: team) { chunk in
                 kernel(base + chunk.lowerBound * rowStride, rowStride, chunk.count, columns, x, y + chunk.lowerBound)
             }
@@ -150,18 +155,18 @@ public struct WeightMatrix: @unchecked Sendable {
             let blocks = columns / 32
             let quantized = UnsafeMutablePointer<wk_block_q8_act>.allocate(capacity: blocks)
             defer { quantized.deallocate() }
-            wk_quantize_q8_act(x, quantized, columns)
+            k.quantize_q8_act(x, quantized, columns)
             Self.forRowChunks(of: rows, on: team) { chunk in
-                wk_matvec_q8_0(base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized, y + chunk.lowerBound)
+                k.matvec_q8_0(base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized, y + chunk.lowerBound)
             }
         default:
-            let decode = type.decodeKernel!
+            let decode = context.kernels.decoder(for: type)!
             Self.forRowChunks(of: rows, on: team) { chunk in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
                 defer { row.deallocate() }
                 for index in chunk {
                     decode(base + index * rowStride, row, columns)
-                    y[index] = wk_dot_f32(row, x, columns)
+                    y[index] = k.dot_f32(row, x, columns)
                 }
             }
         }
@@ -169,10 +174,10 @@ public struct WeightMatrix: @unchecked Sendable {
 
     // MARK: Prefill: float rows in place
 
-    /// The `wk_gemm` type for float32, float16 and bfloat16 weights, where that kernel has a
+    /// The `gemm` type for float32, float16 and bfloat16 weights, where that kernel has a
     /// vector path on this build.
-    static func gemmType(_ type: GGMLType) -> Int32? {
-        guard wk_gemm_vectorized() != 0 else { return nil }
+    static func gemmType(_ type: GGMLType, kernels: Kernels) -> Int32? {
+        guard kernels.c.gemm_vectorized != 0 else { return nil }
         switch type {
         case .f32: return Int32(WK_GEMM_F32)
         case .f16: return Int32(WK_GEMM_F16)
@@ -181,38 +186,40 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// Weight rows per `wk_gemm` panel: row shares are whole panels.
+    /// Weight rows per `gemm` panel: row shares are whole panels.
     static let gemmPanelRows = 32
 
-    /// Several rows of x against float32/16 and bfloat16 weights: `wk_gemm` on the mapping,
+    /// Several rows of x against float32/16 and bfloat16 weights: `gemm` on the mapping,
     /// the weight rows shared out over a `WorkerTeam` in whole panels. Each thread converts
     /// its panels to float32 as it packs them, so nothing is decoded ahead and BLAS's threads
     /// stay asleep.
     func multiplyFloatRows(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>,
                            gemmType: Int32, context: ComputeContext) {
+        let gemm = context.kernels.c.gemm
         forPanelShares(context: context) { first, count, scratch in
-            wk_gemm(gemmType, base + first * rowStride, rowStride, count, columns, x, columns, m, y + first, rows, scratch)
+            gemm(gemmType, base + first * rowStride, rowStride, count, columns, x, columns, m, y + first, rows, scratch)
         }
     }
 
     /// Several rows of x against bfloat16 weights as llama.cpp and PyTorch compute them: x
-    /// rounded to bfloat16 once, then `wk_gemm_bf16_dot` (AVX-512 BF16, exact products summed
+    /// rounded to bfloat16 once, then `gemm_bf16_dot` (AVX-512 BF16, exact products summed
     /// in float32) over panels of rows shared out as in `multiplyFloatRows`.
     func multiplyBFloat16Pairs(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
         let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: m * columns)
         defer { rounded.deallocate() }
-        wk_encode_bf16(x, rounded, m * columns)
+        let k = context.kernels.c
+        k.encode_bf16(x, rounded, m * columns)
         forPanelShares(context: context) { first, count, scratch in
-            wk_gemm_bf16_dot(base + first * rowStride, rowStride, count, columns, rounded, columns, m, y + first, rows, scratch)
+            k.gemm_bf16_dot(base + first * rowStride, rowStride, count, columns, rounded, columns, m, y + first, rows, scratch)
         }
     }
 
-    /// Shares the rows out over a `WorkerTeam` in whole `wk_gemm` panels: `body` gets a share's
+    /// Shares the rows out over a `WorkerTeam` in whole `gemm` panels: `body` gets a share's
     /// first row, its row count and a packing buffer of `wk_gemm_scratch_floats()` floats.
     private func forPanelShares(context: ComputeContext, _ body: (_ first: Int, _ count: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
         let panels = (rows + Self.gemmPanelRows - 1) / Self.gemmPanelRows
         let team = context.team(parallel: panels >= 2)
-        let scratchCount = wk_gemm_scratch_floats()
+        let scratchCount = Int(WK_GEMM_SCRATCH_FLOATS)
         team.forChunks(of: panels, minimumChunk: 1) { share in
             let first = share.lowerBound * Self.gemmPanelRows
             let scratch = context.scratch.take(scratchCount)
@@ -227,7 +234,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// decoded block to stay in cache (128 rows x 4864 columns x 4 bytes = 2.5 MB).
     static let chunkRows = 128
 
-    /// Several rows of x against float32 weights without `wk_gemm`'s vector path: single-threaded
+    /// Several rows of x against float32 weights without `gemm`'s vector path: single-threaded
     /// sgemm on the mapping, the weight rows shared out over the context's threads.
     func multiplyFloat32Blocks(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
         let perThread = (rows + context.threads - 1) / context.threads
@@ -273,34 +280,35 @@ public struct WeightMatrix: @unchecked Sendable {
 extension WeightMatrix {
     /// Q8_0 prefill as llama.cpp does it: x quantised to 8 bits per 32-block once (rows of x
     /// spread over the team), then integer block products over the weight rows. With AVX-512
-    /// VNNI, each thread repacks its share of rows into 32-row panels (`wk_gemm_q8_0_panels`);
-    /// otherwise blocks of rows go to `wk_gemm_q8_0`. The activations carry the same rounding as
+    /// VNNI, each thread repacks its share of rows into 32-row panels (`gemm_q8_0_panels`);
+    /// otherwise blocks of rows go to `gemm_q8_0`. The activations carry the same rounding as
     /// in decode (at most half a step, max|block| / 254, per element).
     func multiplyQuantized(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>,
                            team: WorkerTeam, context: ComputeContext, block: Int) {
         let blocks = columns / 32
         let quantized = UnsafeMutablePointer<wk_block_q8_act>.allocate(capacity: m * blocks)
         defer { quantized.deallocate() }
-        let panels = wk_gemm_q8_0_vectorized() != 0
+        let k = context.kernels.c
+        let panels = k.gemm_q8_0_panels_vectorized != 0
         team.forChunks(of: m, minimumChunk: 8) { tokens in
             let first = quantized + tokens.lowerBound * blocks
-            wk_quantize_q8_act(x + tokens.lowerBound * columns, first, tokens.count * columns)
-            if panels { wk_offset_q8_act(first, tokens.count * blocks) }
+            k.quantize_q8_act(x + tokens.lowerBound * columns, first, tokens.count * columns)
+            if panels { k.offset_q8_act(first, tokens.count * blocks) }
         }
         guard panels else {
             team.forChunks(of: rows, minimumChunk: min(rows, block)) { part in
-                wk_gemm_q8_0(base + part.lowerBound * rowStride, rowStride, part.count, blocks, quantized, m, y + part.lowerBound, rows)
+                k.gemm_q8_0(base + part.lowerBound * rowStride, rowStride, part.count, blocks, quantized, m, y + part.lowerBound, rows)
             }
             return
         }
         let panelCount = (rows + Self.gemmPanelRows - 1) / Self.gemmPanelRows
-        let scratchFloats = (wk_gemm_q8_0_scratch_bytes() + 3) / 4
+        let scratchFloats = (Int(WK_GEMM_Q8_0_SCRATCH_BYTES) + 3) / 4
         team.forChunks(of: panelCount, minimumChunk: 1) { share in
             let first = share.lowerBound * Self.gemmPanelRows
             let count = min(rows, share.upperBound * Self.gemmPanelRows) - first
             let scratch = context.scratch.take(scratchFloats)
             defer { context.scratch.give(scratch, capacity: scratchFloats) }
-            wk_gemm_q8_0_panels(base + first * rowStride, rowStride, count, blocks, quantized, m, y + first, rows, scratch)
+            k.gemm_q8_0_panels(base + first * rowStride, rowStride, count, blocks, quantized, m, y + first, rows, scratch)
         }
     }
 }

@@ -17,8 +17,9 @@ public struct TensorCheck: Sendable {
 /// `weightkit verify`: opening validates every header (offsets, sizes, types); then each tensor
 /// is decoded in chunks and scanned for NaN and infinity, and optionally hashed.
 public enum Verification {
-    /// Checks every tensor of the checkpoint at `path`.
-    public static func verify(_ path: String, hashes: Bool) throws -> [TensorCheck] {
+    /// Checks every tensor of the checkpoint at `path`, scanning and hashing with `kernels`.
+    public static func verify(_ path: String, hashes: Bool, kernels: Kernels = .best) throws -> [TensorCheck] {
+        let k = kernels.c
         let checkpoint = try Checkpoint.open(path)
         var floats = [Float](repeating: 0, count: 1 << 22)
         return try checkpoint.tensors.map { view in
@@ -33,7 +34,7 @@ public enum Verification {
                     try floats.withUnsafeMutableBufferPointer { buffer in
                         try view.decodeRows(row..<(row + rows), into: buffer.baseAddress!, threads: 0)
                         var n = 0, i = 0
-                        wk_count_nonfinite(buffer.baseAddress!, rows * view.rowLength, &n, &i)
+                        k.count_nonfinite(buffer.baseAddress!, rows * view.rowLength, &n, &i)
                         nans += n
                         infinities += i
                     }
@@ -43,10 +44,10 @@ public enum Verification {
             var digest: String?
             if hashes {
                 var context = wk_sha256()
-                wk_sha256_init(&context)
-                wk_sha256_update(&context, view.bytes.baseAddress, view.byteCount)
+                k.sha256_init(&context)
+                k.sha256_update(&context, view.bytes.baseAddress, view.byteCount)
                 var out = [UInt8](repeating: 0, count: 32)
-                wk_sha256_final(&context, &out)
+                k.sha256_final(&context, &out)
                 digest = out.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
             }
             view.file.advise(.dontNeed, offset: view.offset, count: view.byteCount)

@@ -106,23 +106,24 @@ public final class GGUFFile: Sendable {
     }
 
     /// String values (including array elements) that are not valid UTF-8, by key. Such values
-    /// are shown with U+FFFD; this lists them so a tool can warn.
-    public func invalidUTF8Strings() -> [(key: String, count: Int)] {
+    /// are shown with U+FFFD; this lists them so a tool can warn. `kernels` validates the
+    /// bytes (every tier gives the same answer).
+    public func invalidUTF8Strings(kernels: Kernels = .best) -> [(key: String, count: Int)] {
         var result: [(String, Int)] = []
         for entry in metadata.entries {
-            let bad = GGUFFile.countInvalidUTF8(entry.value)
+            let bad = GGUFFile.countInvalidUTF8(entry.value, kernels: kernels)
             if bad > 0 { result.append((entry.key, bad)) }
         }
         return result
     }
 
-    private static func countInvalidUTF8(_ value: GGUFValue) -> Int {
+    private static func countInvalidUTF8(_ value: GGUFValue, kernels: Kernels) -> Int {
         switch value {
         case .string(let s): return s.isValidUTF8 ? 0 : 1
         case .array(let array) where array.elementType == .string:
-            return array.countInvalidUTF8()
+            return array.countInvalidUTF8(kernels: kernels)
         case .array(let array) where array.elementType == .array:
-            return array.reduce(0) { $0 + countInvalidUTF8($1) }
+            return array.reduce(0) { $0 + countInvalidUTF8($1, kernels: kernels) }
         default: return 0
         }
     }

@@ -230,7 +230,8 @@ public struct GGUFArray: RandomAccessCollection, Sendable {
     }
 
     /// How many string elements are not valid UTF-8 (zero for other element types).
-    func countInvalidUTF8() -> Int {
+    func countInvalidUTF8(kernels: Kernels = .best) -> Int {
+        let valid = kernels.c.utf8_valid
         guard elementType == .string, count > 0 else { return 0 }
         let base = file.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         // Between the long strings, length fields are ASCII, and an ASCII byte can neither end
@@ -241,9 +242,9 @@ public struct GGUFArray: RandomAccessCollection, Sendable {
         for end in longStrings + [count] {
             if first < end {
                 let start = elementOffsets[first], stop = end < count ? elementOffsets[end] : endOffset
-                if wk_utf8_valid(base + start, stop - start) == 0 { bad += countInvalidOneByOne(first..<end) }
+                if valid(base + start, stop - start) == 0 { bad += countInvalidOneByOne(first..<end) }
             }
-            if end < count, wk_utf8_valid(base + elementOffsets[end] + 8, readLength(at: elementOffsets[end])) == 0 { bad += 1 }
+            if end < count, valid(base + elementOffsets[end] + 8, readLength(at: elementOffsets[end])) == 0 { bad += 1 }
             first = end + 1
         }
         return bad

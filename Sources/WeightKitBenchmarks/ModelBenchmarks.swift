@@ -14,7 +14,7 @@ func peakResidentBytes() -> Int {
 /// Seed 001's bar: a full forward (all heads) of `tokens` tokens on Micro-MTP.
 func multiTokenForwardBenchmark(directory: String, tokens count: Int) throws {
     let load = now()
-    guard let model = try ModelRegistry.load(directory) as? MetaMTPModel else {
+    guard let model = try ModelRegistry.load(directory, context: ComputeContext(kernels: kernels)) as? MetaMTPModel else {
         print("error: \(directory) is not a multi-token-prediction model")
         return
     }
@@ -27,7 +27,7 @@ func multiTokenForwardBenchmark(directory: String, tokens count: Int) throws {
 
 /// Seed 002's "Small" expert generating `tokens` tokens greedily after a `prompt`-token prompt.
 func expertGenerateBenchmark(directory: String, prompt length: Int, tokens count: Int) throws {
-    let model = try ModelRegistry.load(directory)
+    let model = try ModelRegistry.load(directory, context: ComputeContext(kernels: kernels))
     let prompt = (0..<length).map { ($0 * 31 + 5) % model.vocabularySize }
     _ = try generate(model, prompt: prompt, count: 4, options: .greedy)
     var result: GenerationResult?

@@ -12,9 +12,9 @@ func quantizeBenchmark(type name: String, count: Int) throws {
     for threads in [1, Parallel.processorCount] {
         let seconds = values.withUnsafeBufferPointer { source in
             output.withUnsafeMutableBytes { out in
-                TensorEncoding.encode(source.baseAddress!, count: count, as: type, into: out.baseAddress!, threads: threads)
+                TensorEncoding.encode(source.baseAddress!, count: count, as: type, into: out.baseAddress!, threads: threads, kernels: kernels)
                 return best(5) {
-                    TensorEncoding.encode(source.baseAddress!, count: count, as: type, into: out.baseAddress!, threads: threads)
+                    TensorEncoding.encode(source.baseAddress!, count: count, as: type, into: out.baseAddress!, threads: threads, kernels: kernels)
                 }
             }
         }

@@ -45,7 +45,26 @@ func openBenchmark(paths: [String]) throws {
     }
 }
 
+func writeError(_ text: String) {
+    var bytes = Array(text.utf8)
+    _ = write(2, &bytes, bytes.count)
+}
+
+/// The instruction-set tier of every measurement: WEIGHTKIT_ISA (scalar, avx2, avx512), else the
+/// best the processor has. Read once, here.
+let kernels: Kernels = {
+    let variable = Kernels.environmentVariable
+    let environment = getenv(variable).map { [variable: String(cString: $0)] } ?? [:]
+    do {
+        return try Kernels.fromEnvironment(environment)
+    } catch {
+        writeError("error: \(error)\n")
+        exit(1)
+    }
+}()
+
 let arguments = Array(CommandLine.arguments.dropFirst())
+writeError("isa: \(kernels)\n")
 do {
     switch arguments.first {
     case "decode":

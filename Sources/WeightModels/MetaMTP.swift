@@ -47,7 +47,7 @@ public final class MetaMTPModel: CausalLanguageModel {
         self.context = context
         // GGUF files (`llama-mtp`) store the same tensors under llama.cpp's names; the schema has both.
         let schema = try MetaMTP.schema(architecture)
-        let binder = WeightBinder(checkpoint: checkpoint, schema: schema, model: "meta_mtp")
+        let binder = WeightBinder(checkpoint: checkpoint, schema: schema, model: "meta_mtp", kernels: context.kernels)
         guard let rotaryParameters = stack.rotary else { throw ModelError.unsupportedModel(modelType: "meta_mtp", reason: "no rotary parameters") }
         let rotary = RotaryTable(dimensions: rotaryParameters.dimensions, base: Float(rotaryParameters.theta), layout: .interleaved)
         embedding = binder.matrix(TensorRole(.tokenEmbedding))

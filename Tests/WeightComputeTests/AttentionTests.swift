@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeightCompute
+import WeightFormats
 
 /// Attention over the KV cache against the textbook loop: for each query head h, kv head
 /// h / (heads / kvHeads), softmax over allowed positions of scale · q·k, then Σ p · v.
@@ -45,21 +46,23 @@ import WeightCompute
     /// key and value sizes that differ, odd head sizes.
     static let shapes: [(Int, Int, Int, Int)] = [(2, 2, 8, 8), (4, 2, 16, 16), (8, 2, 12, 20), (7, 1, 9, 5), (14, 2, 64, 64), (3, 3, 1, 3)]
 
-    @Test("prefill then token-by-token decode, causal, with GQA", arguments: 0..<6)
-    func causal(shapeIndex: Int) {
+    @Test("prefill then token-by-token decode, causal, with GQA", arguments: 0..<6, Kernels.allSupported)
+    func causal(shapeIndex: Int, kernels: Kernels) {
         let (heads, kvHeads, keySize, valueSize) = Self.shapes[shapeIndex]
         for (scale, window) in [(nil, nil), (Float(0.3), nil), (nil, 4)] as [(Float?, Int?)] {
             let shape = AttentionShape(heads: heads, kvHeads: kvHeads, keySize: keySize, valueSize: valueSize, scale: scale, window: window)
             // Prefill spreads heads over threads; 3 threads split odd head counts unevenly.
-            for threads in [1, 2, 3] { Self.run(shape: shape, steps: [5, 1, 1, 3, 1, 7], seed: UInt64(shapeIndex), threads: threads) }
+            for threads in [1, 2, 3] {
+                Self.run(shape: shape, steps: [5, 1, 1, 3, 1, 7], seed: UInt64(shapeIndex), threads: threads, kernels: kernels)
+            }
         }
     }
 
-    @Test("decode over a context long enough to split heads over threads")
-    func decodeOnThreads() {
+    @Test("decode over a context long enough to split heads over threads", arguments: Kernels.allSupported)
+    func decodeOnThreads(kernels: Kernels) {
         for window in [nil, 16] as [Int?] {
             let shape = AttentionShape(heads: 14, kvHeads: 2, keySize: 64, valueSize: 64, window: window)
-            for threads in [1, 2, 3] { Self.run(shape: shape, steps: [60, 1, 1], seed: 42, threads: threads) }
+            for threads in [1, 2, 3] { Self.run(shape: shape, steps: [60, 1, 1], seed: 42, threads: threads, kernels: kernels) }
         }
     }
 
@@ -72,10 +75,10 @@ import WeightCompute
 
     /// Appends `steps` tokens at a time to a cache and checks every step's output against the
     /// reference over the whole history.
-    static func run(shape: AttentionShape, steps: [Int], seed: UInt64, threads: Int = 1) {
+    static func run(shape: AttentionShape, steps: [Int], seed: UInt64, threads: Int = 1, kernels: Kernels = .best) {
         var inputs = RandomInputs(seed: seed)
         let capacity = steps.reduce(0, +) + 2
-        let context = ComputeContext(threads: threads)
+        let context = ComputeContext(threads: threads, kernels: kernels)
         guard let cache = try? KVCacheLayer(kvHeads: shape.kvHeads, keySize: shape.keySize, valueSize: shape.valueSize, capacity: capacity) else {
             Issue.record("cannot allocate the cache")
             return

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeightCompute
+import WeightFormats
 
 /// Activations, softmax and the norms against plain loops in Double.
 @Suite struct ActivationTests {
@@ -15,28 +16,29 @@ import WeightCompute
         ("relu", .relu, { max($0, 0) }),
     ]
 
-    @Test("each activation equals its definition", arguments: 0..<5)
-    func activation(index: Int) {
+    @Test("each activation equals its definition", arguments: 0..<5, Kernels.allSupported)
+    func activation(index: Int, kernels: Kernels) {
         let (name, function, reference) = Self.references[index]
         var inputs = RandomInputs(seed: 11 + UInt64(index))
         for count in awkwardLengths {
             // Wide enough to reach the saturated tails and exercise large |x|.
             let x = inputs.floats(count, in: -12...12)
             var y = x
-            y.withUnsafeMutableBufferPointer { function.apply($0.baseAddress!, count: count) }
-            expectClose(y, x.map { reference(Double($0)) }, tolerance: 2e-6, "\(name), \(count)")
+            y.withUnsafeMutableBufferPointer { function.apply($0.baseAddress!, count: count, kernels: kernels) }
+            expectClose(y, x.map { reference(Double($0)) }, tolerance: 2e-6, "\(kernels) \(name), \(count)")
         }
     }
 
-    @Test("SiLU and quick GELU over the whole float range: tails, under- and overflow of e^x, infinities, NaN")
-    func sigmoidGatesEverywhere() {
+    @Test("SiLU and quick GELU over the whole float range: tails, under- and overflow of e^x, infinities, NaN",
+          arguments: Kernels.allSupported)
+    func sigmoidGatesEverywhere(kernels: Kernels) {
         var inputs = RandomInputs(seed: 12)
         var x = inputs.floats(4000, in: -120...120) + inputs.floats(1000, in: -1...1)
         x += [0, -0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
               .infinity, -.infinity, .nan, 87.3, -87.3, 88.7, -88.7, 103.9, -103.9, 104.1, -104.1, 60, -60]
         for (name, function, alpha) in [("silu", ActivationFunction.silu, 1.0), ("quick_gelu", .quickGelu, 1.702)] {
             var y = x
-            y.withUnsafeMutableBufferPointer { function.apply($0.baseAddress!, count: x.count) }
+            y.withUnsafeMutableBufferPointer { function.apply($0.baseAddress!, count: x.count, kernels: kernels) }
             let reference = x.map { v -> Double in Double(v) / (1 + exp(-alpha * Double(v))) }
             let finite = x.indices.filter { reference[$0].isFinite }
             expectClose(finite.map { y[$0] }, finite.map { reference[$0] }, tolerance: 2e-6, name)
@@ -47,13 +49,13 @@ import WeightCompute
         }
     }
 
-    @Test("SwiGLU is silu(gate) · up")
-    func swiglu() {
+    @Test("SwiGLU is silu(gate) · up", arguments: Kernels.allSupported)
+    func swiglu(kernels: Kernels) {
         var inputs = RandomInputs(seed: 3)
         for count in awkwardLengths {
             let gate = inputs.floats(count, in: -8...8), up = inputs.floats(count, in: -3...3)
             var out = [Float](repeating: .nan, count: count)
-            out.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!, kernels: kernels) }
             let reference = zip(gate, up).map { g, u in Double(g) * Self.sigmoid(Double(g)) * Double(u) }
             expectClose(out, reference, tolerance: 2e-6, "\(count)")
         }
@@ -61,10 +63,10 @@ import WeightCompute
         let count = (1 << 16) + 4099
         let gate = inputs.floats(count, in: -8...8), up = inputs.floats(count, in: -3...3)
         var single = [Float](repeating: .nan, count: count)
-        single.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!) }
+        single.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!, kernels: kernels) }
         for threads in [1, 2, 3] {
             var out = [Float](repeating: .nan, count: count)
-            out.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!, context: ComputeContext(threads: threads)) }
+            out.withUnsafeMutableBufferPointer { WeightCompute.swiglu(gate: gate, up: up, count: count, into: $0.baseAddress!, context: ComputeContext(threads: threads, kernels: kernels)) }
             #expect(out == single, "\(threads) threads")
         }
     }

@@ -34,6 +34,21 @@ import Testing
         }
     }
 
+    /// CKernels' decoders (bodies/decode.h) in every instruction-set tier: gguf-py's bits.
+    @Test("the C decoders of every tier equal the reference bit for bit",
+          arguments: [GGMLType.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K],
+          Kernels.allSupported)
+    func tierDecoders(type: GGMLType, kernels: Kernels) throws {
+        let checkpoint = try Checkpoint.open(Fixture.path("core/ggml_types.gguf"))
+        let tensor = try checkpoint.requireTensor("t.\(type.name)")
+        let expected = try NPY.read(Fixture.path("core/ggml_types/\(type.name).npy"))
+        let decoder = try #require(kernels.decoder(for: type))
+        #expect(kernels.blockDecoders[type] != nil, "\(type.name) has no C decoder")
+        var decoded = [Float](repeating: .nan, count: tensor.elementCount)
+        decoded.withUnsafeMutableBufferPointer { decoder(tensor.bytes.baseAddress!, $0.baseAddress!, tensor.elementCount) }
+        #expect(decoded.map(\.bitPattern) == expected.values.map(\.bitPattern), "\(kernels) \(type.name)")
+    }
+
     @Test("threads split the work without changing the result")
     func parallelDecodingIsIdentical() throws {
         let checkpoint = try Checkpoint.open(Fixture.path("core/ggml_types.gguf"))

@@ -29,7 +29,9 @@ enum CLI {
         var json: JSONValue? { try? JSON.parse(stdout) }
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs `program` (the debug `weightkit` unless given) with `arguments`, and with
+    /// `environment` added to the test process's environment.
+    static func run(_ arguments: [String], program: String = executable, environment: [String: String] = [:]) throws -> Result {
         // Output goes to files, so a large output can never block the child on a full pipe.
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -37,8 +39,11 @@ enum CLI {
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()

@@ -43,7 +43,8 @@ import WeightFormats
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(result.json)
         #expect(json["tokens"] == reference["greedy"])
-        #expect(json.objectValue?.keys == ["tokens", "prefill_tokens_per_second", "decode_tokens_per_second", "acceptance_rate", "speedup"])
+        #expect(json.objectValue?.keys == ["tokens", "prefill_tokens_per_second", "decode_tokens_per_second", "acceptance_rate", "speedup",
+                                           "isa"])
     }
 
     @Test("values without a value head, and MTP options on other models, are clear errors")

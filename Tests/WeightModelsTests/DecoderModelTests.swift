@@ -5,39 +5,42 @@ import WeightArchitecture
 @testable import WeightModels
 
 /// Tiny transformers decoders (Fixtures/generators/decoder_models.py): logits and greedy tokens
-/// against transformers, from the Hugging Face directory and from llama.cpp's GGUF copies.
+/// against transformers, from the Hugging Face directory and from llama.cpp's GGUF copies, in
+/// every instruction-set tier the processor has.
 @Suite struct DecoderModelTests {
     static let models = ["qwen2-tiny", "qwen3-tiny", "llama-tiny", "qwen3moe-tiny"]
 
     /// Relative L2 bounds on full-sequence logits, by storage type of the weights.
     static let tolerance: [String: Double] = ["hf": 1e-4, "f32": 1e-4, "f16": 5e-3, "q8_0": 3e-2]
 
-    static func check(_ path: String, reference directory: String, tolerance: Double, greedy: Bool) throws {
+    static func check(_ path: String, reference directory: String, tolerance: Double, greedy: Bool,
+                      kernels: Kernels = .best) throws {
         let reference = try Fixture.json("models/\(directory)/reference.json")
         let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
         let expected = try NPY.read(Fixture.path("models/\(directory)/logits.npy"))
-        let model = try ModelRegistry.load(path)
+        let model = try ModelRegistry.load(path, context: ComputeContext(kernels: kernels))
         let logits = try model.logits(for: prompt)
         #expect(expected.shape == [prompt.count, model.vocabularySize])
         let error = relativeL2(logits, expected.values)
-        #expect(error <= tolerance, "\(path): relative L2 \(error)")
+        #expect(error <= tolerance, "\(path) \(kernels): relative L2 \(error)")
         if greedy {
             let result = try generate(model, prompt: prompt, count: 8, options: .greedy)
-            #expect(result.tokens == reference["greedy"]?.arrayValue?.compactMap(\.intValue), "\(path)")
+            #expect(result.tokens == reference["greedy"]?.arrayValue?.compactMap(\.intValue), "\(path) \(kernels)")
         }
     }
 
-    @Test("Hugging Face directory: logits and greedy tokens match transformers", arguments: models + ["qwen3moe-dense-tiny", "qwen3moe-tiny-4x", "qwen3moe-dense-tiny-4x"])
-    func huggingFace(name: String) throws {
+    @Test("Hugging Face directory: logits and greedy tokens match transformers", arguments: models + ["qwen3moe-dense-tiny", "qwen3moe-tiny-4x", "qwen3moe-dense-tiny-4x"], Kernels.allSupported)
+    func huggingFace(name: String, kernels: Kernels) throws {
         let reference = name.hasSuffix("-4x") ? String(name.dropLast(3)) : name
-        try Self.check(Fixture.path("models/\(name)"), reference: reference, tolerance: Self.tolerance["hf"]!, greedy: true)
+        try Self.check(Fixture.path("models/\(name)"), reference: reference, tolerance: Self.tolerance["hf"]!, greedy: true,
+                       kernels: kernels)
     }
 
-    @Test("GGUF written by llama.cpp's converter", arguments: models)
-    func gguf(name: String) throws {
+    @Test("GGUF written by llama.cpp's converter", arguments: models, Kernels.allSupported)
+    func gguf(name: String, kernels: Kernels) throws {
         for type in ["f32", "f16", "q8_0"] {
             try Self.check(Fixture.path("models/\(name)-gguf/\(name)-\(type).gguf"), reference: name,
-                           tolerance: Self.tolerance[type]!, greedy: type == "f32")
+                           tolerance: Self.tolerance[type]!, greedy: type == "f32", kernels: kernels)
         }
     }
 

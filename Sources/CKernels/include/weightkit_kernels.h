@@ -1,10 +1,17 @@
-// Integer dot-product kernels for quantised matrix-vector products, in C because they need
-// vector instructions (AVX-512 VNNI dpbusd, AVX2 maddubs/madd) that Swift's SIMD types do not
-// express. Each has a
-// portable scalar path; the vector path is chosen at compile time (-march=native).
+// Vector kernels: matrix products over float and Q8_0 rows, activations, UTF-8 validation,
+// encoders and hashing, in C because they need instructions (AVX-512 VNNI dpbusd, BF16
+// dpbf16ps, AVX2 maddubs) that Swift's SIMD types do not express.
+//
+// Every kernel is compiled once per instruction-set variant (scalar x86-64 baseline, AVX2 with
+// FMA and F16C, AVX-512 F/BW/DQ/VL, and the VNNI and BF16 extensions) with target attributes,
+// not build flags, so one binary runs on any x86-64 processor. The kernels reach callers only
+// through `struct wk_kernels`: an immutable table per tier (`wk_kernels_for`), which a caller
+// picks once from what `wk_cpu_features` reports and passes along. Nothing is chosen behind
+// the caller's back and no state is kept. See Docs/MODELS.md, "Instruction sets".
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include "weightkit_quantize.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,80 +23,185 @@ typedef struct {
     int8_t qs[32];
 } wk_block_q8_act;
 
-/// Quantises `count` floats (a multiple of 32) into `count / 32` blocks: d = max|x| / 127,
-/// q = round(x / d).
-void wk_quantize_q8_act(const float *x, wk_block_q8_act *out, size_t count);
-
-/// Dot products of `rows` Q8_0 weight rows (ggml block_q8_0: f16 d, int8 qs[32]; each row
-/// `blocks` blocks, rows `row_stride` bytes apart) with quantised activations; results to `y`.
-void wk_matvec_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
-                    const wk_block_q8_act *x, float *y);
-
-/// The same for `m` rows of quantised activations (`blocks` blocks each, one after another):
-/// y[t * ldy + r] = W[r] · x[t].
-void wk_gemm_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
-                  const wk_block_q8_act *x, size_t m, float *y, size_t ldy);
-
-/// y[t * ldy + r] = Σ_k x[t][k] · W[r][k] with bfloat16 weights and activations already rounded
-/// to bfloat16 (`wk_encode_bf16`; rows of x `ldx` values apart), products exact and sums in
-/// float32 (AVX-512 BF16 `vdpbf16ps`). `cols` must be even; `scratch` as for `wk_gemm`.
-void wk_gemm_bf16_dot(const void *weights, size_t row_stride, size_t rows, size_t cols,
-                      const uint16_t *x, size_t ldx, size_t m, float *y, size_t ldy, float *scratch);
-/// 1 when `wk_gemm_bf16_dot` has its AVX-512 BF16 path on this build.
-int wk_gemm_bf16_dot_vectorized(void);
-
-/// Adds 128 to every quantised activation (as unsigned bytes: XOR 0x80), the form
-/// `wk_gemm_q8_0_panels` reads.
-void wk_offset_q8_act(wk_block_q8_act *x, size_t blocks);
-
-/// y[t * ldy + r] = W[r] · x[t] for Q8_0 weights and activations from `wk_quantize_q8_act`
-/// then `wk_offset_q8_act` (`blocks` per row of x), with the arithmetic of `wk_gemm_q8_0`
-/// (exact integer block products, scaled by d_w · d_x). Weight rows are repacked into
-/// 32-row panels in `scratch` (`wk_gemm_q8_0_scratch_bytes()` bytes, one buffer per thread).
-void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, size_t blocks,
-                         const wk_block_q8_act *x, size_t m, float *y, size_t ldy, void *scratch);
-size_t wk_gemm_q8_0_scratch_bytes(void);
-/// 1 when `wk_gemm_q8_0_panels` has its AVX-512 VNNI path on this build.
-int wk_gemm_q8_0_vectorized(void);
-
-/// x[i] / (1 + e^(-alpha · x[i])) in place: SiLU (alpha 1), quick GELU (alpha 1.702).
-void wk_sigmoid_gate(float *x, size_t count, float alpha);
-/// out[i] = SiLU(gate[i]) · up[i].
-void wk_swiglu(const float *gate, const float *up, float *out, size_t count);
-
 /// Rows that the matrix-vector kernels (float and Q8_0) read together once rows are long (see
-/// matvec.c): callers that split a product over threads cut it at multiples of this.
+/// bodies/matvec.h): callers that split a product over threads cut it at multiples of this.
 #define WK_MATVEC_ROW_GROUP 12
 
-/// y[r] = W[r] · x for `rows` rows of `cols` elements stored as float32, float16 or bfloat16,
-/// rows `row_stride` bytes apart. Accumulates in float32.
-void wk_matvec_f32(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y);
-void wk_matvec_f16(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y);
-void wk_matvec_bf16(const void *weights, size_t row_stride, size_t rows, size_t cols, const float *x, float *y);
-
-/// Stored types `wk_gemm` reads.
+/// Stored types `gemm` reads.
 enum { WK_GEMM_F32 = 0, WK_GEMM_F16 = 1, WK_GEMM_BF16 = 2 };
 
-/// y[t * ldy + r] = Σ_k x[t * ldx + k] · W[r][k] for t < m, r < rows, k < cols: the prefill
-/// product with weight rows stored as float32, float16 or bfloat16 (`type`), `row_stride`
-/// bytes apart. `scratch` holds `wk_gemm_scratch_floats()` floats, one buffer per thread.
-/// Threads may share out the rows (any split; multiples of 32 rows run fastest).
-void wk_gemm(int type, const void *weights, size_t row_stride, size_t rows, size_t cols,
-             const float *x, size_t ldx, size_t m, float *y, size_t ldy, float *scratch);
-size_t wk_gemm_scratch_floats(void);
-/// 1 when `wk_gemm` has a vector path on this build (AVX-512), 0 when it is the plain loop.
-int wk_gemm_vectorized(void);
+/// Sizes of the per-thread packing buffers of `gemm`/`gemm_bf16_dot` (floats) and
+/// `gemm_q8_0_panels` (bytes).
+enum { WK_GEMM_SCRATCH_FLOATS = 256 * 32, WK_GEMM_Q8_0_SCRATCH_BYTES = 8 * (32 * 32 + 32 * 4 + 32 * 4) };
 
-/// Dot product of two float vectors.
-float wk_dot_f32(const float *a, const float *b, size_t count);
+/// Instruction-set tiers.
+enum { WK_TIER_SCALAR = 0, WK_TIER_AVX2 = 1, WK_TIER_AVX512 = 2 };
 
-/// Converts `count` float16 / bfloat16 values to float32.
-void wk_convert_f16(const void *source, float *destination, size_t count);
-void wk_convert_bf16(const void *source, float *destination, size_t count);
+/// Extensions the AVX-512 tier uses where the processor has them (`extensions` of
+/// `wk_kernels_for`).
+enum { WK_EXTENSION_VNNI = 1, WK_EXTENSION_BF16 = 2 };
 
-/// 1 when the `n` bytes at `p` are well-formed UTF-8 (RFC 3629: no overlongs, surrogates or
-/// values above U+10FFFF), else 0; 32 bytes at a time with AVX2.
-int wk_utf8_valid(const uint8_t *p, size_t n);
+/// Processor features, as `wk_cpu_features` reports them. The AVX bits count only when the
+/// operating system saves the registers (XGETBV: YMM state for AVX, opmask/ZMM for AVX-512).
+enum {
+    WK_CPU_AVX = 1 << 0,
+    WK_CPU_AVX2 = 1 << 1,
+    WK_CPU_FMA = 1 << 2,
+    WK_CPU_F16C = 1 << 3,
+    WK_CPU_AVX512F = 1 << 4,
+    WK_CPU_AVX512BW = 1 << 5,
+    WK_CPU_AVX512DQ = 1 << 6,
+    WK_CPU_AVX512VL = 1 << 7,
+    WK_CPU_AVX512VNNI = 1 << 8,
+    WK_CPU_AVX512BF16 = 1 << 9,
+    WK_CPU_OS_YMM = 1 << 10,   // the OS saves YMM state (XCR0 bits 1, 2)
+    WK_CPU_OS_ZMM = 1 << 11,   // the OS saves opmask and ZMM state (XCR0 bits 5, 6, 7)
+};
+
+/// Features every tier needs (0 for scalar).
+enum {
+    WK_TIER_AVX2_FEATURES = WK_CPU_AVX | WK_CPU_AVX2 | WK_CPU_FMA | WK_CPU_F16C | WK_CPU_OS_YMM,
+    WK_TIER_AVX512_FEATURES = WK_TIER_AVX2_FEATURES | WK_CPU_AVX512F | WK_CPU_AVX512BW | WK_CPU_AVX512DQ
+                              | WK_CPU_AVX512VL | WK_CPU_OS_ZMM,
+};
+
+/// The features of the processor running this code, from CPUID and XGETBV (0 off x86-64).
+/// Asks the processor on every call; the answer never changes within a process.
+uint32_t wk_cpu_features(void);
+
+/// One tier's kernels. Tables are static and immutable; they never check the processor, so a
+/// caller must only use a table whose features `wk_cpu_features` reports.
+struct wk_kernels {
+    /// WK_TIER_* and the WK_EXTENSION_* bits this table uses.
+    int tier;
+    unsigned extensions;
+
+    // MARK: Float rows
+
+    /// y[r] = W[r] · x for `rows` rows of `cols` elements stored as float32, float16 or
+    /// bfloat16, rows `row_stride` bytes apart. Accumulates in float32.
+    void (*_Nonnull matvec_f32)(const void *_Nonnull weights, size_t row_stride, size_t rows, size_t cols,
+                                const float *_Nonnull x, float *_Nonnull y);
+    void (*_Nonnull matvec_f16)(const void *_Nonnull weights, size_t row_stride, size_t rows, size_t cols,
+                                const float *_Nonnull x, float *_Nonnull y);
+    void (*_Nonnull matvec_bf16)(const void *_Nonnull weights, size_t row_stride, size_t rows, size_t cols,
+                                 const float *_Nonnull x, float *_Nonnull y);
+
+    /// y[t * ldy + r] = Σ_k x[t * ldx + k] · W[r][k] for t < m, r < rows, k < cols: the prefill
+    /// product with weight rows stored as float32, float16 or bfloat16 (`type`, WK_GEMM_*),
+    /// `row_stride` bytes apart. `scratch` holds WK_GEMM_SCRATCH_FLOATS floats, one buffer per
+    /// thread. Threads may share out the rows (any split; multiples of 32 rows run fastest).
+    void (*_Nonnull gemm)(int type, const void *_Nonnull weights, size_t row_stride, size_t rows, size_t cols,
+                          const float *_Nonnull x, size_t ldx, size_t m, float *_Nonnull y, size_t ldy,
+                          float *_Nonnull scratch);
+    /// 1 when `gemm` has a vector path in this tier (AVX-512), 0 when it is the plain loop.
+    int gemm_vectorized;
+
+    /// y[t * ldy + r] = Σ_k x[t][k] · W[r][k] with bfloat16 weights and activations already
+    /// rounded to bfloat16 (`encode_bf16`; rows of x `ldx` values apart), products exact and
+    /// sums in float32 (AVX-512 BF16 `vdpbf16ps`). `cols` must be even; `scratch` as for `gemm`.
+    void (*_Nonnull gemm_bf16_dot)(const void *_Nonnull weights, size_t row_stride, size_t rows, size_t cols,
+                                   const uint16_t *_Nonnull x, size_t ldx, size_t m, float *_Nonnull y, size_t ldy,
+                                   float *_Nonnull scratch);
+    /// 1 when `gemm_bf16_dot` has its AVX-512 BF16 path in this table.
+    int gemm_bf16_dot_vectorized;
+
+    /// Dot product of two float vectors.
+    float (*_Nonnull dot_f32)(const float *_Nonnull a, const float *_Nonnull b, size_t count);
+
+    /// Converts `count` float16 / bfloat16 values to float32.
+    void (*_Nonnull convert_f16)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull convert_bf16)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+
+    // MARK: Decoding (bodies/decode.h)
+
+    /// `count` elements (whole blocks) of a stored block type to float32, bit for bit as
+    /// gguf-py's `dequantize`: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K.
+    void (*_Nonnull decode_q8_0)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q4_0)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q4_1)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q5_0)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q5_1)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q2_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q3_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q4_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q5_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+    void (*_Nonnull decode_q6_k)(const void *_Nonnull source, float *_Nonnull destination, size_t count);
+
+    // MARK: Q8_0 rows
+
+    /// Quantises `count` floats (a multiple of 32) into `count / 32` blocks: d = max|x| / 127,
+    /// q = round(x / d).
+    void (*_Nonnull quantize_q8_act)(const float *_Nonnull x, wk_block_q8_act *_Nonnull out, size_t count);
+
+    /// Dot products of `rows` Q8_0 weight rows (ggml block_q8_0: f16 d, int8 qs[32]; each row
+    /// `blocks` blocks, rows `row_stride` bytes apart) with quantised activations; results to `y`.
+    void (*_Nonnull matvec_q8_0)(const void *_Nonnull weights, size_t row_stride, size_t rows, size_t blocks,
+                                 const wk_block_q8_act *_Nonnull x, float *_Nonnull y);
+
+    /// The same for `m` rows of quantised activations (`blocks` blocks each, one after
+    /// another): y[t * ldy + r] = W[r] · x[t].
+    void (*_Nonnull gemm_q8_0)(const void *_Nonnull weights, size_t row_stride, size_t rows, size_t blocks,
+                               const wk_block_q8_act *_Nonnull x, size_t m, float *_Nonnull y, size_t ldy);
+
+    /// Adds 128 to every quantised activation (as unsigned bytes: XOR 0x80), the form
+    /// `gemm_q8_0_panels` reads.
+    void (*_Nonnull offset_q8_act)(wk_block_q8_act *_Nonnull x, size_t blocks);
+
+    /// y[t * ldy + r] = W[r] · x[t] for Q8_0 weights and activations from `quantize_q8_act`
+    /// then `offset_q8_act` (`blocks` per row of x), with the arithmetic of `gemm_q8_0` (exact
+    /// integer block products, scaled by d_w · d_x). Weight rows are repacked into 32-row
+    /// panels in `scratch` (WK_GEMM_Q8_0_SCRATCH_BYTES bytes, one buffer per thread).
+    void (*_Nonnull gemm_q8_0_panels)(const void *_Nonnull weights, size_t row_stride, size_t rows, size_t blocks,
+                                      const wk_block_q8_act *_Nonnull x, size_t m, float *_Nonnull y, size_t ldy,
+                                      void *_Nonnull scratch);
+    /// 1 when `gemm_q8_0_panels` has its AVX-512 VNNI path in this table.
+    int gemm_q8_0_panels_vectorized;
+
+    // MARK: Element-wise
+
+    /// x[i] / (1 + e^(-alpha · x[i])) in place: SiLU (alpha 1), quick GELU (alpha 1.702).
+    void (*_Nonnull sigmoid_gate)(float *_Nonnull x, size_t count, float alpha);
+    /// out[i] = SiLU(gate[i]) · up[i].
+    void (*_Nonnull swiglu)(const float *_Nonnull gate, const float *_Nonnull up, float *_Nonnull out, size_t count);
+
+    // MARK: Bytes
+
+    /// 1 when the `n` bytes at `p` are well-formed UTF-8 (RFC 3629: no overlongs, surrogates
+    /// or values above U+10FFFF), else 0; 32 bytes at a time with AVX2.
+    int (*_Nonnull utf8_valid)(const uint8_t *_Nullable p, size_t n);
+
+    void (*_Nonnull sha256_init)(wk_sha256 *_Nonnull context);
+    void (*_Nonnull sha256_update)(wk_sha256 *_Nonnull context, const void *_Nullable bytes, size_t count);
+    void (*_Nonnull sha256_final)(wk_sha256 *_Nonnull context, uint8_t *_Nonnull digest);
+
+    /// Counts NaNs and infinities among `count` floats.
+    void (*_Nonnull count_nonfinite)(const float *_Nonnull values, size_t count, size_t *_Nonnull nans,
+                                     size_t *_Nonnull infinities);
+
+    // MARK: Encoders (float32 to stored ggml types; see bodies/quantize.h)
+
+    /// float32 -> IEEE half, round to nearest even (NumPy's `astype(float16)`).
+    void (*_Nonnull encode_f16)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+    /// float32 -> bfloat16, round to nearest even, NaNs kept quiet (gguf-py's and ggml's rule).
+    void (*_Nonnull encode_bf16)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+    /// The 32-element block types, operation for operation as gguf-py's `gguf.quants`; the
+    /// K-quants as llama.cpp's reference (non-imatrix) `quantize_row_q*_K_ref`. Each writes
+    /// `count / block` whole blocks; `count` must be a multiple of the block size.
+    void (*_Nonnull quantize_q8_0)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+    void (*_Nonnull quantize_q4_0)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+    void (*_Nonnull quantize_q4_1)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+    void (*_Nonnull quantize_q5_0)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+    void (*_Nonnull quantize_q5_1)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+    void (*_Nonnull quantize_q4_k)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+    void (*_Nonnull quantize_q5_k)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+    void (*_Nonnull quantize_q6_k)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+};
+
+/// The table of `tier` (WK_TIER_*) using `extensions` (WK_EXTENSION_* bits; AVX-512 only), or
+/// NULL for a tier this build does not have (AVX2 and AVX-512 off x86-64) or extensions the
+/// tier does not take. Does not look at the processor (see `wk_cpu_features`).
+const struct wk_kernels *_Nullable wk_kernels_for(int tier, unsigned extensions);
 
 /// A hint to the processor that the caller is in a spin-wait loop (x86 `pause`).
 static inline void wk_spin_pause(void) {

@@ -1,7 +1,6 @@
-// Float32 to stored ggml tensor types: float16/bfloat16 casts, the 32-element block types
-// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and the 256-element K-quant super-blocks (Q4_K, Q5_K, Q6_K).
-// Block layouts follow ggml-common.h. Every function writes `count / block` whole blocks;
-// `count` must be a multiple of the block size.
+// Types of the hashing and encoding kernels. The encoders themselves (float16/bfloat16 casts,
+// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) are fields of `struct wk_kernels`
+// (weightkit_kernels.h), one copy per instruction-set tier, all writing the same bits.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -9,23 +8,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/// float32 -> IEEE half, round to nearest even (NumPy's `astype(float16)`).
-void wk_encode_f16(const float *source, void *destination, size_t count);
-/// float32 -> bfloat16, round to nearest even, NaNs kept quiet (gguf-py's and ggml's rule).
-void wk_encode_bf16(const float *source, void *destination, size_t count);
-
-/// The 32-element block types, operation for operation as gguf-py's `gguf.quants`.
-void wk_quantize_q8_0(const float *source, void *destination, size_t count);
-void wk_quantize_q4_0(const float *source, void *destination, size_t count);
-void wk_quantize_q4_1(const float *source, void *destination, size_t count);
-void wk_quantize_q5_0(const float *source, void *destination, size_t count);
-void wk_quantize_q5_1(const float *source, void *destination, size_t count);
-
-/// The K-quants, as llama.cpp's reference (non-imatrix) `quantize_row_q*_K_ref`.
-void wk_quantize_q4_k(const float *source, void *destination, size_t count);
-void wk_quantize_q5_k(const float *source, void *destination, size_t count);
-void wk_quantize_q6_k(const float *source, void *destination, size_t count);
 
 /// Quantises `rows` rows of `row_length` floats as ggml type `type` (its ggml.h id) into
 /// `destination` (rows whole rows of that type), bit-identical to llama.cpp's
@@ -42,9 +24,12 @@ void wk_quantize_q6_k(const float *source, void *destination, size_t count);
 int wk_quantize_rows(uint32_t type, const float *source, void *destination, int64_t rows, int64_t row_length,
                      const float *importance);
 /// wk_quantize_rows with the vector-lane kernels allowed (`use_lanes` 1, where the CPU has
-/// them) or not (0: the scalar kernels). Both give the same bytes; tests run both.
+/// them) or not (0: the scalar kernels), and the whole-block encoders (F16, BF16, Q8_0 ... Q6_K)
+/// of `kernels` (a `struct wk_kernels` table of any tier; all write the same bytes). Both give
+/// the same bytes; tests run both. `wk_quantize_rows` uses the scalar table.
+struct wk_kernels;
 int wk_quantize_rows_choosing(uint32_t type, const float *source, void *destination, int64_t rows, int64_t row_length,
-                              const float *importance, int use_lanes);
+                              const float *importance, int use_lanes, const struct wk_kernels *kernels);
 /// Elements per block of `type` for wk_quantize_rows (1 for the float types), 0 if unsupported.
 int64_t wk_quantize_block_size(uint32_t type);
 /// 1 for the types ggml refuses to quantise without importance weights (IQ2_XXS, IQ2_XS, IQ1_S).
@@ -58,20 +43,13 @@ int wk_quantize_requires_importance(uint32_t type);
 extern "C" {
 #endif
 
-/// SHA-256 (FIPS 180-4), fed in pieces.
+/// SHA-256 (FIPS 180-4) state, fed in pieces (`sha256_init`, `sha256_update`, `sha256_final`).
 typedef struct {
     uint32_t state[8];
     uint64_t length;
     uint8_t buffer[64];
     size_t used;
 } wk_sha256;
-
-void wk_sha256_init(wk_sha256 *context);
-void wk_sha256_update(wk_sha256 *context, const void *bytes, size_t count);
-void wk_sha256_final(wk_sha256 *context, uint8_t digest[32]);
-
-/// Counts NaNs and infinities among `count` floats.
-void wk_count_nonfinite(const float *values, size_t count, size_t *nans, size_t *infinities);
 
 #ifdef __cplusplus
 }

@@ -51,11 +51,12 @@ extension TensorEncoding {
         let workers = rows * rowLength < rowParallelThreshold ? 1 : threads
         let minimumRows = max(1, (rowParallelThreshold / 2) / rowLength)
         nonisolated(unsafe) let source = source, destination = destination, importance = importance
+        let table = Kernels.best.table
         let failed = Atomic<Bool>(false)
         Parallel.forChunks(of: rows, workers: workers, minimumChunk: minimumRows) { chunk in
             let status = wk_quantize_rows_choosing(
                 type.rawValue, source + chunk.lowerBound * rowLength, destination + chunk.lowerBound * rowBytes,
-                Int64(chunk.count), Int64(rowLength), importance, vectorLanes ? 1 : 0)
+                Int64(chunk.count), Int64(rowLength), importance, vectorLanes ? 1 : 0, table)
             if status != 0 { failed.store(true, ordering: .relaxed) }
         }
         if failed.load(ordering: .relaxed) { throw QuantizationError.quantizationFailed(type: type.name) }

@@ -245,7 +245,7 @@ final class SlabQuantizer {
                         view.file.advise(.dontNeed, offset: view.offset + first * view.rowByteCount, count: rows * view.rowByteCount)
                     }
                     var nans = 0, infinities = 0
-                    wk_count_nonfinite(base, rows * rowLength, &nans, &infinities)
+                    Kernels.best.c.count_nonfinite(base, rows * rowLength, &nans, &infinities)
                     if nans + infinities > 0 { throw ModelQuantizerError.nonFiniteValues(tensor: tensor.name) }
                     try output.withUnsafeMutableBytes { out in
                         let expert = globalRow / rowsPerExpert

@@ -1,12 +1,20 @@
 /// Which kernel decodes which stored type. Each family of types registers its kernels in its
 /// own file (`PlainDecoding`, `LegacyQuantDecoding`, `KQuantDecoding`, `IQuantDecoding`); this
-/// file only joins the tables and handles big-endian files.
+/// file only joins the tables, puts CKernels' decoders (bodies/decode.h, compiled per
+/// instruction-set tier) in front where they exist, and handles big-endian files.
 enum DecodeKernels {
-    /// Kernels for little-endian data, by ggml type.
-    static let ggml: [GGMLType: BlockDecodeKernel] = plainKernels
+    /// The Swift kernels, by ggml type.
+    static let swiftKernels: [GGMLType: BlockDecodeKernel] = plainKernels
         .merging(legacyQuantKernels) { first, _ in first }
         .merging(kQuantKernels) { first, _ in first }
         .merging(iQuantKernels) { first, _ in first }
+
+    /// Kernels for little-endian data, by ggml type: CKernels' (in the best tier the processor
+    /// has) for the types it decodes, the Swift ones for the rest.
+    static let ggml: [GGMLType: BlockDecodeKernel] = swiftKernels.merging(
+        Kernels.best.blockDecoders.mapValues { kernel -> BlockDecodeKernel in
+            { source, destination, count in kernel(source, destination, count) }
+        }) { _, c in c }
 
     static func kernel(for dtype: TensorDType, byteOrder: ByteOrder) -> BlockDecodeKernel? {
         switch (dtype, byteOrder) {

@@ -1,91 +1,15 @@
-/// Kernels for the 32-element block types of ggml (ggml-common.h): Q4_0, Q4_1, Q5_0, Q5_1,
-/// Q8_0, and the other small-block types. Arithmetic follows gguf-py's `quants.py` operation
-/// by operation, so results are bit-identical to its float32 output.
+/// Kernels for the small-block types of ggml (ggml-common.h) other than Q4_0, Q4_1, Q5_0, Q5_1
+/// and Q8_0, which CKernels decodes (bodies/decode.h, per instruction-set tier): IQ4_NL, MXFP4,
+/// NVFP4, Q1_0. Arithmetic follows gguf-py's `quants.py` operation by operation, so results are
+/// bit-identical to its float32 output.
 extension DecodeKernels {
     static let legacyQuantKernels: [GGMLType: BlockDecodeKernel] = [
-        .q8_0: decodeQ8_0,
-        .q4_0: decodeQ4_0,
-        .q4_1: decodeQ4_1,
-        .q5_0: decodeQ5_0,
-        .q5_1: decodeQ5_1,
         .iq4_NL: decodeIQ4_NL,
         .mxfp4: decodeMXFP4,
         .nvfp4: decodeNVFP4,
         .q1_0: decodeQ1_0,
         .q2_0: decodeQ2_0,
     ]
-
-    /// block_q8_0: f16 d, int8 qs[32]; x = d * q.
-    static let decodeQ8_0: BlockDecodeKernel = { source, destination, count in
-        for block in 0..<(count / 32) {
-            let base = source + block * 34
-            let output = destination + block * 32
-            let d = SIMD16<Float>(repeating: BlockIO.half(base, 0))
-            BlockIO.store(d * BlockIO.floats(BlockIO.signedBytes(base, 2)), output, 0)
-            BlockIO.store(d * BlockIO.floats(BlockIO.signedBytes(base, 18)), output, 16)
-        }
-    }
-
-    /// block_q4_0: f16 d, qs[16] (element j in the low nibble of byte j, element j+16 in the
-    /// high nibble); x = d * (q - 8).
-    static let decodeQ4_0: BlockDecodeKernel = { source, destination, count in
-        for block in 0..<(count / 32) {
-            let base = source + block * 18
-            let output = destination + block * 32
-            let d = SIMD16<Float>(repeating: BlockIO.half(base, 0))
-            let packed = BlockIO.bytes(base, 2)
-            BlockIO.store(d * BlockIO.floats(BlockIO.signed(packed & 0x0F) &- 8), output, 0)
-            BlockIO.store(d * BlockIO.floats(BlockIO.signed(packed &>> 4) &- 8), output, 16)
-        }
-    }
-
-    /// block_q4_1: f16 d, f16 m, qs[16] (nibbles as in Q4_0); x = (d * q) + m.
-    static let decodeQ4_1: BlockDecodeKernel = { source, destination, count in
-        for block in 0..<(count / 32) {
-            let base = source + block * 20
-            let output = destination + block * 32
-            let d = SIMD16<Float>(repeating: BlockIO.half(base, 0))
-            let m = SIMD16<Float>(repeating: BlockIO.half(base, 2))
-            let packed = BlockIO.bytes(base, 4)
-            BlockIO.store(d * BlockIO.floats(packed & 0x0F) + m, output, 0)
-            BlockIO.store(d * BlockIO.floats(packed &>> 4) + m, output, 16)
-        }
-    }
-
-    /// block_q5_0: f16 d, u32 qh (bit j is the fifth bit of element j), qs[16] (nibbles as in
-    /// Q4_0); x = d * (q - 16).
-    static let decodeQ5_0: BlockDecodeKernel = { source, destination, count in
-        for block in 0..<(count / 32) {
-            let base = source + block * 22
-            let output = destination + block * 32
-            let d = SIMD16<Float>(repeating: BlockIO.half(base, 0))
-            let (low, high) = fiveBitQuants(qh: base.loadUnaligned(fromByteOffset: 2, as: UInt32.self), qs: BlockIO.bytes(base, 6))
-            BlockIO.store(d * BlockIO.floats(low &- 16), output, 0)
-            BlockIO.store(d * BlockIO.floats(high &- 16), output, 16)
-        }
-    }
-
-    /// block_q5_1: f16 d, f16 m, u32 qh, qs[16] (as in Q5_0); x = (d * q) + m.
-    static let decodeQ5_1: BlockDecodeKernel = { source, destination, count in
-        for block in 0..<(count / 32) {
-            let base = source + block * 24
-            let output = destination + block * 32
-            let d = SIMD16<Float>(repeating: BlockIO.half(base, 0))
-            let m = SIMD16<Float>(repeating: BlockIO.half(base, 2))
-            let (low, high) = fiveBitQuants(qh: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self), qs: BlockIO.bytes(base, 8))
-            BlockIO.store(d * BlockIO.floats(low) + m, output, 0)
-            BlockIO.store(d * BlockIO.floats(high) + m, output, 16)
-        }
-    }
-
-    /// The 5-bit quants of Q5_0 and Q5_1: elements 0..<16 and 16..<32.
-    @inline(__always)
-    static func fiveBitQuants(qh: UInt32, qs: SIMD16<UInt8>) -> (SIMD16<Int32>, SIMD16<Int32>) {
-        let low = SIMD16<UInt32>(repeating: qh) &>> BlockIO.lanes16
-        let high = low &>> 16
-        return (BlockIO.widen(qs & 0x0F) | unsafeBitCast((low & 1) &<< 4, to: SIMD16<Int32>.self),
-                BlockIO.widen(qs &>> 4) | unsafeBitCast((high & 1) &<< 4, to: SIMD16<Int32>.self))
-    }
 
     /// block_iq4_nl: f16 d, qs[16] (nibbles as in Q4_0) indexing the non-linear table
     /// `kvalues_iq4nl`; x = d * kvalues[q].

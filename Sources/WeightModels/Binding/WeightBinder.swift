@@ -23,7 +23,11 @@ final class WeightBinder {
     /// `rotary_emb.inv_freq`, or another tower's tensors).
     var ignorable: (String) -> Bool
 
-    init(checkpoint: Checkpoint, schema: TensorSchema? = nil, model: String) {
+    /// The instruction-set tier of the matrices bound (their decoding).
+    let kernels: Kernels
+
+    init(checkpoint: Checkpoint, schema: TensorSchema? = nil, model: String, kernels: Kernels = .best) {
+        self.kernels = kernels
         self.checkpoint = checkpoint
         self.schema = schema
         self.model = model
@@ -152,7 +156,8 @@ final class WeightBinder {
 
     /// The rows `[rows, columns]` of `view` from byte `offset`, in the stored type.
     func matrix(_ view: TensorView, rows: Int, columns: Int, offset: Int = 0) -> WeightMatrix {
-        guard let type = view.dtype.ggmlType, type.decodeKernel != nil, view.byteOrder == .littleEndian else {
+        guard let type = view.dtype.ggmlType, kernels.decoder(for: type) != nil || [.f32, .f16, .bf16].contains(type),
+              view.byteOrder == .littleEndian else {
             unusable.append("\(view.name) (\(view.dtype.name))")
             return Self.placeholder
         }
@@ -160,7 +165,8 @@ final class WeightBinder {
             unusable.append("\(view.name) (rows of \(columns) are not whole \(type.name) blocks)")
             return Self.placeholder
         }
-        return WeightMatrix(rows: rows, columns: columns, type: type, base: view.bytes.baseAddress! + offset, owner: view.file)
+        return WeightMatrix(rows: rows, columns: columns, type: type, base: view.bytes.baseAddress! + offset, owner: view.file,
+                            kernels: kernels)
     }
 
     /// A tensor's values as float, or a recorded problem.

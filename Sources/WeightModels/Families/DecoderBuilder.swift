@@ -21,7 +21,7 @@ enum DecoderBuilder {
             throw ModelError.unsupportedModel(modelType: family.name, reason: "the configuration describes no language model")
         }
         let schema = try family.schema(architecture)
-        let b = WeightBinder(checkpoint: checkpoint, schema: schema, model: family.name)
+        let b = WeightBinder(checkpoint: checkpoint, schema: schema, model: family.name, kernels: context.kernels)
         let embedding = b.matrix(TensorRole(.tokenEmbedding))
         let rotary = try rotaryTables(t, schema: schema, binder: b)
         let blocks = (0..<t.layerCount).map { block($0, t, binder: b, rotary: rotary) }

@@ -99,10 +99,10 @@ func gatedActivation(_ activation: Activation, gate: UnsafeMutablePointer<Float>
 /// Applies an activation in place over chunks on the context's threads.
 func applyInParallel(_ activation: ActivationFunction, _ x: UnsafeMutablePointer<Float>, count: Int, context: ComputeContext) {
     if count < 1 << 16 {
-        activation.apply(x, count: count)
+        activation.apply(x, count: count, kernels: context.kernels)
         return
     }
     context.forChunks(of: count, minimumChunk: 1 << 14) { chunk in
-        activation.apply(x + chunk.lowerBound, count: chunk.count)
+        activation.apply(x + chunk.lowerBound, count: chunk.count, kernels: context.kernels)
     }
 }

@@ -54,6 +54,8 @@ struct MultiTokenRun {
     let sampling: SamplingOptions
     let seed: UInt64
     let json: Bool
+    /// The instruction-set tier the model runs in.
+    let isa: KernelTier
 
     func run() throws {
         let source = ValueHead.Source(rawValue: options.valueSource) ?? .head0
@@ -99,7 +101,7 @@ struct MultiTokenRun {
             }
         }
         let logitsNote = logitsPath.map { "\($0): float32 [\(tokens.count), \(heads), \(model.vocabularySize)]" }
-        RunReport.print(result, logitsPath: logitsNote, promptLength: tokens.count, json: json, extra: extra)
+        RunReport.print(result, logitsPath: logitsNote, promptLength: tokens.count, json: json, isa: isa, extra: extra)
         if let values = options.values, !json { Terminal.writeOut("wrote \(values): float32 [\(tokens.count), 1]\n") }
     }
 }

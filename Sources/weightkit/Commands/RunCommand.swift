@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ArgumentParser
 import WeightCompute
 import WeightFormats
@@ -45,7 +50,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
-    @Flag(help: "Print {\"tokens\", \"prefill_tokens_per_second\", \"decode_tokens_per_second\"}.")
+    @Flag(help: "Print {\"tokens\", \"prefill_tokens_per_second\", \"decode_tokens_per_second\", \"isa\"}.")
     var json = false
 
     @OptionGroup(title: "Multi-token prediction models (Meta MTP)")
@@ -63,10 +68,14 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0))
+            // The instruction-set tier: WEIGHTKIT_ISA (scalar, avx2, avx512), else the best the
+            // processor has; said on stderr, as llama.cpp's system info line.
+            let kernels = try Kernels.fromEnvironment(KernelChoice.environment())
+            Terminal.writeError("isa: \(kernels)\n")
+            let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels))
                 if let mtp = languageModel as? MetaMTPModel {
                     try MultiTokenRun(options: multiToken, model: mtp, tokens: tokens, logitsPath: logits, generate: generate,
-                                      sampling: sampling.options, seed: sampling.seed, json: json).run()
+                                      sampling: sampling.options, seed: sampling.seed, json: json, isa: kernels.tier).run()
                     return
                 }
                 guard !multiToken.isUsed else {
@@ -78,19 +87,20 @@ struct RunCommand: ParsableCommand {
                 if let logits, let values = result.logits {
                     try NPY.write(values, shape: [tokens.count, languageModel.vocabularySize], to: logits)
                 }
-                report(result.generation)
+                report(result.generation, isa: kernels.tier)
         }
     }
 
-    func report(_ result: GenerationResult) {
-        RunReport.print(result, logitsPath: logits, promptLength: tokens.count, json: json)
+    func report(_ result: GenerationResult, isa: KernelTier) {
+        RunReport.print(result, logitsPath: logits, promptLength: tokens.count, json: json, isa: isa)
     }
 }
 
 /// Printing a run's result: tokens and speeds, as text or as the JSON contract.
 enum RunReport {
+    /// `isa` is the instruction-set tier the products ran in (`"isa"` in the JSON).
     static func print(_ result: GenerationResult, logitsPath logits: String?, promptLength: Int, json: Bool,
-                      extra: [(String, Double)] = []) {
+                      isa: KernelTier, extra: [(String, Double)] = []) {
         if json {
             var stream = JSONStream()
             stream.raw("{")
@@ -98,6 +108,7 @@ enum RunReport {
             stream.comma(); stream.key("prefill_tokens_per_second"); stream.raw(JSONWriter.format(result.prefillTokensPerSecond))
             stream.comma(); stream.key("decode_tokens_per_second"); stream.raw(JSONWriter.format(result.decodeTokensPerSecond))
             for (key, value) in extra { stream.comma(); stream.key(key); stream.raw(JSONWriter.format(value)) }
+            stream.comma(); stream.key("isa"); stream.string(isa.rawValue)
             stream.raw("}")
             stream.finish()
             return
@@ -109,6 +120,15 @@ enum RunReport {
                  + (result.tokens.count > 1 ? ", decode \(Formatting.fixed(result.decodeTokensPerSecond, 1)) tok/s" : ""))
         for (key, value) in extra { out.line("\(key.replacingUnderscores) \(Formatting.fixed(value, 3))") }
         out.flush()
+    }
+}
+
+/// The process environment, for `Kernels.fromEnvironment`: read once, where a command picks its
+/// tier.
+enum KernelChoice {
+    static func environment() -> [String: String] {
+        guard let value = getenv(Kernels.environmentVariable) else { return [:] }
+        return [Kernels.environmentVariable: String(cString: value)]
     }
 }
 

@@ -32,6 +32,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ChatTemplateError {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
+    } catch let error as KernelError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
     } catch let error as CommandFailure {
         Terminal.writeError("error: \(error.message)\n")
         throw ExitCode(1)

@@ -1,7 +1,6 @@
-// SHA-256 (FIPS 180-4) for per-tensor hashes, and a non-finite scan.
-#include "weightkit_quantize.h"
-
-#include <string.h>
+// SHA-256 (FIPS 180-4) for per-tensor hashes, and a non-finite scan. Plain C, compiled per
+// variant (scalar, AVX2, AVX-512) so that the compiler may vectorise the scan for each.
+#include "variant.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -35,14 +34,14 @@ static void compress(uint32_t *state, const uint8_t *block) {
     state[4] += e; state[5] += f; state[6] += g; state[7] += h;
 }
 
-void wk_sha256_init(wk_sha256 *context) {
+void WK_FN(sha256_init)(wk_sha256 *context) {
     static const uint32_t initial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     memcpy(context->state, initial, sizeof initial);
     context->length = 0;
     context->used = 0;
 }
 
-void wk_sha256_update(wk_sha256 *context, const void *bytes, size_t count) {
+void WK_FN(sha256_update)(wk_sha256 *context, const void *bytes, size_t count) {
     const uint8_t *p = (const uint8_t *)bytes;
     context->length += count;
     if (context->used > 0) {
@@ -58,22 +57,22 @@ void wk_sha256_update(wk_sha256 *context, const void *bytes, size_t count) {
     context->used = count;
 }
 
-void wk_sha256_final(wk_sha256 *context, uint8_t digest[32]) {
+void WK_FN(sha256_final)(wk_sha256 *context, uint8_t digest[32]) {
     uint64_t bits = context->length * 8;
     uint8_t pad = 0x80;
-    wk_sha256_update(context, &pad, 1);
+    WK_FN(sha256_update)(context, &pad, 1);
     uint8_t zero = 0;
-    while (context->used != 56) wk_sha256_update(context, &zero, 1);
+    while (context->used != 56) WK_FN(sha256_update)(context, &zero, 1);
     uint8_t length[8];
     for (int i = 0; i < 8; ++i) length[i] = (uint8_t)(bits >> (56 - 8 * i));
-    wk_sha256_update(context, length, 8);
+    WK_FN(sha256_update)(context, length, 8);
     for (int i = 0; i < 8; ++i) {
         digest[4 * i] = (uint8_t)(context->state[i] >> 24); digest[4 * i + 1] = (uint8_t)(context->state[i] >> 16);
         digest[4 * i + 2] = (uint8_t)(context->state[i] >> 8); digest[4 * i + 3] = (uint8_t)context->state[i];
     }
 }
 
-void wk_count_nonfinite(const float *values, size_t count, size_t *nans, size_t *infinities) {
+void WK_FN(count_nonfinite)(const float *values, size_t count, size_t *nans, size_t *infinities) {
     size_t n = 0, inf = 0;
     for (size_t i = 0; i < count; ++i) {
         uint32_t bits;
@@ -85,3 +84,5 @@ void wk_count_nonfinite(const float *values, size_t count, size_t *nans, size_t 
     *nans = n;
     *infinities = inf;
 }
+
+#include "variant_end.h"

@@ -2,14 +2,10 @@
 //
 // The references round each float operation separately (NumPy, and ggml built without fused
 // multiply-add), so contraction into FMA is off here: `x * id + 8.5f` must round twice.
-#include "weightkit_quantize.h"
-#include "scalar_float.h"
-
-#include <math.h>
-#include <string.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
+//
+// Variants: scalar, AVX2, AVX-512; all write the same bits (tested per tier), as the
+// evaluation order is the source's and nothing is contracted.
+#include "variant.h"
 
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
@@ -30,15 +26,15 @@ static inline void store_u16(uint8_t *destination, uint16_t value) {
     destination[1] = (uint8_t)(value >> 8);
 }
 
-void wk_encode_f16(const float *source, void *destination, size_t count) {
+void WK_FN(encode_f16)(const float *source, void *destination, size_t count) {
     _Float16 *out = (_Float16 *)destination;
     for (size_t i = 0; i < count; ++i) out[i] = (_Float16)source[i];
 }
 
-void wk_encode_bf16(const float *source, void *destination, size_t count) {
+void WK_FN(encode_bf16)(const float *source, void *destination, size_t count) {
     uint16_t *out = (uint16_t *)destination;
     size_t i = 0;
-#if defined(__AVX512F__)
+#if WK_HAS_AVX512
     // The loop below, 16 at a time in integer arithmetic (so denormals round as they do there).
     const __m512i quiet = _mm512_set1_epi32(64 << 16), upper = _mm512_set1_epi32((int)0xffff0000u);
     const __m512i infinity = _mm512_set1_epi32(0x7f800000), magnitude = _mm512_set1_epi32(0x7fffffff);
@@ -71,7 +67,7 @@ static inline float signed_maximum(const float *x) {
     return max;
 }
 
-void wk_quantize_q8_0(const float *source, void *destination, size_t count) {
+void WK_FN(quantize_q8_0)(const float *source, void *destination, size_t count) {
     uint8_t *out = (uint8_t *)destination;
     for (size_t block = 0; block < count / QK; ++block) {
         const float *x = source + block * QK;
@@ -96,7 +92,7 @@ void wk_quantize_q8_0(const float *source, void *destination, size_t count) {
     }
 }
 
-void wk_quantize_q4_0(const float *source, void *destination, size_t count) {
+void WK_FN(quantize_q4_0)(const float *source, void *destination, size_t count) {
     uint8_t *out = (uint8_t *)destination;
     for (size_t block = 0; block < count / QK; ++block) {
         const float *x = source + block * QK;
@@ -112,7 +108,7 @@ void wk_quantize_q4_0(const float *source, void *destination, size_t count) {
     }
 }
 
-void wk_quantize_q4_1(const float *source, void *destination, size_t count) {
+void WK_FN(quantize_q4_1)(const float *source, void *destination, size_t count) {
     uint8_t *out = (uint8_t *)destination;
     for (size_t block = 0; block < count / QK; ++block) {
         const float *x = source + block * QK;
@@ -140,7 +136,7 @@ static inline void pack_five_bits(const uint8_t *q, uint8_t *qh, uint8_t *qs) {
     for (int j = 0; j < QK / 2; ++j) qs[j] = (q[j] & 0x0F) | (uint8_t)(q[j + QK / 2] << 4);
 }
 
-void wk_quantize_q5_0(const float *source, void *destination, size_t count) {
+void WK_FN(quantize_q5_0)(const float *source, void *destination, size_t count) {
     uint8_t *out = (uint8_t *)destination;
     uint8_t q[QK];
     for (size_t block = 0; block < count / QK; ++block) {
@@ -154,7 +150,7 @@ void wk_quantize_q5_0(const float *source, void *destination, size_t count) {
     }
 }
 
-void wk_quantize_q5_1(const float *source, void *destination, size_t count) {
+void WK_FN(quantize_q5_1)(const float *source, void *destination, size_t count) {
     uint8_t *out = (uint8_t *)destination;
     uint8_t q[QK];
     for (size_t block = 0; block < count / QK; ++block) {
@@ -353,7 +349,7 @@ static void quantize_scales_mins_k(const float *x, int nmax, float rmin, int nst
     }
 }
 
-void wk_quantize_q4_k(const float *source, void *destination, size_t count) {
+void WK_FN(quantize_q4_k)(const float *source, void *destination, size_t count) {
     uint8_t L[QK_K];
     for (size_t block = 0; block < count / QK_K; ++block) {
         const float *x = source + block * QK_K;
@@ -367,7 +363,7 @@ void wk_quantize_q4_k(const float *source, void *destination, size_t count) {
     }
 }
 
-void wk_quantize_q5_k(const float *source, void *destination, size_t count) {
+void WK_FN(quantize_q5_k)(const float *source, void *destination, size_t count) {
     uint8_t L[QK_K];
     for (size_t block = 0; block < count / QK_K; ++block) {
         const float *x = source + block * QK_K;
@@ -391,7 +387,7 @@ void wk_quantize_q5_k(const float *source, void *destination, size_t count) {
     }
 }
 
-void wk_quantize_q6_k(const float *source, void *destination, size_t count) {
+void WK_FN(quantize_q6_k)(const float *source, void *destination, size_t count) {
     int8_t L[QK_K];
     float scales[QK_K / 16];
     for (size_t block = 0; block < count / QK_K; ++block) {
@@ -437,3 +433,5 @@ void wk_quantize_q6_k(const float *source, void *destination, size_t count) {
         }
     }
 }
+
+#include "variant_end.h"

@@ -1,9 +1,8 @@
 // Element-wise activations that call exp once per element: SiLU, SwiGLU and quick GELU.
 // With AVX-512, exp is evaluated 16 lanes at a time (below); otherwise through libm's expf.
-#include "weightkit_kernels.h"
-#include <math.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
+// Variants: scalar, AVX-512.
+#include "variant.h"
+#if WK_HAS_AVX512
 
 // e^x in 16 lanes, within 2 ulp of the true value: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 in
 // two parts, so r is exact), e^r by Cephes' degree-7 polynomial for expf, then the exponent
@@ -34,9 +33,9 @@ static inline __m512 sigmoid_gate16(__m512 x, __m512 alpha) {
 }
 #endif
 
-void wk_sigmoid_gate(float *x, size_t count, float alpha) {
+void WK_FN(sigmoid_gate)(float *x, size_t count, float alpha) {
     size_t i = 0;
-#if defined(__AVX512F__)
+#if WK_HAS_AVX512
     const __m512 a = _mm512_set1_ps(alpha);
     for (; i + 16 <= count; i += 16) _mm512_storeu_ps(x + i, sigmoid_gate16(_mm512_loadu_ps(x + i), a));
     if (i < count) {
@@ -48,9 +47,9 @@ void wk_sigmoid_gate(float *x, size_t count, float alpha) {
     for (; i < count; i++) x[i] = x[i] / (1.0f + expf(-alpha * x[i]));
 }
 
-void wk_swiglu(const float *gate, const float *up, float *out, size_t count) {
+void WK_FN(swiglu)(const float *gate, const float *up, float *out, size_t count) {
     size_t i = 0;
-#if defined(__AVX512F__)
+#if WK_HAS_AVX512
     const __m512 one = _mm512_set1_ps(1.0f);
     for (; i + 16 <= count; i += 16)
         _mm512_storeu_ps(out + i, _mm512_mul_ps(sigmoid_gate16(_mm512_loadu_ps(gate + i), one), _mm512_loadu_ps(up + i)));
@@ -63,3 +62,5 @@ void wk_swiglu(const float *gate, const float *up, float *out, size_t count) {
 #endif
     for (; i < count; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
+
+#include "variant_end.h"

@@ -1,15 +1,12 @@
-#include "weightkit_kernels.h"
-#include "scalar_float.h"
-#include <math.h>
-#include <string.h>
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
+// Q8_0 weights against activations quantised to 8 bits: decode (matrix-vector) and the
+// prefill form without panels. Variants: scalar, AVX2, AVX-512 (the AVX2 integer products:
+// maddubs and madd), AVX-512 VNNI (dpbusd).
+#include "variant.h"
 
-void wk_quantize_q8_act(const float *x, wk_block_q8_act *out, size_t count) {
+void WK_FN(quantize_q8_act)(const float *x, wk_block_q8_act *out, size_t count) {
     for (size_t b = 0; b < count / 32; b++) {
         const float *v = x + b * 32;
-#if defined(__AVX512F__) && defined(__AVX512BW__)
+#if WK_HAS_AVX512
         // The same values as the loop below: max|x| exactly, x · (1/d) rounded to nearest even
         // (the default rounding mode lrintf also follows), narrowed without saturation.
         const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
@@ -31,7 +28,7 @@ void wk_quantize_q8_act(const float *x, wk_block_q8_act *out, size_t count) {
     }
 }
 
-#if defined(__AVX2__)
+#if WK_HAS_AVX2
 /// Products of 32 int8 pairs summed in 8 int32 lanes: |w| (unsigned) times x with w's sign, the
 /// form the unsigned-by-signed instructions take. With AVX-512 VNNI one dpbusd does the
 /// multiply and the sums; otherwise maddubs (pairs to int16, at most 2·128·127, no saturation)
@@ -39,7 +36,7 @@ void wk_quantize_q8_act(const float *x, wk_block_q8_act *out, size_t count) {
 static inline __m256i block_products(__m256i w, __m256i x) {
     const __m256i magnitude = _mm256_sign_epi8(w, w);
     const __m256i signed_x = _mm256_sign_epi8(x, w);
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#if WK_HAS_VNNI
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), magnitude, signed_x);
 #else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed_x), _mm256_set1_epi16(1));
@@ -67,7 +64,7 @@ static inline float horizontal_sum(__m256 v) {
 static inline float q8_0_row_dot(const uint8_t *w, size_t blocks, const wk_block_q8_act *x) {
     size_t b = 0;
     float sum = 0;
-#if defined(__AVX2__)
+#if WK_HAS_AVX2
     // Two accumulators, two blocks per step.
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     for (; b + 2 <= blocks; b += 2) {
@@ -95,21 +92,21 @@ static inline float q8_0_row_dot(const uint8_t *w, size_t blocks, const wk_block
 // are read together, each block of x serving all of them. Measured on one core: rows of 8,960 values
 // 16 -> 19 GB/s, 12,288 values 14 -> 19, 18,944 values 10.5 -> 20; no change at 4,864.
 #define Q8_L1_BUDGET (16 * 1024)
-void wk_matvec_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
+void WK_FN(matvec_q8_0)(const void *weights, size_t row_stride, size_t rows, size_t blocks,
                     const wk_block_q8_act *x, float *y) {
     const uint8_t *base = (const uint8_t *)weights;
     size_t r = 0;
-#if defined(__AVX2__)
+#if WK_HAS_AVX2
     if (blocks * (sizeof(wk_block_q8_act) + 34) > Q8_L1_BUDGET) {
         for (; r + WK_MATVEC_ROW_GROUP <= rows; r += WK_MATVEC_ROW_GROUP) {
             const uint8_t *group = base + r * row_stride;
             __m256 acc[WK_MATVEC_ROW_GROUP];
-            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = _mm256_setzero_ps();
+            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = _mm256_setzero_ps();
             for (size_t b = 0; b < blocks; b++) {
                 const wk_block_q8_act *xb = x + b;
-                for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = add_block(group + k * row_stride + b * 34, xb, acc[k]);
+                WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = add_block(group + k * row_stride + b * 34, xb, acc[k]);
             }
-            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) y[r + k] = horizontal_sum(acc[k]);
+            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) y[r + k] = horizontal_sum(acc[k]);
         }
     }
 #endif
@@ -121,22 +118,22 @@ void wk_matvec_q8_0(const void *weights, size_t row_stride, size_t rows, size_t 
 /// tiles of 4 rows x 4 tokens share every load: x is offset to unsigned (x + 128) once per tile
 /// and block, and dpbusd starts from -128 · Σw of the row's block, which cancels the offset, so
 /// each pair costs one dpbusd, one conversion and two float operations per block.
-void wk_gemm_q8_0(const void *weights, size_t row_stride, size_t rows, size_t blocks,
+void WK_FN(gemm_q8_0)(const void *weights, size_t row_stride, size_t rows, size_t blocks,
                   const wk_block_q8_act *x, size_t m, float *y, size_t ldy) {
     const uint8_t *base = (const uint8_t *)weights;
     size_t r0 = 0;
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#if WK_HAS_VNNI
     const __m256i offset = _mm256_set1_epi8((char)0x80);
     for (; r0 + 4 <= rows; r0 += 4) {
         size_t t0 = 0;
         for (; t0 + 4 <= m; t0 += 4) {
             __m256 acc[4][4];
-            for (int t = 0; t < 4; t++)
-                for (int r = 0; r < 4; r++) acc[t][r] = _mm256_setzero_ps();
+            WK_UNROLL for (int t = 0; t < 4; t++)
+                WK_UNROLL for (int r = 0; r < 4; r++) acc[t][r] = _mm256_setzero_ps();
             for (size_t b = 0; b < blocks; b++) {
                 __m256i w[4], correction[4];
                 __m256 dw[4];
-                for (int r = 0; r < 4; r++) {
+                WK_UNROLL for (int r = 0; r < 4; r++) {
                     const uint8_t *block = base + (r0 + r) * row_stride + b * 34;
                     w[r] = _mm256_loadu_si256((const __m256i *)(block + 2));
                     dw[r] = _mm256_set1_ps(wk_half_scale_to_float(*(const uint16_t *)block));
@@ -144,24 +141,26 @@ void wk_gemm_q8_0(const void *weights, size_t row_stride, size_t rows, size_t bl
                     correction[r] = _mm256_sub_epi32(_mm256_setzero_si256(),
                                                      _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset, w[r]));
                 }
-                for (int t = 0; t < 4; t++) {
+                WK_UNROLL for (int t = 0; t < 4; t++) {
                     const wk_block_q8_act *xb = x + (t0 + t) * blocks + b;
                     const __m256i ux = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)xb->qs), offset);
                     const __m256 dx = _mm256_set1_ps(xb->d);
-                    for (int r = 0; r < 4; r++) {
+                    WK_UNROLL for (int r = 0; r < 4; r++) {
                         const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(correction[r], ux, w[r]));
                         acc[t][r] = _mm256_fmadd_ps(_mm256_mul_ps(p, dw[r]), dx, acc[t][r]);
                     }
                 }
             }
-            for (int t = 0; t < 4; t++)
-                for (int r = 0; r < 4; r++) y[(t0 + t) * ldy + r0 + r] = horizontal_sum(acc[t][r]);
+            WK_UNROLL for (int t = 0; t < 4; t++)
+                WK_UNROLL for (int r = 0; r < 4; r++) y[(t0 + t) * ldy + r0 + r] = horizontal_sum(acc[t][r]);
         }
         for (; t0 < m; t0++)
-            for (int r = 0; r < 4; r++)
+            WK_UNROLL for (int r = 0; r < 4; r++)
                 y[t0 * ldy + r0 + r] = q8_0_row_dot(base + (r0 + r) * row_stride, blocks, x + t0 * blocks);
     }
 #endif
     for (; r0 < rows; r0++)
         for (size_t t = 0; t < m; t++) y[t * ldy + r0] = q8_0_row_dot(base + r0 * row_stride, blocks, x + t * blocks);
 }
+
+#include "variant_end.h"

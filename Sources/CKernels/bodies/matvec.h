@@ -1,12 +1,7 @@
 // Matrix-vector products over float rows. Memory-bound: each weight byte is read once.
-#include "weightkit_kernels.h"
-#include "scalar_float.h"
-#include <stdint.h>
-#include <string.h>
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define WK_AVX2 1
-#endif
+// Variants: scalar, AVX2, AVX-512.
+#include "variant.h"
+#define WK_AVX2 WK_HAS_AVX2
 
 #if WK_AVX2
 static inline float hsum(__m256 v) {
@@ -66,9 +61,9 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
         size_t c = 0;                                                                                 \
         for (; c + 8 <= cols; c += 8) {                                                               \
             const __m256 xv = _mm256_loadu_ps(x + c);                                                 \
-            for (int k = 0; k < 4; k++) a[k] = _mm256_fmadd_ps(LOAD8(w[k] + c * ELEMENT), xv, a[k]);  \
+            WK_UNROLL for (int k = 0; k < 4; k++) a[k] = _mm256_fmadd_ps(LOAD8(w[k] + c * ELEMENT), xv, a[k]);  \
         }                                                                                             \
-        for (int k = 0; k < 4; k++) {                                                                 \
+        WK_UNROLL for (int k = 0; k < 4; k++) {                                                                 \
             float sum = hsum(a[k]);                                                                   \
             for (size_t t = c; t < cols; t++) sum += SCALAR(((const STYPE *)w[k])[t]) * x[t];         \
             y[r + k] = sum;                                                                           \
@@ -79,7 +74,7 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
 #define WK_FOUR_ROWS(ELEMENT, LOAD8, SCALAR, STYPE)
 #endif
 
-#if defined(__AVX512F__)
+#if WK_HAS_AVX512
 // With AVX-512: 16 values per vector, rows of any stored float type (ELEMENT bytes per value,
 // LOAD16 loads 16 as __m512, SCALAR converts one for the tail).
 //
@@ -107,14 +102,14 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
         for (; r + WK_MATVEC_ROW_GROUP <= rows; r += WK_MATVEC_ROW_GROUP) {                                         \
             const uint8_t *group = base + r * row_stride;                                             \
             __m512 z[WK_MATVEC_ROW_GROUP];                                                                   \
-            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) z[k] = _mm512_setzero_ps();                       \
+            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) z[k] = _mm512_setzero_ps();                       \
             size_t c = 0;                                                                             \
             for (; c + 16 <= cols; c += 16) {                                                         \
                 const __m512 xv = _mm512_loadu_ps(x + c);                                             \
-                for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++)                                                \
+                WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++)                                                \
                     z[k] = _mm512_fmadd_ps(LOAD16((const STYPE *)(group + k * row_stride) + c), xv, z[k]); \
             }                                                                                         \
-            for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) {                                                  \
+            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) {                                                  \
                 const STYPE *w = (const STYPE *)(group + k * row_stride);                             \
                 float sum = _mm512_reduce_add_ps(z[k]);                                               \
                 for (size_t t = c; t < cols; t++) sum += SCALAR(w[t]) * x[t];                         \
@@ -125,10 +120,10 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
     for (; r < rows; r++) {                                                                           \
         const STYPE *w = (const STYPE *)(base + r * row_stride);                                      \
         __m512 z[WK_ROW_VECTORS(ELEMENT)];                                                            \
-        for (int u = 0; u < WK_ROW_VECTORS(ELEMENT); u++) z[u] = _mm512_setzero_ps();                 \
+        WK_UNROLL for (int u = 0; u < WK_ROW_VECTORS(ELEMENT); u++) z[u] = _mm512_setzero_ps();                 \
         size_t c = 0;                                                                                 \
         for (; c + 16 * WK_ROW_VECTORS(ELEMENT) <= cols; c += 16 * WK_ROW_VECTORS(ELEMENT))           \
-            for (int u = 0; u < WK_ROW_VECTORS(ELEMENT); u++)                                         \
+            WK_UNROLL for (int u = 0; u < WK_ROW_VECTORS(ELEMENT); u++)                                         \
                 z[u] = _mm512_fmadd_ps(LOAD16(w + c + 16 * u), _mm512_loadu_ps(x + c + 16 * u), z[u]); \
         for (; c + 16 <= cols; c += 16) z[0] = _mm512_fmadd_ps(LOAD16(w + c), _mm512_loadu_ps(x + c), z[0]); \
         for (int u = 1; u < WK_ROW_VECTORS(ELEMENT); u++) z[0] = _mm512_add_ps(z[0], z[u]);           \
@@ -142,19 +137,19 @@ static inline __m512 load16_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm2
 static inline __m512 load16_bf16(const uint16_t *p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
 }
-WK_MATVEC_512(wk_matvec_f32, 4, float, load16_f32, (float))
-WK_MATVEC_512(wk_matvec_f16, 2, uint16_t, load16_f16, wk_half_to_float)
-WK_MATVEC_512(wk_matvec_bf16, 2, uint16_t, load16_bf16, wk_bf16_to_float)
+WK_MATVEC_512(WK_FN(matvec_f32), 4, float, load16_f32, (float))
+WK_MATVEC_512(WK_FN(matvec_f16), 2, uint16_t, load16_f16, wk_half_to_float)
+WK_MATVEC_512(WK_FN(matvec_bf16), 2, uint16_t, load16_bf16, wk_bf16_to_float)
 #else
-WK_MATVEC(wk_matvec_f32, 4, load_f32, (float), float, 4096)
-WK_MATVEC(wk_matvec_f16, 2, load_f16, wk_half_to_float, uint16_t, SIZE_MAX)
-WK_MATVEC(wk_matvec_bf16, 2, load_bf16, wk_bf16_to_float, uint16_t, SIZE_MAX)
+WK_MATVEC(WK_FN(matvec_f32), 4, load_f32, (float), float, 4096)
+WK_MATVEC(WK_FN(matvec_f16), 2, load_f16, wk_half_to_float, uint16_t, SIZE_MAX)
+WK_MATVEC(WK_FN(matvec_bf16), 2, load_bf16, wk_bf16_to_float, uint16_t, SIZE_MAX)
 #endif
 
-float wk_dot_f32(const float *a, const float *b, size_t count) {
+float WK_FN(dot_f32)(const float *a, const float *b, size_t count) {
     size_t i = 0;
     float sum = 0;
-#if defined(__AVX512F__)
+#if WK_HAS_AVX512
     __m512 z0 = _mm512_setzero_ps(), z1 = z0, z2 = z0, z3 = z0;
     for (; i + 64 <= count; i += 64) {
         z0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), z0);
@@ -176,7 +171,7 @@ float wk_dot_f32(const float *a, const float *b, size_t count) {
     return sum;
 }
 
-void wk_convert_f16(const void *source, float *destination, size_t count) {
+void WK_FN(convert_f16)(const void *source, float *destination, size_t count) {
     const uint16_t *s = (const uint16_t *)source;
     size_t i = 0;
 #if WK_AVX2
@@ -185,7 +180,7 @@ void wk_convert_f16(const void *source, float *destination, size_t count) {
     for (; i < count; i++) destination[i] = wk_half_to_float(s[i]);
 }
 
-void wk_convert_bf16(const void *source, float *destination, size_t count) {
+void WK_FN(convert_bf16)(const void *source, float *destination, size_t count) {
     const uint16_t *s = (const uint16_t *)source;
     size_t i = 0;
 #if WK_AVX2
@@ -193,3 +188,5 @@ void wk_convert_bf16(const void *source, float *destination, size_t count) {
 #endif
     for (; i < count; i++) destination[i] = wk_bf16_to_float(s[i]);
 }
+
+#include "variant_end.h"

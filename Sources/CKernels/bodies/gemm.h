@@ -12,13 +12,12 @@
 // float16 or bfloat16, so the inner loop is the same for every stored type. The panel's
 // next chunk is prefetched while the current one is multiplied, overlapping the weight reads
 // from memory with the arithmetic.
-#include "weightkit_kernels.h"
-#include "scalar_float.h"
-#include <string.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define WK_GEMM_AVX512 1
-#endif
+//
+// Variants: scalar (plain loops, which the AVX2 tier uses too), AVX-512 (the float product),
+// AVX-512 VNNI (the Q8_0 panels), AVX-512 BF16 (the bfloat16 pair products). Each variant
+// defines the functions it has a path for; the helpers are shared by the AVX-512 ones.
+#include "variant.h"
+#define WK_GEMM_AVX512 WK_HAS_AVX512
 
 enum { NR = 32, MR = 12, KC = 256, MB = 256 };
 /// Up to this many bytes of x (tokens x columns), panels are the outer loop: x is then read
@@ -26,15 +25,7 @@ enum { NR = 32, MR = 12, KC = 256, MB = 256 };
 /// faster than chunking the columns up to about this size (1 MiB of L2 per core here).
 #define X_RESIDENT (1280u * 1024u)
 
-size_t wk_gemm_scratch_floats(void) { return (size_t)KC * NR; }
-
-int wk_gemm_vectorized(void) {
-#if WK_GEMM_AVX512
-    return 1;
-#else
-    return 0;
-#endif
-}
+_Static_assert(KC * NR == WK_GEMM_SCRATCH_FLOATS, "packing buffer size");
 
 static inline float scalar_value(int type, const uint8_t *row, size_t k) {
     uint16_t h;
@@ -59,19 +50,19 @@ static inline __m512 load16(int type, const uint8_t *p) {
 /// Transposes 16 vectors of 16 floats in place: r[i][j] becomes r[j][i].
 static inline void transpose16(__m512 r[16]) {
     __m512 t[16];
-    for (int i = 0; i < 8; i++) {
+    WK_UNROLL for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
     // r[4i + j], 128-bit lane L: rows 4i..4i+3 of column 4L + j.
-    for (int i = 0; i < 4; i++) {
+    WK_UNROLL for (int i = 0; i < 4; i++) {
         r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
         r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
         r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
         r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
     }
     // Column 4L + j gathers lane L of r[j], r[4 + j], r[8 + j], r[12 + j].
-    for (int j = 0; j < 4; j++) {
+    WK_UNROLL for (int j = 0; j < 4; j++) {
         const __m512 s0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);
         const __m512 s1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
         const __m512 s2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
@@ -81,7 +72,7 @@ static inline void transpose16(__m512 r[16]) {
         t[8 + j] = _mm512_shuffle_f32x4(s1, s3, 0x88);
         t[12 + j] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
     }
-    for (int i = 0; i < 16; i++) r[i] = t[i];
+    WK_UNROLL for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
 /// panel[k][r] = W[row r][k0 + k] for k < kc, r < 32 (rows past `rows` are zero).
@@ -92,12 +83,12 @@ void pack_panel(int type, size_t element, const uint8_t *w, size_t row_stride, s
     for (; k + 16 <= kc; k += 16) {
         for (size_t half = 0; half < 2; half++) {
             __m512 r[16];
-            for (size_t i = 0; i < 16; i++) {
+            WK_UNROLL for (size_t i = 0; i < 16; i++) {
                 const size_t row = half * 16 + i;
                 r[i] = row < rows ? load16(type, w + row * row_stride + (k0 + k) * element) : _mm512_setzero_ps();
             }
             transpose16(r);
-            for (size_t i = 0; i < 16; i++) _mm512_storeu_ps(panel + (k + i) * NR + half * 16, r[i]);
+            WK_UNROLL for (size_t i = 0; i < 16; i++) _mm512_storeu_ps(panel + (k + i) * NR + half * 16, r[i]);
         }
     }
     for (; k < kc; k++)
@@ -115,7 +106,7 @@ static inline void panel_masks(size_t nr, __mmask16 *mask0, __mmask16 *mask1) {
 /// lanes past the panel's rows left alone.
 static inline __attribute__((always_inline))
 void store_tile(__m512 *c0, __m512 *c1, const int mr, float *y, size_t ldy, int accumulate, __mmask16 mask0, __mmask16 mask1) {
-    for (int i = 0; i < mr; i++) {
+    WK_UNROLL for (int i = 0; i < mr; i++) {
         float *out = y + i * ldy;
         if (accumulate) {
             c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(mask0, out));
@@ -132,13 +123,13 @@ static inline __attribute__((always_inline))
 void tile(const float *panel, size_t kc, const float *x, size_t ldx, const int mr, float *y, size_t ldy,
           int accumulate, __mmask16 mask0, __mmask16 mask1) {
     __m512 c0[MR], c1[MR];
-    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    WK_UNROLL for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
     // Not unrolled: unrolling lets the compiler hoist broadcasts of later steps, and the extra
     // live registers spill the accumulators.
 #pragma clang loop unroll(disable)
     for (size_t k = 0; k < kc; k++) {
         const __m512 b0 = _mm512_loadu_ps(panel + k * NR), b1 = _mm512_loadu_ps(panel + k * NR + 16);
-        for (int i = 0; i < mr; i++) {
+        WK_UNROLL for (int i = 0; i < mr; i++) {
             const __m512 a = _mm512_set1_ps(x[i * ldx + k]);
             c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
             c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
@@ -231,7 +222,8 @@ void gemm_type(int type, size_t element, const uint8_t *w, size_t row_stride, si
 
 #endif
 
-void wk_gemm(int type, const void *weights, size_t row_stride, size_t rows, size_t cols,
+#if WK_VARIANT == WK_V_SCALAR || WK_VARIANT == WK_V_AVX512
+void WK_FN(gemm)(int type, const void *weights, size_t row_stride, size_t rows, size_t cols,
              const float *x, size_t ldx, size_t m, float *y, size_t ldy, float *scratch) {
     const uint8_t *w = (const uint8_t *)weights;
 #if WK_GEMM_AVX512
@@ -252,6 +244,7 @@ void wk_gemm(int type, const void *weights, size_t row_stride, size_t rows, size
         }
 #endif
 }
+#endif
 
 // MARK: Q8_0 weights against 8-bit activations (AVX-512 VNNI)
 //
@@ -265,15 +258,17 @@ void wk_gemm(int type, const void *weights, size_t row_stride, size_t rows, size
 
 enum { Q8_BLOCKS = 8, Q8_PANEL_BLOCK = 32 * 32 + 32 * 4 + 32 * 4, Q8_MR = 6 };
 
-size_t wk_gemm_q8_0_scratch_bytes(void) { return (size_t)Q8_BLOCKS * Q8_PANEL_BLOCK; }
+_Static_assert(Q8_BLOCKS * Q8_PANEL_BLOCK == WK_GEMM_Q8_0_SCRATCH_BYTES, "Q8_0 panel buffer size");
 
-void wk_offset_q8_act(wk_block_q8_act *x, size_t blocks) {
+#if WK_VARIANT == WK_V_SCALAR
+void WK_FN(offset_q8_act)(wk_block_q8_act *x, size_t blocks) {
     for (size_t b = 0; b < blocks; b++)
         for (int j = 0; j < 32; j++) x[b].qs[j] = (int8_t)((uint8_t)x[b].qs[j] ^ 0x80);
 }
+#endif
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-#define WK_GEMM_VNNI 1
+#define WK_GEMM_VNNI WK_HAS_VNNI
+#if WK_GEMM_VNNI
 
 static inline float q8_scale(const uint8_t *block) {
     uint16_t h; memcpy(&h, block, 2);
@@ -291,7 +286,7 @@ static void pack_q8_panel(const uint8_t *w, size_t row_stride, size_t rows, size
         // Row r in the low half, row r + 16 in the high half: after the transpose, vector g
         // holds step g of rows 0..15 and vector 8 + g step g of rows 16..31.
         __m512 v[16];
-        for (size_t r = 0; r < 16; r++) {
+        WK_UNROLL for (size_t r = 0; r < 16; r++) {
             const uint8_t *lo = w + r * row_stride + (b0 + b) * 34, *hi = w + (r + 16) * row_stride + (b0 + b) * 34;
             const __m256i l = r < rows ? _mm256_loadu_si256((const __m256i *)(lo + 2)) : _mm256_setzero_si256();
             const __m256i h = r + 16 < rows ? _mm256_loadu_si256((const __m256i *)(hi + 2)) : _mm256_setzero_si256();
@@ -301,7 +296,7 @@ static void pack_q8_panel(const uint8_t *w, size_t row_stride, size_t rows, size
         }
         transpose16(v);
         __m512i sum0 = _mm512_setzero_si512(), sum1 = _mm512_setzero_si512();
-        for (int g = 0; g < 8; g++) {
+        WK_UNROLL for (int g = 0; g < 8; g++) {
             const __m512i w0 = _mm512_castps_si512(v[g]), w1 = _mm512_castps_si512(v[8 + g]);
             _mm512_storeu_si512(out + g * 128, w0);
             _mm512_storeu_si512(out + g * 128 + 64, w1);
@@ -317,7 +312,7 @@ static inline __attribute__((always_inline))
 void q8_tile(const uint8_t *panel, size_t nb, const wk_block_q8_act *x, size_t ldx, const int mr,
              float *y, size_t ldy, int accumulate, __mmask16 mask0, __mmask16 mask1) {
     __m512 c0[Q8_MR], c1[Q8_MR];
-    for (int i = 0; i < mr; i++) {
+    WK_UNROLL for (int i = 0; i < mr; i++) {
         c0[i] = accumulate ? _mm512_maskz_loadu_ps(mask0, y + i * ldy) : _mm512_setzero_ps();
         c1[i] = accumulate ? _mm512_maskz_loadu_ps(mask1, y + i * ldy + 16) : _mm512_setzero_ps();
     }
@@ -325,14 +320,13 @@ void q8_tile(const uint8_t *panel, size_t nb, const wk_block_q8_act *x, size_t l
         const uint8_t *block = panel + b * Q8_PANEL_BLOCK;
         const int32_t *correction = (const int32_t *)(block + 1024 + 128);
         __m512i a0[Q8_MR], a1[Q8_MR];
-        for (int i = 0; i < mr; i++) {
+        WK_UNROLL for (int i = 0; i < mr; i++) {
             a0[i] = _mm512_loadu_si512(correction);
             a1[i] = _mm512_loadu_si512(correction + 16);
         }
-#pragma clang loop unroll(full)
-        for (int g = 0; g < 8; g++) {
+        WK_UNROLL for (int g = 0; g < 8; g++) {
             const __m512i w0 = _mm512_loadu_si512(block + g * 128), w1 = _mm512_loadu_si512(block + g * 128 + 64);
-            for (int i = 0; i < mr; i++) {
+            WK_UNROLL for (int i = 0; i < mr; i++) {
                 int32_t four;
                 memcpy(&four, x[i * ldx + b].qs + 4 * g, 4);
                 const __m512i xb = _mm512_set1_epi32(four);
@@ -342,13 +336,13 @@ void q8_tile(const uint8_t *panel, size_t nb, const wk_block_q8_act *x, size_t l
         }
         const float *scale = (const float *)(block + 1024);
         const __m512 s0 = _mm512_loadu_ps(scale), s1 = _mm512_loadu_ps(scale + 16);
-        for (int i = 0; i < mr; i++) {
+        WK_UNROLL for (int i = 0; i < mr; i++) {
             const __m512 dx = _mm512_set1_ps(x[i * ldx + b].d);
             c0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a0[i]), _mm512_mul_ps(s0, dx), c0[i]);
             c1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a1[i]), _mm512_mul_ps(s1, dx), c1[i]);
         }
     }
-    for (int i = 0; i < mr; i++) {
+    WK_UNROLL for (int i = 0; i < mr; i++) {
         _mm512_mask_storeu_ps(y + i * ldy, mask0, c0[i]);
         _mm512_mask_storeu_ps(y + i * ldy + 16, mask1, c1[i]);
     }
@@ -365,15 +359,8 @@ static void q8_tile_any(const uint8_t *panel, size_t nb, const wk_block_q8_act *
 }
 #endif
 
-int wk_gemm_q8_0_vectorized(void) {
-#if WK_GEMM_VNNI
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, size_t blocks,
+#if WK_VARIANT == WK_V_SCALAR || WK_GEMM_VNNI
+void WK_FN(gemm_q8_0_panels)(const void *weights, size_t row_stride, size_t rows, size_t blocks,
                          const wk_block_q8_act *x, size_t m, float *y, size_t ldy, void *scratch) {
     const uint8_t *w = (const uint8_t *)weights;
 #if WK_GEMM_VNNI
@@ -409,6 +396,7 @@ void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, si
         }
 #endif
 }
+#endif
 
 // MARK: bfloat16 weights against bfloat16 activations (AVX-512 BF16)
 //
@@ -417,15 +405,7 @@ void wk_gemm_q8_0_panels(const void *weights, size_t row_stride, size_t rows, si
 // summed in float32, at twice the rate of float32 multiply-adds. A panel holds 32 rows of one
 // chunk of columns as [k / 2][32][2]: one 64-byte load gives a pair of columns for 16 rows.
 
-int wk_gemm_bf16_dot_vectorized(void) {
-#if defined(__AVX512BF16__)
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-#if defined(__AVX512BF16__)
+#if WK_HAS_BF16
 /// panel[k / 2][r][2] = W[row r][k0 + k] for k < kc (even), r < 32 (rows past `rows` are zero).
 static void pack_bf16_pairs(const uint8_t *w, size_t row_stride, size_t rows, size_t k0, size_t kc, uint32_t *panel) {
     size_t p = 0;
@@ -433,12 +413,12 @@ static void pack_bf16_pairs(const uint8_t *w, size_t row_stride, size_t rows, si
     for (; p + 16 <= pairs; p += 16) {
         for (size_t half = 0; half < 2; half++) {
             __m512 r[16];
-            for (size_t i = 0; i < 16; i++) {
+            WK_UNROLL for (size_t i = 0; i < 16; i++) {
                 const size_t row = half * 16 + i;
                 r[i] = row < rows ? _mm512_loadu_ps(w + row * row_stride + (k0 + 2 * p) * 2) : _mm512_setzero_ps();
             }
             transpose16(r);
-            for (size_t i = 0; i < 16; i++) _mm512_storeu_ps(panel + (p + i) * NR + half * 16, r[i]);
+            WK_UNROLL for (size_t i = 0; i < 16; i++) _mm512_storeu_ps(panel + (p + i) * NR + half * 16, r[i]);
         }
     }
     for (; p < pairs; p++)
@@ -453,12 +433,12 @@ static inline __attribute__((always_inline))
 void bf16_tile(const uint32_t *panel, size_t pairs, const uint16_t *x, size_t ldx, const int mr, float *y, size_t ldy,
                int accumulate, __mmask16 mask0, __mmask16 mask1) {
     __m512 c0[MR], c1[MR];
-    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    WK_UNROLL for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
 #pragma clang loop unroll(disable)
     for (size_t p = 0; p < pairs; p++) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + p * NR);
         const __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + p * NR + 16);
-        for (int i = 0; i < mr; i++) {
+        WK_UNROLL for (int i = 0; i < mr; i++) {
             uint32_t two; memcpy(&two, x + i * ldx + 2 * p, 4);
             const __m512bh a = (__m512bh)_mm512_set1_epi32((int)two);
             c0[i] = _mm512_dpbf16_ps(c0[i], a, b0);
@@ -480,10 +460,11 @@ static void bf16_tile_any(const uint32_t *panel, size_t pairs, const uint16_t *x
 }
 #endif
 
-void wk_gemm_bf16_dot(const void *weights, size_t row_stride, size_t rows, size_t cols,
+#if WK_VARIANT == WK_V_SCALAR || WK_HAS_BF16
+void WK_FN(gemm_bf16_dot)(const void *weights, size_t row_stride, size_t rows, size_t cols,
                       const uint16_t *x, size_t ldx, size_t m, float *y, size_t ldy, float *scratch) {
     const uint8_t *w = (const uint8_t *)weights;
-#if defined(__AVX512BF16__)
+#if WK_HAS_BF16
     uint32_t *panel = (uint32_t *)scratch;
     for (size_t m0 = 0; m0 < m; m0 += MB) {
         const size_t mb = m - m0 < MB ? m - m0 : MB;
@@ -514,3 +495,6 @@ void wk_gemm_bf16_dot(const void *weights, size_t row_stride, size_t rows, size_
         }
 #endif
 }
+#endif
+
+#include "variant_end.h"

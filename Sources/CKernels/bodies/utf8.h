@@ -5,11 +5,9 @@
 // overlong, surrogate, above U+10FFFF, or two continuation bytes). Where a three- or four-byte
 // lead two or three bytes back requires a continuation, "two continuations" is expected
 // instead of an error, which an XOR accounts for. Blocks of ASCII skip all of it.
-#include "weightkit_kernels.h"
-#include <string.h>
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
+//
+// Variants: scalar, AVX2 (which the AVX-512 tier uses too).
+#include "variant.h"
 
 /// The plain validator (RFC 3629 ranges), for the tail and for machines without AVX2.
 __attribute__((unused)) static int valid_scalar(const uint8_t *p, size_t n) {
@@ -35,7 +33,7 @@ __attribute__((unused)) static int valid_scalar(const uint8_t *p, size_t n) {
     return 1;
 }
 
-#if defined(__AVX2__)
+#if WK_HAS_AVX2
 enum {
     TOO_SHORT = 1 << 0,   // lead byte followed by a non-continuation
     TOO_LONG = 1 << 1,    // ASCII followed by a continuation
@@ -102,8 +100,8 @@ static inline __m256i unfinished(__m256i input) {
 }
 #endif
 
-int wk_utf8_valid(const uint8_t *p, size_t n) {
-#if defined(__AVX2__)
+int WK_FN(utf8_valid)(const uint8_t *p, size_t n) {
+#if WK_HAS_AVX2
     __m256i error = _mm256_setzero_si256(), previous = _mm256_setzero_si256(), pending = _mm256_setzero_si256();
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
@@ -131,3 +129,5 @@ int wk_utf8_valid(const uint8_t *p, size_t n) {
     return valid_scalar(p, n);
 #endif
 }
+
+#include "variant_end.h"

@@ -1,10 +1,8 @@
 // Scalar conversions of one 16-bit float to float32, shared by the kernels. All are exact.
+// Included by `variant.h` inside the variant's target region.
 #pragma once
 #include <stdint.h>
 #include <string.h>
-#if defined(__F16C__)
-#include <immintrin.h>
-#endif
 
 /// Float16 to float32 in integer arithmetic: for the scalar paths and tails of vector kernels.
 /// (A hardware conversion there, F16C's or the compiler's _Float16, measured to slow the float16
@@ -30,10 +28,10 @@ static inline float wk_half_to_float(uint16_t bits) {
     return f;
 }
 
-/// Float16 to float32 with F16C where the target has it: for a block's scale, once per block
+/// Float16 to float32 with F16C where the variant has it: for a block's scale, once per block
 /// inside a vector loop.
 static inline float wk_half_scale_to_float(uint16_t bits) {
-#if defined(__F16C__)
+#if WK_HAS_AVX2
     return _cvtsh_ss(bits);
 #else
     return wk_half_to_float(bits);

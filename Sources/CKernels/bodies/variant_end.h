@@ -1,0 +1,4 @@
+// Closes the target region `variant.h` opened.
+#if WK_VARIANT != WK_V_SCALAR
+#pragma clang attribute pop
+#endif

@@ -1,0 +1,5 @@
+// bodies/sha256.h for the avx512 variant (see bodies/variant.h); nothing off x86-64.
+#if defined(__x86_64__)
+#define WK_VARIANT WK_V_AVX512
+#include "../bodies/sha256.h"
+#endif
