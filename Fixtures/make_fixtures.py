@@ -20,6 +20,7 @@ GENERATORS = [
     "gguf_files",     # metadata of every type, v2, big-endian, split set
     "safetensors_files",  # every safetensors dtype, sharded checkpoint, HF directory
     "decoder_models", # tiny transformers decoders, llama.cpp GGUF copies, reference logits
+    "gemma_models",   # tiny Gemma 2/3, llama.cpp GGUF copies, llama.cpp's tokens on WeightKit's GGUF
     "expert_models",  # seed 002 expert LMs (PyTorch), a router over them
     "mtp_models",     # Meta multi-token prediction (independent PyTorch implementation)
     "pytorch_files",  # torch.save checkpoints (strided, nested, sharded, hostile) + torch.load readings

@@ -43,6 +43,15 @@ public protocol ModelFamily: Sendable {
     static var configFileName: String { get }
     /// Tensors llama.cpp's converter computes from the configuration (`rope_freqs.weight`).
     static func generatedTensors(_ architecture: ModelArchitecture) -> [GeneratedTensor]
+    /// Adds to `architecture` what llama.cpp's converter reads from the model directory besides
+    /// the configuration, before a conversion to GGUF is planned (Gemma 3 cuts token_embd to its
+    /// tokenizer's size: `TextStack.ggufVocabularySize`).
+    /// - Parameter directory: the Hugging Face model directory.
+    static func prepareForGGUF(_ architecture: inout ModelArchitecture, directory: String) throws
+    /// Whether llama.cpp sizes the KV cache of this family's sliding-window layers by the window
+    /// (its `llama_kv_cache_iswa`). Families whose llama.cpp architecture ignores the window
+    /// (`llama`, `qwen2`, `qwen3`) get the full context on every layer.
+    static var llamaCppSlidingWindows: Bool { get }
 }
 
 /// A tensor a conversion computes rather than copies.
@@ -64,6 +73,8 @@ extension ModelFamily {
     public static var writesGGUF: Bool { false }
     public static var configFileName: String { "config.json" }
     public static func generatedTensors(_ architecture: ModelArchitecture) -> [GeneratedTensor] { [] }
+    public static func prepareForGGUF(_ architecture: inout ModelArchitecture, directory: String) throws {}
+    public static var llamaCppSlidingWindows: Bool { false }
 
     /// The name this family is known by in messages.
     public static var name: String { modelTypes[0] }
@@ -87,7 +98,7 @@ public enum ModelFamilies {
     /// Every family, in the order lookups try them (a family that claims a shared GGUF name
     /// under a condition comes before the one that takes it unconditionally).
     public static let all: [any ModelFamily.Type] = [
-        Llama.self, Qwen2.self, Qwen3.self, Qwen3MoE.self, Mixtral.self,
+        Llama.self, Qwen2.self, Qwen3.self, Qwen3MoE.self, Mixtral.self, Gemma2.self, Gemma3Text.self, Gemma3.self,
         BERT.self, MetaMTP.self, ExpertLM.self,
         CLIP.self, SigLIP.self, LLaVA.self,
     ]
