@@ -23,8 +23,10 @@ public struct KVCacheBudget: Sendable, Equatable {
         /// the window's last `window - 1` tokens, as transformers' cache does: the next token
         /// makes the window full).
         public var bytes: Int
-        /// What llama.cpp allocates: cells padded to 256 per sequence, sliding-window layers
-        /// sized `pad(window + ubatch, 256)`, capped at the full size.
+        /// What llama.cpp allocates for `parallel` sequences of `context` tokens in one unified
+        /// cache (`n_ctx = context × parallel`, `n_seq = parallel`): `pad(n_ctx, 256)` cells on
+        /// every layer, except that the window layers of a family llama.cpp runs with
+        /// interleaved sliding windows get `pad(min(n_ctx, window × n_seq + n_ubatch), 256)`.
         public var llamaCppBytes: Int
     }
 
@@ -37,14 +39,17 @@ public struct KVCacheBudget: Sendable, Equatable {
 
     /// llama.cpp's physical batch (`n_ubatch`), which sizes its sliding-window caches.
     public static let llamaCppMicroBatch = 512
-    /// llama.cpp pads the cells of each sequence to a multiple of this.
+    /// llama.cpp pads a cache's cells to a multiple of this.
     public static let llamaCppPadding = 256
 
     /// - Parameters:
     ///   - text: the decoder stack.
     ///   - contexts: context lengths (tokens per sequence).
     ///   - parallel: sequences, each with the full context.
-    public init(text: TextStack, typeK: GGMLType, typeV: GGMLType, contexts: [Int], parallel: Int) throws {
+    ///   - llamaCppWindows: whether llama.cpp sizes the window layers by their window
+    ///     (`ModelFamily.llamaCppSlidingWindows`); otherwise it gives them the full context.
+    public init(text: TextStack, typeK: GGMLType, typeV: GGMLType, contexts: [Int], parallel: Int,
+                llamaCppWindows: Bool = false) throws {
         self.typeK = typeK
         self.typeV = typeV
         self.parallel = parallel
@@ -52,18 +57,23 @@ public struct KVCacheBudget: Sendable, Equatable {
         bytesPerToken = rows.reduce(0) { $0 + $1.bytes }
         self.contexts = contexts.map { context in
             var exact = 0, llama = 0
-            let padded = KVCacheBudget.pad(context, KVCacheBudget.llamaCppPadding)
+            // llama.cpp rounds n_ctx up to a multiple of 256 (llama_context).
+            let cells = KVCacheBudget.pad(context * parallel, KVCacheBudget.llamaCppPadding)
             for row in rows {
                 if let window = row.window {
-                    exact += row.bytes * min(context, KVCacheBudget.retained(window: window))
-                    let cells = min(padded, KVCacheBudget.pad(window + KVCacheBudget.llamaCppMicroBatch, KVCacheBudget.llamaCppPadding))
-                    llama += row.bytes * cells
+                    exact += row.bytes * min(context, KVCacheBudget.retained(window: window)) * parallel
                 } else {
-                    exact += row.bytes * context
-                    llama += row.bytes * padded
+                    exact += row.bytes * context * parallel
+                }
+                if let window = row.window, llamaCppWindows {
+                    // llama_kv_cache_iswa: the window of every sequence plus one micro-batch.
+                    let windowCells = KVCacheBudget.pad(window * parallel + KVCacheBudget.llamaCppMicroBatch, KVCacheBudget.llamaCppPadding)
+                    llama += row.bytes * min(cells, windowCells)
+                } else {
+                    llama += row.bytes * cells
                 }
             }
-            return Context(context: context, bytes: exact * parallel, llamaCppBytes: llama * parallel)
+            return Context(context: context, bytes: exact, llamaCppBytes: llama)
         }
     }
 

@@ -108,7 +108,9 @@ public struct ModelBudget: Sendable {
 
         let decoder = text.flatMap { $0.causal && $0.hasOutputHead ? $0 : nil }
         if let decoder {
-            kvCache = try KVCacheBudget(text: decoder, typeK: request.cacheTypeK, typeV: request.cacheTypeV, contexts: contexts, parallel: request.parallel)
+            let windows = (try? ModelFamilies.family(of: architecture))?.llamaCppSlidingWindows ?? false
+            kvCache = try KVCacheBudget(text: decoder, typeK: request.cacheTypeK, typeV: request.cacheTypeV, contexts: contexts,
+                                        parallel: request.parallel, llamaCppWindows: windows)
             flops = FlopsBudget(text: decoder, groups: groups, contexts: contexts)
         }
         if let rank = request.loraRank {

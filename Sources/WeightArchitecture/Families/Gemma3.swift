@@ -182,6 +182,8 @@ public enum Gemma3Text: ModelFamily {
 public enum Gemma3: ModelFamily {
     public static let modelTypes = ["gemma3"]
     public static let huggingFaceClass: String? = "Gemma3ForConditionalGeneration"
+    /// llama.cpp runs the language model as `gemma3`.
+    public static let llamaCppSlidingWindows = true
 
     public static func architecture(huggingFace config: ConfigReader, origin: ModelArchitecture.Origin) throws -> ModelArchitecture {
         let textConfig = try config.child("text_config") ?? config.empty()
