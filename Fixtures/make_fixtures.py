@@ -32,6 +32,8 @@ GENERATORS = [
     "split_files",    # llama-gguf-split split sets and merges, zstd-compressed inputs
     "diff_statistics",  # NumPy statistics of HF vs GGUF pairs for weightkit diff
     "tokenizer_metadata",  # llama.cpp's tokenizer.* keys for tiny tokenizers, pre-tokenizer names by hash
+    "chat_templates",  # transformers 5 renders of real chat templates (llama.cpp's collection, SmolLM2), engine snippets
+    "hostile_hyperparameters",  # one crafted description per validation rule
 ]
 
 

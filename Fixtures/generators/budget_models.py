@@ -35,6 +35,7 @@ import torch
 import transformers
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import (AutoModel, AutoModelForCausalLM, CLIPConfig, CLIPVisionConfig, CLIPVisionModel,
+                          CLIPVisionModelWithProjection,
                           LlamaConfig, LlavaNextVideoConfig, Qwen2Config, Qwen3Config, Qwen3MoeConfig,
                           SiglipConfig, BertConfig)
 
@@ -75,6 +76,13 @@ def qwen25_05b():
 def clip_l14_336_vision():
     return CLIPVisionConfig(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
                             image_size=336, patch_size=14, projection_dim=768, hidden_act="quick_gelu")
+
+
+def clip_l14_336_vision_projection():
+    """CLIPVisionModelWithProjection: the tower and `visual_projection` (named in `architectures`)."""
+    config = clip_l14_336_vision()
+    config.architectures = ["CLIPVisionModelWithProjection"]
+    return config
 
 
 def clip_l14_336():
@@ -133,6 +141,7 @@ PUBLISHED = {
     "qwen2.5-0.5b": (qwen25_05b, AutoModelForCausalLM),
     "clip-vit-large-patch14-336": (clip_l14_336, AutoModel),
     "clip-vit-large-patch14-336-vision": (clip_l14_336_vision, CLIPVisionModel),
+    "clip-vit-large-patch14-336-vision-projection": (clip_l14_336_vision_projection, CLIPVisionModelWithProjection),
     "siglip-so400m-patch14-384": (siglip_so400m, AutoModel),
     "llava-next-video-7b": (llava_next_video_7b, None),
     "bert-base-uncased": (bert_base, AutoModel),
@@ -185,8 +194,8 @@ def build(config, auto):
         if auto is None:
             from transformers import LlavaNextVideoForConditionalGeneration
             return LlavaNextVideoForConditionalGeneration(config)
-        if auto is CLIPVisionModel:
-            return CLIPVisionModel(config)
+        if auto in (CLIPVisionModel, CLIPVisionModelWithProjection):
+            return auto(config)
         return auto.from_config(config)
 
 

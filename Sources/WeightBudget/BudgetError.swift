@@ -16,6 +16,10 @@ public enum BudgetError: Error, Equatable, Sendable, CustomStringConvertible {
     case cacheRowNotBlockAligned(type: String, layer: Int, rowLength: Int, blockSize: Int)
     /// A request the model cannot answer (KV cache of an encoder, LoRA of a vision tower).
     case notApplicable(what: String, modelType: String, reason: String)
+    /// A figure that does not fit in 64 bits (a context of 2^62 tokens).
+    case overflow(what: String)
+    /// A requested count beyond what a budget can mean.
+    case tooLarge(option: String, value: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -35,6 +39,29 @@ public enum BudgetError: Error, Equatable, Sendable, CustomStringConvertible {
             return "KV cache type \(type): layer \(layer) stores rows of \(rowLength) values, not a multiple of its block size \(blockSize)"
         case .notApplicable(let what, let modelType, let reason):
             return "\(what): not available for a \(modelType) model (\(reason))"
+        case .overflow(let what):
+            return "\(what) does not fit in a 64-bit integer"
+        case .tooLarge(let option, let value, let limit):
+            return "\(option): \(value) is more than \(limit)"
         }
+    }
+}
+
+/// Budget arithmetic on numbers from users and files: an overflow is an error, not a trap.
+enum Checked {
+    static func multiply(_ values: Int..., what: String) throws -> Int {
+        var total = 1
+        for value in values {
+            let (product, overflow) = total.multipliedReportingOverflow(by: value)
+            guard !overflow else { throw BudgetError.overflow(what: what) }
+            total = product
+        }
+        return total
+    }
+
+    static func add(_ a: Int, _ b: Int, what: String) throws -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        guard !overflow else { throw BudgetError.overflow(what: what) }
+        return sum
     }
 }

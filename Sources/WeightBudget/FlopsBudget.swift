@@ -14,18 +14,19 @@ public struct FlopsBudget: Sendable, Equatable {
     ///   - text: the decoder stack.
     ///   - groups: its weight groups (for the active matrix parameters).
     ///   - contexts: positions to report decode costs at (the first also sets the prefill prompt).
-    public init(text: TextStack, groups: [WeightGroup], contexts: [Int]) {
-        let weights = 2 * FlopsBudget.activeMatrixParameters(text: text, groups: groups)
-        func attention(_ context: Int, average: Bool) -> Int {
-            (0..<text.layerCount).reduce(0) { total, layer in
+    public init(text: TextStack, groups: [WeightGroup], contexts: [Int]) throws {
+        let weights = try Checked.multiply(2, FlopsBudget.activeMatrixParameters(text: text, groups: groups), what: "FLOPs per token")
+        func attention(_ context: Int, average: Bool) throws -> Int {
+            try (0..<text.layerCount).reduce(0) { total, layer in
                 var attended = min(context, text.span(layer: layer) == .sliding ? (text.slidingWindow ?? context) : context)
-                if average { attended = (attended + 1) / 2 }
-                return total + 2 * text.headCount * (text.keyLength + text.valueLength) * attended
+                if average { attended = attended / 2 + attended % 2 }
+                let what = "FLOPs per token at \(context) tokens"
+                return try Checked.add(total, try Checked.multiply(2, text.headCount, text.keyLength + text.valueLength, attended, what: what), what: what)
             }
         }
         prefillContext = contexts.first ?? text.contextLength
-        prefill = weights + attention(prefillContext, average: true)
-        decode = contexts.map { ($0, weights + attention($0, average: false)) }
+        prefill = try Checked.add(weights, try attention(prefillContext, average: true), what: "prefill FLOPs per token")
+        decode = try contexts.map { ($0, try Checked.add(weights, try attention($0, average: false), what: "decode FLOPs per token")) }
     }
 
     /// Matrix parameters one token multiplies with: the text stack's projections, the routed

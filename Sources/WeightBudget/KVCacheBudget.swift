@@ -54,24 +54,22 @@ public struct KVCacheBudget: Sendable, Equatable {
         self.typeV = typeV
         self.parallel = parallel
         let rows = try KVCacheBudget.rowBytes(text, typeK: typeK, typeV: typeV)
-        bytesPerToken = rows.reduce(0) { $0 + $1.bytes }
-        self.contexts = contexts.map { context in
+        bytesPerToken = try rows.reduce(0) { try Checked.add($0, $1.bytes, what: "the KV cache's bytes per token") }
+        self.contexts = try contexts.map { context in
             var exact = 0, llama = 0
+            let what = "the KV cache at \(context) tokens"
             // llama.cpp rounds n_ctx up to a multiple of 256 (llama_context).
-            let cells = KVCacheBudget.pad(context * parallel, KVCacheBudget.llamaCppPadding)
+            let cells = KVCacheBudget.pad(try Checked.multiply(context, parallel, what: what), KVCacheBudget.llamaCppPadding)
             for row in rows {
-                if let window = row.window {
-                    exact += row.bytes * min(context, KVCacheBudget.retained(window: window)) * parallel
-                } else {
-                    exact += row.bytes * context * parallel
-                }
+                let kept = row.window.map { min(context, KVCacheBudget.retained(window: $0)) } ?? context
+                exact = try Checked.add(exact, try Checked.multiply(row.bytes, kept, parallel, what: what), what: what)
+                var allocated = cells
                 if let window = row.window, llamaCppWindows {
                     // llama_kv_cache_iswa: the window of every sequence plus one micro-batch.
-                    let windowCells = KVCacheBudget.pad(window * parallel + KVCacheBudget.llamaCppMicroBatch, KVCacheBudget.llamaCppPadding)
-                    llama += row.bytes * min(cells, windowCells)
-                } else {
-                    llama += row.bytes * cells
+                    let windowCells = try Checked.add(try Checked.multiply(window, parallel, what: what), KVCacheBudget.llamaCppMicroBatch, what: what)
+                    allocated = min(cells, KVCacheBudget.pad(windowCells, KVCacheBudget.llamaCppPadding))
                 }
+                llama = try Checked.add(llama, try Checked.multiply(row.bytes, allocated, what: what), what: what)
             }
             return Context(context: context, bytes: exact, llamaCppBytes: llama)
         }
@@ -95,13 +93,15 @@ public struct KVCacheBudget: Sendable, Equatable {
     static func retained(window: Int) -> Int { max(window - 1, 1) }
 
     static func pad(_ value: Int, _ multiple: Int) -> Int {
-        (value + multiple - 1) / multiple * multiple
+        value > Int.max - multiple ? value : (value + multiple - 1) / multiple * multiple
     }
 
     /// Exact bytes at `context` tokens per sequence (any context, not only the listed ones).
     public static func bytes(text: TextStack, typeK: GGMLType, typeV: GGMLType, context: Int, parallel: Int) throws -> Int {
-        try rowBytes(text, typeK: typeK, typeV: typeV).reduce(0) { total, row in
-            total + row.bytes * min(context, row.window.map { retained(window: $0) } ?? context)
-        } * parallel
+        let what = "the KV cache at \(context) tokens"
+        let perSequence = try rowBytes(text, typeK: typeK, typeV: typeV).reduce(0) { total, row in
+            try Checked.add(total, try Checked.multiply(row.bytes, min(context, row.window.map { retained(window: $0) } ?? context), what: what), what: what)
+        }
+        return try Checked.multiply(perSequence, parallel, what: what)
     }
 }

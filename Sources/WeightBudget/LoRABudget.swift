@@ -40,11 +40,14 @@ public struct LoRABudget: Sendable, Equatable {
         for layer in 0..<text.layerCount {
             for target in targets {
                 let shapes = try LoRABudget.linearShapes(text, layer: layer, role: target, modelType: modelType)
-                trainable += shapes.reduce(0) { $0 + rank * ($1.input + $1.output) * $1.copies }
+                for shape in shapes {
+                    let added = try Checked.multiply(rank, shape.input + shape.output, shape.copies, what: "the LoRA parameters")
+                    trainable = try Checked.add(trainable, added, what: "the LoRA parameters")
+                }
             }
         }
         self.trainable = trainable
-        optimizerBytes = trainable * LoRABudget.optimizerBytesPerParameter
+        optimizerBytes = try Checked.multiply(trainable, LoRABudget.optimizerBytesPerParameter, what: "the optimizer state")
         nf4BaseBytes = groups.reduce(0) { $0 + LoRABudget.nf4Bytes(of: $1) }
     }
 

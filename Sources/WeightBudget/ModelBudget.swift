@@ -21,6 +21,23 @@ public struct BudgetRequest: Sendable {
     /// The context reported next to the trained one when none is requested.
     public static let defaultContext = 4096
 
+    /// The largest values a request may hold: a context as long as any description may have,
+    /// and counts far beyond any real use, so that budget arithmetic stays within 64 bits.
+    public static let maxParallel = 1 << 16
+    public static let maxLoRARank = 1 << 20
+    public static let maxImages = 1 << 20
+
+    /// Throws for a request value beyond its limit.
+    static func checkLimits(_ request: BudgetRequest) throws {
+        for context in request.contexts ?? [] where context > ArchitectureLimits.maxContextLength {
+            throw BudgetError.tooLarge(option: "--ctx", value: context, limit: ArchitectureLimits.maxContextLength)
+        }
+        if request.parallel > maxParallel { throw BudgetError.tooLarge(option: "--parallel", value: request.parallel, limit: maxParallel) }
+        if let rank = request.loraRank, rank > maxLoRARank { throw BudgetError.tooLarge(option: "--lora-rank", value: rank, limit: maxLoRARank) }
+        if request.images > maxImages { throw BudgetError.tooLarge(option: "--images", value: request.images, limit: maxImages) }
+        if request.frames > maxImages { throw BudgetError.tooLarge(option: "--frames", value: request.frames, limit: maxImages) }
+    }
+
     public init() {}
 
     /// Parses `--ctx 4096,32768`.
@@ -95,6 +112,7 @@ public struct ModelBudget: Sendable {
         parameters = ParameterBreakdown(groups: groups, fromTensors: fromTensors)
         weights = WeightMemory(groups: groups, defaultDType: ModelBudget.storageType(architecture.storageDType))
         guard request.parallel > 0 else { throw BudgetError.notPositive(option: "--parallel", value: String(request.parallel)) }
+        try BudgetRequest.checkLimits(request)
 
         let text = architecture.text
         let trained = text?.contextLength ?? 0
@@ -111,7 +129,7 @@ public struct ModelBudget: Sendable {
             let windows = (try? ModelFamilies.family(of: architecture))?.llamaCppSlidingWindows ?? false
             kvCache = try KVCacheBudget(text: decoder, typeK: request.cacheTypeK, typeV: request.cacheTypeV, contexts: contexts,
                                         parallel: request.parallel, llamaCppWindows: windows)
-            flops = FlopsBudget(text: decoder, groups: groups, contexts: contexts)
+            flops = try FlopsBudget(text: decoder, groups: groups, contexts: contexts)
         }
         if let rank = request.loraRank {
             guard let text else {
@@ -126,15 +144,16 @@ public struct ModelBudget: Sendable {
             guard let tower = architecture.vision else {
                 throw BudgetError.notApplicable(what: "--images/--frames", modelType: architecture.modelType, reason: "it has no vision tower")
             }
-            vision = VisionBudget(vision: tower, projector: architecture.projector, images: request.images, frames: request.frames,
+            vision = try VisionBudget(vision: tower, projector: architecture.projector, images: request.images, frames: request.frames,
                                   kvBytesPerToken: architecture.projector == nil ? 0 : kvCache?.bytesPerToken ?? 0)
         }
         if let memory = request.memory {
             fit = try ModelBudget.fit(memory: memory, weights: weights.bytes, decoder: decoder, request: request, contexts: contexts)
         }
         if let decoder, let kvCache {
-            let bytes = ModelBudget.activeWeightBytes(groups: groups, text: decoder, defaultDType: ModelBudget.storageType(architecture.storageDType))
-                + (kvCache.contexts.first?.bytes ?? 0)
+            let bytes = try Checked.add(
+                ModelBudget.activeWeightBytes(groups: groups, text: decoder, defaultDType: ModelBudget.storageType(architecture.storageDType)),
+                kvCache.contexts.first?.bytes ?? 0, what: "the bytes read per token")
             bytesReadPerToken = bytes
             if let bandwidth = request.bandwidth {
                 guard bandwidth > 0, bandwidth.isFinite else { throw BudgetError.notPositive(option: "--bandwidth", value: String(bandwidth)) }
@@ -176,17 +195,25 @@ public struct ModelBudget: Sendable {
         func cache(_ context: Int) throws -> Int {
             try KVCacheBudget.bytes(text: decoder, typeK: request.cacheTypeK, typeV: request.cacheTypeV, context: context, parallel: request.parallel)
         }
-        let required = weights + (try cache(contexts.max() ?? 1))
+        // What a context needs in all; a size beyond 64 bits does not fit any memory.
+        func total(_ context: Int) throws -> Int {
+            do {
+                return try Checked.add(weights, try cache(context), what: "the memory needed")
+            } catch BudgetError.overflow {
+                return Int.max
+            }
+        }
+        let required = try Checked.add(weights, try cache(contexts.max() ?? 1), what: "the memory needed")
         var maxContext = 0
-        if weights + (try cache(1)) <= memory {
+        if try total(1) <= memory {
             // The cache grows monotonically with the context: bisect for the last one that fits.
             var low = 1, high = 1 << 40
-            if weights + (try cache(high)) <= memory {
+            if try total(high) <= memory {
                 low = high
             } else {
                 while high - low > 1 {
                     let middle = low + (high - low) / 2
-                    if weights + (try cache(middle)) <= memory { low = middle } else { high = middle }
+                    if try total(middle) <= memory { low = middle } else { high = middle }
                 }
             }
             maxContext = low

@@ -15,7 +15,7 @@ public struct VisionBudget: Sendable, Equatable {
     /// The tokens' KV cache (0 without a language model).
     public var kvBytes: Int
 
-    public init(vision: VisionTower, projector: VisionProjector?, images: Int, frames: Int, kvBytesPerToken: Int) {
+    public init(vision: VisionTower, projector: VisionProjector?, images: Int, frames: Int, kvBytesPerToken: Int) throws {
         if let projector, let pooled = projector.imageTokens {
             tokensPerImage = pooled
             tokensPerFrame = pooled
@@ -33,7 +33,8 @@ public struct VisionBudget: Sendable, Equatable {
         }
         self.images = images
         self.frames = frames
-        tokens = images * tokensPerImage + frames * tokensPerFrame
-        kvBytes = tokens * kvBytesPerToken
+        tokens = try Checked.add(try Checked.multiply(images, tokensPerImage, what: "the images' tokens"),
+                                 try Checked.multiply(frames, tokensPerFrame, what: "the frames' tokens"), what: "the vision tokens")
+        kvBytes = try Checked.multiply(tokens, kvBytesPerToken, what: "the vision tokens' KV cache")
     }
 }

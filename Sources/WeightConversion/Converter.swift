@@ -52,6 +52,13 @@ public enum Converter {
         /// A Hugging Face directory: config.json and model.safetensors.
         case directory(String)
 
+        /// The path written.
+        public var path: String {
+            switch self {
+            case .gguf(let path), .safetensors(let path), .directory(let path): path
+            }
+        }
+
         public init(path: String) {
             switch PathName.fileExtension(of: path) {
             case "gguf": self = .gguf(path)
@@ -97,6 +104,8 @@ public enum Converter {
         case (.gguf, .safetensors(let path)), (.gguf, .directory(let path)):
             let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
             let plan = try GGUFToHuggingFace.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
+            try PlanCheck.huggingFace(config: plan.config, configName: plan.configName, tensors: plan.tensors, source: architecture,
+                                      path: target.path)
             report.skippedTensors = plan.skipped
             report.notes.append("tokenizer metadata is not converted to tokenizer.json")
             if case .directory = target {
@@ -130,6 +139,7 @@ public enum Converter {
             } else {
                 report.notes.append("no tokenizer metadata written: no tokenizer.json (pass --tokenizer-from FILE.gguf to copy one)")
             }
+            try PlanCheck.gguf(metadata: metadata, tensors: plan.tensors, source: architecture, path: path)
             try writeGGUF(path, metadata: metadata, tensors: plan.tensors, options: options, report: &report, progress: progress)
         case (_, .safetensors(let path)), (_, .directory(let path)):
             let tensors = safetensorsRewrite(checkpoint, requested: options.type)

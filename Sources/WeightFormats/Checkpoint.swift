@@ -254,7 +254,11 @@ public final class Checkpoint: Sendable {
         if indexNames.count == 1 {
             return try openShardIndex(PathName.join(directory, indexNames[0]), openedAs: directory)
         }
-        let safetensors = names.filter { $0.hasSuffix(".safetensors") && FileSystem.isRegularFile(PathName.join(directory, $0)) }
+        var safetensors = names.filter { $0.hasSuffix(".safetensors") && FileSystem.isRegularFile(PathName.join(directory, $0)) }
+        // Meta's checkpoints are `consolidated.*`: other files beside them (a value head saved
+        // next to the model) are not part of the checkpoint.
+        let consolidated = safetensors.filter { $0.hasPrefix("consolidated.") }
+        if !consolidated.isEmpty { safetensors = consolidated }
         if !safetensors.isEmpty {
             let files = try safetensors.map { try SafeTensorsFile(path: PathName.join(directory, $0)) }
             let tensors = zip(files, safetensors).flatMap { $0.tensorViews(displayName: $1) }

@@ -16,7 +16,7 @@ struct WeightKitCommand: ParsableCommand {
         subcommands: [
             InspectCommand.self, TensorCommand.self, ConvertCommand.self, MergeCommand.self, MetaCommand.self, VerifyCommand.self,
             DiffCommand.self, BudgetCommand.self,
-            RunCommand.self, RouteCommand.self, EncodeImageCommand.self,
+            RunCommand.self, RouteCommand.self, EncodeImageCommand.self, TemplateCommand.self,
         ]
     )
 

@@ -7,7 +7,7 @@ import WeightFormats
 /// and against the independent PyTorch modules of seeds 001 and 002.
 @Suite struct ParameterReferenceTests {
     static let published = ["qwen3-8b", "qwen3-30b-a3b", "llama-2-7b", "qwen2.5-0.5b", "clip-vit-large-patch14-336",
-                            "clip-vit-large-patch14-336-vision", "siglip-so400m-patch14-384", "llava-next-video-7b", "bert-base-uncased",
+                            "clip-vit-large-patch14-336-vision", "clip-vit-large-patch14-336-vision-projection", "siglip-so400m-patch14-384", "llava-next-video-7b", "bert-base-uncased",
                             "gemma-2-9b", "gemma-3-4b"]
 
     @Test("published configurations: total and components equal transformers' counts", arguments: published)

@@ -147,3 +147,26 @@ import WeightFormats
         #expect(try FileSystem.contentsOfDirectory(directory) == ["taken.gguf"])
     }
 }
+
+/// Conversions check what they read and what they will write.
+@Suite struct ConversionCheckTests {
+    @Test("a checkpoint without the lm_head of an untied model is refused, not converted as tied")
+    func missingHeadOfUntiedModel() throws {
+        let directory = try temporaryDirectory()
+        let config = try Fixture.bytes("models/llama-tiny/config.json")
+        let output = try OutputFile(destination: PathName.join(directory, "config.json"))
+        try config.withUnsafeBytes { try output.write($0) }
+        try output.commit()
+        // The same weights without lm_head.weight.
+        let kept = try Checkpoint.open(Fixture.path("models/llama-tiny")).tensors.filter { $0.name != "lm_head.weight" }
+        let layouts = kept.map { SafeTensorsTensorLayout(name: $0.name, dtype: .f32, shape: $0.shape) }
+        let writer = try SafeTensorsWriter(destination: PathName.join(directory, "model.safetensors"), metadata: nil, tensors: layouts)
+        for view in kept { try writer.write(UnsafeRawBufferPointer(rebasing: view.file.bytes[view.offset..<(view.offset + view.byteCount)])) }
+        try writer.commit()
+        let destination = PathName.join(directory, "out.gguf")
+        #expect(throws: ConversionError.missingTensors(names: ["lm_head.weight"])) {
+            _ = try Converter.convert(source: directory, destination: destination)
+        }
+        #expect(FileSystem.kind(of: destination) == .missing)
+    }
+}

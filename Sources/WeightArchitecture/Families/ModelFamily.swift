@@ -142,13 +142,20 @@ public enum ModelFamilies {
             family = found
         }
         let architecture = try family.architecture(huggingFace: config, origin: .huggingFaceConfig(path: file))
-        try ArchitectureValidator(file: file, spelling: family.huggingFaceSpelling, tensorCount: tensorCount).validate(architecture)
+        let composite = architecture.vision != nil && architecture.text != nil
+        let spelling = composite ? family.huggingFaceSpelling.nested : family.huggingFaceSpelling
+        try ArchitectureValidator(file: file, spelling: spelling, tensorCount: tensorCount).validate(architecture)
         return architecture
     }
 
     /// Reads a GGUF file's description with the family its `general.architecture` names, then
     /// runs the validation rules (bounded by the file's tensor count).
     public static func architecture(gguf file: GGUFFile) throws -> ModelArchitecture {
+        try architecture(gguf: file, tensors: GGUFTensorIndex(file))
+    }
+
+    /// The same for metadata whose tensors are listed apart (a conversion's plan).
+    public static func architecture(gguf file: GGUFFile, tensors: GGUFTensorIndex) throws -> ModelArchitecture {
         guard let arch = file.metadata.string("general.architecture") else {
             throw ArchitectureError.missingKey(file: file.file.path, key: "general.architecture")
         }
@@ -156,7 +163,6 @@ public enum ModelFamilies {
         guard let family = all.first(where: { $0.ggufArchitecture == arch && $0.claims(gguf: keys) }) else {
             throw ArchitectureError.unsupportedModelType(file: file.file.path, modelType: arch, supported: ggufArchitectures)
         }
-        let tensors = GGUFTensorIndex(file)
         let architecture = try family.architecture(gguf: keys, tensors: tensors)
         try ArchitectureValidator(file: file.file.path, spelling: .gguf(arch), tensorCount: tensors.count).validate(architecture)
         return architecture

@@ -54,6 +54,24 @@ public enum ArchitectureRule: Sendable, Equatable, CustomStringConvertible {
     /// No more than the file's tensors can hold (`block_count` of a file with 12 tensors).
     case moreThanTensors(Int)
 
+    /// The rule's name without its values (`multipleOf`), for matching in tests and tools.
+    public var name: String {
+        switch self {
+        case .positive: "positive"
+        case .notNegative: "notNegative"
+        case .atMost: "atMost"
+        case .atMostKey: "atMostKey"
+        case .multipleOf: "multipleOf"
+        case .even: "even"
+        case .finitePositive: "finitePositive"
+        case .finite: "finite"
+        case .unitInterval: "unitInterval"
+        case .between: "between"
+        case .overflows: "overflows"
+        case .moreThanTensors: "moreThanTensors"
+        }
+    }
+
     public var description: String {
         switch self {
         case .positive: "must be at least 1"
@@ -125,14 +143,14 @@ public struct KeySpelling: Sendable {
         case .layerTypes: "layer_types"
         case .denseLayers: "mlp_only_layers"
         case .slidingRopeTheta: "rope_local_base_freq"
-        case .imageSize: "vision_config.image_size"
-        case .patchSize: "vision_config.patch_size"
-        case .channels: "vision_config.num_channels"
-        case .visionHiddenSize: "vision_config.hidden_size"
-        case .visionLayerCount: "vision_config.num_hidden_layers"
-        case .visionHeadCount: "vision_config.num_attention_heads"
-        case .visionFeedForwardLength: "vision_config.intermediate_size"
-        case .visionNormEpsilon: "vision_config.layer_norm_eps"
+        case .imageSize: "image_size"
+        case .patchSize: "patch_size"
+        case .channels: "num_channels"
+        case .visionHiddenSize: "hidden_size"
+        case .visionLayerCount: "num_hidden_layers"
+        case .visionHeadCount: "num_attention_heads"
+        case .visionFeedForwardLength: "intermediate_size"
+        case .visionNormEpsilon: "layer_norm_eps"
         case .projectionSize: "projection_dim"
         case .projectorInputSize: "vision_config.hidden_size"
         case .projectorOutputSize: "text_config.hidden_size"
@@ -188,6 +206,23 @@ public struct KeySpelling: Sendable {
             case .poolStride: "vision.pool_stride"
             }
             return "\(arch).\(suffix)"
+        }
+    }
+
+    /// A composite model's spelling (CLIP, SigLIP, LLaVA): vision fields under `vision_config.`,
+    /// token-stack fields under `text_config.`.
+    public var nested: KeySpelling {
+        let base = name
+        return KeySpelling { field in
+            switch field {
+            case .imageSize, .patchSize, .channels, .visionHiddenSize, .visionLayerCount, .visionHeadCount,
+                 .visionFeedForwardLength, .visionNormEpsilon:
+                return "vision_config." + base(field)
+            case .projectionSize, .projectorInputSize, .projectorOutputSize, .featureLayer, .poolStride:
+                return base(field)
+            default:
+                return "text_config." + base(field)
+            }
         }
     }
 
@@ -315,12 +350,12 @@ public struct ArchitectureValidator {
 
     func validate(_ rotary: RotaryEmbedding, keyLength: Int, context: Int, theta: ArchitectureField) throws {
         try finitePositive(theta, rotary.theta)
+        guard keyLength % 2 == 0 else { throw violation(.keyLength, "\(keyLength)", .even) }
         try count(.rotaryDimensions, rotary.dimensions, minimum: 2, limit: ArchitectureLimits.maxHeadSize)
         guard rotary.dimensions % 2 == 0 else { throw violation(.rotaryDimensions, "\(rotary.dimensions)", .even) }
         guard rotary.dimensions <= keyLength else {
             throw violation(.rotaryDimensions, "\(rotary.dimensions)", .atMostKey(spelling.name(.keyLength), keyLength))
         }
-        guard keyLength % 2 == 0 else { throw violation(.keyLength, "\(keyLength)", .even) }
         if let scaling = rotary.scaling {
             try finitePositive(.ropeScalingFactor, scaling.factor)
             if let original = scaling.originalContextLength {

@@ -141,3 +141,12 @@ public struct GGUFTensorLayout: Sendable, Equatable {
         guard type.byteCount(elements: elements) != nil else { throw FormatError.shapeOverflow(tensor: name) }
     }
 }
+
+extension GGUFFile {
+    /// The metadata of `list` as a GGUF reader sees it: the header a writer would produce, with
+    /// no tensors, parsed back (to check what a conversion is about to write).
+    public static func reading(_ list: GGUFMetadataList, path: String) throws -> GGUFFile {
+        let header = try GGUFWriter.header(metadata: list, tensors: [])
+        return try header.bytes.withUnsafeBytes { try GGUFFile(file: try MappedFile(copying: $0, path: path)) }
+    }
+}

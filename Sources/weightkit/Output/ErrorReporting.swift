@@ -4,6 +4,7 @@ import WeightBudget
 import WeightFormats
 import WeightImages
 import WeightModels
+import WeightTokenizers
 
 /// Runs a command body and turns WeightKit's typed errors into one line on stderr and exit
 /// status 1. Usage errors stay swift-argument-parser's.
@@ -26,6 +27,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as ImageError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
+    } catch let error as ChatTemplateError {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as CommandFailure {
