@@ -85,6 +85,14 @@ import WeightFormats
         #expect(file.metadata.array("tokenizer.ggml.tokens")?.count == rows)
     }
 
+    @Test("diff of the Hugging Face directory and llama.cpp's GGUF: every tensor equal once the plan's 1 + w and cut are applied",
+          arguments: Self.models)
+    func diffAgainstConverter(model: String) throws {
+        let report = try CheckpointDiff.compare(Fixture.path("models/\(model)"), Fixture.path("models/\(model)-gguf/\(model)-f32.gguf"))
+        #expect(report.tensors.count > 0 && report.onlyInA.isEmpty && report.onlyInB.isEmpty && report.shapeMismatches.isEmpty)
+        for tensor in report.tensors { #expect(tensor.statistics.maxAbsoluteError == 0, "\(tensor.name): \(tensor.statistics.maxAbsoluteError)") }
+    }
+
     @Test("Gemma 3: token_embd keeps the tokenizer's rows, as the converter cuts it")
     func embeddingCut() throws {
         let reference = try Fixture.json("models/gemma3-tiny/reference.json")
