@@ -23,6 +23,10 @@ tokenizer.model) and the greedy tokens llama.cpp's C API produces on that file
 (tools/llama_greedy_probe.c). The WeightKit binary is `$WEIGHTKIT`, by default the debug build
 of the checkout (`swift build` first).
 
+`transformers_on_weightkit_hf`: the SHA-256 of the files of the Hugging Face directory WeightKit
+writes from llama.cpp's converter's f32 GGUF, and transformers' logits error and greedy tokens
+from that directory.
+
 gemma2-tiny-f16/reference.json also lists transformers' embedding scale `embed_scale.to(dtype)`
 for several hidden sizes and dtypes.
 """
@@ -161,6 +165,28 @@ def llama_cpp_on_weightkit(root: pathlib.Path, directory: pathlib.Path, tokenize
             "greedy": tokens}
 
 
+def transformers_on_weightkit_hf(root: pathlib.Path, gguf_file: pathlib.Path, reference_logits: np.ndarray) -> dict:
+    """WeightKit's Hugging Face directory of llama.cpp's converter's f32 GGUF (`weightkit convert
+    X.gguf DIR`), the SHA-256 of its files, and what transformers computes from it: the relative
+    L2 of its logits against the original model's (over the columns the GGUF keeps) and its
+    greedy tokens."""
+    from transformers import AutoModelForCausalLM
+    target = root / ".cache" / "gemma" / f"{gguf_file.stem}-weightkit-hf"
+    if target.exists():
+        shutil.rmtree(target)
+    subprocess.run([str(weightkit_binary(root)), "convert", str(gguf_file), str(target), "--quiet"], check=True)
+    digests = {name: hashlib.sha256((target / name).read_bytes()).hexdigest() for name in ("config.json", "model.safetensors")}
+    model = AutoModelForCausalLM.from_pretrained(str(target), dtype=torch.float32, attn_implementation="eager").eval()
+    ids = torch.tensor([PROMPT])
+    logits = logits_of(model, ids)
+    expected = reference_logits[:, : logits.shape[1]]
+    error = float(np.linalg.norm(logits - expected) / np.linalg.norm(expected))
+    with torch.no_grad():
+        generated = model.generate(ids, max_new_tokens=NEW_TOKENS, do_sample=False, eos_token_id=None, pad_token_id=0,
+                                   min_new_tokens=NEW_TOKENS)[0, len(PROMPT):].tolist()
+    return {"gguf": gguf_file.name, "weightkit_sha256": digests, "logits_rel_l2": error, "greedy": generated}
+
+
 def embed_scales() -> list[dict]:
     """transformers' Gemma embedding scale, `torch.tensor(hidden ** 0.5).to(weight.dtype)`, for
     several hidden sizes and dtypes."""
@@ -195,6 +221,8 @@ def generate(root: pathlib.Path) -> None:
     gguf2 = converter_copies("gemma2-tiny", gemma2_dir, out, ("f32", "f16", "q8_0"))
     reference = json.loads((gemma2_dir / "reference.json").read_text())
     reference["llama_cpp"] = llama_cpp_on_weightkit(root, gemma2_dir, gguf2 / "gemma2-tiny-f32.gguf")
+    reference["transformers_on_weightkit_hf"] = transformers_on_weightkit_hf(
+        root, gguf2 / "gemma2-tiny-f32.gguf", np.load(gemma2_dir / "logits.npy"))
     write_json(gemma2_dir / "reference.json", reference)
 
     # The same weights in float16, with the converter's float16 output.
@@ -233,5 +261,7 @@ def generate(root: pathlib.Path) -> None:
         raise SystemExit("gemma3-tiny: transformers' greedy tokens reach the rows the converter cuts")
     reference["gguf_vocab_size"] = rows
     reference["llama_cpp"] = llama_cpp_on_weightkit(root, gemma3_dir, None)
+    reference["transformers_on_weightkit_hf"] = transformers_on_weightkit_hf(
+        root, gguf3 / "gemma3-tiny-f32.gguf", np.load(gemma3_dir / "logits.npy"))
     write_json(gemma3_dir / "reference.json", reference)
 

@@ -93,6 +93,21 @@ import WeightFormats
         for tensor in report.tensors { #expect(tensor.statistics.maxAbsoluteError == 0, "\(tensor.name): \(tensor.statistics.maxAbsoluteError)") }
     }
 
+    @Test("transformers loaded WeightKit's Hugging Face directory of llama.cpp's GGUF and computed the original model", arguments: models)
+    func transformersRunsWeightKitDirectory(model: String) throws {
+        let recorded = try #require(try Fixture.json("models/\(model)/reference.json")["transformers_on_weightkit_hf"])
+        let gguf = try #require(recorded["gguf"]?.stringValue)
+        let directory = PathName.join(try temporaryDirectory(), "hf")
+        _ = try Converter.convert(source: Fixture.path("models/\(model)-gguf/\(gguf)"), destination: directory)
+        // The files transformers read are the ones WeightKit writes today.
+        for name in ["config.json", "model.safetensors"] {
+            #expect(try Self.sha256(PathName.join(directory, name)) == recorded["weightkit_sha256"]?[name]?.stringValue, "\(name)")
+        }
+        let error = try #require(recorded["logits_rel_l2"]?.doubleValue)
+        #expect(error <= 1e-6)
+        #expect(recorded["greedy"] == (try Fixture.json("models/\(model)/reference.json")["greedy"]))
+    }
+
     @Test("Gemma 3: token_embd keeps the tokenizer's rows, as the converter cuts it")
     func embeddingCut() throws {
         let reference = try Fixture.json("models/gemma3-tiny/reference.json")
