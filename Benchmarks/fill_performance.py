@@ -71,6 +71,10 @@ def main() -> None:
     values["DECODE_TABLE"] = "\n".join(rows)
 
     values["CONVERT_TABLE"] = "\n\n".join(t for t in section(results, "## Conversion").split("\n\n") if t.startswith("|"))
+    if "## Quantisation" in results:
+        values["QUANTIZE_TABLE"] = markdown_table(section(results, "## Quantisation"))
+    else:
+        values["QUANTIZE_TABLE"] = "(not in this run)"
     values["FORWARD_TABLE"], values["FORWARD_ROUNDS"] = markdown_tables(section(results, "## Forward passes: Qwen2.5-0.5B"))
     values["FORWARD_LARGE_TABLE"], values["FORWARD_LARGE_ROUNDS"] = markdown_tables(section(results, "## Forward passes: Qwen2.5-1.5B"))
 

@@ -80,6 +80,7 @@ echo '```'
 Benchmarks/forward.sh | tee -a "$OUT/results.md"
 SHAPE=1.5b Benchmarks/forward.sh | tee -a "$OUT/results.md"
 Benchmarks/convert.sh | tee -a "$OUT/results.md"
+Benchmarks/quantize.sh | tee -a "$OUT/results.md"
 Benchmarks/zstd_ratios.sh | tee -a "$OUT/results.md"
 
 {

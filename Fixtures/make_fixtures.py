@@ -20,6 +20,7 @@ GENERATORS = [
     "gguf_files",     # metadata of every type, v2, big-endian, split set
     "safetensors_files",  # every safetensors dtype, sharded checkpoint, HF directory
     "decoder_models", # tiny transformers decoders, llama.cpp GGUF copies, reference logits
+    "mistral_phi3_models",  # tiny Mistral and Phi-3 (sliding windows, fused projections, longrope), llama.cpp's greedy tokens
     "gemma_models",   # tiny Gemma 2/3, llama.cpp GGUF copies, llama.cpp's tokens on WeightKit's GGUF
     "expert_models",  # seed 002 expert LMs (PyTorch), a router over them
     "mtp_models",     # Meta multi-token prediction (independent PyTorch implementation)
@@ -29,6 +30,8 @@ GENERATORS = [
     "nf4_reference",  # bitsandbytes NF4 (double-quantised) bytes for LoRABudget  # published configs counted by transformers, llama.cpp KV-cache sizes
     "vision_models",  # tiny CLIP, SigLIP, LLaVA projector; image processors (PIL backend)
     "conversion",     # quantisers and casts (gguf-py, llama.cpp), golden writer outputs
+    "quantizers",     # ggml_quantize_chunk bytes of every type, with and without importance weights
+    "quant_mixes",    # tiny f16 models, llama-imatrix matrices, llama-quantize's types and bytes for every mix
     "split_files",    # llama-gguf-split split sets and merges, zstd-compressed inputs
     "diff_statistics",  # NumPy statistics of HF vs GGUF pairs for weightkit diff
     "tokenizer_metadata",  # llama.cpp's tokenizer.* keys for tiny tokenizers, pre-tokenizer names by hash

@@ -1,7 +1,7 @@
 """References for `weightkit budget`.
 
 * Published configurations (Qwen3-8B, Qwen3-30B-A3B, Llama-2-7B, CLIP ViT-L/14-336, SigLIP
-  so400m, Qwen2.5-0.5B, LLaVA-NeXT-Video-7B), written by transformers' own configuration
+  so400m, Qwen2.5-0.5B, LLaVA-NeXT-Video-7B, Mistral-7B-v0.1, Phi-3-mini-4k), written by transformers' own configuration
   classes, and the parameter counts transformers gives when it builds each model on the meta
   device (nothing is allocated). The per-component sums group transformers' own parameter
   names; the total is `sum(p.numel() for p in model.parameters())` (shared weights once).
@@ -17,6 +17,10 @@
   sequence counts: the `llama_kv_cache: size = ... MiB` line it logs when tools/llama_kv_probe.c
   creates a context through llama.cpp's C API (one unified cache, sliding-window caches sized by
   the window). The committed GGUF holds the same metadata without tensors or tokenizer.
+* llama.cpp's KV-cache allocation for the tiny Mistral (llama.cpp's f32 GGUF with WeightKit's
+  `llama.attention.sliding_window` added) and Phi-3 (llama.cpp's own f32 GGUF, whose window
+  llama.cpp disables): a cache for the whole context on every layer, whatever the window. The
+  Mistral file is committed as budget/mistral-tiny-window.gguf, metadata only.
 * The same for tiny models with interleaved sliding windows in llama.cpp's gemma2 and gemma3
   layouts (Gemma 2's window and pattern, Gemma 3's pattern with a window of 1000): the two lines
   llama.cpp logs, for the full layers' cache and the window layers'.
@@ -37,7 +41,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from transformers import (AutoModel, AutoModelForCausalLM, CLIPConfig, CLIPVisionConfig, CLIPVisionModel,
                           CLIPVisionModelWithProjection,
                           LlamaConfig, LlavaNextVideoConfig, Qwen2Config, Qwen3Config, Qwen3MoeConfig,
-                          SiglipConfig, BertConfig)
+                          SiglipConfig, BertConfig, MistralConfig, Phi3Config)
 
 from .common import llama_cpp_dir, write_json
 from .reference_models import ExpertModel
@@ -134,6 +138,23 @@ def bert_base():
                       intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)
 
 
+def mistral_7b():
+    """mistralai/Mistral-7B-v0.1's config.json."""
+    return MistralConfig(vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                         num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=32768,
+                         rms_norm_eps=1e-5, rope_theta=10000.0, sliding_window=4096, tie_word_embeddings=False,
+                         torch_dtype="bfloat16")
+
+
+def phi3_mini():
+    """microsoft/Phi-3-mini-4k-instruct's config.json."""
+    return Phi3Config(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
+                      num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096,
+                      original_max_position_embeddings=4096, rms_norm_eps=1e-5, rope_theta=10000.0, rope_scaling=None,
+                      sliding_window=2047, tie_word_embeddings=False, bos_token_id=1, eos_token_id=32000,
+                      pad_token_id=32000, torch_dtype="bfloat16")
+
+
 PUBLISHED = {
     "qwen3-8b": (qwen3_8b, AutoModelForCausalLM),
     "qwen3-30b-a3b": (qwen3_30b_a3b, AutoModelForCausalLM),
@@ -145,6 +166,8 @@ PUBLISHED = {
     "siglip-so400m-patch14-384": (siglip_so400m, AutoModel),
     "llava-next-video-7b": (llava_next_video_7b, None),
     "bert-base-uncased": (bert_base, AutoModel),
+    "mistral-7b": (mistral_7b, AutoModelForCausalLM),
+    "phi-3-mini": (phi3_mini, AutoModelForCausalLM),
     "gemma-2-9b": (gemma2_9b, AutoModelForCausalLM),
     "gemma-3-4b": (gemma3_4b, "Gemma3ForConditionalGeneration"),
 }
@@ -160,7 +183,7 @@ COMPONENTS = [
     ("embedding", r"embed_tokens|word_embeddings|token_embedding|position_embedding|token_type_embeddings|wte|wpe"),
     ("router", r"\.mlp\.gate\.weight$|\.gate\.weight$"),
     ("experts", r"\.mlp\.experts\."),
-    ("attention", r"self_attn\.(q|k|v|o)_proj\.|attention\.(self\.(query|key|value)|output\.dense)|self_attn\.out_proj"),
+    ("attention", r"self_attn\.(q|k|v|o|qkv)_proj\.|attention\.(self\.(query|key|value)|output\.dense)|self_attn\.out_proj"),
     ("norms", r"norm|LayerNorm|layrnorm"),
     ("mlp", r"\.mlp\.|intermediate\.dense|output\.dense"),
 ]
@@ -540,7 +563,67 @@ def llama_cpp_kv(out: pathlib.Path, root: pathlib.Path) -> None:
             model_runs.append({"ctx": ctx, "type_k": type_k, "type_v": type_v, "parallel": parallel, "caches": caches})
             print(f"  kv {name} {ctx} {type_k}/{type_v} x{parallel}: " + " + ".join(c["mib"] for c in caches) + " MiB", flush=True)
         interleaved.append({"model": name, "window": window, "runs": model_runs})
-    write_json(out / "llama_cpp_kv.json", {"model": "qwen2.5-0.5b-shaped.gguf", "runs": runs, "interleaved": interleaved})
+    write_json(out / "llama_cpp_kv.json", {"model": "qwen2.5-0.5b-shaped.gguf", "runs": runs,
+                                           "window_families": window_families_kv(out, root), "interleaved": interleaved})
+
+
+WINDOW_KV_RUNS = [(256, "f16", "f16", 1), (1000, "f16", "f16", 1), (4096, "f32", "f32", 1), (2048, "f16", "f16", 2)]
+
+
+def probe(probe_binary: pathlib.Path, model: pathlib.Path, runs) -> list[dict]:
+    """llama.cpp's `llama_kv_cache: size = ...` line for each (context, types, sequences)."""
+    results = []
+    for ctx, type_k, type_v, parallel in runs:
+        result = subprocess.run([str(probe_binary), str(model), str(ctx), str(parallel), type_k, type_v],
+                                capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        log = result.stdout + result.stderr
+        lines = re.findall(r"llama_kv_cache: size = +([0-9.]+) MiB \( *(\d+) cells, +(\d+) layers, +(\d+)/(\d+) seqs", log)
+        if len(lines) != 1:
+            raise SystemExit(f"expected one KV-cache line (one cache for every layer) in llama.cpp's log:\n{log[-3000:]}")
+        mib, cells, layers, _, _ = lines[0]
+        results.append({"ctx": ctx, "type_k": type_k, "type_v": type_v, "parallel": parallel, "mib": mib,
+                        "cells": int(cells), "layers": int(layers)})
+        print(f"  kv {model.name} {ctx} {type_k}/{type_v} x{parallel}: {mib} MiB, {cells} cells", flush=True)
+    return results
+
+
+def with_window_key(source: pathlib.Path, destination: pathlib.Path, window: int, with_tensors: bool) -> None:
+    """A copy of a llama GGUF with `llama.attention.sliding_window`, as WeightKit writes Mistral."""
+    import gguf
+    reader = gguf.GGUFReader(str(source))
+    writer = gguf.GGUFWriter(str(destination), "llama")
+    for field in reader.fields.values():
+        if field.name.startswith("GGUF.") or field.name == "general.architecture":
+            continue
+        if not with_tensors and field.name.startswith("tokenizer."):
+            continue
+        copy_field(writer, reader, field)
+    writer.add_sliding_window(window)
+    if with_tensors:
+        for tensor in reader.tensors:
+            assert tensor.tensor_type == gguf.GGMLQuantizationType.F32
+            writer.add_tensor(tensor.name, np.array(tensor.data))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def window_families_kv(out: pathlib.Path, root: pathlib.Path) -> dict:
+    cache = root / ".cache" / "budget"
+    probe_binary = build_probe(root, cache)
+    window = json.loads((root / "models" / "mistral-tiny" / "reference.json").read_text())["window"]
+    mistral = cache / "mistral-tiny-window.gguf"
+    with_window_key(root / "models" / "mistral-tiny-gguf" / "mistral-tiny-f32.gguf", mistral, window, with_tensors=True)
+    with_window_key(root / "models" / "mistral-tiny-gguf" / "mistral-tiny-f32.gguf", out / "mistral-tiny-window.gguf", window,
+                    with_tensors=False)
+    phi3 = root / "models" / "phi3-tiny-gguf" / "phi3-tiny-f32.gguf"
+    return {
+        "mistral-tiny": {"model": "budget/mistral-tiny-window.gguf", "window": window,
+                         "runs": probe(probe_binary, mistral, WINDOW_KV_RUNS)},
+        "phi3-tiny": {"model": "models/phi3-tiny-gguf/phi3-tiny-f32.gguf", "window": window,
+                      "runs": probe(probe_binary, phi3, WINDOW_KV_RUNS)},
+    }
 
 
 def build_probe(root: pathlib.Path, cache: pathlib.Path) -> pathlib.Path:

@@ -81,3 +81,16 @@ class GGML:
         out = np.empty(values.size // traits.blck_size * traits.type_size, dtype=np.uint8)
         fn(values.ctypes.data, out.ctypes.data, values.size)
         return out
+
+
+def register_ggml_only_types() -> None:
+    """Makes gguf-py 0.19.0 read files with ggml types it does not know (Q2_0 = 42): the id is
+    entered in its enum as a pseudo-member and in GGML_QUANT_SIZES with ggml's sizes."""
+    import gguf
+    from gguf import GGMLQuantizationType as T
+    for type_id, name, sizes in ((42, "Q2_0", (64, 18)),):
+        if type_id not in T._value2member_map_:
+            member = int.__new__(T, type_id)
+            member._name_, member._value_ = name, type_id
+            T._value2member_map_[type_id] = member
+        gguf.GGML_QUANT_SIZES[type_id] = sizes

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes Sources/WeightFormats/Decoding/IQuantGrids.swift: the lattice tables of ggml's i-quant
 types (ggml-common.h: iq2xxs_grid, iq2xs_grid, iq2s_grid, iq3xxs_grid, iq3s_grid, iq1s_grid,
-ksigns_iq2xs, IQ1S_DELTA/IQ1M_DELTA).
+ksigns_iq2xs, IQ1S_DELTA/IQ1M_DELTA), and Sources/CKernels/iq_grid_levels.h: the same grids for
+the quantisers, each row as the level index (position in grid_map) of each element, 2 or 3 bits
+per element, element i in the lowest bits first.
 
 The values are read from the installed gguf-py (gguf/quants.py), which carries every grid as
 `grid_hex` (2 or 3 bits per element) plus `grid_map` (the value of each code) and expands them in
@@ -23,6 +25,54 @@ from gguf import quants
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = ROOT / "Sources" / "WeightFormats" / "Decoding" / "IQuantGrids.swift"
+DEFAULT_C_OUTPUT = ROOT / "Sources" / "CKernels" / "iq_grid_levels.h"
+
+# (C name, gguf-py class, bits per element)
+C_GRIDS = [
+    ("wk_iq2xxs_levels", quants.IQ2_XXS, 2),
+    ("wk_iq2xs_levels", quants.IQ2_XS, 2),
+    ("wk_iq2s_levels", quants.IQ2_S, 2),
+    ("wk_iq1s_levels", quants.IQ1_S, 2),
+    ("wk_iq3xxs_levels", quants.IQ3_XXS, 3),
+    ("wk_iq3s_levels", quants.IQ3_S, 3),
+]
+
+
+def level_rows(cls, bits: int) -> list[int]:
+    """Each row of the grid as its elements' positions in grid_map, packed `bits` per element."""
+    cls.init_grid()
+    grid = np.asarray(cls.grid, dtype=np.float32).reshape(cls.grid_shape)
+    codes = {float(v): i for i, v in enumerate(cls.grid_map)}
+    rows = []
+    for row in grid:
+        word = 0
+        for j, v in enumerate(row):
+            word |= codes[float(v)] << (bits * j)
+        rows.append(word)
+    return rows
+
+
+def c_header() -> str:
+    parts = [
+        "// GENERATED FILE - do not edit. Regenerate with Fixtures/tools/gen_iq_grids.py.",
+        f"// Source: gguf-py {version('gguf')} (gguf/quants.py grid_hex / grid_map of IQ2_XXS, IQ2_XS,",
+        "// IQ2_S, IQ1_S, IQ3_XXS, IQ3_S): the grids of ggml-common.h, each row as the level index of",
+        "// each element (2 bits an element for the 8-element grids, 3 for the 4-element ones), element",
+        "// i in bits [bits*i, bits*(i+1)). The quantisers place level l at 2l + 1.",
+        "#pragma once",
+        "#include <stdint.h>",
+        "",
+    ]
+    for name, cls, bits in C_GRIDS:
+        rows = level_rows(cls, bits)
+        values = ", ".join(str(int(v)) for v in cls.grid_map)
+        parts.append(f"/// {cls.__name__}: {len(rows)} rows; levels stand for {{{values}}}.")
+        parts.append(f"static const uint16_t {name}[{len(rows)}] = {{")
+        for start in range(0, len(rows), 12):
+            parts.append("    " + ", ".join(f"{v:5d}" for v in rows[start:start + 12]) + ",")
+        parts.append("};")
+        parts.append("")
+    return "\n".join(parts)
 
 # (Swift name, gguf-py class, ggml-common.h table, row type)
 GRIDS = [
@@ -73,6 +123,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check-header", type=pathlib.Path)
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--c-output", type=pathlib.Path, default=DEFAULT_C_OUTPUT)
     args = parser.parse_args(argv)
 
     tables = [(name, cls, c_name, row_type, packed_rows(cls)) for name, cls, c_name, row_type in GRIDS]
@@ -121,6 +172,8 @@ def main(argv: list[str]) -> None:
     parts.append("}")
     args.output.write_text("\n".join(parts) + "\n")
     print(f"wrote {args.output}", file=sys.stderr)
+    args.c_output.write_text(c_header())
+    print(f"wrote {args.c_output}", file=sys.stderr)
 
 
 if __name__ == "__main__":

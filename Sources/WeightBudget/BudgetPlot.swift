@@ -148,7 +148,9 @@ public struct BudgetPlot {
 
     // MARK: Formatting
 
-    func escape(_ text: String) -> String {
+    func escape(_ text: String) -> String { Self.escaped(text) }
+
+    static func escaped(_ text: String) -> String {
         text.replacingAll("&", with: "&amp;").replacingAll("<", with: "&lt;").replacingAll(">", with: "&gt;")
     }
 
@@ -217,4 +219,189 @@ func log2(_ value: Double) -> Double {
     var term = y, sum = 0.0
     for k in stride(from: 1, through: 41, by: 2) { sum += term / Double(k); term *= y2 }
     return result + 2 * sum / 0.693_147_180_559_945_3
+}
+
+/// One SVG comparing several budgets: the KV cache of each against context length (log axis;
+/// solid what the model holds, dashed what llama.cpp allocates where that differs), the
+/// parameters of each by component as stacked bars, and the weights' bytes in three common
+/// types as grouped bars.
+public struct BudgetComparisonPlot {
+    public let entries: [(title: String, budget: ModelBudget)]
+
+    static let width = 1200.0
+    /// Component colours, apart from the models' (BudgetPlot.palette).
+    static let componentPalette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+                                   "#9c755f", "#bab0ac", "#86bcb6", "#d37295"]
+    /// The types the weights panel compares.
+    static let weightTypes = ["f16", "q8_0", "q4_k"]
+
+    /// - Parameter entries: each model's column title and budget, in the order to show them.
+    public init(_ entries: [(title: String, budget: ModelBudget)]) {
+        self.entries = entries
+    }
+
+    /// Writes the chart atomically to `path`.
+    public func write(to path: String) throws {
+        let file = try OutputFile(destination: path, overwrite: true)
+        do {
+            try file.write(svg())
+            try file.commit()
+        } catch {
+            file.abandon()
+            throw error
+        }
+    }
+
+    /// The SVG document.
+    public func svg() -> String {
+        let count = Double(entries.count)
+        let components = BudgetComponent.allCases.filter { component in
+            entries.contains { $0.budget.parameters.count(of: component) > 0 }
+        }
+        // Right column: parameters (one bar per model, a legend), then weights (a bar per type and model).
+        let parameterTop = 70.0, barHeight = 20.0, barGap = 8.0
+        let parameterBottom = parameterTop + count * (barHeight + barGap)
+        let legendRows = Double((components.count + 3) / 4)
+        let weightTop = parameterBottom + 24 + legendRows * 16 + 40
+        let weightBar = 12.0, weightGroup = Double(Self.weightTypes.count) * weightBar + 12
+        let weightBottom = weightTop + count * weightGroup + 24
+        let height = max(470, weightBottom + 20)
+        let title = "Budgets side by side: " + entries.map(\.title).joined(separator: " · ")
+        var svg = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(Self.width))" height="\(Int(height))" viewBox="0 0 \(Int(Self.width)) \(Int(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(Self.width / 2)" y="28" font-size="17" font-weight="bold" text-anchor="middle">\(BudgetPlot.escaped(title))</text>
+
+            """
+        svg += kvPanel(x: 90, y: 70, width: 440, height: 320)
+        svg += parameterPanel(components: components, x: 760, y: parameterTop, width: 330, bar: barHeight, gap: barGap)
+        svg += weightPanel(x: 760, y: weightTop, width: 330, bar: weightBar, group: weightGroup)
+        svg += "</svg>\n"
+        return svg
+    }
+
+    func color(_ index: Int) -> String { BudgetPlot.palette[index % BudgetPlot.palette.count] }
+
+    /// A bar label of at most 30 characters (the legend keeps the whole title).
+    static func label(_ title: String) -> String {
+        BudgetPlot.escaped(title.count > 30 ? String(title.prefix(29)) + "…" : title)
+    }
+
+    // MARK: KV cache
+
+    func kvPanel(x: Double, y: Double, width: Double, height: Double) -> String {
+        var s = "<text x=\"\(x + width / 2)\" y=\"\(y - 12)\" font-size=\"14\" text-anchor=\"middle\">KV cache against context</text>\n"
+        let decoders = entries.enumerated().compactMap { index, entry -> (Int, String, ModelBudget, TextStack, KVCacheBudget)? in
+            guard let text = entry.budget.architecture.text, let kv = entry.budget.kvCache else { return nil }
+            return (index, entry.title, entry.budget, text, kv)
+        }
+        let longest = max(decoders.map { max($0.2.contexts.max() ?? 0, $0.3.contextLength) }.max() ?? 0, 1024)
+        var low = 256, high = 256
+        while high < longest { high *= 2 }
+        if high / low < 16 { low = max(1, high / 16) }
+        var samples: [Int] = []
+        var context = low
+        while context <= high { samples.append(context); context *= 2 }
+        // Per model: (samples with the requested contexts, bytes held, llama.cpp's bytes).
+        var curves: [(index: Int, title: String, points: [(Int, Int, Int)], requested: [Int])] = []
+        for (index, title, budget, text, kv) in decoders {
+            let contexts = Set(samples + budget.contexts.filter { $0 >= low && $0 <= high }).sorted()
+            let windows = (try? ModelFamilies.family(of: budget.architecture))?.llamaCppHonoursSlidingWindow ?? true
+            guard let curve = try? KVCacheBudget(text: text, typeK: kv.typeK, typeV: kv.typeV, contexts: contexts, parallel: kv.parallel,
+                                                 llamaCppWindows: windows) else { continue }
+            curves.append((index, title, curve.contexts.map { ($0.context, $0.bytes, $0.llamaCppBytes) },
+                           budget.contexts.filter { $0 >= low && $0 <= high }))
+        }
+        let maxBytes = Double(curves.flatMap { $0.points.map { max($0.1, $0.2) } }.max() ?? 1)
+        let (unit, unitName) = BudgetPlot.byteUnit(maxBytes)
+        let yStep = BudgetPlot.niceStep(maxBytes / unit / 5)
+        let yMax = max((maxBytes / unit / yStep).rounded(.up) * yStep, yStep)
+        func px(_ context: Int) -> Double { x + width * (log2(Double(context)) - log2(Double(low))) / (log2(Double(high)) - log2(Double(low))) }
+        func py(_ bytes: Double) -> Double { y + height - height * bytes / unit / yMax }
+        var tick = 0.0
+        while tick <= yMax + yStep / 2 {
+            s += "<line x1=\"\(x)\" y1=\"\(py(tick * unit))\" x2=\"\(x + width)\" y2=\"\(py(tick * unit))\" stroke=\"#e5e5e5\"/>\n"
+            s += "<text x=\"\(x - 6)\" y=\"\(py(tick * unit) + 4)\" font-size=\"11\" text-anchor=\"end\">\(BudgetPlot.format(tick))</text>\n"
+            tick += yStep
+        }
+        for context in samples {
+            s += "<line x1=\"\(px(context))\" y1=\"\(y)\" x2=\"\(px(context))\" y2=\"\(y + height)\" stroke=\"#f0f0f0\"/>\n"
+            s += "<text x=\"\(px(context))\" y=\"\(y + height + 16)\" font-size=\"11\" text-anchor=\"middle\">\(BudgetPlot.contextLabel(context))</text>\n"
+        }
+        s += "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(width)\" height=\"\(height)\" fill=\"none\" stroke=\"#444\"/>\n"
+        let types = Set(decoders.map { "\($0.4.typeK.name.lowercased())/\($0.4.typeV.name.lowercased())" }).sorted().joined(separator: ", ")
+        s += "<text x=\"\(x + width / 2)\" y=\"\(y + height + 36)\" font-size=\"12\" text-anchor=\"middle\">context length (tokens per sequence, log scale); \(BudgetPlot.escaped(types))</text>\n"
+        s += "<text x=\"\(x - 56)\" y=\"\(y + height / 2)\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 \(x - 56) \(y + height / 2))\">KV cache (\(unitName))</text>\n"
+        var differs = false
+        for curve in curves {
+            let stroke = color(curve.index)
+            let held = curve.points.map { "\(px($0.0)),\(py(Double($0.1)))" }.joined(separator: " ")
+            s += "<polyline points=\"\(held)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"2.5\"/>\n"
+            if curve.points.contains(where: { $0.2 > $0.1 + $0.1 / 100 }) {
+                differs = true
+                let allocated = curve.points.map { "\(px($0.0)),\(py(Double($0.2)))" }.joined(separator: " ")
+                s += "<polyline points=\"\(allocated)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"1.5\" stroke-dasharray=\"6,4\"/>\n"
+            }
+            for point in curve.points where curve.requested.contains(point.0) {
+                s += "<circle cx=\"\(px(point.0))\" cy=\"\(py(Double(point.1)))\" r=\"4\" fill=\"\(stroke)\"/>\n"
+            }
+        }
+        // Legend: one line per model, then the line styles.
+        var ly = y + 18
+        for (index, entry) in entries.enumerated() {
+            let hasCache = curves.contains { $0.index == index }
+            s += "<line x1=\"\(x + 12)\" y1=\"\(ly - 4)\" x2=\"\(x + 36)\" y2=\"\(ly - 4)\" stroke=\"\(hasCache ? color(index) : "#bbbbbb")\" stroke-width=\"2.5\"/>\n"
+            s += "<text x=\"\(x + 42)\" y=\"\(ly)\" font-size=\"11\">\(BudgetPlot.escaped(entry.title + (hasCache ? "" : " (no KV cache)")))</text>\n"
+            ly += 16
+        }
+        if differs {
+            s += "<text x=\"\(x + 12)\" y=\"\(ly + 2)\" font-size=\"10\" fill=\"#555\">solid: what the model holds; dashed: what llama.cpp allocates</text>\n"
+        }
+        return s
+    }
+
+    // MARK: Parameters and weights
+
+    func parameterPanel(components: [BudgetComponent], x: Double, y: Double, width: Double, bar: Double, gap: Double) -> String {
+        var s = "<text x=\"\(x + width / 2)\" y=\"\(y - 12)\" font-size=\"14\" text-anchor=\"middle\">Parameters by component</text>\n"
+        let largest = Double(entries.map(\.budget.parameters.total).max() ?? 1)
+        for (row, entry) in entries.enumerated() {
+            let by = y + Double(row) * (bar + gap)
+            s += "<text x=\"\(x - 8)\" y=\"\(by + bar / 2 + 4)\" font-size=\"12\" text-anchor=\"end\">\(Self.label(entry.title))</text>\n"
+            var offset = x
+            for (index, component) in components.enumerated() {
+                let count = entry.budget.parameters.count(of: component)
+                guard count > 0, largest > 0 else { continue }
+                let length = width * Double(count) / largest
+                s += "<rect x=\"\(offset)\" y=\"\(by)\" width=\"\(length)\" height=\"\(bar)\" fill=\"\(Self.componentPalette[index % Self.componentPalette.count])\"/>\n"
+                offset += length
+            }
+            s += "<text x=\"\(offset + 6)\" y=\"\(by + bar / 2 + 4)\" font-size=\"11\">\(BudgetPlot.count(entry.budget.parameters.total))</text>\n"
+        }
+        let legendTop = y + Double(entries.count) * (bar + gap) + 12
+        for (index, component) in components.enumerated() {
+            let lx = x - 100 + Double(index % 4) * 120, ly = legendTop + Double(index / 4) * 16
+            s += "<rect x=\"\(lx)\" y=\"\(ly)\" width=\"10\" height=\"10\" fill=\"\(Self.componentPalette[index % Self.componentPalette.count])\"/>\n"
+            s += "<text x=\"\(lx + 14)\" y=\"\(ly + 9)\" font-size=\"11\">\(component.name.replacingUnderscores)</text>\n"
+        }
+        return s
+    }
+
+    func weightPanel(x: Double, y: Double, width: Double, bar: Double, group: Double) -> String {
+        var s = "<text x=\"\(x + width / 2)\" y=\"\(y - 12)\" font-size=\"14\" text-anchor=\"middle\">Weights as \(Self.weightTypes.joined(separator: ", "))</text>\n"
+        let largest = Double(entries.flatMap { entry in Self.weightTypes.map { entry.budget.weights.bytes(as: $0) } }.max() ?? 1)
+        let shades = ["#3b3b3b", "#7a7a7a", "#b5b5b5"]
+        for (row, entry) in entries.enumerated() {
+            let gy = y + Double(row) * group
+            s += "<text x=\"\(x - 8)\" y=\"\(gy + Double(Self.weightTypes.count) * bar / 2 + 4)\" font-size=\"12\" text-anchor=\"end\">\(Self.label(entry.title))</text>\n"
+            for (index, type) in Self.weightTypes.enumerated() {
+                let bytes = entry.budget.weights.bytes(as: type)
+                let length = largest > 0 ? max(1, width * Double(bytes) / largest) : 1
+                let by = gy + Double(index) * bar
+                s += "<rect x=\"\(x)\" y=\"\(by)\" width=\"\(length)\" height=\"\(bar - 2)\" fill=\"\(shades[index % shades.count])\"/>\n"
+                s += "<text x=\"\(x + length + 4)\" y=\"\(by + bar - 3)\" font-size=\"9.5\">\(type) \(BudgetPlot.bytesLabel(bytes))</text>\n"
+            }
+        }
+        return s
+    }
 }

@@ -26,7 +26,8 @@ public struct KVCacheBudget: Sendable, Equatable {
         /// What llama.cpp allocates for `parallel` sequences of `context` tokens in one unified
         /// cache (`n_ctx = context × parallel`, `n_seq = parallel`): `pad(n_ctx, 256)` cells on
         /// every layer, except that the window layers of a family llama.cpp runs with
-        /// interleaved sliding windows get `pad(min(n_ctx, window × n_seq + n_ubatch), 256)`.
+        /// interleaved sliding windows (Gemma) get `pad(min(n_ctx, window × n_seq + n_ubatch), 256)`;
+        /// families whose window llama.cpp does not apply (Mistral, Phi-3) get the full size.
         public var llamaCppBytes: Int
     }
 
@@ -46,10 +47,9 @@ public struct KVCacheBudget: Sendable, Equatable {
     ///   - text: the decoder stack.
     ///   - contexts: context lengths (tokens per sequence).
     ///   - parallel: sequences, each with the full context.
-    ///   - llamaCppWindows: whether llama.cpp sizes the window layers by their window
-    ///     (`ModelFamily.llamaCppSlidingWindows`); otherwise it gives them the full context.
-    public init(text: TextStack, typeK: GGMLType, typeV: GGMLType, contexts: [Int], parallel: Int,
-                llamaCppWindows: Bool = false) throws {
+    ///   - llamaCppWindows: whether llama.cpp attends through the sliding windows (the family's
+    ///     `llamaCppHonoursSlidingWindow`); when not, its cache holds the full context on every layer.
+    public init(text: TextStack, typeK: GGMLType, typeV: GGMLType, contexts: [Int], parallel: Int, llamaCppWindows: Bool = true) throws {
         self.typeK = typeK
         self.typeV = typeV
         self.parallel = parallel

@@ -126,9 +126,9 @@ public struct ModelBudget: Sendable {
 
         let decoder = text.flatMap { $0.causal && $0.hasOutputHead ? $0 : nil }
         if let decoder {
-            let windows = (try? ModelFamilies.family(of: architecture))?.llamaCppSlidingWindows ?? false
+            let llamaCppWindows = (try? ModelFamilies.family(of: architecture))?.llamaCppHonoursSlidingWindow ?? true
             kvCache = try KVCacheBudget(text: decoder, typeK: request.cacheTypeK, typeV: request.cacheTypeV, contexts: contexts,
-                                        parallel: request.parallel, llamaCppWindows: windows)
+                                        parallel: request.parallel, llamaCppWindows: llamaCppWindows)
             flops = try FlopsBudget(text: decoder, groups: groups, contexts: contexts)
         }
         if let rank = request.loraRank {

@@ -6,8 +6,10 @@ import WeightFormats
 /// (`blk.0.attn_q.weight`), Meta's (`layers.0.attention.wq.weight`, `extra_heads.0...`) and
 /// the expert LM's (`transformer_blocks.0.attention.q_proj.weight`).
 public enum TensorClassifier {
-    /// Tensors that are buffers, not parameters: fixed position tables and rotary frequencies.
-    static let bufferSuffixes = ["positional_encoding.pe", "rope_freqs.weight", "freqs_cis", "rotary_emb.inv_freq", "position_ids"]
+    /// Tensors that are buffers, not parameters: fixed position tables and rotary frequencies
+    /// (and the factors llama.cpp computes for them: llama3's `rope_freqs`, Phi-3's longrope lists).
+    static let bufferSuffixes = ["positional_encoding.pe", "rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight",
+                                 "freqs_cis", "rotary_emb.inv_freq", "position_ids"]
 
     /// The weight groups of a checkpoint's tensors, one per tensor; buffers are left out.
     /// - Parameters:

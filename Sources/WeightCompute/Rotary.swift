@@ -8,7 +8,7 @@ import Darwin
 /// heads at given positions.
 ///
 /// Frequencies follow Hugging Face's `_compute_*_parameters` (default, linear, dynamic, llama3,
-/// yarn) in float32: inv_freq[i] = 1 / base^(2i / d), angles = position * inv_freq, and the
+/// yarn, longrope) in float32: inv_freq[i] = 1 / base^(2i / d), angles = position * inv_freq, and the
 /// cosines and sines scaled by the method's attention factor (1 except for yarn).
 public struct RotaryTable: Sendable {
     public enum Layout: Sendable {
@@ -30,6 +30,11 @@ public struct RotaryTable: Sendable {
         case frequencyFactors([Float])
         /// YaRN interpolation with its attention factor.
         case yarn(factor: Float, originalContext: Int, betaFast: Float, betaSlow: Float, attentionFactor: Float?)
+        /// LongRoPE (Phi-3, `_compute_longrope_parameters`): inv_freq[i] = 1 / (factor[i] · base^(2i/d))
+        /// with the short factors while the sequence is within `originalContext` tokens and the
+        /// long ones beyond (transformers' `longrope_frequency_update`); cos and sin multiplied
+        /// by `attentionFactor` at every length.
+        case longrope(shortFactors: [Float], longFactors: [Float], originalContext: Int, attentionFactor: Float)
     }
 
     /// Number of rotated dimensions per head (even).
@@ -39,8 +44,10 @@ public struct RotaryTable: Sendable {
     public let scaling: Scaling
     /// inv_freq, `dimensions / 2` values.
     public private(set) var inverseFrequencies: [Float]
-    /// Multiplies cos and sin (yarn's mscale; 1 otherwise).
+    /// Multiplies cos and sin (yarn's mscale, longrope's attention factor; 1 otherwise).
     public private(set) var attentionFactor: Float = 1
+    /// longrope's inverse frequencies for sequences past the original context.
+    private var longFrequencies: [Float]?
 
     public init(dimensions: Int, base: Float, layout: Layout, scaling: Scaling = .none) {
         precondition(dimensions % 2 == 0, "rotary dimensions must be even")
@@ -83,6 +90,19 @@ public struct RotaryTable: Sendable {
                 return interpolated * (1 - extrapolationWeight) + extrapolation[i] * extrapolationWeight
             }
             attentionFactor = attention ?? (factor <= 1 ? 1 : 0.1 * logf(factor) + 1)
+        case .longrope(let short, let long, _, let attention):
+            precondition(short.count == dimensions / 2 && long.count == dimensions / 2, "one factor per rotated pair")
+            inverseFrequencies = RotaryTable.scaledFrequencies(dimensions: dimensions, base: base, factors: short)
+            longFrequencies = RotaryTable.scaledFrequencies(dimensions: dimensions, base: base, factors: long)
+            attentionFactor = attention
+        }
+    }
+
+    /// 1 / (factor[i] · base^(2i/d)), in the order transformers computes it.
+    static func scaledFrequencies(dimensions: Int, base: Float, factors: [Float]) -> [Float] {
+        (0..<(dimensions / 2)).map { i in
+            let exponent = Float(2 * i) / Float(dimensions)
+            return 1 / (factors[i] * Float(pow(Double(base), Double(exponent))))
         }
     }
 
@@ -93,8 +113,9 @@ public struct RotaryTable: Sendable {
         }
     }
 
-    /// Frequencies for a sequence of `length` tokens (only dynamic scaling depends on it).
+    /// Frequencies for a sequence of `length` tokens (only dynamic and longrope scaling depend on it).
     public func frequencies(sequenceLength length: Int) -> [Float] {
+        if case .longrope(_, _, let original, _) = scaling, length > original, let longFrequencies { return longFrequencies }
         guard case .dynamic(let factor, let original) = scaling, length > original else { return inverseFrequencies }
         let d = Float(dimensions)
         let scaledBase = base * powf(factor * Float(length) / Float(original) - (factor - 1), d / (d - 2))

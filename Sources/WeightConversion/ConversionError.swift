@@ -30,6 +30,8 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
     case shapeMismatch(tensor: String, found: [Int], expected: [Int])
     /// What a conversion wrote does not describe the model it read.
     case writtenDescriptionDiffers(path: String, differences: [String])
+    /// A quantised tensor would change type without allowRequantize (--allow-requantize).
+    case requantizeNotAllowed(tensor: String, from: String, to: String)
 
     public var description: String {
         switch self {
@@ -62,6 +64,8 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
             return "tensor '\(tensor)' has shape \(found), but the configuration describes \(expected)"
         case .writtenDescriptionDiffers(let path, let differences):
             return "\(path): the written configuration does not describe the source model (\(differences.joined(separator: "; "))); nothing was kept"
+        case .requantizeNotAllowed(let tensor, let from, let to):
+            return "tensor '\(tensor)' is already quantised (\(from)); requantising it to \(to) loses more than quantising from 16 or 32 bits, so it needs --allow-requantize"
         }
     }
 }

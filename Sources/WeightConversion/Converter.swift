@@ -14,6 +14,11 @@ public struct ConversionOptions: Sendable {
     public var splitMaxSize: Int?
     /// Write the destination compressed, as `DST.zst` (a .gguf or .safetensors file only).
     public var compression: ZstdCompression?
+    /// A llama-quantize mix instead of one type (`--type q4_k_m`): GGUF destinations only,
+    /// written by `ModelQuantizer` exactly as llama-quantize writes it.
+    public var mix: QuantizationMix?
+    /// Allow GGUF -> GGUF to change the type of tensors that are already quantised.
+    public var allowRequantize = false
 
     public init(
         type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil, splitMaxSize: Int? = nil,
@@ -71,6 +76,23 @@ public enum Converter {
     /// The types `--type` accepts.
     public static let writableTypes: [GGMLType] = TensorEncoding.encodableTypes
 
+    /// The llama-quantize mixes `--type` also accepts: every `QUANT_OPTIONS` name that is not
+    /// one of `writableTypes` (those stay one type for every weight: `q4_k` is pure Q4_K, as
+    /// before) and not one of the aliases Q3_K, Q4_K, Q5_K or COPY.
+    public static let mixNames: [(name: String, mix: QuantizationMix)] = QuantizationTarget.options.compactMap { option in
+        guard case .mix(let mix) = option.target, !["Q3_K", "Q4_K", "Q5_K"].contains(option.name),
+              !writableTypes.contains(where: { $0.name == option.name }) else { return nil }
+        return (option.name, mix)
+    }
+
+    /// Parses a `--type` name: one type ("q8_0", "Q4_K", "bf16") or a mix ("q4_k_m", "iq4_xs").
+    public static func typeOrMix(named name: String) throws -> (type: GGMLType?, mix: QuantizationMix?) {
+        if let type = GGMLType(name: name), writableTypes.contains(type) { return (type, nil) }
+        if let mix = mixNames.first(where: { $0.name == name.uppercased() }) { return (nil, mix.mix) }
+        throw ConversionError.unknownType(
+            name: name, supported: writableTypes.map { $0.name.lowercased() } + mixNames.map { $0.name.lowercased() })
+    }
+
     /// Parses a `--type` name ("q8_0", "Q4_K", "bf16").
     public static func type(named name: String) throws -> GGMLType {
         guard let type = GGMLType(name: name), writableTypes.contains(type) else {
@@ -92,6 +114,22 @@ public enum Converter {
                 throw ConversionError.incompatibleOptions("--compress and --split-max-size cannot be used together")
             }
         }
+        if let mix = options.mix {
+            guard case .gguf(let path) = target else { throw ConversionError.typeNotStorable(type: mix.name, format: "safetensors") }
+            guard options.splitMaxSize == nil, options.compression == nil, options.tokenizerFrom == nil else {
+                throw ConversionError.incompatibleOptions("--type \(mix.name.lowercased()) (a quantisation mix) writes one uncompressed .gguf: drop --split-max-size, --compress and --tokenizer-from")
+            }
+            var quantize = QuantizeOptions(target: .mix(mix))
+            quantize.overwrite = options.overwrite
+            quantize.allowRequantize = options.allowRequantize
+            let result = try ModelQuantizer.quantize(source: source, destination: path, options: quantize, progress: progress)
+            var report = ConversionReport()
+            report.outputs = [path]
+            report.tensorCount = result.plan.tensors.count
+            report.bytesWritten = result.plan.bytesOut
+            report.notes = result.warnings
+            return report
+        }
         let checkpoint = try Checkpoint.open(source)
         if case .gguf = target {} else if let type = options.type, ![.f32, .f16, .bf16].contains(type) {
             throw ConversionError.typeNotStorable(type: type.name, format: "safetensors")
@@ -99,7 +137,7 @@ public enum Converter {
         var report = ConversionReport()
         switch (checkpoint.format, target) {
         case (.gguf, .gguf(let path)):
-            let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type)
+            let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type, allowRequantize: options.allowRequantize)
             try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
         case (.gguf, .safetensors(let path)), (.gguf, .directory(let path)):
             let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
@@ -116,31 +154,8 @@ public enum Converter {
                 try writeSafeTensors(path, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
             }
         case (_, .gguf(let path)):
-            guard let configPath = ["config.json", "params.json"].map({ PathName.join(checkpoint.directory, $0) })
-                .first(where: FileSystem.isRegularFile)
-            else { throw ConversionError.missingConfiguration(path: source) }
-            let architecture = try HuggingFaceToGGUF.prepared(ArchitectureLoader.loadJSON(configPath), directory: checkpoint.directory)
-            let plan = try HuggingFaceToGGUF.plan(
-                checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
-            report.skippedTensors = plan.skipped
-            var metadata = plan.metadata
-            if let tokenizer = options.tokenizerFrom {
-                let vocabulary = try GGUFFile(path: tokenizer)
-                for entry in vocabulary.metadata.entries where entry.key.hasPrefix("tokenizer.") {
-                    metadata[entry.key] = .copied(entry.value)
-                }
-            } else if let tokenizer = try TokenizerMetadata.read(
-                directory: checkpoint.directory, modelType: architecture.modelType,
-                // As many tokens as the GGUF's embedding rows, which llama.cpp requires.
-                vocabularySize: architecture.text.map { $0.ggufVocabularySize ?? $0.vocabularySize } ?? 0)
-            {
-                for (key, value) in tokenizer.metadata.entries { metadata[key] = value }
-                report.notes += tokenizer.notes
-            } else {
-                report.notes.append("no tokenizer metadata written: no tokenizer.json (pass --tokenizer-from FILE.gguf to copy one)")
-            }
-            try PlanCheck.gguf(metadata: metadata, tensors: plan.tensors, source: architecture, path: path)
-            try writeGGUF(path, metadata: metadata, tensors: plan.tensors, options: options, report: &report, progress: progress)
+            let (metadata, tensors) = try ggufSource(checkpoint, source: source, options: options, report: &report)
+            try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
         case (_, .safetensors(let path)), (_, .directory(let path)):
             let tensors = safetensorsRewrite(checkpoint, requested: options.type)
             let metadata = checkpoint.safetensorsMetadata
@@ -155,18 +170,55 @@ public enum Converter {
         return report
     }
 
+    /// HF (or Meta) -> GGUF: the metadata and tensors a GGUF destination gets (shared with
+    /// `ModelQuantizer`, which quantises them without writing the intermediate file).
+    static func ggufSource(
+        _ checkpoint: Checkpoint, source: String, options: ConversionOptions, report: inout ConversionReport
+    ) throws -> (GGUFMetadataList, [PlannedTensor]) {
+        guard let configPath = ["config.json", "params.json"].map({ PathName.join(checkpoint.directory, $0) })
+            .first(where: FileSystem.isRegularFile)
+        else { throw ConversionError.missingConfiguration(path: source) }
+        let architecture = try HuggingFaceToGGUF.prepared(ArchitectureLoader.loadJSON(configPath), directory: checkpoint.directory)
+        let plan = try HuggingFaceToGGUF.plan(
+            checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
+        report.skippedTensors = plan.skipped
+        var metadata = plan.metadata
+        if let tokenizer = options.tokenizerFrom {
+            let vocabulary = try GGUFFile(path: tokenizer)
+            for entry in vocabulary.metadata.entries where entry.key.hasPrefix("tokenizer.") {
+                metadata[entry.key] = .copied(entry.value)
+            }
+        } else if let tokenizer = try TokenizerMetadata.read(
+            directory: checkpoint.directory, modelType: architecture.modelType,
+            // As many tokens as the GGUF's embedding rows, which llama.cpp requires.
+            vocabularySize: architecture.text.map { $0.ggufVocabularySize ?? $0.vocabularySize } ?? 0)
+        {
+            for (key, value) in tokenizer.metadata.entries { metadata[key] = value }
+            report.notes += tokenizer.notes
+        } else {
+            report.notes.append("no tokenizer metadata written: no tokenizer.json (pass --tokenizer-from FILE.gguf to copy one)")
+        }
+        try PlanCheck.gguf(metadata: metadata, tensors: plan.tensors, source: architecture, path: checkpoint.path)
+        return (metadata, plan.tensors)
+    }
+
     // MARK: Same-format plans
 
     /// GGUF -> GGUF: names and metadata kept; weights cast or requantised by llama.cpp's rules.
-    static func ggufRewrite(_ checkpoint: Checkpoint, requested: GGMLType?) throws -> (GGUFMetadataList, [PlannedTensor]) {
+    /// Changing the type of a tensor that is already quantised needs `allowRequantize`, as in
+    /// llama-quantize.
+    static func ggufRewrite(_ checkpoint: Checkpoint, requested: GGMLType?, allowRequantize: Bool = false) throws -> (GGUFMetadataList, [PlannedTensor]) {
         var metadata = GGUFMetadataList(copying: checkpoint.gguf!.metadata)
         metadata.removeAll { $0.hasPrefix("split.") }
-        let tensors = checkpoint.tensors.map { view -> PlannedTensor in
+        let tensors = try checkpoint.tensors.map { view -> PlannedTensor in
             var type = view.dtype
             if let requested, view.dtype.ggmlType?.traits.kind != .integer {
                 type = TypeRules.staysF32(ggufName: view.name, dimensions: view.shape.count)
                     ? (view.dtype.isQuantized ? .ggml(.f32) : view.dtype)
                     : .ggml(TypeRules.fitting(requested, rowLength: view.rowLength))
+            }
+            if view.dtype.isQuantized && type != view.dtype && !allowRequantize {
+                throw ConversionError.requantizeNotAllowed(tensor: view.name, from: view.dtype.name, to: type.name)
             }
             return PlannedTensor(name: view.name, shape: view.shape, type: type, content: .pieces([TensorPiece(view: view)]))
         }

@@ -1,5 +1,6 @@
 /// The tensor types of ggml, with their upstream numeric ids (ggml.h `enum ggml_type`,
-/// gguf-py `GGMLQuantizationType`, pinned to gguf-py 0.19.0).
+/// gguf-py `GGMLQuantizationType`, pinned to gguf-py 0.19.0; Q2_0 = 42, which gguf-py 0.19.0
+/// lacks, from ggml.h of the llama.cpp that llama-cpp-python 0.3.36 vendors).
 ///
 /// Every fact about a type (name, block size, bytes per block, whether WeightKit can
 /// dequantise it) lives in one table, `GGMLType.traits`. Code elsewhere asks the table; it
@@ -39,6 +40,7 @@ public enum GGMLType: UInt32, CaseIterable, Sendable, Hashable {
     case mxfp4 = 39
     case nvfp4 = 40
     case q1_0 = 41
+    case q2_0 = 42
 
     /// Ids that ggml once used and has since removed (ggml.h keeps them as comments).
     public static let removedIDs: [UInt32: String] = [
@@ -106,6 +108,7 @@ public enum GGMLType: UInt32, CaseIterable, Sendable, Hashable {
         case .mxfp4: return Traits(name: "MXFP4", blockSize: 32, bytesPerBlock: 1 + 16, kind: .quantized)
         case .nvfp4: return Traits(name: "NVFP4", blockSize: 64, bytesPerBlock: 4 + 32, kind: .quantized)
         case .q1_0: return Traits(name: "Q1_0", blockSize: 128, bytesPerBlock: 2 + 16, kind: .quantized)
+        case .q2_0: return Traits(name: "Q2_0", blockSize: 64, bytesPerBlock: 2 + 16, kind: .quantized)
         }
     }
 

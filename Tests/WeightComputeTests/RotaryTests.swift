@@ -17,7 +17,7 @@ import WeightFormats
         let rope = try #require(entry["rope"])
         let factor = Float(rope["factor"]?.doubleValue ?? 1)
         let scaling: RotaryTable.Scaling
-        switch rope["rope_type"]?.stringValue {
+        switch rope["rope_type"]?.stringValue ?? rope["type"]?.stringValue {
         case "linear": scaling = .linear(factor: factor)
         case "dynamic": scaling = .dynamic(factor: factor, originalContext: try #require(entry["max_position_embeddings"]?.intValue))
         case "llama3":
@@ -28,6 +28,12 @@ import WeightFormats
             scaling = .yarn(factor: factor, originalContext: try #require(rope["original_max_position_embeddings"]?.intValue),
                             betaFast: Float(rope["beta_fast"]?.doubleValue ?? 32), betaSlow: Float(rope["beta_slow"]?.doubleValue ?? 1),
                             attentionFactor: rope["attention_factor"]?.doubleValue.map(Float.init))
+        case "longrope", "su":
+            // The attention factor is the description's to compute (Phi3 in WeightArchitecture); the
+            // table is given transformers' value.
+            scaling = .longrope(shortFactors: floats(rope["short_factor"]), longFactors: floats(rope["long_factor"]),
+                                originalContext: try #require(entry["original_max_position_embeddings"]?.intValue),
+                                attentionFactor: Float(try #require(entry["attention_factor"]?.doubleValue)))
         default: scaling = .none
         }
         return RotaryTable(dimensions: try #require(entry["dimensions"]?.intValue),
@@ -39,7 +45,10 @@ import WeightFormats
     }
 
     @Test("fixture present")
-    func fixturePresent() { #expect(Self.caseNames.count >= 8) }
+    func fixturePresent() {
+        #expect(Self.caseNames.count >= 8)
+        #expect(Self.caseNames.filter { $0.hasPrefix("longrope") }.count >= 4)
+    }
 
     @Test("inverse frequencies and attention factor equal transformers'", arguments: caseNames)
     func frequencies(name: String) throws {
@@ -75,6 +84,36 @@ import WeightFormats
             }
         }
         expectClose(vectors, expected.doubles, tolerance: 2e-6, name)
+    }
+
+    @Test("longrope: Phi3RotaryEmbedding's rotation with the short factors within the original context, the long ones past it",
+          arguments: caseNames.filter { $0.hasPrefix("longrope") })
+    func longropeRotation(name: String) throws {
+        let entry = try Self.entry(name)
+        let table = try Self.table(entry)
+        let heads = try #require(Self.fixture?["heads"]?.intValue), headSize = try #require(entry["head_dim"]?.intValue)
+        var checked = 0
+        for label in ["rotation_short", "rotation_long"] {
+            guard let rotation = entry[label] else { continue }
+            let positions = (rotation["positions"]?.arrayValue ?? []).compactMap(\.intValue)
+            #expect(!positions.isEmpty, "\(name) \(label) positions")
+            // The table's own choice for a sequence reaching the last position, against the embedding's.
+            let frequencies = table.frequencies(sequenceLength: (positions.max() ?? 0) + 1)
+            let expectedFrequencies = Self.floats(rotation["inv_freq"])
+            expectClose(frequencies, expectedFrequencies.doubles, scale: expectedFrequencies.map { Double(abs($0)) }, tolerance: 5e-7,
+                        "\(name) \(label) frequencies")
+            var vectors = Self.floats(rotation["query"])
+            let expected = Self.floats(rotation["rotated"])
+            vectors.withUnsafeMutableBufferPointer { buffer in
+                for (index, position) in positions.enumerated() {
+                    table.apply(to: buffer.baseAddress! + index * heads * headSize, heads: heads, headSize: headSize,
+                                position: position, frequencies: expectedFrequencies)
+                }
+            }
+            expectClose(vectors, expected.doubles, tolerance: 4e-6, "\(name) \(label)")
+            checked += 1
+        }
+        if entry["dimensions"]?.intValue == entry["head_dim"]?.intValue { #expect(checked == 2, "\(name)") }
     }
 
     /// Rotates pairs (i, partner(i)) by position · frequency[i] and scales by `factor`; dimensions

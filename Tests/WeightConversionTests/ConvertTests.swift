@@ -8,7 +8,7 @@ import WeightFormats
 /// of the same checkpoint must hold the same tensors (names, types, shapes, bytes) and the same
 /// architecture keys.
 @Suite struct ConvertTests {
-    static let models = ["llama-tiny", "qwen2-tiny", "qwen3-tiny", "qwen3moe-tiny"]
+    static let models = ["llama-tiny", "qwen2-tiny", "qwen3-tiny", "qwen3moe-tiny", "mistral-tiny", "phi3-tiny"]
     static let cases: [(String, String)] = models.flatMap { model in ["f32", "f16", "q8_0"].map { (model, $0) } }
 
     @Test(arguments: cases)

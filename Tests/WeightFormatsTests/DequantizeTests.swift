@@ -77,6 +77,6 @@ import Testing
 
     @Test func removedAndUnknownIDsAreNotTypes() {
         for id in GGMLType.removedIDs.keys { #expect(GGMLType(rawValue: id) == nil) }
-        #expect(GGMLType(rawValue: 42) == nil)
+        #expect(GGMLType(rawValue: 43) == nil)
     }
 }

@@ -694,7 +694,7 @@ func isTruncated(_ error: FormatError?, _ field: String) -> Bool {
         } else { Issue.record("type \(id)") }
     }
 
-    @Test("unknown ggml type ids", arguments: [UInt32(42), 1000, 0xFFFF_FFFF])
+    @Test("unknown ggml type ids", arguments: [UInt32(43), 1000, 0xFFFF_FFFF])
     func unknownTypes(id: UInt32) {
         var g = GGUFBytes.minimal()
         g.tensors[0].type = id

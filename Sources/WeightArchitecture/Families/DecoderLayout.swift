@@ -97,6 +97,12 @@ public enum DecoderConfig {
         }
     }
 
+    /// A sliding window of `window` positions on every layer (Mistral, Phi-3); nil: full attention.
+    public static func windowOnEveryLayer(_ window: Int?, stack: inout TextStack) {
+        stack.slidingWindow = window
+        stack.layerTypes = window.map { _ in Array(repeating: .sliding, count: stack.layerCount) }
+    }
+
     /// Reads `layer_types`; true when the key was there. Layer types with no sliding layer
     /// leave the description without a pattern.
     @discardableResult

@@ -62,7 +62,7 @@ public enum Gemma2: ModelFamily {
     }
 
     public static let writesGGUF = true
-    public static let llamaCppSlidingWindows = true
+    public static let llamaCppHonoursSlidingWindow = true
 
     /// Gemma2Model.set_gguf_parameters' keys, in its order; what llama.cpp's gemma2 cannot hold
     /// is refused, and what it reads beyond the converter's keys (a rope base other than its

@@ -106,7 +106,7 @@ public enum Gemma3Text: ModelFamily {
     }
 
     public static let writesGGUF = true
-    public static let llamaCppSlidingWindows = true
+    public static let llamaCppHonoursSlidingWindow = true
 
     /// Gemma3Model.set_gguf_parameters' keys (TextModel's, with Gemma 3's defaults), in its
     /// order; what llama.cpp's gemma3 cannot hold is refused, and a layer pattern other than its
@@ -183,7 +183,7 @@ public enum Gemma3: ModelFamily {
     public static let modelTypes = ["gemma3"]
     public static let huggingFaceClass: String? = "Gemma3ForConditionalGeneration"
     /// llama.cpp runs the language model as `gemma3`.
-    public static let llamaCppSlidingWindows = true
+    public static let llamaCppHonoursSlidingWindow = true
 
     public static func architecture(huggingFace config: ConfigReader, origin: ModelArchitecture.Origin) throws -> ModelArchitecture {
         let textConfig = try config.child("text_config") ?? config.empty()

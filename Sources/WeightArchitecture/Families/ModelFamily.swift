@@ -48,10 +48,12 @@ public protocol ModelFamily: Sendable {
     /// tokenizer's size: `TextStack.ggufVocabularySize`).
     /// - Parameter directory: the Hugging Face model directory.
     static func prepareForGGUF(_ architecture: inout ModelArchitecture, directory: String) throws
-    /// Whether llama.cpp sizes the KV cache of this family's sliding-window layers by the window
-    /// (its `llama_kv_cache_iswa`). Families whose llama.cpp architecture ignores the window
-    /// (`llama`, `qwen2`, `qwen3`) get the full context on every layer.
-    static var llamaCppSlidingWindows: Bool { get }
+    /// Whether llama.cpp attends through the family's sliding window and sizes its KV cache by it
+    /// (`llama_kv_cache_iswa`): Gemma 2 and Gemma 3. False for the others: Mistral, which
+    /// llama.cpp reads as `llama`, Phi-3, whose window it disables, Qwen2 and Qwen3, whose
+    /// llama.cpp architectures have no windows: it allocates and attends over the full context on
+    /// every layer.
+    static var llamaCppHonoursSlidingWindow: Bool { get }
 }
 
 /// A tensor a conversion computes rather than copies.
@@ -74,7 +76,7 @@ extension ModelFamily {
     public static var configFileName: String { "config.json" }
     public static func generatedTensors(_ architecture: ModelArchitecture) -> [GeneratedTensor] { [] }
     public static func prepareForGGUF(_ architecture: inout ModelArchitecture, directory: String) throws {}
-    public static var llamaCppSlidingWindows: Bool { false }
+    public static var llamaCppHonoursSlidingWindow: Bool { false }
 
     /// The name this family is known by in messages.
     public static var name: String { modelTypes[0] }
@@ -98,7 +100,8 @@ public enum ModelFamilies {
     /// Every family, in the order lookups try them (a family that claims a shared GGUF name
     /// under a condition comes before the one that takes it unconditionally).
     public static let all: [any ModelFamily.Type] = [
-        Llama.self, Qwen2.self, Qwen3.self, Qwen3MoE.self, Mixtral.self, Gemma2.self, Gemma3Text.self, Gemma3.self,
+        Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Qwen3MoE.self, Mixtral.self, Phi3.self,
+        Gemma2.self, Gemma3Text.self, Gemma3.self,
         BERT.self, MetaMTP.self, ExpertLM.self,
         CLIP.self, SigLIP.self, LLaVA.self,
     ]
@@ -170,20 +173,44 @@ public enum ModelFamilies {
 }
 
 /// The tensor list of a GGUF file, for the facts only it tells (biases present, tied
-/// embeddings, per-layer shapes).
+/// embeddings, per-layer shapes), and the values of the small tables some families keep there
+/// (Phi-3's `rope_factors_long`).
 public struct GGUFTensorIndex: Sendable {
     public let shapes: [String: [Int]]
     public var count: Int { shapes.count }
+    /// The file the shapes came from (nil for an index built from shapes alone).
+    let file: GGUFFile?
+
+    /// The most values `vector(_:)` decodes: a table of per-frequency factors, not a weight.
+    public static let maxVectorLength = 1 << 16
 
     public init(_ file: GGUFFile) {
         shapes = Dictionary(file.tensorInfos.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
+        self.file = file
     }
 
     public init(shapes: [String: [Int]]) {
         self.shapes = shapes
+        self.file = nil
     }
 
     public func contains(_ name: String) -> Bool { shapes[name] != nil }
+
+    /// The values of the one-dimensional tensor `name` (at most `maxVectorLength` of them), or
+    /// nil when the file has no such tensor or the index has no file.
+    public func vector(_ name: String) throws -> [Float]? {
+        guard let file, let view = file.tensorViews().first(where: { $0.name == name }) else { return nil }
+        guard view.shape.count == 1, view.shape[0] <= Self.maxVectorLength else {
+            throw ArchitectureError.invalidValue(
+                file: file.file.path, key: name,
+                reason: "has shape \(view.shape), expected one dimension of at most \(Self.maxVectorLength) values")
+        }
+        do {
+            return try view.floats()
+        } catch {
+            throw ArchitectureError.invalidValue(file: file.file.path, key: name, reason: "cannot be decoded (\(error))")
+        }
+    }
 }
 
 extension ModelArchitecture.Origin {

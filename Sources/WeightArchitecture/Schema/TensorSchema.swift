@@ -199,6 +199,8 @@ public struct TensorRole: Hashable, Sendable, CustomStringConvertible {
         // Outside the blocks.
         case tokenEmbedding, positionEmbedding, tokenTypeEmbedding, embeddingNorm, finalNorm, outputHead
         case ropeFrequencies, pooler
+        /// Phi-3's longrope factors, which llama.cpp's converter writes as tensors.
+        case ropeFactorsLong, ropeFactorsShort
         // Attention.
         case attentionNorm, query, key, value, qkv, attentionOutput, queryNorm, keyNorm, postAttentionNorm
         // Feed-forward.

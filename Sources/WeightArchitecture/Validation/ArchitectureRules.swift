@@ -361,10 +361,11 @@ public struct ArchitectureValidator {
             if let original = scaling.originalContextLength {
                 try count(.ropeOriginalContext, original, limit: ArchitectureLimits.maxContextLength)
             }
-            for (key, value) in scaling.parameters where !value.isFinite {
+            // In key order, so that the same file always names the same key.
+            for (key, value) in scaling.parameters.sorted(by: { $0.key < $1.key }) where !value.isFinite {
                 throw ArchitectureError.ruleViolated(file: file, key: "rope_scaling.\(key)", value: "\(value)", rule: .finite)
             }
-            for (key, values) in scaling.factorLists {
+            for (key, values) in scaling.factorLists.sorted(by: { $0.key < $1.key }) {
                 guard values.count == rotary.dimensions / 2 else {
                     throw ArchitectureError.ruleViolated(
                         file: file, key: "rope_scaling.\(key)", value: "\(values.count) entries",

@@ -18,7 +18,8 @@ public enum TokenizerMetadata {
 
     /// - Parameters:
     ///   - directory: the Hugging Face model directory.
-    ///   - modelType: config.json's `model_type` (llama tries the llama vocabulary first).
+    ///   - modelType: config.json's `model_type` (llama and mistral, which llama.cpp converts with
+    ///     LlamaModel, try the llama vocabulary first).
     ///   - vocabularySize: config.json's `vocab_size`.
     /// - Returns: nil when the directory has no tokenizer.json.
     public static func read(directory: String, modelType: String, vocabularySize: Int) throws -> Result? {
@@ -27,10 +28,11 @@ public enum TokenizerMetadata {
         if FileSystem.isRegularFile(PathName.join(directory, "tokenizer.model")) {
             result.notes.append("tokenizer.model (SentencePiece protobuf) is not read; the vocabulary comes from tokenizer.json")
         }
-        if modelType == "llama", let addPrefix = files.config?["add_prefix_space"]?.boolValue {
+        let llamaVocabulary = modelType == "llama" || modelType == "mistral"
+        if llamaVocabulary, let addPrefix = files.config?["add_prefix_space"]?.boolValue {
             result.metadata["tokenizer.ggml.add_space_prefix"] = .bool(addPrefix)
         }
-        if modelType == "llama", LlamaVocabulary.applies(to: files) {
+        if llamaVocabulary, LlamaVocabulary.applies(to: files) {
             let vocabulary = try LlamaVocabulary(files)
             result.metadata["tokenizer.ggml.model"] = .string("llama")
             result.metadata["tokenizer.ggml.pre"] = .string("default")

@@ -12,6 +12,7 @@ extension DecodeKernels {
         .mxfp4: decodeMXFP4,
         .nvfp4: decodeNVFP4,
         .q1_0: decodeQ1_0,
+        .q2_0: decodeQ2_0,
     ]
 
     /// block_q8_0: f16 d, int8 qs[32]; x = d * q.
@@ -167,6 +168,28 @@ extension DecodeKernels {
                 let bits = SIMD16<UInt32>(repeating: bytes) &>> BlockIO.lanes16
                 let values = d ^ ((~bits & 1) &<< 31)
                 BlockIO.store(unsafeBitCast(values, to: SIMD16<Float>.self), output, pair * 16)
+            }
+        }
+    }
+}
+
+extension DecodeKernels {
+    /// block_q2_0 (64 elements, not in gguf-py): f16 d, qs[16]; element j is bits 2(j % 4) and
+    /// 2(j % 4) + 1 of byte j / 4, and x = (q - 1) * d (ggml's `dequantize_row_q2_0`: codes 0...3
+    /// stand for -1, 0, 1, 2).
+    static let decodeQ2_0: BlockDecodeKernel = { source, destination, count in
+        let shifts = SIMD16<UInt32>(0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6)
+        for block in 0..<(count / 64) {
+            let base = source + block * 18
+            let output = destination + block * 64
+            let d = SIMD16<Float>(repeating: BlockIO.half(base, 0))
+            for quarter in 0..<4 {
+                var bytes = SIMD16<UInt32>()
+                for lane in 0..<16 { bytes[lane] = UInt32(base.load(fromByteOffset: 2 + quarter * 4 + lane / 4, as: UInt8.self)) }
+                let codes = (bytes &>> shifts) & 3
+                var levels = SIMD16<Float>()
+                for lane in 0..<16 { levels[lane] = Float(Int32(codes[lane]) - 1) }
+                BlockIO.store(levels * d, output, quarter * 16)
             }
         }
     }

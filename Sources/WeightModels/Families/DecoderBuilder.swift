@@ -91,12 +91,20 @@ enum DecoderBuilder {
     /// rotating adjacent pairs of the permuted rows gives the same attention scores, so the
     /// permutation is undone by the rotary layout, without copying.
     static func rotaryTables(_ t: TextStack, schema: TensorSchema, binder b: WeightBinder) throws -> (full: RotaryTable?, sliding: RotaryTable?) {
-        guard let rotary = t.rotary else { return (nil, nil) }
+        guard var rotary = t.rotary else { return (nil, nil) }
         var layout: RotaryTable.Layout = rotary.layout == .interleaved ? .interleaved : .halves
         if b.gguf, case .rotaryRowPermutation? = schema[.layer(0, .query)]?.toGGUF { layout = .interleaved }
         // llama.cpp writes frequency-dependent rope scaling (llama3) as per-frequency divisors.
         var factors: [Float]?
         if b.gguf, b.has(TensorRole(.ropeFrequencies)) { factors = b.vector(TensorRole(.ropeFrequencies)) }
+        // And longrope's factor lists (Phi-3) as two tensors, which the file's description already
+        // holds; these are the values its rotation uses.
+        if b.gguf, var scaling = rotary.scaling, scaling.type == "longrope",
+           b.has(TensorRole(.ropeFactorsShort)), b.has(TensorRole(.ropeFactorsLong)) {
+            scaling.factorLists["short_factor"] = b.vector(TensorRole(.ropeFactorsShort)).map(Double.init)
+            scaling.factorLists["long_factor"] = b.vector(TensorRole(.ropeFactorsLong)).map(Double.init)
+            rotary.scaling = scaling
+        }
         let full = try table(rotary, t, layout: layout, frequencyFactors: factors)
         let sliding = try t.slidingRotary.map { try table($0, t, layout: layout, frequencyFactors: nil) }
         return (full, sliding)
@@ -121,6 +129,16 @@ enum DecoderBuilder {
                 scaling = .yarn(factor: Float(s.factor), originalContext: original,
                                 betaFast: Float(s.parameters["beta_fast"] ?? 32), betaSlow: Float(s.parameters["beta_slow"] ?? 1),
                                 attentionFactor: s.parameters["attention_factor"].map(Float.init))
+            case "longrope":
+                let half = rotary.dimensions / 2
+                guard let short = s.factorLists["short_factor"], let long = s.factorLists["long_factor"],
+                      short.count == half, long.count == half else {
+                    throw ModelError.unsupportedModel(modelType: "decoder", reason: "longrope needs \(half) short and \(half) long factors")
+                }
+                let attention = s.parameters["attention_factor"]
+                    ?? (s.factor <= 1 || original <= 1 ? 1 : (1 + log(s.factor) / log(Double(original))).squareRoot())
+                scaling = .longrope(shortFactors: short.map(Float.init), longFactors: long.map(Float.init), originalContext: original,
+                                    attentionFactor: Float(attention))
             default:
                 throw ModelError.unsupportedModel(modelType: "decoder", reason: "rope scaling '\(s.type)' is not implemented")
             }

@@ -9,7 +9,9 @@ struct BudgetCommand: ParsableCommand {
         discussion: """
             PATH: a .gguf or .safetensors file, a model directory, or a bare config.json / \
             params.json (a directory holding only one counts). Counts are exact from the tensors \
-            when weights are present, from the configuration otherwise.
+            when weights are present, from the configuration otherwise. Several paths are \
+            compared side by side: one table with a column per model, the same options for \
+            each, and without --ctx the contexts of all of them (4096 and each trained context).
 
             Sizes: K, M, G, T are powers of 1000; KiB, MiB, GiB, TiB powers of 1024.
 
@@ -20,11 +22,13 @@ struct BudgetCommand: ParsableCommand {
                [{"ctx", "bytes", "llama_cpp_bytes"}]}, "flops_per_token": {"prefill",
                "prefill_ctx", "decode": [{"ctx", "flops"}]}, "lora": {...}, "vision": {...},
                "fits": {...}, "decode_ceiling_tokens_per_second": x}
+            For several paths, --json prints an array of these objects, each with "path" (as \
+            given) first, and --plot one SVG comparing them.
             """
     )
 
-    @Argument(help: "A .gguf, .safetensors, model directory, config.json or params.json.")
-    var path: String
+    @Argument(help: "A .gguf, .safetensors, model directory, config.json or params.json; several are compared side by side.")
+    var paths: [String] = []
 
     @Option(help: "Context lengths, comma-separated (default: 4096 and the trained context).")
     var ctx: String?
@@ -66,6 +70,7 @@ struct BudgetCommand: ParsableCommand {
     var plot: String?
 
     func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("Missing expected argument '<paths> ...': a model to budget") }
         guard parallel > 0 else { throw ValidationError("--parallel: '\(parallel)' must be a positive number of sequences") }
         if let loraRank, loraRank <= 0 { throw ValidationError("--lora-rank: '\(loraRank)' must be a positive rank") }
         guard images >= 0 else { throw ValidationError("--images: '\(images)' must not be negative") }
@@ -91,6 +96,8 @@ struct BudgetCommand: ParsableCommand {
     }
 
     func run() throws {
+        guard paths.count == 1 else { return try runSideBySide() }
+        let path = paths[0]
         try reportingErrors {
             let request = try self.request()
             let budget = try ModelBudget.load(path, request: request)
@@ -102,6 +109,40 @@ struct BudgetCommand: ParsableCommand {
             } else {
                 var output = OutputBuffer()
                 BudgetReport.writeText(budget, path: path, into: &output)
+                if let plot { output.line("chart written to \(plot)") }
+                output.flush()
+            }
+        }
+    }
+
+    /// Several paths: every budget with the same request; without --ctx, every model at the
+    /// contexts any of them reports by default.
+    func runSideBySide() throws {
+        try reportingErrors {
+            var request = try self.request()
+            // Errors about one model's options name its path (the others may take them).
+            func load(_ path: String) throws -> ModelBudget {
+                do {
+                    return try ModelBudget.load(path, request: request)
+                } catch let error as BudgetError {
+                    throw CommandFailure("\(path): \(error.description)")
+                }
+            }
+            var budgets = try paths.map(load)
+            let union = Array(Set(budgets.flatMap(\.contexts))).sorted()
+            if ctx == nil, budgets.contains(where: { $0.contexts != union }) {
+                request.contexts = union
+                budgets = try paths.map(load)
+            }
+            let entries = Array(zip(paths, budgets)).map { (path: $0.0, budget: $0.1) }
+            if let plot {
+                try BudgetComparisonPlot(Array(zip(BudgetReport.titles(paths), budgets)).map { (title: $0.0, budget: $0.1) }).write(to: plot)
+            }
+            if json {
+                Terminal.writeOut(JSONWriter.string(BudgetReport.json(entries), indent: 1) + "\n")
+            } else {
+                var output = OutputBuffer()
+                BudgetReport.writeComparison(entries, into: &output)
                 if let plot { output.line("chart written to \(plot)") }
                 output.flush()
             }

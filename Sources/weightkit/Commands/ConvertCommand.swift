@@ -27,6 +27,12 @@ struct ConvertCommand: ParsableCommand {
             reads them), 512MiB, 2GiB (powers of 1024) or bytes; a tensor larger than SIZE gets \
             a part of its own.
 
+            --type names one type for every weight (q4_k: all of them Q4_K) or, for a .gguf DST, \
+            one of llama-quantize's mixes (q4_k_m, q5_k_s, q3_k_m, iq4_xs, q2_k, ...: the names \
+            of `weightkit quantize` except the aliases q3_k/q4_k/q5_k, which stay single types or \
+            unknown here), written exactly as `weightkit quantize` writes it (see Docs/QUANTIZE.md). \
+            Changing the type of a tensor that is already quantised needs --allow-requantize.
+
             --compress zstd[:LEVEL] writes DST.zst, compressed as a stream. Any input path ending \
             in .zst is decompressed (as a stream, to a temporary file) before it is read.
             """
@@ -38,8 +44,11 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Where to write: .gguf, .safetensors or a directory.")
     var destination: String
 
-    @Option(help: "Type of the converted weights: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (default: keep each tensor's float type).")
+    @Option(help: "Type of the converted weights: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (one type for every weight), or a llama-quantize mix such as q4_k_m (default: keep each tensor's float type).")
     var type: String?
+
+    @Flag(help: "Allow changing the type of tensors that are already quantised.")
+    var allowRequantize = false
 
     @Option(help: "Copy the tokenizer.* metadata of this GGUF into a GGUF destination.")
     var tokenizerFrom: String?
@@ -62,16 +71,25 @@ struct ConvertCommand: ParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         try reportingErrors {
             do {
-                let options = ConversionOptions(
-                    type: try type.map { try Converter.type(named: $0) }, overwrite: force, tokenizerFrom: tokenizerFrom,
+                let chosen = try type.map { try Converter.typeOrMix(named: $0) }
+                var options = ConversionOptions(
+                    type: chosen?.type, overwrite: force, tokenizerFrom: tokenizerFrom,
                     splitMaxSize: try splitMaxSize.map { try ByteSize.parse($0, option: "--split-max-size") },
                     compression: try compress.map { try ZstdCompression(parsing: $0) })
+                options.mix = chosen?.mix
+                options.allowRequantize = allowRequantize
                 let report = try Converter.convert(
                     source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet))
                 ConversionReporting.summary(report, quiet: quiet)
             } catch let error as ConversionError {
                 throw CommandFailure(error.description)
             } catch let error as WriterError {
+                throw CommandFailure(error.description)
+            } catch let error as QuantizationError {
+                throw CommandFailure(error.description)
+            } catch let error as QuantizationPlanError {
+                throw CommandFailure(error.description)
+            } catch let error as ModelQuantizerError {
                 throw CommandFailure(error.description)
             }
         }

@@ -90,6 +90,12 @@ enum BudgetReport {
                     ("count", .int(experts.expertCount)), ("used", .int(experts.usedExpertCount)), ("ffn", .int(experts.feedForwardLength)),
                 ]))
             }
+            let attention = AttentionKind(text)
+            t["attention"] = .object(JSONObject([
+                ("kind", .string(attention.kind.rawValue)),
+                ("query_heads_per_kv_head", attention.queryHeadsPerKVHead.map { .int($0) } ?? .null),
+                ("kv_saving_vs_mha", .double(attention.kvSavingVersusMHA)),
+            ]))
             if let window = text.slidingWindow { t["sliding_window"] = .int(window) }
             if let types = text.layerTypes { t["sliding_layers"] = .int(types.filter { $0 == .sliding }.count) }
             if let future = text.futureTokens { t["future_tokens"] = .int(future) }
@@ -114,7 +120,8 @@ enum BudgetReport {
         let a = budget.architecture
         output.line("\(path)  (\(a.modelType), counted from \(budget.parameters.fromTensors ? "the tensors" : "the configuration"))")
         if let text = a.text {
-            var line = "  \(text.layerCount) layers, hidden \(text.hiddenSize), \(text.headCount) heads / \(text.kvHeadCount) KV heads"
+            let attention = AttentionKind(text)
+            var line = "  \(text.layerCount) layers, hidden \(text.hiddenSize), \(text.headCount) heads / \(text.kvHeadCount) KV heads (\(attention.label))"
             line += ", head dim \(text.keyLength)\(text.valueLength != text.keyLength ? "/\(text.valueLength)" : "")"
             line += ", FFN \(text.feedForwardLength), vocab \(Formatting.grouped(text.vocabularySize)), context \(Formatting.grouped(text.contextLength))"
             output.line(line)
@@ -209,5 +216,129 @@ enum BudgetReport {
             return Formatting.fixed(value / scale, 3) + " " + unit
         }
         return "\(flops) FLOP"
+    }
+
+    // MARK: Side by side
+
+    /// `--json` for several paths: one object per model, as for one path, with the path as given.
+    static func json(_ entries: [(path: String, budget: ModelBudget)]) -> JSONValue {
+        .array(entries.map { entry in
+            var object = JSONObject([("path", .string(entry.path))])
+            for (key, value) in json(entry.budget) { object[key] = value }
+            return .object(object)
+        })
+    }
+
+    /// Column titles: each path's last component (a config file's directory), made unique.
+    static func titles(_ paths: [String]) -> [String] {
+        var titles = paths.map { path -> String in
+            var trimmed = path
+            while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+            let last = PathName.lastComponent(of: trimmed)
+            let directory = PathName.directory(of: trimmed)
+            if ["config.json", "params.json"].contains(last), !directory.isEmpty { return PathName.lastComponent(of: directory) }
+            return last
+        }
+        for (index, title) in titles.enumerated() where titles.filter({ $0 == title }).count > 1 {
+            titles[index] = "\(title) (\(index + 1))"
+        }
+        return titles
+    }
+
+    /// One table, a column per model: architecture, attention, parameters by component, bytes
+    /// per type, KV cache and FLOPs at the contexts, and what was asked for (LoRA, memory, bandwidth).
+    static func writeComparison(_ entries: [(path: String, budget: ModelBudget)], into output: inout OutputBuffer) {
+        let titles = Self.titles(entries.map(\.path))
+        let budgets = entries.map(\.budget)
+        var table = TextTable([""] + titles, rightAligned: Set(1...entries.count))
+        func row(_ label: String, _ cell: (ModelBudget) -> String) { table.add([label] + budgets.map(cell)) }
+        func section(_ name: String) { table.add([name] + budgets.map { _ in "" }) }
+        func text(_ cell: @escaping (TextStack) -> String) -> (ModelBudget) -> String {
+            { $0.architecture.text.map(cell) ?? "-" }
+        }
+        row("model type") { $0.architecture.modelType }
+        row("counted from") { $0.parameters.fromTensors ? "tensors" : "configuration" }
+        row("layers", text { String($0.layerCount) })
+        row("hidden size", text { Formatting.grouped($0.hiddenSize) })
+        row("FFN width", text { Formatting.grouped($0.feedForwardLength) })
+        row("vocabulary", text { Formatting.grouped($0.vocabularySize) })
+        row("context", text { Formatting.grouped($0.contextLength) })
+        row("heads / KV heads", text { "\($0.headCount) / \($0.kvHeadCountPerLayer.map { "\($0.min() ?? 0)-\($0.max() ?? 0)" } ?? String($0.kvHeadCount))" })
+        row("head dim", text { "\($0.keyLength)\($0.valueLength != $0.keyLength ? "/\($0.valueLength)" : "")" })
+        row("attention", text { AttentionKind($0).label })
+        row("KV saving vs MHA", text { Formatting.fixed(AttentionKind($0).kvSavingVersusMHA * 100, 1) + "%" })
+        row("sliding window", text { t in
+            guard let window = t.slidingWindow, let types = t.layerTypes else { return "-" }
+            return "\(Formatting.grouped(window)) on \(types.filter { $0 == .sliding }.count)/\(t.layerCount)"
+        })
+        if budgets.contains(where: { $0.architecture.text?.experts != nil }) {
+            row("experts", text { t in t.experts.map { "\($0.usedExpertCount) of \($0.expertCount)" } ?? "-" })
+        }
+        if budgets.contains(where: { $0.architecture.vision != nil }) {
+            row("vision tower") { b in b.architecture.vision.map { "\($0.family.rawValue) \($0.imageSize)px/\($0.patchSize)" } ?? "-" }
+        }
+
+        section("parameters")
+        let components = BudgetComponent.allCases.filter { component in budgets.contains { $0.parameters.count(of: component) > 0 } }
+        for component in components {
+            row("  " + component.name) { Formatting.grouped($0.parameters.count(of: component)) }
+        }
+        row("  total") { Formatting.grouped($0.parameters.total) }
+        if budgets.contains(where: { $0.parameters.active != $0.parameters.total }) {
+            row("  active per token") { Formatting.grouped($0.parameters.active) }
+        }
+        row("  non-embedding") { Formatting.grouped($0.parameters.nonEmbedding) }
+
+        section("weights")
+        row("  as stored") { Formatting.bytes($0.weights.bytes) }
+        for name in ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q5_0", "q4_k", "q4_0", "iq4_xs", "q3_k", "q2_k"] {
+            row("  " + name) { Formatting.bytes($0.weights.bytes(as: name)) }
+        }
+
+        let contexts = Array(Set(budgets.flatMap(\.contexts))).sorted()
+        if let kv = budgets.compactMap(\.kvCache).first {
+            section("KV cache (\(kv.typeK.name.lowercased())/\(kv.typeV.name.lowercased()), \(kv.parallel) sequence\(kv.parallel == 1 ? "" : "s"))")
+            row("  bytes per token") { $0.kvCache.map { Formatting.grouped($0.bytesPerToken) } ?? "-" }
+            for context in contexts {
+                row("  at \(Formatting.grouped(context))") { b in
+                    b.kvCache?.contexts.first { $0.context == context }.map { Formatting.bytes($0.bytes) } ?? "-"
+                }
+            }
+            for context in contexts {
+                row("  llama.cpp at \(Formatting.grouped(context))") { b in
+                    b.kvCache?.contexts.first { $0.context == context }.map { Formatting.bytes($0.llamaCppBytes) } ?? "-"
+                }
+            }
+            section("FLOPs per token")
+            // The prompt is the first context, the same for every model.
+            if let prompt = budgets.compactMap(\.flops).first?.prefillContext {
+                row("  prefill, prompt of \(Formatting.grouped(prompt))") { b in
+                    guard let flops = b.flops, flops.prefillContext == prompt else { return "-" }
+                    return giga(flops.prefill)
+                }
+            }
+            for context in contexts {
+                row("  decode at \(Formatting.grouped(context))") { b in
+                    b.flops?.decode.first { $0.context == context }.map { giga($0.flops) } ?? "-"
+                }
+            }
+        }
+        if budgets.contains(where: { $0.lora != nil }) {
+            section("LoRA")
+            row("  trainable") { $0.lora.map { Formatting.grouped($0.trainable) } ?? "-" }
+            row("  NF4 base weights") { $0.lora.map { Formatting.bytes($0.nf4BaseBytes) } ?? "-" }
+            row("  AdamW state") { $0.lora.map { Formatting.bytes($0.optimizerBytes) } ?? "-" }
+        }
+        if let fit = budgets.compactMap(\.fit).first {
+            section("memory \(Formatting.bytes(fit.memory))")
+            row("  needs") { $0.fit.map { Formatting.bytes($0.required) } ?? "-" }
+            row("  fits") { $0.fit.map { $0.fits ? "yes" : "no" } ?? "-" }
+            row("  longest context") { b in b.fit.map { b.kvCache == nil ? "-" : Formatting.grouped($0.maxContext) } ?? "-" }
+        }
+        if budgets.contains(where: { $0.decodeCeiling != nil }) {
+            row("decode ceiling (tokens/s)") { $0.decodeCeiling.map { Formatting.fixed($0, 1) } ?? "-" }
+        }
+        output.line("\(entries.count) models side by side")
+        table.render(indent: "", into: &output)
     }
 }

@@ -111,6 +111,8 @@ struct TextTable {
                 }
                 if !last { text += "  " }
             }
+            // A row with empty last cells (a section heading) ends at its last character.
+            while text.hasSuffix(" ") { text.removeLast() }
             return text
         }
         output.line(line(header))
