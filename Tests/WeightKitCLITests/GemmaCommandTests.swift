@@ -5,23 +5,32 @@ import WeightFormats
 /// Gemma through the command line: convert, then run WeightKit's own GGUF; the refusal of what
 /// llama.cpp's GGUF cannot hold as one line on stderr.
 @Suite struct GemmaCommandTests {
-    @Test("convert then run WeightKit's GGUF: transformers' greedy tokens", arguments: ["gemma2-tiny", "gemma3-tiny"])
+    @Test("convert then run WeightKit's f32 GGUF: transformers' logits within 1e-4 and its greedy tokens",
+          arguments: ["gemma2-tiny", "gemma3-tiny"])
     func convertAndRun(model: String) throws {
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let reference = try CLI.json("models/\(model)/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap(\.intValue)
-        let gguf = directory + "/\(model).gguf"
-        let converted = try CLI.run(["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f16", "--quiet"])
+        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap(\.intValue).map(String.init).joined(separator: ",")
+        let gguf = directory + "/\(model).gguf", logits = directory + "/logits.npy"
+        let converted = try CLI.run(["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f32", "--quiet"])
         #expect(converted.status == 0, "\(converted.stderr)")
-        let run = try CLI.run(["run", gguf, "--tokens", prompt.map(String.init).joined(separator: ","), "--generate", "8", "--json"])
+        let run = try CLI.run(["run", gguf, "--tokens", prompt, "--generate", "8", "--logits", logits, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
-        // f16 weights: the first tokens, before a near tie can flip.
-        let tokens = try #require(run.json?["tokens"]?.arrayValue)
-        #expect(tokens.prefix(3) == (reference["greedy"]?.arrayValue ?? []).prefix(3))
-        let hf = try CLI.run(["run", CLI.fixture("models/\(model)"), "--tokens", prompt.map(String.init).joined(separator: ","),
-                              "--generate", "8", "--json"])
-        #expect(hf.json?["tokens"] == reference["greedy"])
+        #expect(run.json?["tokens"] == reference["greedy"])
+        // Gemma 3's GGUF has the tokenizer's rows only: the first columns of transformers' logits.
+        let written = try NPY.read(logits), expected = try NPY.read(CLI.fixture("models/\(model)/logits.npy"))
+        let rows = expected.shape[0], columns = written.shape[1], vocabulary = expected.shape[1]
+        #expect(written.shape[0] == rows && (columns == vocabulary || columns == reference["gguf_vocab_size"]?.intValue))
+        var difference = 0.0, norm = 0.0
+        for row in 0..<rows {
+            for column in 0..<columns {
+                let a = Double(written.values[row * columns + column]), b = Double(expected.values[row * vocabulary + column])
+                difference += (a - b) * (a - b)
+                norm += b * b
+            }
+        }
+        #expect((difference / norm).squareRoot() <= 1e-4)
     }
 
     @Test("a query_pre_attn_scalar llama.cpp does not derive: one line naming the key and both values, no destination")
