@@ -75,7 +75,9 @@ $(LLAMA_DIR)/build/bin/libggml-base.so: $(PYTHON)
 	  llama-tokenize llama-completion llama-embedding llama-imatrix llama-perplexity llama-export-lora
 
 ## Rebuilds Fixtures/ with the reference implementations.
+## (gemma_models runs llama.cpp on the GGUFs the debug weightkit writes, so it is built first.)
 fixtures: venv llama-cpp
+	$(SWIFT) build --product weightkit
 	LLAMA_CPP_DIR=$(LLAMA_DIR) $(PYTHON) Fixtures/make_fixtures.py
 
 ## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch); see Docs/FUZZING.md.

@@ -105,7 +105,7 @@ let package = Package(
             dependencies: ["WeightBudget", "WeightArchitecture", "WeightFormats"]),
         .testTarget(
             name: "WeightConversionTests",
-            dependencies: ["WeightConversion", "WeightArchitecture", "WeightFormats"]),
+            dependencies: ["WeightConversion", "WeightArchitecture", "WeightFormats", "CKernels"]),
         .testTarget(
             name: "WeightComputeTests",
             dependencies: ["WeightCompute", "CKernels", "WeightFormats"]),

@@ -15,12 +15,18 @@
 * llama.cpp's KV-cache allocation for a Qwen2.5-0.5B-shaped GGUF (zero Q4_0 weights, the
   Qwen2 tokenizer of ggml-vocab-qwen2.gguf) at several contexts, cache types and parallel
   sequence counts: the `llama_kv_cache: size = ... MiB` line it logs when tools/llama_kv_probe.c
-  creates a context through llama.cpp's C API. The committed GGUF holds the same metadata
-  without tensors or tokenizer.
+  creates a context through llama.cpp's C API (one unified cache, sliding-window caches sized by
+  the window). The committed GGUF holds the same metadata without tensors or tokenizer.
 * llama.cpp's KV-cache allocation for the tiny Mistral (llama.cpp's f32 GGUF with WeightKit's
   `llama.attention.sliding_window` added) and Phi-3 (llama.cpp's own f32 GGUF, whose window
   llama.cpp disables): a cache for the whole context on every layer, whatever the window. The
   Mistral file is committed as budget/mistral-tiny-window.gguf, metadata only.
+* The same for tiny models with interleaved sliding windows in llama.cpp's gemma2 and gemma3
+  layouts (Gemma 2's window and pattern, Gemma 3's pattern with a window of 1000): the two lines
+  llama.cpp logs, for the full layers' cache and the window layers'.
+* Gemma-2-9B and Gemma-3-4B (Gemma3ForConditionalGeneration, with its SigLIP tower and
+  projector) from their published configurations; Gemma 3's image tokens from the shape of its
+  projected image features on the meta device.
 """
 import json
 import pathlib
@@ -109,6 +115,24 @@ def llava_next_video_7b():
         video_token_index=32000)
 
 
+def gemma2_9b():
+    return transformers.Gemma2Config(
+        vocab_size=256000, hidden_size=3584, intermediate_size=14336, num_hidden_layers=42, num_attention_heads=16,
+        num_key_value_heads=8, head_dim=256, query_pre_attn_scalar=256, sliding_window=4096, max_position_embeddings=8192,
+        rms_norm_eps=1e-6, rope_theta=10000.0, attn_logit_softcapping=50.0, final_logit_softcapping=30.0,
+        hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True, torch_dtype="float32")
+
+
+def gemma3_4b():
+    return transformers.Gemma3Config(
+        text_config=dict(model_type="gemma3_text", hidden_size=2560, intermediate_size=10240, num_hidden_layers=34,
+                         rope_scaling={"rope_type": "linear", "factor": 8.0}, sliding_window=1024),
+        vision_config=dict(model_type="siglip_vision_model", hidden_size=1152, image_size=896, intermediate_size=4304,
+                           num_attention_heads=16, num_hidden_layers=27, patch_size=14, vision_use_head=False),
+        mm_tokens_per_image=256, boi_token_index=255999, eoi_token_index=256000, image_token_index=262144,
+        torch_dtype="bfloat16")
+
+
 def bert_base():
     return BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                       intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)
@@ -144,6 +168,8 @@ PUBLISHED = {
     "bert-base-uncased": (bert_base, AutoModel),
     "mistral-7b": (mistral_7b, AutoModelForCausalLM),
     "phi-3-mini": (phi3_mini, AutoModelForCausalLM),
+    "gemma-2-9b": (gemma2_9b, AutoModelForCausalLM),
+    "gemma-3-4b": (gemma3_4b, "Gemma3ForConditionalGeneration"),
 }
 
 # ------------------------------------------------------------- components of transformers' names
@@ -186,6 +212,8 @@ def count(model: torch.nn.Module, vision_only: bool = False) -> dict:
 
 def build(config, auto):
     with torch.device("meta"):
+        if isinstance(auto, str):  # a model class by name (conditional-generation models)
+            return getattr(transformers, auto)(config)
         if auto is None:
             from transformers import LlavaNextVideoForConditionalGeneration
             return LlavaNextVideoForConditionalGeneration(config)
@@ -202,6 +230,18 @@ def video_tokens_per_frame(model) -> int:
     with torch.no_grad():
         features = model.model.get_video_features(pixel_values_videos=pixels)
     features = features[0] if isinstance(features, (list, tuple)) else getattr(features, "pooler_output", features)
+    if isinstance(features, (list, tuple)):
+        features = features[0]
+    return int(features.shape[-2])
+
+
+def image_tokens(model) -> int:
+    """Tokens one image becomes: the shape of Gemma 3's projected image features."""
+    size = model.config.vision_config.image_size
+    pixels = torch.empty(1, 3, size, size, device="meta")
+    with torch.no_grad():
+        features = model.model.get_image_features(pixel_values=pixels)
+    features = getattr(features, "pooler_output", features)
     if isinstance(features, (list, tuple)):
         features = features[0]
     return int(features.shape[-2])
@@ -236,6 +276,8 @@ def published(out: pathlib.Path) -> dict:
         entry = count(model, vision_only=auto is CLIPVisionModel)
         if label.startswith("llava"):
             entry["video_tokens_per_frame"] = video_tokens_per_frame(model)
+        if label.startswith("gemma-3"):
+            entry["image_tokens"] = image_tokens(model)
         entry["lora"] = [{"rank": rank, "targets": [t.removesuffix("_proj") for t in targets],
                           "trainable": lora_trainable(model, rank, targets)}
                          for name, rank, targets in LORA_CASES if name == label]
@@ -330,7 +372,105 @@ KV_RUNS = [
     (4096, "q4_0", "q4_0", 1),
     (4096, "q8_0", "f16", 1),
     (2048, "f16", "f16", 2),
+    # one unified cache pads the sequences' cells together: pad(3 x 100, 256), not 3 x pad(100, 256)
+    (100, "f16", "f16", 3),
 ]
+
+
+# Interleaved sliding windows: tiny models with Gemma 2's and Gemma 3's layer patterns
+# (llama.cpp's defaults for the architecture: every other layer, five of six) and windows, one
+# of them not a multiple of 256.
+INTERLEAVED = [
+    # (file, architecture, layers, window)
+    ("gemma2-shaped.gguf", "gemma2", 4, 4096),
+    ("gemma3-shaped.gguf", "gemma3", 6, 1000),
+]
+
+INTERLEAVED_RUNS = [
+    # (context, type_k, type_v, parallel sequences)
+    (256, "f16", "f16", 1),
+    (1000, "f16", "f16", 1),
+    (1536, "f16", "f16", 1),
+    (4096, "f16", "f16", 1),
+    (8192, "f16", "f16", 1),
+    (32768, "q8_0", "q8_0", 1),
+    (4096, "f16", "f16", 2),
+    (3000, "f16", "f16", 3),
+    (2048, "q4_0", "q4_0", 4),
+]
+
+
+def interleaved_gguf(path: pathlib.Path, arch: str, layers: int, window: int, with_weights: bool) -> None:
+    """A model of llama.cpp's `arch` with zero float32 weights (hidden 64, 4 heads, 2 KV heads of
+    32) and the tiny Gemma 2 fixture's SentencePiece vocabulary; metadata only when
+    `with_weights` is false."""
+    import gguf
+    hidden, heads, kv_heads, head, ff = 64, 4, 2, 32, 64
+    writer = gguf.GGUFWriter(str(path), arch)
+    writer.add_name(f"{arch}-shaped")
+    writer.add_context_length(32768)
+    writer.add_embedding_length(hidden)
+    writer.add_block_count(layers)
+    writer.add_feed_forward_length(ff)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    writer.add_layer_norm_rms_eps(1e-6)
+    writer.add_key_length(head)
+    writer.add_value_length(head)
+    writer.add_sliding_window(window)
+    if arch == "gemma2":
+        writer.add_attn_logit_softcapping(50.0)
+        writer.add_final_logit_softcapping(30.0)
+    else:
+        writer.add_rope_freq_base(1000000.0)
+        writer.add_rope_freq_base_swa(10000.0)
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    if with_weights:
+        vocab_file = pathlib.Path(__file__).resolve().parents[1] / "models" / "gemma2-tiny-gguf" / "gemma2-tiny-f32.gguf"
+        vocab = gguf.GGUFReader(str(vocab_file))
+        for field in vocab.fields.values():
+            if field.name.startswith("tokenizer."):
+                copy_field(writer, vocab, field)
+        n_vocab = len(vocab.fields["tokenizer.ggml.tokens"].data)
+
+        def zeros(name, shape):
+            writer.add_tensor(name, np.zeros(shape, dtype=np.float32))
+
+        zeros("token_embd.weight", [n_vocab, hidden])
+        zeros("output_norm.weight", [hidden])
+        for i in range(layers):
+            p = f"blk.{i}."
+            for norm in ("attn_norm", "post_attention_norm", "ffn_norm", "post_ffw_norm"):
+                zeros(p + norm + ".weight", [hidden])
+            zeros(p + "attn_q.weight", [heads * head, hidden])
+            zeros(p + "attn_k.weight", [kv_heads * head, hidden])
+            zeros(p + "attn_v.weight", [kv_heads * head, hidden])
+            zeros(p + "attn_output.weight", [hidden, heads * head])
+            if arch == "gemma3":
+                zeros(p + "attn_q_norm.weight", [head])
+                zeros(p + "attn_k_norm.weight", [head])
+            zeros(p + "ffn_gate.weight", [ff, hidden])
+            zeros(p + "ffn_up.weight", [ff, hidden])
+            zeros(p + "ffn_down.weight", [hidden, ff])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+KV_LINE = r"llama_kv_cache: size = +([0-9.]+) MiB \( *(\d+) cells, +(\d+) layers, +(\d+)/(\d+) seqs"
+
+
+def probe_kv(probe: pathlib.Path, model: pathlib.Path, ctx: int, parallel: int, type_k: str, type_v: str) -> list[dict]:
+    """llama.cpp's KV-cache log lines for one context: one per cache it creates."""
+    result = subprocess.run([str(probe), str(model), str(ctx), str(parallel), type_k, type_v],
+                            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    log = result.stdout + result.stderr
+    caches = [{"mib": m.group(1), "cells": int(m.group(2)), "layers": int(m.group(3)), "line": m.group(0)}
+              for m in re.finditer(KV_LINE, log)]
+    if result.returncode != 0 or not caches:
+        raise SystemExit(f"no KV-cache line in llama.cpp's log:\n{log[-3000:]}")
+    return caches
 
 
 def qwen_shaped_gguf(path: pathlib.Path, with_weights: bool) -> None:
@@ -407,18 +547,24 @@ def llama_cpp_kv(out: pathlib.Path, root: pathlib.Path) -> None:
     probe = build_probe(root, cache)
     runs = []
     for ctx, type_k, type_v, parallel in KV_RUNS:
-        result = subprocess.run([str(probe), str(model), str(ctx), str(parallel), type_k, type_v],
-                                capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
-        log = result.stdout + result.stderr
-        match = re.search(r"llama_kv_cache: size = +([0-9.]+) MiB \( *(\d+) cells, +(\d+) layers, +(\d+)/(\d+) seqs", log)
-        if match is None:
-            raise SystemExit(f"no KV-cache line in llama.cpp's log:\n{log[-3000:]}")
-        runs.append({"ctx": ctx, "type_k": type_k, "type_v": type_v, "parallel": parallel,
-                     "mib": match.group(1), "cells": int(match.group(2)), "layers": int(match.group(3)),
-                     "line": match.group(0)})
-        print(f"  kv {ctx} {type_k}/{type_v} x{parallel}: {match.group(1)} MiB", flush=True)
+        (entry,) = probe_kv(probe, model, ctx, parallel, type_k, type_v)
+        runs.append({"ctx": ctx, "type_k": type_k, "type_v": type_v, "parallel": parallel} | entry)
+        print(f"  kv {ctx} {type_k}/{type_v} x{parallel}: {entry['mib']} MiB", flush=True)
+    interleaved = []
+    for name, arch, layers, window in INTERLEAVED:
+        weighted = cache / name
+        interleaved_gguf(weighted, arch, layers, window, with_weights=True)
+        interleaved_gguf(out / name, arch, layers, window, with_weights=False)
+        model_runs = []
+        for ctx, type_k, type_v, parallel in INTERLEAVED_RUNS:
+            caches = probe_kv(probe, weighted, ctx, parallel, type_k, type_v)
+            if len(caches) != 2:
+                raise SystemExit(f"{name}: expected a full and a sliding-window cache, got {caches}")
+            model_runs.append({"ctx": ctx, "type_k": type_k, "type_v": type_v, "parallel": parallel, "caches": caches})
+            print(f"  kv {name} {ctx} {type_k}/{type_v} x{parallel}: " + " + ".join(c["mib"] for c in caches) + " MiB", flush=True)
+        interleaved.append({"model": name, "window": window, "runs": model_runs})
     write_json(out / "llama_cpp_kv.json", {"model": "qwen2.5-0.5b-shaped.gguf", "runs": runs,
-                                           "window_families": window_families_kv(out, root)})
+                                           "window_families": window_families_kv(out, root), "interleaved": interleaved})
 
 
 WINDOW_KV_RUNS = [(256, "f16", "f16", 1), (1000, "f16", "f16", 1), (4096, "f32", "f32", 1), (2048, "f16", "f16", 2)]

@@ -1,9 +1,13 @@
 // Creates a llama.cpp context for a GGUF and exits: llama.cpp logs the KV cache it allocates
-// ("llama_kv_cache: size = ... MiB (... cells, ... layers, .../... seqs)").
+// ("llama_kv_cache: size = ... MiB (... cells, ... layers, .../... seqs)", one line per cache:
+// two for a model with interleaved sliding windows, the full layers' first).
 //
 // usage: llama_kv_probe MODEL.gguf CTX_PER_SEQUENCE SEQUENCES TYPE_K TYPE_V
 // TYPE_*: a ggml type name (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl).
-// Each sequence gets the full context (n_ctx = CTX x SEQUENCES, one stream per sequence).
+// Each sequence gets the full context: n_ctx = CTX x SEQUENCES in one unified cache
+// (llama-server's `-kvu`, its default when the number of slots is automatic), with n_seq_max =
+// SEQUENCES, n_ubatch 512 and sliding-window caches sized by the window (`--swa-full` off, the
+// command-line tools' default; the C API's default is a full-size cache).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +38,9 @@ int main(int argc, char ** argv) {
     struct llama_context_params params = llama_context_default_params();
     params.n_ctx = (uint32_t) (ctx * sequences);
     params.n_seq_max = (uint32_t) sequences;
-    params.kv_unified = false;
+    params.kv_unified = true;
+    params.swa_full = false;
+    params.n_ubatch = 512;
     params.type_k = type_named(argv[4]);
     params.type_v = type_named(argv[5]);
     params.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;

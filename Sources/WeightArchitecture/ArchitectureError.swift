@@ -11,6 +11,10 @@ public enum ArchitectureError: Error, Equatable, Sendable, CustomStringConvertib
     case ruleViolated(file: String, key: String, value: String, rule: ArchitectureRule)
     /// The family has no representation in a format (a vision tower as GGUF metadata).
     case notConvertible(modelType: String, format: String)
+    /// A hyper-parameter the destination format has no way to say (a Gemma
+    /// `query_pre_attn_scalar` llama.cpp does not derive): the key as the source spells it,
+    /// its value, and what the format can hold instead.
+    case notRepresentable(key: String, value: String, representable: String, format: String)
 
     public var description: String {
         switch self {
@@ -23,6 +27,8 @@ public enum ArchitectureError: Error, Equatable, Sendable, CustomStringConvertib
             return "\(file): model type '\(modelType)' is not supported (supported: \(supported.joined(separator: ", ")))"
         case .notConvertible(let modelType, let format):
             return "a '\(modelType)' model cannot be written as \(format)"
+        case .notRepresentable(let key, let value, let representable, let format):
+            return "'\(key)' is \(value), but \(format) can only express \(representable)"
         case .ruleViolated(let file, let key, let value, let rule):
             return "\(file): '\(key)' is \(value), but \(rule)"
         }

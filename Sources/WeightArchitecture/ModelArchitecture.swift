@@ -238,8 +238,11 @@ public struct TextStack: Sendable, Equatable {
     /// A norm on each sublayer's output before the residual sum (Gemma 2 and 3:
     /// `post_attention_layernorm`, `post_feedforward_layernorm`).
     public var sublayerOutputNorms = false
-    /// Whether the stored RMSNorm weights are `w - 1` (Gemma multiplies by `1 + w`). llama.cpp's
-    /// converter adds the 1 when it writes GGUF, so this holds for Hugging Face files only.
+    /// Whether the family's RMSNorms multiply by `1 + w` with `w` stored (Gemma). llama.cpp's
+    /// converter adds the 1 when it writes GGUF, so Hugging Face files hold `w` and GGUF files
+    /// `1 + w`: the weight binder adds the 1 for Hugging Face files only, and the conversion
+    /// planners add it on the way to GGUF and take it off on the way back. Set for descriptions
+    /// read from either.
     public var unitOffsetNorms = false
     /// Token embeddings are multiplied by this (Gemma: √hidden); nil for none.
     public var embeddingScale: Double?
@@ -258,6 +261,11 @@ public struct TextStack: Sendable, Equatable {
     public var fusedGateUp = false
     /// How an embedding model pools token states (GGUF `pooling_type`); nil when unknown.
     public var pooling: Pooling?
+    /// The rows of the token embeddings a GGUF keeps when llama.cpp's converter cuts them to the
+    /// tokenizer's size (Gemma 3's `Gemma3Model.modify_tensors`); nil when it keeps all
+    /// `vocabularySize`. No configuration names it: `ModelFamily.prepareForGGUF` sets it from the
+    /// model directory before a conversion to GGUF is planned.
+    public var ggufVocabularySize: Int?
 
     public init(vocabularySize: Int, hiddenSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int,
                 keyLength: Int, valueLength: Int, feedForwardLength: Int, gatedFeedForward: Bool = true,
@@ -395,6 +403,9 @@ public struct VisionProjector: Sendable, Equatable {
     public var selectStrategy: String
     /// Pooling of the patch grid before the LLM (LLaVA-NeXT-Video's `spatial_pool_stride`).
     public var spatialPoolStride: Int?
+    /// The tokens one image becomes when the projector pools the patch grid to a fixed count
+    /// (Gemma 3's `mm_tokens_per_image`); nil: one per patch.
+    public var imageTokens: Int?
 
     public init(inputSize: Int, outputSize: Int, activation: Activation, bias: Bool = true, featureLayer: Int = -2,
                 selectStrategy: String = "default", spatialPoolStride: Int? = nil) {

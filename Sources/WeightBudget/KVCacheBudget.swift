@@ -23,9 +23,11 @@ public struct KVCacheBudget: Sendable, Equatable {
         /// the window's last `window - 1` tokens, as transformers' cache does: the next token
         /// makes the window full).
         public var bytes: Int
-        /// What llama.cpp allocates: cells padded to 256 per sequence, sliding-window layers
-        /// sized `pad(window + ubatch, 256)`, capped at the full size (every layer full-size for
-        /// families whose window llama.cpp does not apply: Mistral, Phi-3).
+        /// What llama.cpp allocates for `parallel` sequences of `context` tokens in one unified
+        /// cache (`n_ctx = context × parallel`, `n_seq = parallel`): `pad(n_ctx, 256)` cells on
+        /// every layer, except that the window layers of a family llama.cpp runs with
+        /// interleaved sliding windows (Gemma) get `pad(min(n_ctx, window × n_seq + n_ubatch), 256)`;
+        /// families whose window llama.cpp does not apply (Mistral, Phi-3) get the full size.
         public var llamaCppBytes: Int
     }
 
@@ -38,7 +40,7 @@ public struct KVCacheBudget: Sendable, Equatable {
 
     /// llama.cpp's physical batch (`n_ubatch`), which sizes its sliding-window caches.
     public static let llamaCppMicroBatch = 512
-    /// llama.cpp pads the cells of each sequence to a multiple of this.
+    /// llama.cpp pads a cache's cells to a multiple of this.
     public static let llamaCppPadding = 256
 
     /// - Parameters:
@@ -56,22 +58,20 @@ public struct KVCacheBudget: Sendable, Equatable {
         self.contexts = try contexts.map { context in
             var exact = 0, llama = 0
             let what = "the KV cache at \(context) tokens"
-            let padded = KVCacheBudget.pad(context, KVCacheBudget.llamaCppPadding)
+            // llama.cpp rounds n_ctx up to a multiple of 256 (llama_context).
+            let cells = KVCacheBudget.pad(try Checked.multiply(context, parallel, what: what), KVCacheBudget.llamaCppPadding)
             for row in rows {
-                if let window = row.window {
-                    exact = try Checked.add(exact, try Checked.multiply(row.bytes, min(context, KVCacheBudget.retained(window: window)), what: what), what: what)
-                } else {
-                    exact = try Checked.add(exact, try Checked.multiply(row.bytes, context, what: what), what: what)
-                }
+                let kept = row.window.map { min(context, KVCacheBudget.retained(window: $0)) } ?? context
+                exact = try Checked.add(exact, try Checked.multiply(row.bytes, kept, parallel, what: what), what: what)
+                var allocated = cells
                 if let window = row.window, llamaCppWindows {
-                    let cells = min(padded, KVCacheBudget.pad(window + KVCacheBudget.llamaCppMicroBatch, KVCacheBudget.llamaCppPadding))
-                    llama = try Checked.add(llama, try Checked.multiply(row.bytes, cells, what: what), what: what)
-                } else {
-                    llama = try Checked.add(llama, try Checked.multiply(row.bytes, padded, what: what), what: what)
+                    // llama_kv_cache_iswa: the window of every sequence plus one micro-batch.
+                    let windowCells = try Checked.add(try Checked.multiply(window, parallel, what: what), KVCacheBudget.llamaCppMicroBatch, what: what)
+                    allocated = min(cells, KVCacheBudget.pad(windowCells, KVCacheBudget.llamaCppPadding))
                 }
+                llama = try Checked.add(llama, try Checked.multiply(row.bytes, allocated, what: what), what: what)
             }
-            return Context(context: context, bytes: try Checked.multiply(exact, parallel, what: what),
-                           llamaCppBytes: try Checked.multiply(llama, parallel, what: what))
+            return Context(context: context, bytes: exact, llamaCppBytes: llama)
         }
     }
 

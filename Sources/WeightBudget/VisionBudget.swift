@@ -16,7 +16,10 @@ public struct VisionBudget: Sendable, Equatable {
     public var kvBytes: Int
 
     public init(vision: VisionTower, projector: VisionProjector?, images: Int, frames: Int, kvBytesPerToken: Int) throws {
-        if let projector {
+        if let projector, let pooled = projector.imageTokens {
+            tokensPerImage = pooled
+            tokensPerFrame = pooled
+        } else if let projector {
             tokensPerImage = vision.patchCount + (projector.selectStrategy == "full" && vision.classToken ? 1 : 0)
             if let stride = projector.spatialPoolStride, stride > 1 {
                 let side = vision.gridSize / stride

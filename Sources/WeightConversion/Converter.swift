@@ -178,7 +178,7 @@ public enum Converter {
         guard let configPath = ["config.json", "params.json"].map({ PathName.join(checkpoint.directory, $0) })
             .first(where: FileSystem.isRegularFile)
         else { throw ConversionError.missingConfiguration(path: source) }
-        let architecture = try ArchitectureLoader.loadJSON(configPath)
+        let architecture = try HuggingFaceToGGUF.prepared(ArchitectureLoader.loadJSON(configPath), directory: checkpoint.directory)
         let plan = try HuggingFaceToGGUF.plan(
             checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
         report.skippedTensors = plan.skipped
@@ -189,7 +189,9 @@ public enum Converter {
                 metadata[entry.key] = .copied(entry.value)
             }
         } else if let tokenizer = try TokenizerMetadata.read(
-            directory: checkpoint.directory, modelType: architecture.modelType, vocabularySize: architecture.text?.vocabularySize ?? 0)
+            directory: checkpoint.directory, modelType: architecture.modelType,
+            // As many tokens as the GGUF's embedding rows, which llama.cpp requires.
+            vocabularySize: architecture.text.map { $0.ggufVocabularySize ?? $0.vocabularySize } ?? 0)
         {
             for (key, value) in tokenizer.metadata.entries { metadata[key] = value }
             report.notes += tokenizer.notes

@@ -22,6 +22,7 @@ public enum HuggingFaceToGGUF {
         guard family.writesGGUF else {
             throw ConversionError.unsupportedArchitecture(name: architecture.modelType, supported: supportedModelTypes)
         }
+        let architecture = try prepared(architecture, directory: checkpoint.directory)
         let schema = try family.schema(architecture)
         var skipped: [String] = []
         // Output tensors in the order their first source tensor appears; stacked experts
@@ -91,13 +92,23 @@ public enum HuggingFaceToGGUF {
         return (metadata, tensors, skipped)
     }
 
+    /// `architecture` with what the converter reads from the model directory besides the
+    /// configuration (`ModelFamily.prepareForGGUF`: Gemma 3's embedding rows).
+    public static func prepared(_ architecture: ModelArchitecture, directory: String) throws -> ModelArchitecture {
+        var architecture = architecture
+        try ModelFamilies.family(of: architecture).prepareForGGUF(&architecture, directory: directory)
+        return architecture
+    }
+
     /// The source rows of a single tensor with the converter's transform applied.
     static func piece(_ view: TensorView, _ spec: TensorSpec) throws -> TensorPiece {
         switch spec.toGGUF {
         case .none: return TensorPiece(view: view)
         case .rotaryRowPermutation(let heads):
             return TensorPiece(view: view, rowOrder: RotaryRowOrder.llama(rows: view.shape[0], heads: heads))
-        case .unitOffset: return TensorPiece(view: view, valueOffset: 1)
+        case .unitOffset:
+            // convert_hf_to_gguf casts bfloat16 to float32 before adding, but adds to float16 as is.
+            return TensorPiece(view: view, valueOffset: 1, offsetPrecision: view.dtype.ggmlType == .f16 ? .f16 : nil)
         case .firstRows(let rows): return TensorPiece(view: view, rows: 0..<rows)
         }
     }

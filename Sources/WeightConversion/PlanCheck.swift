@@ -12,7 +12,10 @@ enum PlanCheck {
         let header = try GGUFFile.reading(metadata, path: path)
         let index = GGUFTensorIndex(shapes: Dictionary(tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first }))
         let written = try ModelFamilies.architecture(gguf: header, tensors: index)
-        try compare(source, written, path: path, vocabulary: !tensors.isEmpty)
+        // A GGUF whose converter cuts the embeddings (Gemma 3) holds the tokenizer's rows.
+        var expected = source
+        if let rows = source.text?.ggufVocabularySize { expected.text?.vocabularySize = rows }
+        try compare(expected, written, path: path, vocabulary: !tensors.isEmpty)
         let schema = try ModelFamilies.family(of: written).schema(written)
         var problems: [String] = []
         for tensor in tensors {

@@ -9,12 +9,17 @@ public struct TensorPiece: Sendable {
     public let rowOrder: [Int]?
     /// Added to every value (Gemma's norms: GGUF holds `1 + w`).
     public let valueOffset: Float
+    /// When set (only `.f16`), each sum is rounded to this type: llama.cpp's converter adds
+    /// Gemma's 1 to a float16 tensor in float16 (torch computes in float32 and rounds).
+    public let offsetPrecision: GGMLType?
 
-    public init(view: TensorView, rows: Range<Int>? = nil, rowOrder: [Int]? = nil, valueOffset: Float = 0) {
+    public init(view: TensorView, rows: Range<Int>? = nil, rowOrder: [Int]? = nil, valueOffset: Float = 0,
+                offsetPrecision: GGMLType? = nil) {
         self.view = view
         self.rows = rows ?? 0..<view.rowCount
         self.rowOrder = rowOrder
         self.valueOffset = valueOffset
+        self.offsetPrecision = offsetPrecision
     }
 
     var rowCount: Int { rowOrder?.count ?? rows.count }

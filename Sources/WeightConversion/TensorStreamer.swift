@@ -86,6 +86,9 @@ public final class TensorStreamer {
                 }
                 if piece.valueOffset != 0 {
                     for i in 0..<(rows * rowLength) { base[i] += piece.valueOffset }
+                    if piece.offsetPrecision == .f16 {
+                        for i in 0..<(rows * rowLength) { base[i] = Float(Float16(base[i])) }
+                    }
                 }
                 encoded.withUnsafeMutableBytes { out in
                     TensorEncoding.encode(base, count: rows * rowLength, as: type, into: out.baseAddress!)

@@ -17,10 +17,11 @@ import WeightFormats
         }
     }
 
-    /// llama.cpp prints `(float) bytes / (1024 * 1024)` with "%7.2f".
+    /// llama.cpp prints `(float) bytes / (1024 * 1024)` with "%7.2f", which rounds an exact
+    /// half (0.125 MiB) to even.
     static func mebibytes(_ bytes: Int) -> String {
         let value = Double(Float(bytes) / (1024 * 1024))
-        let hundredths = Int((value * 100).rounded())
+        let hundredths = Int((value * 100).rounded(.toNearestOrEven))
         let fraction = String(hundredths % 100)
         return "\(hundredths / 100)." + (fraction.count == 1 ? "0" + fraction : fraction)
     }
@@ -36,8 +37,8 @@ import WeightFormats
         let config = try ModelBudget.load(Fixture.path("budget/configs/qwen2.5-0.5b"), request: request)
         let entry = try #require(gguf.kvCache?.contexts.first)
         #expect(Self.mebibytes(entry.llamaCppBytes) == run.mebibytes)
-        // llama.cpp logs the cells of one stream; each sequence has its own.
-        #expect(entry.llamaCppBytes == gguf.kvCache!.bytesPerToken * run.cells * run.parallel)
+        // One unified cache holds every sequence's cells.
+        #expect(entry.llamaCppBytes == gguf.kvCache!.bytesPerToken * run.cells)
         #expect(entry.bytes == gguf.kvCache!.bytesPerToken * run.context * run.parallel)
         #expect(config.kvCache == gguf.kvCache)
     }
@@ -48,6 +49,8 @@ import WeightFormats
         #expect(Set(runs.map(\.typeK)).count >= 3)
         #expect(runs.contains { $0.context % 256 != 0 })
         #expect(runs.contains { $0.parallel > 1 })
+        // A run where padding the sequences together differs from padding each.
+        #expect(runs.contains { $0.parallel > 1 && $0.cells < $0.parallel * ((($0.context + 255) / 256) * 256) })
     }
 
     @Test("sliding-window layers: the key and value elements transformers' cache holds, in f16")

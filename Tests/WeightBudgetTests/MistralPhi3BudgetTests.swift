@@ -67,7 +67,8 @@ import WeightFormats
         let kv = try #require(budget.kvCache)
         let entry = try #require(kv.contexts.first)
         #expect(KVCacheTests.mebibytes(entry.llamaCppBytes) == run.mebibytes)
-        #expect(entry.llamaCppBytes == kv.bytesPerToken * run.cells * run.parallel)
+        // One unified cache holds every sequence's cells.
+        #expect(entry.llamaCppBytes == kv.bytesPerToken * run.cells)
         // WeightKit's own count keeps the window's last tokens of every layer.
         let window = try #require(text.slidingWindow)
         #expect(entry.bytes == kv.bytesPerToken * (window - 1) * run.parallel)

@@ -7,7 +7,8 @@ import WeightFormats
 /// and against the independent PyTorch modules of seeds 001 and 002.
 @Suite struct ParameterReferenceTests {
     static let published = ["qwen3-8b", "qwen3-30b-a3b", "llama-2-7b", "qwen2.5-0.5b", "clip-vit-large-patch14-336",
-                            "clip-vit-large-patch14-336-vision", "clip-vit-large-patch14-336-vision-projection", "siglip-so400m-patch14-384", "llava-next-video-7b", "bert-base-uncased"]
+                            "clip-vit-large-patch14-336-vision", "clip-vit-large-patch14-336-vision-projection", "siglip-so400m-patch14-384", "llava-next-video-7b", "bert-base-uncased",
+                            "gemma-2-9b", "gemma-3-4b"]
 
     @Test("published configurations: total and components equal transformers' counts", arguments: published)
     func publishedConfiguration(name: String) throws {
@@ -19,7 +20,7 @@ import WeightFormats
         #expect(components == reference["by_component"]?.integerMembers)
     }
 
-    static let tinyModels = ["llama-tiny", "qwen2-tiny", "qwen3-tiny", "qwen3moe-tiny", "qwen3moe-dense-tiny"]
+    static let tinyModels = ["llama-tiny", "qwen2-tiny", "qwen3-tiny", "qwen3moe-tiny", "qwen3moe-dense-tiny", "gemma2-tiny", "gemma3-tiny"]
 
     @Test("tiny fixtures: the configuration and the tensors both give transformers' count", arguments: tinyModels)
     func tinyModel(name: String) throws {
@@ -37,7 +38,7 @@ import WeightFormats
     }
 
     @Test("llama.cpp's GGUF conversions hold the same parameters as the transformers model",
-          arguments: ["llama-tiny", "qwen2-tiny", "qwen3-tiny", "qwen3moe-tiny"])
+          arguments: ["llama-tiny", "qwen2-tiny", "qwen3-tiny", "qwen3moe-tiny", "gemma2-tiny"])
     func ggufConversion(name: String) throws {
         let reference = try #require(try Fixture.parameterReferences()["tiny"]?[name]?["total"]?.intValue)
         let directory = Fixture.path("models/\(name)-gguf")

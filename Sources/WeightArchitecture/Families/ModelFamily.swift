@@ -43,9 +43,16 @@ public protocol ModelFamily: Sendable {
     static var configFileName: String { get }
     /// Tensors llama.cpp's converter computes from the configuration (`rope_freqs.weight`).
     static func generatedTensors(_ architecture: ModelArchitecture) -> [GeneratedTensor]
-    /// Whether llama.cpp attends through the family's sliding window (and sizes its KV cache by
-    /// it). False for Mistral, which llama.cpp reads as `llama`, and Phi-3, whose window it
-    /// disables: it allocates and attends over the full context on every layer.
+    /// Adds to `architecture` what llama.cpp's converter reads from the model directory besides
+    /// the configuration, before a conversion to GGUF is planned (Gemma 3 cuts token_embd to its
+    /// tokenizer's size: `TextStack.ggufVocabularySize`).
+    /// - Parameter directory: the Hugging Face model directory.
+    static func prepareForGGUF(_ architecture: inout ModelArchitecture, directory: String) throws
+    /// Whether llama.cpp attends through the family's sliding window and sizes its KV cache by it
+    /// (`llama_kv_cache_iswa`): Gemma 2 and Gemma 3. False for the others: Mistral, which
+    /// llama.cpp reads as `llama`, Phi-3, whose window it disables, Qwen2 and Qwen3, whose
+    /// llama.cpp architectures have no windows: it allocates and attends over the full context on
+    /// every layer.
     static var llamaCppHonoursSlidingWindow: Bool { get }
 }
 
@@ -68,7 +75,8 @@ extension ModelFamily {
     public static var writesGGUF: Bool { false }
     public static var configFileName: String { "config.json" }
     public static func generatedTensors(_ architecture: ModelArchitecture) -> [GeneratedTensor] { [] }
-    public static var llamaCppHonoursSlidingWindow: Bool { true }
+    public static func prepareForGGUF(_ architecture: inout ModelArchitecture, directory: String) throws {}
+    public static var llamaCppHonoursSlidingWindow: Bool { false }
 
     /// The name this family is known by in messages.
     public static var name: String { modelTypes[0] }
@@ -93,6 +101,7 @@ public enum ModelFamilies {
     /// under a condition comes before the one that takes it unconditionally).
     public static let all: [any ModelFamily.Type] = [
         Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Qwen3MoE.self, Mixtral.self, Phi3.self,
+        Gemma2.self, Gemma3Text.self, Gemma3.self,
         BERT.self, MetaMTP.self, ExpertLM.self,
         CLIP.self, SigLIP.self, LLaVA.self,
     ]

@@ -209,7 +209,7 @@ public struct TensorRole: Hashable, Sendable, CustomStringConvertible {
         // Vision towers, projectors and contrastive heads.
         case patchEmbedding, classEmbedding, preNorm, postNorm
         case headProbe, headAttentionInput, headAttentionOutput, headNorm, headUp, headDown
-        case projectorInput, projectorOutput, imageNewline
+        case projectorInput, projectorOutput, projectorNorm, imageNewline
         case visualProjection, textProjection, logitScale, logitBias
     }
 

@@ -76,6 +76,13 @@ struct LogicalTensor: Sendable {
                     // checkDecodable ran before: decoding cannot fail.
                     try! piece.view.decodeRows(first..<(first + high - low), into: out)
                 }
+                if piece.valueOffset != 0 {
+                    // Gemma's norms: the value the conversion writes, `1 + w`.
+                    for i in 0..<((high - low) * rowLength) {
+                        out[i] += piece.valueOffset
+                        if piece.offsetPrecision == .f16 { out[i] = Float(Float16(out[i])) }
+                    }
+                }
                 written += high - low
             }
         }
