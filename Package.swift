@@ -13,6 +13,8 @@
 //   WeightBudget          parameters, bytes, KV cache, FLOPs, LoRA, plots (no BLAS)
 //   WeightConversion      writers' orchestration: HF <-> GGUF, casts, quantisation, split/merge
 //   CKernels              vector-instruction kernels (int8 and float matrix-vector products)
+//   CTemporaryFiles       O_TMPFILE, linkat and renameat2, and the signal-time removal of
+//                         named temporaries (WeightFormats' output files)
 //   WeightCompute         kernels on plain buffers: cblas matmul, quantised mat-vec, norms,
 //                         RoPE, attention, activations, sampling (knows no formats)
 //   WeightModels          one file per architecture, strict weight binding, generation
@@ -64,8 +66,9 @@ let package = Package(
             swiftSettings: kernelSettings),
         .target(
             name: "WeightFormats",
-            dependencies: ["CZstd", "CKernels"],
+            dependencies: ["CZstd", "CKernels", "CTemporaryFiles"],
             swiftSettings: kernelSettings),
+        .target(name: "CTemporaryFiles"),
         .target(
             name: "WeightTokenizers",
             dependencies: ["WeightFormats"]),

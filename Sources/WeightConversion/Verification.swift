@@ -20,24 +20,16 @@ public enum Verification {
     /// Checks every tensor of the checkpoint at `path`.
     public static func verify(_ path: String, hashes: Bool) throws -> [TensorCheck] {
         let checkpoint = try Checkpoint.open(path)
-        var floats = [Float](repeating: 0, count: 1 << 22)
         return try checkpoint.tensors.map { view in
             var nans = 0, infinities = 0
             let decodable = view.dtype.ggmlType.map { $0.traits.kind != .integer } ?? false
-            if decodable, view.rowLength > 0 {
-                let rowsPerChunk = max(1, floats.count / view.rowLength)
-                if rowsPerChunk * view.rowLength > floats.count { floats = [Float](repeating: 0, count: view.rowLength) }
-                var row = 0
-                while row < view.rowCount {
-                    let rows = min(rowsPerChunk, view.rowCount - row)
-                    try floats.withUnsafeMutableBufferPointer { buffer in
-                        try view.decodeRows(row..<(row + rows), into: buffer.baseAddress!, threads: 0)
-                        var n = 0, i = 0
-                        wk_count_nonfinite(buffer.baseAddress!, rows * view.rowLength, &n, &i)
-                        nans += n
-                        infinities += i
-                    }
-                    row += rows
+            if decodable {
+                // Pieces of whole blocks, not rows: a row of any length costs at most 16 MiB.
+                try view.forEachDecodedChunk(maxElements: 1 << 22, threads: 0) { piece in
+                    var n = 0, i = 0
+                    wk_count_nonfinite(piece.baseAddress!, piece.count, &n, &i)
+                    nans += n
+                    infinities += i
                 }
             }
             var digest: String?

@@ -90,12 +90,40 @@ public struct TensorView: Sendable {
     }
 
     /// Row `index` (of `rowCount`) as Float, decoding only that row.
+    ///
+    /// - Throws: `FormatError.rowOutOfRange` when `index` is not in `0..<rowCount`, and what
+    ///   decoding throws for a type without a decoder.
     public func row(_ index: Int) throws -> [Float] {
-        precondition(index >= 0 && index < rowCount, "row index out of range")
+        guard index >= 0 && index < rowCount else {
+            throw FormatError.rowOutOfRange(tensor: name, index: index, rowCount: rowCount)
+        }
         let decoder = try Decoder(for: self)
         return [Float](unsafeUninitializedCapacity: rowLength) { buffer, initialized in
             decoder.decode(rows: index..<(index + 1), into: buffer.baseAddress!, threads: 1)
             initialized = rowLength
+        }
+    }
+
+    /// Decodes the whole tensor in order, handing `body` pieces of at most `maxElements`
+    /// floats (rounded down to whole blocks, at least one block), so memory stays bounded
+    /// whatever the shape: a piece may end inside a row, and a tensor of no elements allocates
+    /// nothing.
+    public func forEachDecodedChunk(
+        maxElements: Int = 1 << 22, threads: Int = 0, _ body: (UnsafeBufferPointer<Float>) throws -> Void
+    ) throws {
+        guard elementCount > 0 else { return }
+        let decoder = try Decoder(for: self)
+        let blockSize = max(1, decoder.blockSize)
+        let totalBlocks = elementCount / blockSize
+        let blocksPerPiece = max(1, min(totalBlocks, maxElements / blockSize))
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: blocksPerPiece * blockSize)
+        defer { buffer.deallocate() }
+        var block = 0
+        while block < totalBlocks {
+            let count = min(blocksPerPiece, totalBlocks - block)
+            decoder.decode(blocks: block..<(block + count), into: buffer, threads: threads)
+            try body(UnsafeBufferPointer(start: buffer, count: count * blockSize))
+            block += count
         }
     }
 

@@ -28,7 +28,7 @@ enum ZstdDecompression {
     /// - Throws: `.cannotOpen` when the input or the temporary file cannot be opened,
     ///   `.zstdFailed` when the input is not zstd, is corrupt or ends inside a frame.
     static func decompressToTemporaryFile(_ path: String) throws -> Int32 {
-        let input = open(path, O_RDONLY | O_CLOEXEC)
+        let input = try FileSystem.openRegularFile(path)
         guard input >= 0 else { throw FormatError.cannotOpen(path: path, reason: errnoDescription()) }
         defer { close(input) }
         let output = try unlinkedTemporaryFile(for: path)

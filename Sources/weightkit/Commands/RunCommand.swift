@@ -48,6 +48,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print {\"tokens\", \"prefill_tokens_per_second\", \"decode_tokens_per_second\"}.")
     var json = false
 
+    @Flag(help: "Replace existing files named by --logits, --values and --create-value-head (never the model or another input).")
+    var force = false
+
     @OptionGroup(title: "Multi-token prediction models (Meta MTP)")
     var multiToken: MultiTokenOptions
 
@@ -63,6 +66,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let outputs = OutputTargets(force: force, inputs: [model, multiToken.valueHead])
+            try outputs.check(["--logits": logits, "--values": multiToken.values, "--create-value-head": multiToken.createValueHead])
             let languageModel = try ModelRegistry.load(model)
                 if let threads {
                     languageModel.threads = threads
@@ -70,7 +75,7 @@ struct RunCommand: ParsableCommand {
                 }
                 if let mtp = languageModel as? MetaMTPModel {
                     try MultiTokenRun(options: multiToken, model: mtp, tokens: tokens, logitsPath: logits, generate: generate,
-                                      sampling: sampling.options, seed: sampling.seed, json: json).run()
+                                      sampling: sampling.options, seed: sampling.seed, json: json, outputs: outputs).run()
                     return
                 }
                 guard !multiToken.isUsed else {
@@ -80,7 +85,8 @@ struct RunCommand: ParsableCommand {
                     languageModel, prompt: tokens, newTokens: generate, options: sampling.options,
                     randomness: .seeded(sampling.seed), promptLogits: logits != nil)
                 if let logits, let values = result.logits {
-                    try NPY.write(values, shape: [tokens.count, languageModel.vocabularySize], to: logits)
+                    try NPY.write(values, shape: [tokens.count, languageModel.vocabularySize], to: logits,
+                                  overwrite: outputs.force, inputs: outputs.inputs)
                 }
                 report(result.generation)
         }
