@@ -37,7 +37,7 @@ struct TensorCommand: ParsableCommand {
             if let out {
                 try TensorExport.writeNPY(tensor, to: out, overwrite: force, inputs: InputFiles(checkpoint))
                 if !json {
-                    Terminal.writeOut("wrote \(out): float32 \(Formatting.shape(tensor.shape))\n")
+                    Terminal.writeOut("wrote \(SafeText.escaped(out)): float32 \(Formatting.shape(tensor.shape))\n")
                     return
                 }
             }
@@ -58,7 +58,7 @@ struct TensorCommand: ParsableCommand {
                 stream.finish()
             } else {
                 var out = OutputBuffer()
-                out.line("\(tensor.name)  \(tensor.dtype.name)  \(Formatting.shape(tensor.shape))  \(Formatting.grouped(tensor.elementCount)) elements, \(Formatting.bytes(tensor.byteCount))")
+                out.line("\(SafeText.escaped(tensor.name))  \(tensor.dtype.name)  \(Formatting.shape(tensor.shape))  \(Formatting.grouped(tensor.elementCount)) elements, \(Formatting.bytes(tensor.byteCount))")
                 if stats.finite > 0 {
                     out.line("  min   \(Formatting.short(stats.min, significant: 8))")
                     out.line("  max   \(Formatting.short(stats.max, significant: 8))")

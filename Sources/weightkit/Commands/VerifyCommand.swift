@@ -46,7 +46,7 @@ struct VerifyCommand: ParsableCommand {
             } else {
                 var text = OutputBuffer()
                 for check in checks where hashes || !check.isFinite {
-                    var line = check.name
+                    var line = SafeText.escaped(check.name)
                     if !check.isFinite { line += "  \(check.nanCount) NaN, \(check.infinityCount) Inf" }
                     if let digest = check.sha256 { line += "  \(digest)" }
                     text.line(line)
