@@ -131,8 +131,10 @@ enum PyTorchReader {
 
         // 2. The pickle, run without calling anything.
         let pickleRange = try archive.storedData(of: pickleEntry)
-        var machine = PickleMachine(bytes: UnsafeRawBufferPointer(rebasing: file.bytes[pickleRange]), baseOffset: pickleRange.lowerBound)
+        let machine = PickleMachine(bytes: UnsafeRawBufferPointer(rebasing: file.bytes[pickleRange]), baseOffset: pickleRange.lowerBound)
         let root = try machine.run()
+        // The machine's arena owns the pickle's lists and dicts: keep it until they are read.
+        defer { withExtendedLifetime(machine) {} }
 
         // 3. The state dict, then each tensor checked against its storage.
         let (path, entries) = try PyTorchStateDict.find(in: root)
@@ -272,30 +274,43 @@ enum PyTorchReader {
 enum PyTorchStateDict {
     static func find(in root: PickleValue) throws -> (path: [String], entries: [(String, PickleTensor)]) {
         if case .dict(let dict) = root, dict.entries.isEmpty { return ([], []) }
-        var queue: [(value: PickleValue, path: [String])] = [(root, [])]
+        // Breadth first; each queued value keeps its parent's queue index and its own path
+        // component, and the path is built only for the dict found, so deep nesting costs
+        // memory linear in the values visited (a path per value would be quadratic).
+        var queue: [(value: PickleValue, parent: Int, component: String)] = [(root, -1, "")]
         var head = 0
         var seen = Set<ObjectIdentifier>()
+        func path(to index: Int) -> [String] {
+            var components: [String] = []
+            var at = index
+            while at > 0 {
+                components.append(queue[at].component)
+                at = queue[at].parent
+            }
+            return components.reversed()
+        }
         while head < queue.count {
             guard head < PyTorchLimits.maxSearchVisits else {
                 throw FormatError.pytorchNoStateDict(reason: "no dict of tensors among the first \(PyTorchLimits.maxSearchVisits) values")
             }
-            let (value, path) = queue[head]
+            let current = head
+            let value = queue[head].value
             head += 1
             switch value {
             case .dict(let dict):
                 guard seen.insert(ObjectIdentifier(dict)).inserted else { continue }
-                if let entries = tensorEntries(dict) { return (path, entries) }
+                if let entries = tensorEntries(dict) { return (path(to: current), entries) }
                 for (key, child) in dict.entries where child.mayHoldTensors {
-                    queue.append((child, path + [key.stringValue ?? "[\(key.kind)]"]))
+                    queue.append((child, current, key.stringValue ?? "[\(key.kind)]"))
                 }
             case .list(let list):
                 guard seen.insert(ObjectIdentifier(list)).inserted else { continue }
                 for (index, child) in list.items.enumerated() where child.mayHoldTensors {
-                    queue.append((child, path + ["[\(index)]"]))
+                    queue.append((child, current, "[\(index)]"))
                 }
             case .tuple(let items, _):
                 for (index, child) in items.enumerated() where child.mayHoldTensors {
-                    queue.append((child, path + ["[\(index)]"]))
+                    queue.append((child, current, "[\(index)]"))
                 }
             default:
                 continue
