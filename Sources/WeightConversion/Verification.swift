@@ -23,25 +23,30 @@ public enum Verification {
         return try checkpoint.tensors.map { view in
             var nans = 0, infinities = 0
             let decodable = view.dtype.ggmlType.map { $0.traits.kind != .integer } ?? false
+            // A strided view that repeats its elements (PyTorch's expand) is scanned through its
+            // distinct elements, each counted as often as it repeats; it is never copied.
+            let expands = (try? view.checkMaterializable()) == nil
+            let (scanned, multiplicity) = expands ? (view.withoutBroadcastDimensions() ?? (view, 1)) : (view, 1)
             if decodable {
                 // Pieces of whole blocks, not rows: a row of any length costs at most 16 MiB.
-                try view.forEachDecodedChunk(maxElements: 1 << 22, threads: 0) { piece in
+                try scanned.forEachDecodedChunk(maxElements: 1 << 22, threads: 0, allowingExpansion: true) { piece in
                     var n = 0, i = 0
                     wk_count_nonfinite(piece.baseAddress!, piece.count, &n, &i)
-                    nans += n
-                    infinities += i
+                    nans += n * multiplicity
+                    infinities += i * multiplicity
                 }
             }
             var digest: String?
-            if hashes {
+            if hashes && !expands {
                 var context = wk_sha256()
                 wk_sha256_init(&context)
-                wk_sha256_update(&context, view.bytes.baseAddress, view.byteCount)
+                // Row-major bytes; a strided view is gathered a piece at a time, never copied whole.
+                view.forEachRowMajorPiece { piece in wk_sha256_update(&context, piece.baseAddress, piece.count) }
                 var out = [UInt8](repeating: 0, count: 32)
                 wk_sha256_final(&context, &out)
                 digest = out.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
             }
-            view.file.advise(.dontNeed, offset: view.offset, count: view.byteCount)
+            if !view.isStridedView { view.file.advise(.dontNeed, offset: view.offset, count: view.byteCount) }
             return TensorCheck(name: view.name, dtype: view.dtype.name, nanCount: nans, infinityCount: infinities, sha256: digest)
         }
     }

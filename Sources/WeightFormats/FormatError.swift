@@ -51,6 +51,9 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
     case tensorNotFound(name: String)
     /// `TensorView.row(_:)` with an index outside `0..<rowCount`.
     case rowOutOfRange(tensor: String, index: Int, rowCount: Int)
+    /// A strided view (PyTorch `expand` and the like) whose row-major copy would exceed the
+    /// storage it reads by more than `limit` bytes.
+    case viewExpandsStorage(tensor: String, shape: [Int], strides: [Int], storageBytes: Int, bytes: Int, limit: Int)
 
     // MARK: safetensors
     case headerTooSmall(fileSize: Int)
@@ -185,6 +188,9 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
         case .tensorsOverlap(let first, let second, let offset):
             return "tensors '\(first)' and '\(second)' overlap at offset \(offset)"
         case .tensorNotFound(let name): return "no tensor named '\(name)'"
+        case .viewExpandsStorage(let tensor, let shape, let strides, let storageBytes, let bytes, let limit):
+            return "tensor '\(tensor)': a view of shape \(shape) with strides \(strides) reads \(storageBytes) bytes of storage "
+                + "but is \(bytes) bytes row-major, more than \(limit) bytes over its storage; it is not copied"
         case .rowOutOfRange(let tensor, let index, let rowCount):
             return "tensor '\(tensor)': row \(index) is out of range (it has \(rowCount) rows)"
 

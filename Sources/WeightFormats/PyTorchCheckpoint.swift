@@ -207,59 +207,22 @@ enum PyTorchReader {
             storageOffset: tensor.storageOffset, offset: data.lowerBound + offsetBytes, byteCount: byteCount, isContiguous: isContiguous)
     }
 
-    /// Views for checked tensors: in place when contiguous, a row-major copy otherwise.
+    /// Views for checked tensors: in place when contiguous, a strided view otherwise (its
+    /// row-major bytes made only when a reader needs them: `StridedSource`).
     static func views(_ infos: [PyTorchTensorInfo], file: MappedFile) throws -> [TensorView] {
-        try infos.map { info in
+        infos.map { info in
             if info.isContiguous || info.byteCount == 0 {
                 return TensorView(
                     name: info.name, dtype: .safetensors(info.dtype), shape: info.shape, file: file, offset: info.offset,
                     byteCount: info.byteCount, fileName: file.fileName)
             }
-            let rowMajor = [UInt8](unsafeUninitializedCapacity: info.byteCount) { buffer, initialized in
-                gather(info, from: file.bytes.baseAddress! + info.offset, into: UnsafeMutableRawPointer(buffer.baseAddress!))
-                initialized = info.byteCount
-            }
-            let copy = try rowMajor.withUnsafeBytes { try MappedFile(copying: $0, path: file.path) }
-            return TensorView(
-                name: info.name, dtype: .safetensors(info.dtype), shape: info.shape, file: copy, offset: 0,
-                byteCount: info.byteCount, fileName: file.fileName)
-        }
-    }
-
-    /// Copies a strided tensor into row-major order. `source` is its first element; every
-    /// element it reaches was checked to lie inside the storage.
-    static func gather(_ info: PyTorchTensorInfo, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
-        let elementSize = info.dtype.bitWidth / 8
-        let rank = info.shape.count
-        guard rank > 0 else {
-            destination.copyMemory(from: source, byteCount: elementSize)
-            return
-        }
-        let rowLength = info.shape[rank - 1], rowStride = info.strides[rank - 1]
-        let rowCount = info.byteCount / elementSize / max(rowLength, 1)
-        var index = [Int](repeating: 0, count: rank - 1)
-        var sourceElement = 0
-        var written = 0
-        for _ in 0..<rowCount {
-            if rowStride == 1 {
-                (destination + written).copyMemory(from: source + sourceElement * elementSize, byteCount: rowLength * elementSize)
-                written += rowLength * elementSize
-            } else {
-                for column in 0..<rowLength {
-                    (destination + written).copyMemory(from: source + (sourceElement + column * rowStride) * elementSize, byteCount: elementSize)
-                    written += elementSize
-                }
-            }
-            // Advance the outer index like an odometer, innermost outer dimension first.
-            var dimension = rank - 2
-            while dimension >= 0 {
-                index[dimension] += 1
-                sourceElement += info.strides[dimension]
-                if index[dimension] < info.shape[dimension] { break }
-                sourceElement -= info.strides[dimension] * info.shape[dimension]
-                index[dimension] = 0
-                dimension -= 1
-            }
+            let elementSize = info.dtype.bitWidth / 8
+            var last = 0
+            for (size, stride) in zip(info.shape, info.strides) { last += (size - 1) * stride }
+            let source = StridedSource(
+                file: file, offset: info.offset, shape: info.shape, strides: info.strides, elementSize: elementSize,
+                storageSpan: (last + 1) * elementSize)
+            return TensorView(name: info.name, dtype: .safetensors(info.dtype), shape: info.shape, strided: source, fileName: file.fileName)
         }
     }
 }

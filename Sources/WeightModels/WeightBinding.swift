@@ -52,6 +52,7 @@ final class WeightBinder {
         guard let type = view.dtype.ggmlType, type.decodeKernel != nil, view.byteOrder == .littleEndian else {
             throw ModelError.unsupportedTensorType(tensor: view.name, dtype: view.dtype.name)
         }
+        try view.checkMaterializable()
         return WeightMatrix(rows: rows, columns: columns, type: type, base: view.bytes.baseAddress! + offset, owner: view.file)
     }
 

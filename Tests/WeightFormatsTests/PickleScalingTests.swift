@@ -76,3 +76,49 @@ import Glibc
         #expect(time < 5, "\(time) s")
     }
 }
+
+/// PyTorch views kept as views (Fixtures/pytorch/expanded.pth, written by torch.save: one
+/// stored float expanded to [100000, 100000]).
+@Suite struct StridedViewTests {
+    @Test("an expanded tensor is not copied when the file is opened, listed or scanned")
+    func expandedStaysAView() throws {
+        var before = rusage(), after = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &before)
+        let checkpoint = try Checkpoint.open(Fixture.path("pytorch/expanded.pth"))
+        let zeros = try #require(checkpoint.tensor(named: "zeros"))
+        #expect(zeros.shape == [100_000, 100_000] && zeros.strides == [0, 0] && zeros.isStridedView)
+        #expect(zeros.byteCount == 40_000_000_000)
+        #expect(throws: FormatError.viewExpandsStorage(
+            tensor: "zeros", shape: [100_000, 100_000], strides: [0, 0], storageBytes: 4, bytes: 40_000_000_000,
+            limit: 1 << 30)) { try zeros.checkMaterializable() }
+        #expect(throws: FormatError.self) { try zeros.row(0) }
+        #expect(throws: FormatError.self) { try zeros.forEachDecodedChunk { _ in } }
+        // Its distinct elements: one, repeated 10^10 times.
+        let (distinct, multiplicity) = try #require(zeros.withoutBroadcastDimensions())
+        #expect(distinct.elementCount == 1 && multiplicity == 10_000_000_000)
+        var values: [Float] = []
+        try distinct.forEachDecodedChunk(allowingExpansion: true) { values += $0 }
+        #expect(values == [0])
+        getrusage(RUSAGE_SELF.rawValue, &after)
+        #expect(after.ru_maxrss - before.ru_maxrss < 256 * 1024, "peak RSS grew by \(after.ru_maxrss - before.ru_maxrss) KB")
+        #expect(try checkpoint.tensor(named: "small")?.floats() == [1, 1])
+    }
+
+    @Test("a transposed tensor's values, gathered in pieces or copied, are its row-major values")
+    func transposedValues() throws {
+        let checkpoint = try Checkpoint.open(Fixture.path("pytorch/state_dict.pth"))
+        let expected = try Checkpoint.open(Fixture.path("pytorch/state_dict.expected.safetensors"))
+        let strided = checkpoint.tensors.filter(\.isStridedView)
+        #expect(!strided.isEmpty)
+        for view in strided where view.dtype.ggmlType?.traits.kind == .float {
+            let reference = try #require(expected.tensor(named: view.name)).floats()
+            var pieces: [Float] = []
+            try view.forEachDecodedChunk(maxElements: 3) { pieces += $0 }
+            #expect(pieces == reference, "\(view.name)")
+            #expect(try view.floats() == reference, "\(view.name)")
+            var bytes: [UInt8] = []
+            view.forEachRowMajorPiece(maxBytes: 5) { bytes += $0 }
+            #expect(bytes == Array(try #require(expected.tensor(named: view.name)).bytes), "\(view.name)")
+        }
+    }
+}

@@ -164,3 +164,24 @@ import WeightFormats
         #expect(json.status == 0 && json.stdout.contains("\\u001b]0;owned\\u0007\\nfake line"), "\(json.stdout)")
     }
 }
+
+/// A 2 KB .pth whose tensor is one float expanded to [100000, 100000] (40 GB row-major).
+@Suite struct ExpandedViewCLITests {
+    @Test("inspect and verify read it as a view; tensor, convert and diff refuse it, naming shape and strides")
+    func expandedPTH() throws {
+        let path = CLI.fixture("pytorch/expanded.pth"), directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let inspect = try CLI.run(["inspect", path], timeout: 20)
+        #expect(inspect.status == 0 && inspect.stdout.contains("[100000, 100000]"), "\(inspect.stderr)")
+        let verify = try CLI.run(["verify", path, "--json"], timeout: 20)
+        #expect(verify.status == 0, "\(verify.stderr)")
+        for arguments in [["tensor", path, "zeros"], ["tensor", path, "zeros", "--out", directory + "/z.npy"],
+                          ["convert", path, directory + "/z.safetensors"], ["diff", path, path]] {
+            let result = try CLI.run(arguments, timeout: 20)
+            #expect(result.status == 1, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("tensor 'zeros': a view of shape [100000, 100000] with strides [0, 0]"), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == [])
+    }
+}
