@@ -33,9 +33,11 @@ seed() {  # target -> fixture files that seed its corpus
         safetensors) find Fixtures -name '*.safetensors' -size -2M ;;
         json) find Fixtures -name '*.json' -size -256k | head -200 ;;
         pytorch) find Fixtures \( -name '*.pth' -o -name '*.bin' \) -size -2M ;;
-        pickle) find Fixtures \( -name '*.pth' -o -name '*.bin' \) -size -2M | while read -r f; do
-                    unzip -Z1 "$f" 2>/dev/null | grep 'data.pkl$' | head -1 | while read -r entry; do
-                        unzip -p "$f" "$entry" > "fuzz-out/pickle/seed-$(basename "$f").pkl"; done; done
+        pickle) # the data.pkl of every fixture checkpoint (legacy and broken files have none)
+                find Fixtures \( -name '*.pth' -o -name '*.bin' \) -size -2M | while read -r f; do
+                    entry=$( (unzip -Z1 "$f" 2>/dev/null || true) | (grep 'data.pkl$' || true) | head -n 1)
+                    [ -n "$entry" ] && unzip -p "$f" "$entry" > "fuzz-out/pickle/seed-$(basename "$f").pkl" || true
+                done
                 find fuzz-out/pickle -maxdepth 1 -name 'seed-*.pkl' ;;
         image) find Fixtures/vision/images \( -name '*.png' -o -name '*.jpg' \) -size -2M ;;
     esac
