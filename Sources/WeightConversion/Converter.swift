@@ -292,12 +292,18 @@ public enum Converter {
         var inner = options
         inner.overwrite = false
         var built = ConversionReport()
-        try writeSafeTensors(
-            directory.path(for: "model.safetensors"), metadata: metadata, tensors: tensors, options: inner, report: &built, progress: progress)
-        if let config {
-            let output = try OutputFile(destination: directory.path(for: configName))
-            try output.write(JSONWriter.string(.object(config), indent: 2) + "\n")
-            try output.commit()
+        do {
+            try writeSafeTensors(
+                directory.path(for: "model.safetensors"), metadata: metadata, tensors: tensors, options: inner, report: &built,
+                progress: progress)
+            if let config {
+                let output = try OutputFile(destination: directory.path(for: configName))
+                try output.write(JSONWriter.string(.object(config), indent: 2) + "\n")
+                try output.commit()
+            }
+        } catch WriteError.writeFailed(_, let reason, _) {
+            // Named for the directory the user asked for, not the temporary sibling.
+            throw WriteError.writeFailed(path: path, reason: reason, leftBehind: directory.abandon())
         }
         let written = try directory.commit()
         let order = built.outputs.map(PathName.lastComponent) + [configName]
