@@ -10,7 +10,7 @@ LLAMA_VERSION  := 0.3.36
 LLAMA_DIR      := Fixtures/.cache/llama.cpp
 DEMO_MODEL     := Fixtures/core/tiny.gguf
 
-.PHONY: all deps build demo test fixtures venv llama-cpp bench fuzz clean
+.PHONY: all deps build demo test test-asan bad-inputs fixtures venv llama-cpp bench fuzz clean
 
 all: build
 
@@ -80,13 +80,27 @@ fixtures: venv llama-cpp
 	$(SWIFT) build --product weightkit
 	LLAMA_CPP_DIR=$(LLAMA_DIR) $(PYTHON) Fixtures/make_fixtures.py
 
-## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch); see Docs/FUZZING.md.
+## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch, pickle, images); see Docs/FUZZING.md.
 FUZZ_SECONDS ?= 60
 fuzz:
 	Fuzz/run.sh $(FUZZ_SECONDS)
 
+## The whole test suite built with AddressSanitizer (in .build-asan, apart from the normal
+## build), then every fuzz target for ASAN_FUZZ_SECONDS (default 30). Not run by CI: it takes
+## far longer than the plain suite. See Docs/FUZZING.md.
+ASAN_FUZZ_SECONDS ?= 30
+test-asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --build-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --build-path .build-asan
+	Fuzz/run.sh $(ASAN_FUZZ_SECONDS)
+
+## Every crafted bad input under ulimit -v 2 GiB and a 10 s timeout; prints peak RSS per input.
+bad-inputs: deps
+	$(SWIFT) build --product weightkit
+	Fuzz/bad_inputs.sh .build/debug/weightkit
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-asan
 
 ## Benchmarks against the references (needs `make venv llama-cpp`; see Docs/PERFORMANCE.md).
 BENCH_PACKAGES := hyperfine time zstd

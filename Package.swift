@@ -15,6 +15,8 @@
 //   CKernels              vector-instruction kernels (int8 and float matrix products, encoders,
 //                         UTF-8, hashing), compiled per instruction-set tier and chosen at run
 //                         time (no build flags: the binary runs on any x86-64 processor)
+//   CTemporaryFiles       O_TMPFILE, linkat and renameat2, and the signal-time removal of
+//                         named temporaries (WeightFormats' output files)
 //   WeightCompute         kernels on plain buffers: cblas matmul, quantised mat-vec, norms,
 //                         RoPE, attention, activations, sampling (knows no formats)
 //   WeightModels          one file per architecture, strict weight binding, generation
@@ -58,7 +60,8 @@ let package = Package(
             dependencies: ["WeightFormats", "CPNG", "CJPEG"]),
         .target(
             name: "WeightFormats",
-            dependencies: ["CZstd", "CKernels"]),
+            dependencies: ["CZstd", "CKernels", "CTemporaryFiles"]),
+        .target(name: "CTemporaryFiles"),
         .target(
             name: "WeightTokenizers",
             dependencies: ["WeightFormats"]),

@@ -12,6 +12,8 @@ the state dict sits). Defective files record nothing: the tests expect their err
 * `malicious.pth`: a tensor next to an object whose `__reduce__` calls `os.system`.
 * `legacy.pth`: the pre-1.6 format (`_use_new_zipfile_serialization=False`).
 * `compressed.pth`: `state_dict.pth` with its entries deflated.
+* `expanded.pth`: `{"zeros": torch.zeros(1).expand(100000, 100000), "small": torch.ones(2)}`:
+  a view of one stored float that is 40 GB row-major (a few hundred bytes on disk).
 * `hf-bin/`: a Hugging Face directory with `pytorch_model-0000N-of-00002.bin` shards and their
   `pytorch_model.bin.index.json`.
 * `mtp-4heads-pth/`: the `mtp/mtp-4heads` model saved as Meta does, `consolidated.00.pth` next
@@ -146,6 +148,8 @@ def generate(root: pathlib.Path) -> None:
     torch.save({"weight": torch.ones(2), "payload": CallsSystem()}, out / "malicious.pth")
     torch.save({"weight": torch.ones(2)}, out / "legacy.pth", _use_new_zipfile_serialization=False)
     rewrite_zip(out / "state_dict.pth", out / "compressed.pth", zipfile.ZIP_DEFLATED, force_zip64=False)
+
+    torch.save({"zeros": torch.zeros(1).expand(100000, 100000), "small": torch.ones(2)}, out / "expanded.pth")
 
     hf_bin_directory(out)
     mtp_from_safetensors(root, out)

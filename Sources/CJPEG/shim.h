@@ -30,8 +30,10 @@ static void wk_jpeg_emit_message(j_common_ptr info, int level) {
     if (level < 0) wk_jpeg_error_exit(info);
 }
 
-/* Returns 0 and a malloc'ed RGB buffer in *pixels, or -1 with the reason in message. */
-static inline int wk_jpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char **pixels,
+/* Returns 0 and a malloc'ed RGB buffer in *pixels, -1 with the reason in message, or -2 with
+   *width and *height set when the header declares more than max_pixels pixels (judged before
+   decompression starts, so before libjpeg allocates anything for the image). */
+static inline int wk_jpeg_decode_rgb(const unsigned char *data, size_t size, unsigned long long max_pixels, unsigned char **pixels,
                                      unsigned int *width, unsigned int *height, char *message, size_t message_size) {
     struct jpeg_decompress_struct info;
     wk_jpeg_error error;
@@ -51,6 +53,14 @@ static inline int wk_jpeg_decode_rgb(const unsigned char *data, size_t size, uns
     jpeg_create_decompress(&info);
     jpeg_mem_src(&info, data, (unsigned long)size);
     jpeg_read_header(&info, TRUE);
+    if ((unsigned long long)info.image_width * info.image_height > max_pixels) {
+        *width = info.image_width;
+        *height = info.image_height;
+        jpeg_destroy_decompress(&info);
+        return -2;
+    }
+    /* Bounds libjpeg's own working memory (progressive coefficient buffers) as well. */
+    info.mem->max_memory_to_use = 1024L * 1024L * 1024L;
     if (info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK) {
         strncpy(error.message, "CMYK JPEG images are not supported", sizeof(error.message) - 1);
         longjmp(error.jump, 1);

@@ -33,8 +33,10 @@ static void wk_png_error(png_structp png, png_const_charp message) {
 
 static void wk_png_warning(png_structp png, png_const_charp message) { (void)png; (void)message; }
 
-/* Returns 0 and a malloc'ed RGBA buffer in *pixels, or -1 with the reason in message. */
-static inline int wk_png_decode_rgba(const unsigned char *data, size_t size, unsigned char **pixels,
+/* Returns 0 and a malloc'ed RGBA buffer in *pixels, -1 with the reason in message, or -2 with
+   *width and *height set when the header declares more than max_pixels pixels (judged before
+   anything is decoded or allocated for the image). */
+static inline int wk_png_decode_rgba(const unsigned char *data, size_t size, unsigned long long max_pixels, unsigned char **pixels,
                                     unsigned int *width, unsigned int *height, char *message, size_t message_size) {
     wk_png_reader reader;
     memset(&reader, 0, sizeof(reader));
@@ -59,8 +61,15 @@ static inline int wk_png_decode_rgba(const unsigned char *data, size_t size, uns
     }
     png_set_read_fn(png, &reader, wk_png_read);
     png_set_user_limits(png, 1u << 16, 1u << 16);
+    png_set_chunk_malloc_max(png, 8u << 20);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    if ((unsigned long long)w * h > max_pixels) {
+        *width = w;
+        *height = h;
+        png_destroy_read_struct(&png, &info, NULL);
+        return -2;
+    }
     int color = png_get_color_type(png, info);
     png_set_expand(png);
     png_set_strip_16(png);

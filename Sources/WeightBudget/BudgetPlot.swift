@@ -16,8 +16,12 @@ public struct BudgetPlot {
     }
 
     /// Writes the chart atomically to `path`.
-    public func write(to path: String) throws {
-        let file = try OutputFile(destination: path, overwrite: true)
+    ///
+    /// - Parameters:
+    ///   - overwrite: replace an existing file; otherwise one is an error.
+    ///   - inputs: files the caller read, which `path` may never be.
+    public func write(to path: String, overwrite: Bool = false, inputs: InputFiles = InputFiles()) throws {
+        let file = try OutputFile(destination: path, overwrite: overwrite, inputs: inputs)
         do {
             try file.write(svg())
             try file.commit()

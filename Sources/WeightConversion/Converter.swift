@@ -19,6 +19,10 @@ public struct ConversionOptions: Sendable {
     public var mix: QuantizationMix?
     /// Allow GGUF -> GGUF to change the type of tensors that are already quantised.
     public var allowRequantize = false
+    /// Files no output may replace, even with `overwrite`. The conversion adds its own inputs
+    /// (every file of the source checkpoint, `tokenizerFrom`, the configuration it reads);
+    /// callers add whatever else they read.
+    public var inputs = InputFiles()
 
     public init(
         type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil, splitMaxSize: Int? = nil,
@@ -131,6 +135,11 @@ public enum Converter {
             return report
         }
         let checkpoint = try Checkpoint.open(source)
+        var options = options
+        options.inputs.add(checkpoint)
+        options.inputs.add(path: source)
+        for config in ["config.json", "params.json"] { options.inputs.add(path: PathName.join(checkpoint.directory, config)) }
+        if let tokenizer = options.tokenizerFrom { options.inputs.add(path: tokenizer) }
         if case .gguf = target {} else if let type = options.type, ![.f32, .f16, .bf16].contains(type) {
             throw ConversionError.typeNotStorable(type: type.name, format: "safetensors")
         }
@@ -274,7 +283,8 @@ public enum Converter {
         }
         let output = options.compression == nil ? path : path + ".zst"
         let writer = try GGUFWriter(
-            destination: output, metadata: metadata, tensors: layouts, overwrite: options.overwrite, compression: options.compression)
+            destination: output, metadata: metadata, tensors: layouts, overwrite: options.overwrite, inputs: options.inputs,
+            compression: options.compression)
         try stream(tensors, report: &report, progress: progress) { _, bytes in try writer.write(bytes) }
         try writer.commit()
         report.outputs.append(output)
@@ -316,7 +326,8 @@ public enum Converter {
         let ordered = layouts.map { byName[$0.name]! }
         let output = options.compression == nil ? path : path + ".zst"
         let writer = try SafeTensorsWriter(
-            destination: output, metadata: metadata, tensors: layouts, overwrite: options.overwrite, compression: options.compression)
+            destination: output, metadata: metadata, tensors: layouts, overwrite: options.overwrite, inputs: options.inputs,
+            compression: options.compression)
         try stream(ordered, report: &report, progress: progress) { _, bytes in try writer.write(bytes) }
         try writer.commit()
         report.outputs.append(output)
@@ -326,27 +337,31 @@ public enum Converter {
         _ path: String, config: JSONObject?, configName: String = "config.json", metadata: [(key: String, value: String)],
         tensors: [PlannedTensor], options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?
     ) throws {
-        switch FileSystem.kind(of: path) {
-        case .missing:
-            guard mkdir(path, 0o755) == 0 else { throw WriteError.cannotCreate(path: path, reason: errnoDescription()) }
-        case .directory: break
-        default: throw WriteError.destinationExists(path: path)
-        }
-        let configPath = PathName.join(path, configName)
-        let weightsPath = PathName.join(path, "model.safetensors")
-        if !options.overwrite {
-            let weights = options.splitMaxSize == nil ? [weightsPath] : []
-            for file in [configPath] + weights where FileSystem.kind(of: file) != .missing {
-                throw WriteError.destinationExists(path: file)
+        // Built in a temporary sibling and renamed into place (OutputDirectory): a failed or
+        // interrupted conversion leaves no directory, and no file in an existing one.
+        let directory = try OutputDirectory(destination: path, overwrite: options.overwrite, inputs: options.inputs)
+        try directory.checkFree(options.splitMaxSize == nil ? [configName, "model.safetensors"] : [configName])
+        var inner = options
+        inner.overwrite = false
+        var built = ConversionReport()
+        do {
+            try writeSafeTensors(
+                directory.path(for: "model.safetensors"), metadata: metadata, tensors: tensors, options: inner, report: &built,
+                progress: progress)
+            if let config {
+                let output = try OutputFile(destination: directory.path(for: configName))
+                try output.write(JSONWriter.string(.object(config), indent: 2) + "\n")
+                try output.commit()
             }
+        } catch WriteError.writeFailed(_, let reason, _) {
+            // Named for the directory the user asked for, not the temporary sibling.
+            throw WriteError.writeFailed(path: path, reason: reason, leftBehind: directory.abandon())
         }
-        try writeSafeTensors(weightsPath, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
-        if let config {
-            let output = try OutputFile(destination: configPath, overwrite: options.overwrite)
-            try output.write(JSONWriter.string(.object(config), indent: 2) + "\n")
-            try output.commit()
-            report.outputs.append(configPath)
-        }
+        let written = try directory.commit()
+        let order = built.outputs.map(PathName.lastComponent) + [configName]
+        report.outputs += order.compactMap { name in written.first { PathName.lastComponent(of: $0) == name } }
+        report.tensorCount += built.tensorCount
+        report.bytesWritten += built.bytesWritten
     }
 
     static func stream(

@@ -15,7 +15,7 @@ extension Converter {
         let paths = parts.indices.map {
             SplitLayout.partName(prefix: prefix, part: $0 + 1, count: parts.count, fileExtension: "gguf")
         }
-        try checkDestinationsFree(paths, overwrite: options.overwrite)
+        try checkDestinationsFree(paths, options: options)
         // Every part's header is built (and validated) before the first byte is written.
         let partMetadata = try parts.indices.map {
             try GGUFSplitKeys.metadata(of: metadata, part: $0, partCount: parts.count, tensorCount: tensors.count)
@@ -33,7 +33,7 @@ extension Converter {
                 try writer?.finish()
                 writer = try GGUFWriter(
                     destination: paths[part], metadata: partMetadata[part], tensors: Array(layouts[parts[part]]),
-                    overwrite: options.overwrite)
+                    overwrite: options.overwrite, inputs: options.inputs)
                 group.add(writer!.output)
             }
             try writer!.write(bytes)
@@ -43,7 +43,7 @@ extension Converter {
             try writer?.finish()
             writer = try GGUFWriter(
                 destination: paths[part], metadata: partMetadata[part], tensors: Array(layouts[parts[part]]),
-                overwrite: options.overwrite)
+                overwrite: options.overwrite, inputs: options.inputs)
             group.add(writer!.output)
         }
         try writer?.finish()
@@ -70,7 +70,7 @@ extension Converter {
         }
         let paths = names.map { PathName.join(directory, $0) }
         let indexPath = stem + ".safetensors.index.json"
-        try checkDestinationsFree(paths + [indexPath], overwrite: options.overwrite)
+        try checkDestinationsFree(paths + [indexPath], options: options)
         // Each shard in the reference writer's order; shards follow one another.
         let shardLayouts = parts.map { SafeTensorsWriter.referenceOrder(Array(layouts[$0])) }
         for shard in shardLayouts { _ = try SafeTensorsWriter.header(metadata: metadata, tensors: shard) }
@@ -85,7 +85,8 @@ extension Converter {
             if let existing = writers[shard] { return existing }
             if shard > 0 { try writers[shard - 1]?.finish() }
             let created = try SafeTensorsWriter(
-                destination: paths[shard], metadata: metadata, tensors: shardLayouts[shard], overwrite: options.overwrite)
+                destination: paths[shard], metadata: metadata, tensors: shardLayouts[shard], overwrite: options.overwrite,
+                inputs: options.inputs)
             writers[shard] = created
             group.add(created.output)
             return created
@@ -95,7 +96,7 @@ extension Converter {
         }
         for shard in parts.indices { try writer(shard).finish() }
 
-        let index = try OutputFile(destination: indexPath, overwrite: options.overwrite)
+        let index = try OutputFile(destination: indexPath, overwrite: options.overwrite, inputs: options.inputs)
         group.add(index)
         try index.write(shardIndexJSON(layouts: shardLayouts, shardNames: names))
         try group.commit()
@@ -118,11 +119,11 @@ extension Converter {
         return JSONWriter.string(index, indent: 2) + "\n"
     }
 
-    /// Fails before anything is written when one of `paths` exists and may not be replaced.
-    static func checkDestinationsFree(_ paths: [String], overwrite: Bool) throws {
-        guard !overwrite else { return }
-        for path in paths where FileSystem.kind(of: path) != .missing {
-            throw WriteError.destinationExists(path: path)
+    /// Fails before anything is written when one of `paths` exists and may not be replaced,
+    /// or is one of the conversion's inputs.
+    static func checkDestinationsFree(_ paths: [String], options: ConversionOptions) throws {
+        for path in paths {
+            try OutputFile.checkDestination(path, overwrite: options.overwrite, inputs: options.inputs)
         }
     }
 }

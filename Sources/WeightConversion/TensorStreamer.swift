@@ -26,6 +26,7 @@ public final class TensorStreamer {
             try TensorEncoding.encode(values, as: type).withUnsafeBytes { try sink($0) }
         case .pieces(let pieces):
             for piece in pieces {
+                try piece.view.checkMaterializable()
                 guard piece.view.rowLength == tensor.rowLength else {
                     throw ConversionError.tensorNotConvertible(
                         tensor: tensor.name, reason: "rows of \(piece.view.rowLength) from '\(piece.view.name)', expected \(tensor.rowLength)")

@@ -21,36 +21,33 @@ public enum Verification {
     public static func verify(_ path: String, hashes: Bool, kernels: Kernels = .best) throws -> [TensorCheck] {
         let k = kernels.c
         let checkpoint = try Checkpoint.open(path)
-        var floats = [Float](repeating: 0, count: 1 << 22)
         return try checkpoint.tensors.map { view in
             var nans = 0, infinities = 0
             let decodable = view.dtype.ggmlType.map { $0.traits.kind != .integer } ?? false
-            if decodable, view.rowLength > 0 {
-                let rowsPerChunk = max(1, floats.count / view.rowLength)
-                if rowsPerChunk * view.rowLength > floats.count { floats = [Float](repeating: 0, count: view.rowLength) }
-                var row = 0
-                while row < view.rowCount {
-                    let rows = min(rowsPerChunk, view.rowCount - row)
-                    try floats.withUnsafeMutableBufferPointer { buffer in
-                        try view.decodeRows(row..<(row + rows), into: buffer.baseAddress!, threads: 0)
-                        var n = 0, i = 0
-                        k.count_nonfinite(buffer.baseAddress!, rows * view.rowLength, &n, &i)
-                        nans += n
-                        infinities += i
-                    }
-                    row += rows
+            // A strided view that repeats its elements (PyTorch's expand) is scanned through its
+            // distinct elements, each counted as often as it repeats; it is never copied.
+            let expands = (try? view.checkMaterializable()) == nil
+            let (scanned, multiplicity) = expands ? (view.withoutBroadcastDimensions() ?? (view, 1)) : (view, 1)
+            if decodable {
+                // Pieces of whole blocks, not rows: a row of any length costs at most 16 MiB.
+                try scanned.forEachDecodedChunk(maxElements: 1 << 22, threads: 0, allowingExpansion: true) { piece in
+                    var n = 0, i = 0
+                    k.count_nonfinite(piece.baseAddress!, piece.count, &n, &i)
+                    nans += n * multiplicity
+                    infinities += i * multiplicity
                 }
             }
             var digest: String?
-            if hashes {
+            if hashes && !expands {
                 var context = wk_sha256()
                 k.sha256_init(&context)
-                k.sha256_update(&context, view.bytes.baseAddress, view.byteCount)
+                // Row-major bytes; a strided view is gathered a piece at a time, never copied whole.
+                view.forEachRowMajorPiece { piece in k.sha256_update(&context, piece.baseAddress, piece.count) }
                 var out = [UInt8](repeating: 0, count: 32)
                 k.sha256_final(&context, &out)
                 digest = out.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
             }
-            view.file.advise(.dontNeed, offset: view.offset, count: view.byteCount)
+            if !view.isStridedView { view.file.advise(.dontNeed, offset: view.offset, count: view.byteCount) }
             return TensorCheck(name: view.name, dtype: view.dtype.name, nanCount: nans, infinityCount: infinities, sha256: digest)
         }
     }

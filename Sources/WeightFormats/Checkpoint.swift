@@ -99,7 +99,7 @@ public final class Checkpoint: Sendable {
         case .directory:
             return try openDirectory(path)
         case .other:
-            throw FormatError.notARegularFile(path: path)
+            throw FormatError.specialFile(path: path, kind: FileSystem.specialKind(of: path) ?? "not a regular file")
         case .regularFile:
             break
         }
@@ -305,5 +305,44 @@ extension String {
     /// Pads with leading zeros to `width` characters.
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+extension InputFiles {
+    /// Adds everything `checkpoint` reads: its mapped files (every part of a split set, every
+    /// shard), the path it was opened from, and when that is a directory, the directory and
+    /// the regular files in it (config.json, tokenizer files, indexes).
+    public mutating func add(_ checkpoint: Checkpoint) {
+        for file in checkpoint.files { add(file) }
+        add(path: checkpoint.path)
+        if FileSystem.isDirectory(checkpoint.path) {
+            for name in (try? FileSystem.contentsOfDirectory(checkpoint.path)) ?? [] {
+                let path = PathName.join(checkpoint.path, name)
+                if FileSystem.isRegularFile(path) { add(path: path) }
+            }
+        }
+    }
+
+    /// The inputs of `checkpoint`, as `add(_:)` collects them.
+    public init(_ checkpoint: Checkpoint) {
+        self.init()
+        add(checkpoint)
+    }
+}
+
+extension InputFiles {
+    /// Adds `path` and every file that opening it as a checkpoint reads (all parts of a split
+    /// set, all shards, a directory's files), for commands that read a model through another
+    /// layer (a model loader) but must still never write onto it. A path that does not open
+    /// as a checkpoint adds itself (and, for a directory, its regular files) only.
+    public mutating func add(checkpointAt path: String) {
+        add(path: path)
+        if let checkpoint = try? Checkpoint.open(path) {
+            add(checkpoint)
+        } else if FileSystem.isDirectory(path) {
+            for name in (try? FileSystem.contentsOfDirectory(path)) ?? [] where FileSystem.isRegularFile(PathName.join(path, name)) {
+                add(path: PathName.join(path, name))
+            }
+        }
     }
 }

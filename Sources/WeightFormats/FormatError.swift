@@ -8,6 +8,8 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
     // MARK: Files
     case cannotOpen(path: String, reason: String)
     case notARegularFile(path: String)
+    /// A FIFO, device or socket given as an input (only regular files and directories are read).
+    case specialFile(path: String, kind: String)
     case emptyFile(path: String)
     case fileTooLarge(path: String, size: Int, limit: Int)
     case unrecognizedFormat(path: String, reason: String)
@@ -47,6 +49,11 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
     case tensorOutOfBounds(tensor: String, offset: Int, size: Int, fileSize: Int)
     case tensorsOverlap(first: String, second: String, offset: Int)
     case tensorNotFound(name: String)
+    /// `TensorView.row(_:)` with an index outside `0..<rowCount`.
+    case rowOutOfRange(tensor: String, index: Int, rowCount: Int)
+    /// A strided view (PyTorch `expand` and the like) whose row-major copy would exceed the
+    /// storage it reads by more than `limit` bytes.
+    case viewExpandsStorage(tensor: String, shape: [Int], strides: [Int], storageBytes: Int, bytes: Int, limit: Int)
 
     // MARK: safetensors
     case headerTooSmall(fileSize: Int)
@@ -127,6 +134,7 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
         case .zstdFailed(let path, let offset, let reason):
             return "\(path): zstd decompression failed at compressed byte \(offset): \(reason)"
         case .notARegularFile(let path): return "\(path) is not a regular file"
+        case .specialFile(let path, let kind): return "\(path) is \(kind); only regular files and directories are read"
         case .emptyFile(let path): return "\(path) is empty"
         case .fileTooLarge(let path, let size, let limit):
             return "\(path) is \(size) bytes; at most \(limit) are read for this kind of file"
@@ -180,6 +188,11 @@ public indirect enum FormatError: Error, Equatable, Sendable, CustomStringConver
         case .tensorsOverlap(let first, let second, let offset):
             return "tensors '\(first)' and '\(second)' overlap at offset \(offset)"
         case .tensorNotFound(let name): return "no tensor named '\(name)'"
+        case .viewExpandsStorage(let tensor, let shape, let strides, let storageBytes, let bytes, let limit):
+            return "tensor '\(tensor)': a view of shape \(shape) with strides \(strides) reads \(storageBytes) bytes of storage "
+                + "but is \(bytes) bytes row-major, more than \(limit) bytes over its storage; it is not copied"
+        case .rowOutOfRange(let tensor, let index, let rowCount):
+            return "tensor '\(tensor)': row \(index) is out of range (it has \(rowCount) rows)"
 
         case .headerTooSmall(let fileSize):
             return "not a safetensors file: \(fileSize) bytes, fewer than the 8-byte header length"

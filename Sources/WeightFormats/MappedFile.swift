@@ -19,6 +19,9 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     /// The file's size in bytes (always at least 1).
     public let size: Int
+    /// The device and inode of the file that was opened (for `.zst` files, of the compressed
+    /// file); nil for bytes that are in no file.
+    public let identity: FileIdentity?
     /// The mapped bytes: `size` bytes, read-only.
     public let bytes: UnsafeRawBufferPointer
     /// The whole mapping to release: the file itself, or for `init(copying:path:)` the data
@@ -30,26 +33,29 @@ public final class MappedFile: @unchecked Sendable {
     /// into an unlinked temporary file that is then mapped (see `ZstdDecompression`).
     ///
     /// - Throws: `FormatError.cannotOpen` when the file does not exist or cannot be read,
-    ///   `.notARegularFile` for directories and devices, `.emptyFile` for zero bytes,
+    ///   `.notARegularFile` for directories, `.specialFile` for FIFOs, devices and sockets
+    ///   (refused without waiting for a writer), `.emptyFile` for zero bytes,
     ///   `.zstdFailed` for a corrupt or truncated `.zst` file.
     public convenience init(path: String) throws {
         let fd: Int32
+        var compressedIdentity: FileIdentity?
         if ZstdDecompression.isCompressedPath(path) {
+            compressedIdentity = FileIdentity(path: path)
             fd = try ZstdDecompression.decompressToTemporaryFile(path)
         } else {
-            fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 { throw FormatError.cannotOpen(path: path, reason: errnoDescription()) }
+            fd = try FileSystem.openRegularFile(path)
         }
         defer { close(fd) }
-        try self.init(descriptor: fd, path: path)
+        try self.init(descriptor: fd, path: path, identity: compressedIdentity)
     }
 
     /// Maps the open file `fd` (which the caller closes) under the name `path`.
-    init(descriptor fd: Int32, path: String) throws {
+    init(descriptor fd: Int32, path: String, identity: FileIdentity? = nil) throws {
         self.path = path
         var info = stat()
         if fstat(fd, &info) != 0 { throw FormatError.cannotOpen(path: path, reason: errnoDescription()) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw FormatError.notARegularFile(path: path) }
+        self.identity = identity ?? FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
         let size = Int(info.st_size)
         guard size > 0 else { throw FormatError.emptyFile(path: path) }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
@@ -70,6 +76,7 @@ public final class MappedFile: @unchecked Sendable {
     ///   cannot be made.
     init(copying contents: UnsafeRawBufferPointer, path: String = "<memory>") throws {
         self.path = path
+        self.identity = nil
         guard contents.count > 0, let source = contents.baseAddress else { throw FormatError.emptyFile(path: path) }
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         let (pages, overflow) = (contents.count / pageSize).addingReportingOverflow(contents.count % pageSize == 0 ? 0 : 1)

@@ -32,22 +32,58 @@ public enum NPY {
         return magic + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Swift.Array(dict.utf8)
     }
 
-    /// Writes a float32 array atomically (temporary file, then rename).
-    public static func write(_ values: UnsafeBufferPointer<Float>, shape: [Int], to path: String) throws {
+    /// Writes a float32 array atomically (an `OutputFile`).
+    ///
+    /// - Parameters:
+    ///   - overwrite: replace an existing file; otherwise one is an error.
+    ///   - inputs: files the caller read, which `path` may never be.
+    public static func write(
+        _ values: UnsafeBufferPointer<Float>, shape: [Int], to path: String, overwrite: Bool = false, inputs: InputFiles = InputFiles()
+    ) throws {
         precondition(shape.reduce(1, *) == values.count, "shape does not match the value count")
-        let output = try OutputFile(destination: path, overwrite: true)
+        let output = try OutputFile(destination: path, overwrite: overwrite, inputs: inputs)
         try output.write(float32Header(shape: shape))
         try output.write(UnsafeRawBufferPointer(values))
         try output.commit()
     }
 
-    public static func write(_ values: [Float], shape: [Int], to path: String) throws {
-        try values.withUnsafeBufferPointer { try write($0, shape: shape, to: path) }
+    public static func write(
+        _ values: [Float], shape: [Int], to path: String, overwrite: Bool = false, inputs: InputFiles = InputFiles()
+    ) throws {
+        try values.withUnsafeBufferPointer { try write($0, shape: shape, to: path, overwrite: overwrite, inputs: inputs) }
+    }
+
+    /// What a `.npy` header declares, read without converting the data.
+    public struct Header: Sendable, Equatable {
+        public let shape: [Int]
+        public let storedType: String
+    }
+
+    /// Reads and validates a `.npy` file's header (shape, type, data length).
+    public static func readHeader(_ path: String) throws -> Header {
+        let file = try MappedFile(path: path)
+        let parsed = try parse(file, path: path)
+        return Header(shape: parsed.shape, storedType: parsed.descr)
     }
 
     /// Reads a `.npy` file of floats, integers or booleans as Float.
     public static func read(_ path: String) throws -> Array32 {
         let file = try MappedFile(path: path)
+        let parsed = try parse(file, path: path)
+        let values = withExtendedLifetime(file) { (0..<parsed.count).map { parsed.convert(parsed.base + $0 * parsed.size) } }
+        return Array32(shape: parsed.shape, values: values, storedType: parsed.descr)
+    }
+
+    private struct Parsed {
+        let shape: [Int]
+        let descr: String
+        let count: Int
+        let size: Int
+        let convert: (UnsafeRawPointer) -> Float
+        let base: UnsafeRawPointer
+    }
+
+    private static func parse(_ file: MappedFile, path: String) throws -> Parsed {
         let bytes = file.bytes
         func invalid(_ reason: String) -> FormatError { .inFile(path, .unrecognizedFormat(path: path, reason: "not a .npy file: " + reason)) }
         guard bytes.count >= 10, Swift.Array(bytes[0..<6]) == magic else { throw invalid("bad magic") }
@@ -68,8 +104,20 @@ public enum NPY {
               let shapeText = field("shape", in: header)
         else { throw invalid("header lacks descr or shape") }
         guard field("fortran_order", in: header)?.hasPrefix("False") == true else { throw invalid("Fortran order is not supported") }
-        let shape = shapeText.filter { $0.isNumber || $0 == "," }.split(separator: ",").compactMap { Int($0) }
-        let count = shape.reduce(1, *)
+        let shapeBody = shapeText.drop(while: { $0 == "(" }).prefix(while: { $0 != ")" })
+        var shape: [Int] = []
+        for piece in shapeBody.split(separator: ",") {
+            let digits = piece.filter { $0 != " " }
+            guard !digits.isEmpty else { continue }
+            guard let dimension = Int(digits), dimension >= 0 else { throw invalid("shape entry '\(digits)' is not a count") }
+            shape.append(dimension)
+        }
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { throw invalid("shape \(shape) overflows the element count") }
+            count = product
+        }
         let dataStart = headerStart + headerLength
         let data = UnsafeRawBufferPointer(rebasing: bytes[dataStart...])
         let (size, convert): (Int, (UnsafeRawPointer) -> Float)
@@ -83,10 +131,10 @@ public enum NPY {
         case "|i1": (size, convert) = (1, { Float($0.load(as: Int8.self)) })
         default: throw invalid("dtype \(descr) is not supported")
         }
-        guard data.count >= count * size else { throw invalid("data shorter than the shape") }
-        let base = data.baseAddress!
-        let values = (0..<count).map { convert(base + $0 * size) }
-        return Array32(shape: shape, values: values, storedType: descr)
+        let (needed, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow, data.count >= needed else { throw invalid("data shorter than the shape \(shape)") }
+        let base = data.baseAddress ?? bytes.baseAddress!
+        return Parsed(shape: shape, descr: descr, count: count, size: size, convert: convert, base: base)
     }
 
     private static func field(_ name: String, in header: String) -> String? {

@@ -1,3 +1,5 @@
+import CTemporaryFiles
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,56 +11,154 @@ import Darwin
 /// Errors from writing files.
 public enum WriteError: Error, Equatable, Sendable, CustomStringConvertible {
     case destinationExists(path: String)
+    /// The destination is one of the command's own inputs (the same file: the path itself, a
+    /// symlink or a hard link to it), which is never replaced, even when replacing is allowed.
+    case destinationIsInput(path: String, input: String)
+    /// A file output whose destination is an existing directory.
+    case destinationIsDirectory(path: String)
     case cannotCreate(path: String, reason: String)
-    case writeFailed(path: String, reason: String)
+    /// `leftBehind`: a temporary that could not be removed, named for the user to delete.
+    case writeFailed(path: String, reason: String, leftBehind: String? = nil)
     case renameFailed(from: String, to: String, reason: String)
 
     public var description: String {
         switch self {
         case .destinationExists(let path): return "\(path) already exists (use --force to replace it)"
+        case .destinationIsInput(let path, let input):
+            return path == input
+                ? "refusing to write \(path): it is an input of this command (not even with --force)"
+                : "refusing to write \(path): it is the same file as the input \(input) (not even with --force)"
+        case .destinationIsDirectory(let path): return "\(path) is a directory; give a file name to write"
         case .cannotCreate(let path, let reason): return "cannot create \(path): \(reason)"
-        case .writeFailed(let path, let reason): return "writing \(path) failed: \(reason); the destination was left untouched"
+        case .writeFailed(let path, let reason, let leftBehind):
+            if let leftBehind { return "writing \(path) failed: \(reason); the destination was left untouched, but \(leftBehind) could not be removed" }
+            return "writing \(path) failed: \(reason); the destination was left untouched and nothing was left behind"
         case .renameFailed(let from, let to, let reason): return "cannot move \(from) to \(to): \(reason)"
         }
     }
 }
 
-/// A file written beside its destination under a temporary name and renamed into place only
-/// when `commit()` succeeds. If writing fails, or the object is dropped without committing,
-/// the temporary file is removed and the destination is untouched.
+/// A file that appears at its destination complete or not at all.
+///
+/// The bytes go to an unnamed temporary file in the destination's directory (`O_TMPFILE`),
+/// which no interruption can leave behind, not even SIGKILL: the kernel drops it with the
+/// last descriptor. `commit()` syncs it and gives it its name (`linkat` through
+/// `/proc/self/fd/N`); an existing destination being replaced (`overwrite`) is replaced by a
+/// link to a temporary name and a `rename`, so readers see the old file or the new one.
+///
+/// Where the file system has no `O_TMPFILE`, the temporary is a named file
+/// `.NAME.weightkit-PID-RANDOM` beside the destination (see `TemporaryNames`): it is removed
+/// when writing fails, when the object is dropped uncommitted, and on SIGINT, SIGTERM or
+/// SIGHUP; what a SIGKILL leaves is removed by the next output written to that directory.
+///
+/// The destination is refused before anything is written when it exists (unless
+/// `overwrite`), when it is a directory, or when it is one of `inputs` (always).
 public final class OutputFile {
     public let destination: String
-    public let temporaryPath: String
+    /// The named temporary holding the bytes until the commit; nil for an unnamed one.
+    public private(set) var temporaryPath: String?
+    private let overwrite: Bool
+    private let inputs: InputFiles
     private var descriptor: Int32
+    private var cleanupSlot: Int32 = -1
     private var buffer: [UInt8] = []
     private let bufferLimit = 1 << 20
     private var committed = false
+    private var synchronized = false
     /// Bytes written so far (before compression).
     public private(set) var bytesWritten = 0
     /// Compresses everything written into one zstd frame, when set.
     private let compressor: ZstdCompressor?
 
+    /// How the temporary is made (tests use `.named` to exercise the fallback).
+    enum TemporaryKind { case unnamedWhenPossible, named }
+
+    /// The mode every output gets (`fchmod`, before any byte is written).
+    public static let mode: mode_t = 0o644
+
     /// Creates the temporary file.
     ///
     /// - Parameters:
     ///   - overwrite: replace an existing destination on commit; otherwise an existing
-    ///     destination is an error now, before anything is written.
+    ///     destination is an error now, before anything is written (and again at the commit,
+    ///     which never replaces a file that appeared meanwhile).
+    ///   - inputs: the files the caller reads; a destination that is one of them is refused
+    ///     even with `overwrite`.
     ///   - compression: write the bytes as one zstd frame (streaming; `write(_:at:)` is then
     ///     unavailable).
     ///   - size: the bytes that will be written, when known; recorded in a zstd frame's header.
-    public init(destination: String, overwrite: Bool = false, compression: ZstdCompression? = nil, size: Int? = nil) throws {
-        if !overwrite && FileSystem.kind(of: destination) != .missing {
-            throw WriteError.destinationExists(path: destination)
-        }
+    /// - Throws: `WriteError.destinationExists`, `.destinationIsInput`, `.destinationIsDirectory`,
+    ///   `.cannotCreate`.
+    public convenience init(
+        destination: String, overwrite: Bool = false, inputs: InputFiles = InputFiles(), compression: ZstdCompression? = nil,
+        size: Int? = nil
+    ) throws {
+        try self.init(destination: destination, overwrite: overwrite, inputs: inputs, compression: compression, size: size,
+                      temporary: .unnamedWhenPossible)
+    }
+
+    init(
+        destination: String, overwrite: Bool, inputs: InputFiles, compression: ZstdCompression?, size: Int?,
+        temporary: TemporaryKind
+    ) throws {
+        try OutputFile.checkDestination(destination, overwrite: overwrite, inputs: inputs)
         self.destination = destination
+        self.overwrite = overwrite
+        self.inputs = inputs
         let directory = PathName.directory(of: destination)
-        var template = Array(PathName.join(directory, "." + PathName.lastComponent(of: destination) + ".tmp-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw WriteError.cannotCreate(path: destination, reason: errnoDescription()) }
+        TemporaryNames.sweep(directory: directory)
+        var fd: Int32 = -1
+        if temporary == .unnamedWhenPossible {
+            fd = wk_open_unnamed(directory, UInt32(OutputFile.mode))
+            if fd < 0 && ![EOPNOTSUPP, EISDIR, EINVAL, ENOTSUP].contains(errno) {
+                throw WriteError.cannotCreate(path: destination, reason: errnoDescription())
+            }
+        }
+        if fd < 0 {
+            let path = TemporaryNames.make(for: destination)
+            cleanupSlot = wk_cleanup_register(path)
+            fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                let reason = errnoDescription()
+                wk_cleanup_unregister(cleanupSlot)
+                throw WriteError.cannotCreate(path: destination, reason: reason)
+            }
+            temporaryPath = path
+        }
         self.descriptor = fd
-        self.compressor = try compression.map { try ZstdCompressor($0, path: destination, size: size) }
-        self.temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        fchmod(fd, OutputFile.mode)
+        do {
+            self.compressor = try compression.map { try ZstdCompressor($0, path: destination, size: size) }
+        } catch {
+            close(fd)
+            if let temporaryPath { unlink(temporaryPath) }
+            wk_cleanup_unregister(cleanupSlot)
+            throw error
+        }
         buffer.reserveCapacity(bufferLimit)
+    }
+
+    /// Gives the file the mode, owner and group of the file at `path` (for a file rewritten in
+    /// place). The owner and group are set only where the process may (root, or a group it
+    /// belongs to); the mode always.
+    public func takeAttributes(of path: String) {
+        var info = stat()
+        guard descriptor >= 0, stat(path, &info) == 0 else { return }
+        _ = fchown(descriptor, info.st_uid, info.st_gid)
+        if info.st_uid != geteuid() || info.st_gid != getegid() { _ = fchown(descriptor, uid_t.max, info.st_gid) }
+        fchmod(descriptor, info.st_mode & 0o7777)
+    }
+
+    /// Refuses a destination that is an input, a directory, or (without `overwrite`) exists.
+    public static func checkDestination(_ destination: String, overwrite: Bool, inputs: InputFiles) throws {
+        if let input = inputs.input(at: destination) {
+            throw WriteError.destinationIsInput(path: destination, input: input)
+        }
+        switch FileSystem.kindWithoutFollowing(destination) {
+        case .missing: return
+        case .directory: throw WriteError.destinationIsDirectory(path: destination)
+        default: if !overwrite { throw WriteError.destinationExists(path: destination) }
+        }
     }
 
     deinit {
@@ -121,6 +221,7 @@ public final class OutputFile {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        guard descriptor >= 0 else { throw WriteError.writeFailed(path: destination, reason: "the file was abandoned") }
         var done = 0
         while done < bytes.count {
             let written = posixWrite(descriptor, bytes.baseAddress! + done, bytes.count - done)
@@ -134,14 +235,14 @@ public final class OutputFile {
 
     private func failure() -> WriteError {
         let reason = errnoDescription()
-        abandon()
-        return WriteError.writeFailed(path: destination, reason: reason)
+        let left = abandon()
+        return WriteError.writeFailed(path: destination, reason: reason, leftBehind: left)
     }
 
-    /// Flushes, syncs and closes the temporary file: what is left of a commit is the rename.
+    /// Flushes and syncs the temporary file: what is left of a commit is giving it its name.
     /// Several files committed together (`OutputFileGroup`) are all synchronised first.
     public func synchronize() throws {
-        guard descriptor >= 0 else { return }
+        guard !synchronized else { return }
         try flush()
         if let compressor {
             do {
@@ -152,28 +253,75 @@ public final class OutputFile {
             }
         }
         guard fsync(descriptor) == 0 else { throw failure() }
-        fchmod(descriptor, 0o644)
-        close(descriptor)
-        descriptor = -1
+        synchronized = true
     }
 
-    /// Flushes, syncs and renames the temporary file onto the destination.
+    /// Flushes, syncs and puts the file at its destination.
+    ///
+    /// - Throws: `.destinationExists` when, without `overwrite`, a file appeared at the
+    ///   destination meanwhile (it is not replaced); `.destinationIsInput`; `.renameFailed`.
     public func commit() throws {
         try synchronize()
-        guard rename(temporaryPath, destination) == 0 else {
-            let reason = errnoDescription()
-            unlink(temporaryPath)
-            committed = true
-            throw WriteError.renameFailed(from: temporaryPath, to: destination, reason: reason)
+        do {
+            try OutputFile.checkDestination(destination, overwrite: overwrite, inputs: inputs)
+        } catch {
+            abandon()
+            throw error
         }
+        if let temporaryPath {
+            close(descriptor)
+            descriptor = -1
+            try place(temporaryPath)
+        } else if !overwrite {
+            guard wk_link_descriptor(descriptor, destination) == 0 else {
+                let code = errno, reason = errnoDescription()
+                abandon()
+                if code == EEXIST { throw WriteError.destinationExists(path: destination) }
+                throw WriteError.renameFailed(from: "(unnamed temporary)", to: destination, reason: reason)
+            }
+        } else {
+            let name = TemporaryNames.make(for: destination)
+            let slot = wk_cleanup_register(name)
+            defer { wk_cleanup_unregister(slot) }
+            guard wk_link_descriptor(descriptor, name) == 0 else {
+                let reason = errnoDescription()
+                abandon()
+                throw WriteError.renameFailed(from: "(unnamed temporary)", to: name, reason: reason)
+            }
+            try place(name)
+        }
+        if descriptor >= 0 { close(descriptor); descriptor = -1 }
+        wk_cleanup_unregister(cleanupSlot)
+        cleanupSlot = -1
         committed = true
     }
 
-    /// Removes the temporary file; the destination is not touched.
-    public func abandon() {
+    /// Renames the named temporary `name` onto the destination (never replacing without
+    /// `overwrite`); on failure it is removed.
+    private func place(_ name: String) throws {
+        let result = overwrite ? rename(name, destination) : TemporaryNames.renameWithoutReplacing(name, destination)
+        guard result == 0 else {
+            let code = errno, reason = errnoDescription()
+            unlink(name)
+            abandon()
+            if code == EEXIST { throw WriteError.destinationExists(path: destination) }
+            throw WriteError.renameFailed(from: name, to: destination, reason: reason)
+        }
+    }
+
+    /// Drops the temporary file; the destination is not touched.
+    ///
+    /// - Returns: the path of a named temporary that could not be removed, nil when nothing
+    ///   is left.
+    @discardableResult
+    public func abandon() -> String? {
         if descriptor >= 0 { close(descriptor); descriptor = -1 }
-        if !committed { unlink(temporaryPath) }
+        var left: String?
+        if !committed, let temporaryPath, unlink(temporaryPath) != 0, errno != ENOENT { left = temporaryPath }
+        wk_cleanup_unregister(cleanupSlot)
+        cleanupSlot = -1
         committed = true
+        return left
     }
 }
 

@@ -227,7 +227,13 @@ final class PickleArena {
 }
 
 /// The stack machine. Offsets in errors are absolute in the file (`baseOffset` + position).
-struct PickleMachine {
+///
+/// A class, not a struct: every opcode then works on the one stack in place. (As a struct,
+/// an unoptimised build copied the machine, stack included, for calls made while an opcode
+/// was pushing, which made a batch of N items cost N² element copies.) Each opcode costs
+/// time proportional to its operands and the values it pops, so a pickle runs in time
+/// linear in its size.
+final class PickleMachine {
     let bytes: UnsafeRawBufferPointer
     let baseOffset: Int
     let arena = PickleArena()
@@ -250,7 +256,7 @@ struct PickleMachine {
     /// - Throws: `.pickleForbiddenGlobal` naming a global outside the allow-list,
     ///   `.pickleUnknownOpcode`, `.pickleUnsupportedOpcode`, `.pickleStackUnderflow`,
     ///   `.pickleMemoMissing`, `.pickleLimitExceeded`, `.pickleInvalidArgument`, `.truncated`.
-    mutating func run() throws -> PickleValue {
+    func run() throws -> PickleValue {
         guard bytes.count <= PickleLimits.maxBytes else {
             throw FormatError.pickleLimitExceeded(what: "pickle size in bytes", limit: PickleLimits.maxBytes, offset: baseOffset)
         }
@@ -272,7 +278,7 @@ struct PickleMachine {
 
     // MARK: Opcodes
 
-    private mutating func execute(_ opcode: UInt8) throws {
+    private func execute(_ opcode: UInt8) throws {
         switch opcode {
         // Protocol and framing.
         case 0x80: // PROTO
@@ -433,11 +439,11 @@ struct PickleMachine {
 
     // MARK: Stack
 
-    private mutating func push(_ value: PickleValue) {
+    private func push(_ value: PickleValue) {
         stack.append(value)
     }
 
-    private mutating func pop() throws -> PickleValue {
+    private func pop() throws -> PickleValue {
         guard stack.count > (marks.last ?? 0) else {
             throw FormatError.pickleStackUnderflow(opcode: opcodeName, offset: baseOffset + opcodeOffset)
         }
@@ -452,7 +458,7 @@ struct PickleMachine {
     }
 
     /// The values above the last MARK, which is removed.
-    private mutating func popMark() throws -> [PickleValue] {
+    private func popMark() throws -> [PickleValue] {
         guard let mark = marks.popLast() else {
             throw FormatError.pickleStackUnderflow(opcode: opcodeName + " (no MARK)", offset: baseOffset + opcodeOffset)
         }
@@ -489,7 +495,7 @@ struct PickleMachine {
         }
     }
 
-    private mutating func put(_ index: Int) throws {
+    private func put(_ index: Int) throws {
         memo[index] = try top()
     }
 
@@ -630,25 +636,25 @@ struct PickleMachine {
         }
     }
 
-    private mutating func readByte() throws -> UInt8 {
+    private func readByte() throws -> UInt8 {
         try require(1)
         position += 1
         return bytes[position - 1]
     }
 
     /// A little-endian integer operand.
-    private mutating func readInteger<T: FixedWidthInteger>(_: T.Type) throws -> T {
+    private func readInteger<T: FixedWidthInteger>(_: T.Type) throws -> T {
         T(littleEndian: try readRaw(T.self))
     }
 
-    private mutating func readRaw<T: FixedWidthInteger>(_: T.Type) throws -> T {
+    private func readRaw<T: FixedWidthInteger>(_: T.Type) throws -> T {
         try require(MemoryLayout<T>.size)
         let value = bytes.loadUnaligned(fromByteOffset: position, as: T.self)
         position += MemoryLayout<T>.size
         return value
     }
 
-    private mutating func readLength64() throws -> Int {
+    private func readLength64() throws -> Int {
         let count = try readInteger(UInt64.self)
         guard count <= UInt64(bytes.count - position) else {
             throw FormatError.truncated(
@@ -657,13 +663,13 @@ struct PickleMachine {
         return Int(count)
     }
 
-    private mutating func skipBytes(_ count: Int) throws -> Int {
+    private func skipBytes(_ count: Int) throws -> Int {
         try require(count)
         position += count
         return count
     }
 
-    private mutating func readUTF8(count: Int) throws -> String {
+    private func readUTF8(count: Int) throws -> String {
         try require(count)
         let start = position
         position += count
@@ -673,7 +679,7 @@ struct PickleMachine {
         return string
     }
 
-    private mutating func readLatin1(count: Int) throws -> String {
+    private func readLatin1(count: Int) throws -> String {
         try require(count)
         let start = position
         position += count
@@ -683,7 +689,7 @@ struct PickleMachine {
     }
 
     /// A newline-terminated text operand, without the newline.
-    private mutating func readLine() throws -> String {
+    private func readLine() throws -> String {
         let limit = min(bytes.count, position + PickleLimits.maxLineLength)
         var end = position
         while end < limit && bytes[end] != 0x0a { end += 1 }
@@ -702,7 +708,7 @@ struct PickleMachine {
     }
 
     /// LONG1/LONG4: `count` bytes of little-endian two's complement.
-    private mutating func readLong(count: Int) throws -> PickleValue {
+    private func readLong(count: Int) throws -> PickleValue {
         try require(count)
         let start = position
         position += count

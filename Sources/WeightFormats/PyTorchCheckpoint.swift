@@ -131,8 +131,10 @@ enum PyTorchReader {
 
         // 2. The pickle, run without calling anything.
         let pickleRange = try archive.storedData(of: pickleEntry)
-        var machine = PickleMachine(bytes: UnsafeRawBufferPointer(rebasing: file.bytes[pickleRange]), baseOffset: pickleRange.lowerBound)
+        let machine = PickleMachine(bytes: UnsafeRawBufferPointer(rebasing: file.bytes[pickleRange]), baseOffset: pickleRange.lowerBound)
         let root = try machine.run()
+        // The machine's arena owns the pickle's lists and dicts: keep it until they are read.
+        defer { withExtendedLifetime(machine) {} }
 
         // 3. The state dict, then each tensor checked against its storage.
         let (path, entries) = try PyTorchStateDict.find(in: root)
@@ -205,59 +207,22 @@ enum PyTorchReader {
             storageOffset: tensor.storageOffset, offset: data.lowerBound + offsetBytes, byteCount: byteCount, isContiguous: isContiguous)
     }
 
-    /// Views for checked tensors: in place when contiguous, a row-major copy otherwise.
+    /// Views for checked tensors: in place when contiguous, a strided view otherwise (its
+    /// row-major bytes made only when a reader needs them: `StridedSource`).
     static func views(_ infos: [PyTorchTensorInfo], file: MappedFile) throws -> [TensorView] {
-        try infos.map { info in
+        infos.map { info in
             if info.isContiguous || info.byteCount == 0 {
                 return TensorView(
                     name: info.name, dtype: .safetensors(info.dtype), shape: info.shape, file: file, offset: info.offset,
                     byteCount: info.byteCount, fileName: file.fileName)
             }
-            let rowMajor = [UInt8](unsafeUninitializedCapacity: info.byteCount) { buffer, initialized in
-                gather(info, from: file.bytes.baseAddress! + info.offset, into: UnsafeMutableRawPointer(buffer.baseAddress!))
-                initialized = info.byteCount
-            }
-            let copy = try rowMajor.withUnsafeBytes { try MappedFile(copying: $0, path: file.path) }
-            return TensorView(
-                name: info.name, dtype: .safetensors(info.dtype), shape: info.shape, file: copy, offset: 0,
-                byteCount: info.byteCount, fileName: file.fileName)
-        }
-    }
-
-    /// Copies a strided tensor into row-major order. `source` is its first element; every
-    /// element it reaches was checked to lie inside the storage.
-    static func gather(_ info: PyTorchTensorInfo, from source: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) {
-        let elementSize = info.dtype.bitWidth / 8
-        let rank = info.shape.count
-        guard rank > 0 else {
-            destination.copyMemory(from: source, byteCount: elementSize)
-            return
-        }
-        let rowLength = info.shape[rank - 1], rowStride = info.strides[rank - 1]
-        let rowCount = info.byteCount / elementSize / max(rowLength, 1)
-        var index = [Int](repeating: 0, count: rank - 1)
-        var sourceElement = 0
-        var written = 0
-        for _ in 0..<rowCount {
-            if rowStride == 1 {
-                (destination + written).copyMemory(from: source + sourceElement * elementSize, byteCount: rowLength * elementSize)
-                written += rowLength * elementSize
-            } else {
-                for column in 0..<rowLength {
-                    (destination + written).copyMemory(from: source + (sourceElement + column * rowStride) * elementSize, byteCount: elementSize)
-                    written += elementSize
-                }
-            }
-            // Advance the outer index like an odometer, innermost outer dimension first.
-            var dimension = rank - 2
-            while dimension >= 0 {
-                index[dimension] += 1
-                sourceElement += info.strides[dimension]
-                if index[dimension] < info.shape[dimension] { break }
-                sourceElement -= info.strides[dimension] * info.shape[dimension]
-                index[dimension] = 0
-                dimension -= 1
-            }
+            let elementSize = info.dtype.bitWidth / 8
+            var last = 0
+            for (size, stride) in zip(info.shape, info.strides) { last += (size - 1) * stride }
+            let source = StridedSource(
+                file: file, offset: info.offset, shape: info.shape, strides: info.strides, elementSize: elementSize,
+                storageSpan: (last + 1) * elementSize)
+            return TensorView(name: info.name, dtype: .safetensors(info.dtype), shape: info.shape, strided: source, fileName: file.fileName)
         }
     }
 }
@@ -272,30 +237,43 @@ enum PyTorchReader {
 enum PyTorchStateDict {
     static func find(in root: PickleValue) throws -> (path: [String], entries: [(String, PickleTensor)]) {
         if case .dict(let dict) = root, dict.entries.isEmpty { return ([], []) }
-        var queue: [(value: PickleValue, path: [String])] = [(root, [])]
+        // Breadth first; each queued value keeps its parent's queue index and its own path
+        // component, and the path is built only for the dict found, so deep nesting costs
+        // memory linear in the values visited (a path per value would be quadratic).
+        var queue: [(value: PickleValue, parent: Int, component: String)] = [(root, -1, "")]
         var head = 0
         var seen = Set<ObjectIdentifier>()
+        func path(to index: Int) -> [String] {
+            var components: [String] = []
+            var at = index
+            while at > 0 {
+                components.append(queue[at].component)
+                at = queue[at].parent
+            }
+            return components.reversed()
+        }
         while head < queue.count {
             guard head < PyTorchLimits.maxSearchVisits else {
                 throw FormatError.pytorchNoStateDict(reason: "no dict of tensors among the first \(PyTorchLimits.maxSearchVisits) values")
             }
-            let (value, path) = queue[head]
+            let current = head
+            let value = queue[head].value
             head += 1
             switch value {
             case .dict(let dict):
                 guard seen.insert(ObjectIdentifier(dict)).inserted else { continue }
-                if let entries = tensorEntries(dict) { return (path, entries) }
+                if let entries = tensorEntries(dict) { return (path(to: current), entries) }
                 for (key, child) in dict.entries where child.mayHoldTensors {
-                    queue.append((child, path + [key.stringValue ?? "[\(key.kind)]"]))
+                    queue.append((child, current, key.stringValue ?? "[\(key.kind)]"))
                 }
             case .list(let list):
                 guard seen.insert(ObjectIdentifier(list)).inserted else { continue }
                 for (index, child) in list.items.enumerated() where child.mayHoldTensors {
-                    queue.append((child, path + ["[\(index)]"]))
+                    queue.append((child, current, "[\(index)]"))
                 }
             case .tuple(let items, _):
                 for (index, child) in items.enumerated() where child.mayHoldTensors {
-                    queue.append((child, path + ["[\(index)]"]))
+                    queue.append((child, current, "[\(index)]"))
                 }
             default:
                 continue

@@ -8,9 +8,15 @@ public struct TensorView: Sendable {
     public let dtype: TensorDType
     /// Row-major shape, outermost first (PyTorch and NumPy order).
     public let shape: [Int]
-    public let file: MappedFile
+    /// The mapped bytes: the file itself, or for a strided view the row-major copy (made on
+    /// first use: see `StridedSource`; `checkMaterializable()` says whether it is allowed).
+    public var file: MappedFile { strided?.materialized() ?? storedFile }
     /// Absolute offset of the first byte in `file`.
-    public let offset: Int
+    public var offset: Int { strided == nil ? storedOffset : 0 }
+    private let storedFile: MappedFile
+    private let storedOffset: Int
+    /// Where a strided view's elements lie; nil for a tensor stored row-major.
+    let strided: StridedSource?
     /// The tensor's own bytes, without padding.
     public let byteCount: Int
     /// The file's name as a checkpoint lists it (relative to its directory or split set).
@@ -24,12 +30,30 @@ public struct TensorView: Sendable {
         self.name = name
         self.dtype = dtype
         self.shape = shape
-        self.file = file
-        self.offset = offset
+        self.storedFile = file
+        self.storedOffset = offset
         self.byteCount = byteCount
         self.fileName = fileName
         self.byteOrder = byteOrder
+        self.strided = nil
     }
+
+    /// A strided view of `source` (row-major bytes made on demand).
+    init(name: String, dtype: TensorDType, shape: [Int], strided source: StridedSource, fileName: String) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.storedFile = source.file
+        self.storedOffset = source.offset
+        self.byteCount = source.byteCount
+        self.fileName = fileName
+        self.byteOrder = .littleEndian
+        self.strided = source
+    }
+
+    /// The file the tensor's bytes are stored in (for a strided view, the original file, not
+    /// its row-major copy) and the offset of its first element there.
+    public var storage: (file: MappedFile, offset: Int) { (storedFile, storedOffset) }
 
     public var elementCount: Int { shape.reduce(1, *) }
 
@@ -56,6 +80,7 @@ public struct TensorView: Sendable {
     public func withElements<T, R>(
         as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
     ) throws -> R {
+        try checkMaterializable()
         guard ElementLayout.matches(dtype, T.self), byteOrder == .littleEndian else {
             throw FormatError.unsupportedConversion(
                 tensor: name, dtype: dtype.name, reason: "elements cannot be read in place as \(T.self)")
@@ -90,12 +115,63 @@ public struct TensorView: Sendable {
     }
 
     /// Row `index` (of `rowCount`) as Float, decoding only that row.
+    ///
+    /// - Throws: `FormatError.rowOutOfRange` when `index` is not in `0..<rowCount`, and what
+    ///   decoding throws for a type without a decoder.
     public func row(_ index: Int) throws -> [Float] {
-        precondition(index >= 0 && index < rowCount, "row index out of range")
+        guard index >= 0 && index < rowCount else {
+            throw FormatError.rowOutOfRange(tensor: name, index: index, rowCount: rowCount)
+        }
         let decoder = try Decoder(for: self)
         return [Float](unsafeUninitializedCapacity: rowLength) { buffer, initialized in
             decoder.decode(rows: index..<(index + 1), into: buffer.baseAddress!, threads: 1)
             initialized = rowLength
+        }
+    }
+
+    /// Decodes the whole tensor in order, handing `body` pieces of at most `maxElements`
+    /// floats (rounded down to whole blocks, at least one block), so memory stays bounded
+    /// whatever the shape: a piece may end inside a row, and a tensor of no elements allocates
+    /// nothing. A strided view is gathered a piece at a time, never copied whole; one that
+    /// expands its storage by more than `StridedSource.maxExpansion` bytes is refused unless
+    /// `allowingExpansion` (`checkMaterializable()`).
+    public func forEachDecodedChunk(
+        maxElements: Int = 1 << 22, threads: Int = 0, allowingExpansion: Bool = false,
+        _ body: (UnsafeBufferPointer<Float>) throws -> Void
+    ) throws {
+        guard elementCount > 0 else { return }
+        if !allowingExpansion { try checkMaterializable() }
+        if let strided {
+            // Gathered a piece at a time, never materialised (plain types: one element a block).
+            let decoder = try Decoder(for: self, checkingExpansion: false)
+            let rowLength = max(1, strided.rowLength)
+            let rowsPerPiece = max(1, maxElements / rowLength)
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: rowsPerPiece * rowLength * strided.elementSize, alignment: 16)
+            defer { raw.deallocate() }
+            let floats = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerPiece * rowLength)
+            defer { floats.deallocate() }
+            var row = 0
+            while row < strided.rowCount {
+                let count = min(rowsPerPiece, strided.rowCount - row)
+                strided.gather(rows: row..<(row + count), into: raw)
+                decoder.kernel(raw, floats, count * rowLength)
+                try body(UnsafeBufferPointer(start: floats, count: count * rowLength))
+                row += count
+            }
+            return
+        }
+        let decoder = try Decoder(for: self)
+        let blockSize = max(1, decoder.blockSize)
+        let totalBlocks = elementCount / blockSize
+        let blocksPerPiece = max(1, min(totalBlocks, maxElements / blockSize))
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: blocksPerPiece * blockSize)
+        defer { buffer.deallocate() }
+        var block = 0
+        while block < totalBlocks {
+            let count = min(blocksPerPiece, totalBlocks - block)
+            decoder.decode(blocks: block..<(block + count), into: buffer, threads: threads)
+            try body(UnsafeBufferPointer(start: buffer, count: count * blockSize))
+            block += count
         }
     }
 

@@ -1,3 +1,4 @@
+import CTemporaryFiles
 import CZstd
 
 #if canImport(Glibc)
@@ -28,7 +29,7 @@ enum ZstdDecompression {
     /// - Throws: `.cannotOpen` when the input or the temporary file cannot be opened,
     ///   `.zstdFailed` when the input is not zstd, is corrupt or ends inside a frame.
     static func decompressToTemporaryFile(_ path: String) throws -> Int32 {
-        let input = open(path, O_RDONLY | O_CLOEXEC)
+        let input = try FileSystem.openRegularFile(path)
         guard input >= 0 else { throw FormatError.cannotOpen(path: path, reason: errnoDescription()) }
         defer { close(input) }
         let output = try unlinkedTemporaryFile(for: path)
@@ -96,6 +97,9 @@ enum ZstdDecompression {
         if let tmp = getenv("TMPDIR") { directories.append(String(cString: tmp)) }
         directories += ["/var/tmp", "/tmp"]
         for directory in directories where FileSystem.isDirectory(directory) {
+            // Unnamed where the file system allows it: nothing to remove, whatever happens.
+            let unnamed = wk_open_unnamed(directory, 0o600)
+            if unnamed >= 0 { return unnamed }
             var template = Array(PathName.join(directory, "weightkit-zstd-XXXXXX").utf8CString)
             let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
             guard fd >= 0 else { continue }

@@ -20,17 +20,27 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// The most pixels an image may have unless the caller says otherwise: 178,956,970,
+    /// Pillow's `DecompressionBombError` threshold (twice its `MAX_IMAGE_PIXELS` warning).
+    public static let defaultMaxPixels = 178_956_970
+
     /// Reads a PNG or JPEG file (recognised by its first bytes) as RGB, as transformers'
     /// `convert_to_rgb` does with Pillow: palettes expanded, grey replicated, transparency
     /// composited onto white (`Image.alpha_composite`), 16-bit samples reduced to 8, no gamma or
     /// colour-profile conversion.
-    public static func read(_ path: String) throws -> RGBImage {
+    ///
+    /// - Parameter maxPixels: images whose header declares more pixels (width x height) are
+    ///   refused with `.tooManyPixels` before anything is decoded.
+    public static func read(_ path: String, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
         let bytes = try FileSystem.readFile(path, limit: 256 << 20)
-        return try decode(bytes, path: path)
+        return try decode(bytes, path: path, maxPixels: maxPixels)
     }
 
     /// Decodes a PNG or JPEG held in memory; `path` names it in errors.
-    public static func decode(_ bytes: [UInt8], path: String) throws -> RGBImage {
+    ///
+    /// - Parameter maxPixels: images whose header declares more pixels are refused with
+    ///   `.tooManyPixels` before anything is decoded.
+    public static func decode(_ bytes: [UInt8], path: String, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
         let format: String
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
             format = "PNG"
@@ -44,10 +54,14 @@ public struct RGBImage: Sendable, Equatable {
         var message = [CChar](repeating: 0, count: 256)
         let status = bytes.withUnsafeBufferPointer { data in
             message.withUnsafeMutableBufferPointer { text in
-                format == "PNG"
-                    ? wk_png_decode_rgba(data.baseAddress, data.count, &buffer, &width, &height, text.baseAddress, text.count)
-                    : wk_jpeg_decode_rgb(data.baseAddress, data.count, &buffer, &width, &height, text.baseAddress, text.count)
+                let limit = UInt64(max(0, maxPixels))
+                return format == "PNG"
+                    ? wk_png_decode_rgba(data.baseAddress, data.count, limit, &buffer, &width, &height, text.baseAddress, text.count)
+                    : wk_jpeg_decode_rgb(data.baseAddress, data.count, limit, &buffer, &width, &height, text.baseAddress, text.count)
             }
+        }
+        if status == -2 {
+            throw ImageError.tooManyPixels(path: path, width: Int(width), height: Int(height), limit: maxPixels)
         }
         guard status == 0, let buffer else {
             let reason = String(decoding: message.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -205,12 +205,16 @@ public struct ValueHead: Sendable, Equatable {
     }
 
     /// Saves as safetensors (`weight` `[1, dim]`, `bias` `[1]`, float32), atomically.
-    public func save(to path: String, overwrite: Bool = true) throws {
+    ///
+    /// - Parameters:
+    ///   - overwrite: replace an existing file; otherwise one is an error.
+    ///   - inputs: files the caller read (the model's), which `path` may never be.
+    public func save(to path: String, overwrite: Bool = false, inputs: InputFiles = InputFiles()) throws {
         var header = "{\"__metadata__\":{\"format\":\"pt\",\"value_source\":\"\(source.rawValue)\"},"
         header += "\"bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
         header += "\"weight\":{\"dtype\":\"F32\",\"shape\":[1,\(weight.count)],\"data_offsets\":[4,\(4 + 4 * weight.count)]}}"
         while header.utf8.count % 8 != 0 { header += " " }
-        let output = try OutputFile(destination: path, overwrite: overwrite)
+        let output = try OutputFile(destination: path, overwrite: overwrite, inputs: inputs)
         var length = UInt64(header.utf8.count).littleEndian
         try withUnsafeBytes(of: &length) { try output.write($0) }
         try output.write(header)

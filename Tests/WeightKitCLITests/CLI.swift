@@ -29,6 +29,35 @@ enum CLI {
         var json: JSONValue? { try? JSON.parse(stdout) }
     }
 
+    /// Runs the executable; one that is still running after `timeout` seconds is killed
+    /// (SIGKILL) and reported with status -1, so a test of something that could hang fails
+    /// instead of hanging.
+    static func run(_ arguments: [String], timeout: Double, program: String = executable) throws -> Result {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outPath = directory + "/stdout", errPath = directory + "/stderr"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        var timedOut = false
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            timedOut = true
+        }
+        process.waitUntilExit()
+        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return Result(status: timedOut ? -1 : process.terminationStatus, stdout: stdout, stderr: stderr)
+    }
+
     /// Runs `program` (the debug `weightkit` unless given) with `arguments`, and with
     /// `environment` added to the test process's environment.
     static func run(_ arguments: [String], program: String = executable, environment: [String: String] = [:]) throws -> Result {

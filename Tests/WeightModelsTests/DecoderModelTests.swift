@@ -16,7 +16,7 @@ import WeightArchitecture
     static func check(_ path: String, reference directory: String, tolerance: Double, greedy: Bool,
                       kernels: Kernels = .best) throws {
         let reference = try Fixture.json("models/\(directory)/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        let prompt = try requiredInts(reference["prompt"], "prompt")
         let expected = try NPY.read(Fixture.path("models/\(directory)/logits.npy"))
         let model = try ModelRegistry.load(path, context: ComputeContext(kernels: kernels))
         let logits = try model.logits(for: prompt)
@@ -47,7 +47,7 @@ import WeightArchitecture
     @Test("sampling distributions equal transformers' warpers", arguments: models)
     func sampling(name: String) throws {
         let reference = try Fixture.json("models/\(name)/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        let prompt = try requiredInts(reference["prompt"], "prompt")
         let model = try ModelRegistry.load(Fixture.path("models/\(name)"))
         let cache = try model.makeCache(capacity: prompt.count)
         let last = try model.forward(prompt, cache: cache, logits: .last)
@@ -55,9 +55,10 @@ import WeightArchitecture
             let options = SamplingOptions(
                 temperature: Float(case_["temperature"]!.doubleValue!), topK: case_["top_k"]!.intValue!,
                 topP: Float(case_["top_p"]!.doubleValue!))
-            let expected = (case_["probabilities"]?.arrayValue ?? []).compactMap { $0.doubleValue }
+            let expected = try requiredDoubles(case_["probabilities"], "probabilities")
             let ours = last.withUnsafeBufferPointer { samplingDistribution(logits: $0.baseAddress!, count: $0.count, options: options) }
-            let worst = zip(ours, expected).map { abs(Double($0) - $1) }.max() ?? 0
+            #expect(ours.count == expected.count, "\(name) \(options): \(ours.count) probabilities, \(expected.count) expected")
+            let worst = zip(ours, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
             #expect(worst <= 1e-5, "\(name) \(options): max difference \(worst)")
         }
     }

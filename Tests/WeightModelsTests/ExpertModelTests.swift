@@ -10,26 +10,26 @@ import WeightFormats
     @Test("logits and greedy tokens match the PyTorch module", arguments: experts)
     func logitsAndGreedy(name: String) throws {
         let reference = try Fixture.json("experts/\(name)/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        let prompt = try requiredInts(reference["prompt"], "prompt")
         let model = try ModelRegistry.load(Fixture.path("experts/\(name)"))
         let expected = try NPY.read(Fixture.path("experts/\(name)/logits.npy"))
         let logits = try model.logits(for: prompt)
         #expect(relativeL2(logits, expected.values) <= 1e-4)
         let greedy = try generate(model, prompt: prompt, count: 10, options: .greedy)
-        #expect(greedy.tokens == (reference["greedy"]?.arrayValue ?? []).compactMap { $0.intValue })
+        #expect(try greedy.tokens == requiredInts(reference["greedy"], "greedy"))
     }
 
     @Test("sampled tokens equal the PyTorch sampler's given the same uniform draws", arguments: experts)
     func sampling(name: String) throws {
         let reference = try Fixture.json("experts/\(name)/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        let prompt = try requiredInts(reference["prompt"], "prompt")
         let model = try ModelRegistry.load(Fixture.path("experts/\(name)"))
-        for case_ in reference["sampled"]?.arrayValue ?? [] {
+        for case_ in try requiredArray(reference["sampled"], "sampled") {
             let options = SamplingOptions(temperature: Float(case_["temperature"]!.doubleValue!),
                                           topK: case_["top_k"]!.intValue!, topP: Float(case_["top_p"]!.doubleValue!))
-            let draws = (case_["draws"]?.arrayValue ?? []).compactMap { $0.doubleValue }
+            let draws = try requiredDoubles(case_["draws"], "draws")
             let result = try generate(model, prompt: prompt, count: draws.count, options: options, randomness: .draws(draws))
-            #expect(result.tokens == (case_["tokens"]?.arrayValue ?? []).compactMap { $0.intValue }, "\(name) \(options)")
+            #expect(try result.tokens == requiredInts(case_["tokens"], "tokens"), "\(name) \(options)")
         }
     }
 
@@ -41,14 +41,15 @@ import WeightFormats
     @Test("the router picks the reference's experts and weights and mixes like it")
     func router() throws {
         let reference = try Fixture.json("experts/router/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        let prompt = try requiredInts(reference["prompt"], "prompt")
         let router = try ExpertRouter(directory: Fixture.path("experts/router"))
         let (choices, tokens) = try router.generate(prompt: prompt, count: 10, options: .greedy)
-        let expected = reference["experts"]?.arrayValue ?? []
+        let expected = try requiredArray(reference["experts"], "experts")
+        #expect(choices.count == expected.count)
         #expect(choices.map(\.name) == expected.compactMap { $0["name"]?.stringValue })
         for (choice, entry) in zip(choices, expected) {
             #expect(abs(Double(choice.weight) - entry["weight"]!.doubleValue!) <= 1e-5)
         }
-        #expect(tokens == (reference["tokens"]?.arrayValue ?? []).compactMap { $0.intValue })
+        #expect(try tokens == requiredInts(reference["tokens"], "tokens"))
     }
 }

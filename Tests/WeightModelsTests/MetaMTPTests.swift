@@ -14,7 +14,7 @@ import WeightFormats
     }
 
     static func prompt(_ name: String) throws -> [Int] {
-        (try Fixture.json("mtp/\(name)/reference.json")["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        try requiredInts(Fixture.json("mtp/\(name)/reference.json")["prompt"], "prompt")
     }
 
     @Test("full_forward: logits [T, H, vocab], hidden states and values", arguments: models)
@@ -48,7 +48,7 @@ import WeightFormats
     func decoding(name: String) throws {
         let model = try Self.load(name)
         let prompt = try Self.prompt(name)
-        let expected = (try Fixture.json("mtp/\(name)/reference.json")["greedy"]?.arrayValue ?? []).compactMap { $0.intValue }
+        let expected = try requiredInts(Fixture.json("mtp/\(name)/reference.json")["greedy"], "greedy")
         let greedy = try generate(model, prompt: prompt, count: expected.count, options: .greedy)
         #expect(greedy.tokens == expected)
         let speculative = try model.generateSpeculatively(prompt: prompt, count: expected.count)
@@ -72,7 +72,7 @@ import WeightFormats
         let (logits, _, _) = try model.fullForward(prompt)
         #expect(relativeL2(logits, try NPY.read(Fixture.path("mtp/\(name)/logits.npy")).values) <= tolerance)
         if type == "f32" {
-            let expected = (try Fixture.json("mtp/\(name)/reference.json")["greedy"]?.arrayValue ?? []).compactMap { $0.intValue }
+            let expected = try requiredInts(Fixture.json("mtp/\(name)/reference.json")["greedy"], "greedy")
             #expect(try generate(model, prompt: prompt, count: expected.count, options: .greedy).tokens == expected)
         }
     }

@@ -23,3 +23,29 @@ func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
     }
     return (difference / max(norm, 1e-300)).squareRoot()
 }
+
+/// A recorded array that must be there, be non-empty and hold only numbers: a missing or
+/// malformed fixture fails the test instead of comparing nothing.
+struct MissingFixtureData: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "fixture data missing or malformed: \(what)" }
+}
+
+func requiredArray(_ value: JSONValue?, _ what: String) throws -> [JSONValue] {
+    guard let array = value?.arrayValue, !array.isEmpty else { throw MissingFixtureData(what: what) }
+    return array
+}
+
+func requiredInts(_ value: JSONValue?, _ what: String) throws -> [Int] {
+    let array = try requiredArray(value, what)
+    let ints = array.compactMap(\.intValue)
+    guard ints.count == array.count else { throw MissingFixtureData(what: what) }
+    return ints
+}
+
+func requiredDoubles(_ value: JSONValue?, _ what: String) throws -> [Double] {
+    let array = try requiredArray(value, what)
+    let doubles = array.compactMap(\.doubleValue)
+    guard doubles.count == array.count else { throw MissingFixtureData(what: what) }
+    return doubles
+}

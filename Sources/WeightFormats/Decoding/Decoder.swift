@@ -15,7 +15,10 @@ struct Decoder {
     /// Elements below which decoding stays on the calling thread.
     static let parallelThreshold = 1 << 18
 
-    init(for view: TensorView) throws {
+    /// - Parameter checkingExpansion: refuse a strided view whose row-major copy would be too
+    ///   large (`TensorView.checkMaterializable()`); false only for readers that gather it.
+    init(for view: TensorView, checkingExpansion: Bool = true) throws {
+        if checkingExpansion { try view.checkMaterializable() }
         guard let kernel = DecodeKernels.kernel(for: view.dtype, byteOrder: view.byteOrder) else {
             if view.byteOrder == .bigEndian, DecodeKernels.kernel(for: view.dtype, byteOrder: .littleEndian) != nil {
                 throw FormatError.unsupportedByteOrder(tensor: view.name, dtype: view.dtype.name)
@@ -23,7 +26,7 @@ struct Decoder {
             throw FormatError.unsupportedConversion(
                 tensor: view.name, dtype: view.dtype.name, reason: DecodeKernels.whyUnsupported(view.dtype))
         }
-        self.base = view.bytes.baseAddress!
+        self.base = checkingExpansion ? view.bytes.baseAddress! : view.storage.file.bytes.baseAddress! + view.storage.offset
         self.rowLength = view.rowLength
         self.blockSize = view.dtype.blockSize
         self.bytesPerBlock = view.dtype.bytesPerBlock

@@ -6,6 +6,11 @@
 /// overwritten in place, as llama.cpp's `gguf_set_metadata.py` does. Otherwise the file is
 /// rewritten through a temporary file beside it (header, then the tensor data copied a piece
 /// at a time) and renamed over the original, so a failure leaves the original as it was.
+///
+/// An edit of the file in place goes to the file a symlink points to (the symlink stays), and
+/// a rewritten file keeps the original's mode and, where the process may set them, its owner
+/// and group. With `output`, the original is only read: the edited file is written to
+/// `output` (always rewritten, as gguf-py's `gguf_new_metadata.py` does).
 public enum MetadataEditor {
     /// How an edit was written.
     public enum Outcome: Equatable, Sendable {
@@ -23,15 +28,45 @@ public enum MetadataEditor {
     /// - Throws: `MetadataEditError` for edits that cannot be made, `WriterError` or
     ///   `FormatError` for metadata the format forbids (`general.alignment` not a UINT32 power
     ///   of two), `WriteError` for I/O.
-    public static func apply(_ edits: [MetadataEdit], to path: String) throws -> Outcome {
-        guard !ZstdDecompression.isCompressedPath(path) else {
-            throw MetadataEditError.unsupportedFile(path: path, reason: "compressed files cannot be edited (decompress them first)")
+    ///
+    /// - Parameters:
+    ///   - output: write the edited file here instead, leaving `path` untouched; nil edits
+    ///     `path` itself.
+    ///   - overwrite: with `output`, replace an existing file there (never `path` itself, nor
+    ///     any of `inputs`).
+    ///   - inputs: further files the caller reads, which `output` may not be.
+    public static func apply(
+        _ edits: [MetadataEdit], to path: String, output: String? = nil, overwrite: Bool = false, inputs: InputFiles = InputFiles()
+    ) throws -> Outcome {
+        let target: Target
+        if let output {
+            var protected = inputs
+            protected.add(path: path)
+            target = Target(path: path, writePath: output, overwrite: overwrite, inputs: protected, attributesFrom: nil)
+        } else {
+            guard !ZstdDecompression.isCompressedPath(path) else {
+                throw MetadataEditError.unsupportedFile(path: path, reason: "compressed files cannot be edited (decompress them first)")
+            }
+            let resolved = FileSystem.resolvedPath(path) ?? path
+            target = Target(path: path, writePath: resolved, overwrite: true, inputs: InputFiles(), attributesFrom: resolved)
         }
         let file = try MappedFile(path: path)
         if file.size >= 4, Array(file.bytes[0..<4]) == GGUFLimits.magic {
-            return try applyGGUF(edits, to: try GGUFFile(file: file), path: path)
+            return try applyGGUF(edits, to: try GGUFFile(file: file), target: target)
         }
-        return try applySafeTensors(edits, to: try SafeTensorsFile(file: file), path: path)
+        return try applySafeTensors(edits, to: try SafeTensorsFile(file: file), target: target)
+    }
+
+    /// Where an edit goes: `path` itself (through symlinks, keeping its attributes) or a new file.
+    struct Target {
+        let path: String
+        let writePath: String
+        let overwrite: Bool
+        let inputs: InputFiles
+        /// The file whose mode and owner the rewritten file takes (the original, in place).
+        let attributesFrom: String?
+        var inPlace: Bool { attributesFrom != nil }
+
     }
 
     // MARK: GGUF
@@ -54,21 +89,24 @@ public enum MetadataEditor {
         return list
     }
 
-    static func applyGGUF(_ edits: [MetadataEdit], to gguf: GGUFFile, path: String) throws -> Outcome {
+    static func applyGGUF(_ edits: [MetadataEdit], to gguf: GGUFFile, target: Target) throws -> Outcome {
+        let path = target.path
         guard gguf.byteOrder == .littleEndian else {
             throw MetadataEditError.unsupportedFile(path: path, reason: "big-endian GGUF files cannot be edited (convert them first)")
         }
         let metadata = try edited(gguf.metadata, edits, path: path)
         let layouts = gguf.tensorInfos.map { GGUFTensorLayout(name: $0.name, type: $0.type, shape: $0.shape) }
         let header = try GGUFWriter.header(metadata: metadata, tensors: layouts)
-        if header.bytes.count == gguf.dataOffset && header.relativeOffsets == gguf.tensorInfos.map(\.relativeOffset) {
+        if target.inPlace && header.bytes.count == gguf.dataOffset && header.relativeOffsets == gguf.tensorInfos.map(\.relativeOffset) {
             let old = UnsafeRawBufferPointer(rebasing: gguf.file.bytes[0..<gguf.dataOffset])
-            return .inPlace(bytes: try InPlaceWrite.patch(path: path, old: old, new: header.bytes))
+            return .inPlace(bytes: try InPlaceWrite.patch(path: target.writePath, old: old, new: header.bytes))
         }
-        let writer = try GGUFWriter(destination: path, metadata: metadata, tensors: layouts, overwrite: true)
+        let writer = try GGUFWriter(
+            destination: target.writePath, metadata: metadata, tensors: layouts, overwrite: target.overwrite, inputs: target.inputs)
         for info in gguf.tensorInfos {
             try copy(gguf.file, from: info.offset, count: info.byteCount) { try writer.write($0) }
         }
+        if let original = target.attributesFrom { writer.output.takeAttributes(of: original) }
         try writer.commit()
         return .rewritten
     }
@@ -101,7 +139,8 @@ public enum MetadataEditor {
         return pairs
     }
 
-    static func applySafeTensors(_ edits: [MetadataEdit], to file: SafeTensorsFile, path: String) throws -> Outcome {
+    static func applySafeTensors(_ edits: [MetadataEdit], to file: SafeTensorsFile, target: Target) throws -> Outcome {
+        let path = target.path
         let metadata = try edited(file.metadata, edits, path: path)
         let infos = file.tensorInfos.sorted { $0.dataBegin < $1.dataBegin }
         let layouts = infos.map { SafeTensorsTensorLayout(name: $0.name, dtype: $0.dtype, shape: $0.shape) }
@@ -109,19 +148,21 @@ public enum MetadataEditor {
         let packed = infos.enumerated().allSatisfy { index, info in
             info.dataBegin == (index == 0 ? 0 : infos[index - 1].dataEnd)
         }
-        if packed && header.count <= file.dataOffset {
+        if target.inPlace && packed && header.count <= file.dataOffset {
             // The JSON padded with spaces to the old length: every data offset stays.
             var bytes = header
             bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: file.dataOffset - header.count))
             withUnsafeBytes(of: UInt64(file.headerLength).littleEndian) { bytes.replaceSubrange(0..<8, with: $0) }
             let old = UnsafeRawBufferPointer(rebasing: file.file.bytes[0..<file.dataOffset])
-            return .inPlace(bytes: try InPlaceWrite.patch(path: path, old: old, new: bytes))
+            return .inPlace(bytes: try InPlaceWrite.patch(path: target.writePath, old: old, new: bytes))
         }
         let writer = try SafeTensorsWriter(
-            destination: path, metadata: metadata.isEmpty ? nil : metadata, tensors: layouts, overwrite: true)
+            destination: target.writePath, metadata: metadata.isEmpty ? nil : metadata, tensors: layouts, overwrite: target.overwrite,
+            inputs: target.inputs)
         for info in infos {
             try copy(file.file, from: file.dataOffset + info.dataBegin, count: info.dataEnd - info.dataBegin) { try writer.write($0) }
         }
+        if let original = target.attributesFrom { writer.output.takeAttributes(of: original) }
         try writer.commit()
         return .rewritten
     }

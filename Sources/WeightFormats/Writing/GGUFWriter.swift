@@ -28,10 +28,11 @@ public final class GGUFWriter: TensorFileWriter {
     ///     UINT32 power of two; it sets the alignment (32 otherwise).
     ///   - tensors: tensor infos in file order.
     ///   - overwrite: replace an existing destination on commit; otherwise it is an error now.
+    ///   - inputs: files the caller reads, which the destination may never be (`InputFiles`).
     ///   - compression: write the file as one zstd frame (the caller names it `.zst`).
     /// - Throws: `FormatError` for a layout a reader would refuse, `WriterError` for malformed
     ///   metadata, `WriteError` for I/O.
-    public init(destination: String, metadata: GGUFMetadataList, tensors: [GGUFTensorLayout], overwrite: Bool = false, compression: ZstdCompression? = nil) throws {
+    public init(destination: String, metadata: GGUFMetadataList, tensors: [GGUFTensorLayout], overwrite: Bool = false, inputs: InputFiles = InputFiles(), compression: ZstdCompression? = nil) throws {
         let header = try GGUFWriter.header(metadata: metadata, tensors: tensors)
         self.destination = destination
         self.tensors = tensors
@@ -41,7 +42,7 @@ public final class GGUFWriter: TensorFileWriter {
         self.fileSize = header.bytes.count + header.dataSize
         let sizes = tensors.map(\.byteCount)
         super.init(
-            output: try OutputFile(destination: destination, overwrite: overwrite, compression: compression, size: fileSize),
+            output: try OutputFile(destination: destination, overwrite: overwrite, inputs: inputs, compression: compression, size: fileSize),
             stream: TensorByteStream(
                 names: tensors.map(\.name), sizes: sizes,
                 paddings: sizes.map { GGUFWriter.padding($0, alignment: header.alignment) }))

@@ -22,10 +22,11 @@ public final class SafeTensorsWriter: TensorFileWriter {
     /// - Parameters:
     ///   - metadata: `__metadata__` pairs in order, or nil to leave the key out.
     ///   - tensors: tensors in file order.
+    ///   - inputs: files the caller reads, which the destination may never be (`InputFiles`).
     /// - Throws: `FormatError` (duplicate names, header too large), `WriterError`, `WriteError`.
     public init(
         destination: String, metadata: [(key: String, value: String)]?, tensors: [SafeTensorsTensorLayout],
-        overwrite: Bool = false, compression: ZstdCompression? = nil
+        overwrite: Bool = false, inputs: InputFiles = InputFiles(), compression: ZstdCompression? = nil
     ) throws {
         let header = try SafeTensorsWriter.header(metadata: metadata, tensors: tensors)
         self.destination = destination
@@ -33,7 +34,7 @@ public final class SafeTensorsWriter: TensorFileWriter {
         self.dataOffset = header.count
         self.fileSize = header.count + tensors.reduce(0) { $0 + $1.byteCount }
         super.init(
-            output: try OutputFile(destination: destination, overwrite: overwrite, compression: compression, size: fileSize),
+            output: try OutputFile(destination: destination, overwrite: overwrite, inputs: inputs, compression: compression, size: fileSize),
             stream: TensorByteStream(
                 names: tensors.map(\.name), sizes: tensors.map(\.byteCount), paddings: tensors.map { _ in 0 }))
         try output.write(header)

@@ -69,6 +69,9 @@ struct BudgetCommand: ParsableCommand {
     @Option(help: "Write an SVG chart: KV cache against context, parameters by component.")
     var plot: String?
 
+    @Flag(help: "Replace an existing --plot file (never the model itself).")
+    var force = false
+
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("Missing expected argument '<paths> ...': a model to budget") }
         guard parallel > 0 else { throw ValidationError("--parallel: '\(parallel)' must be a positive number of sequences") }
@@ -100,9 +103,12 @@ struct BudgetCommand: ParsableCommand {
         let path = paths[0]
         try reportingErrors {
             let request = try self.request()
+            let outputs = OutputTargets(force: force, inputs: [path])
+            try outputs.check(["--plot": plot])
             let budget = try ModelBudget.load(path, request: request)
             if let plot {
-                try BudgetPlot(budget: budget, title: PathName.lastComponent(of: path)).write(to: plot)
+                try BudgetPlot(budget: budget, title: PathName.lastComponent(of: path)).write(
+                    to: plot, overwrite: outputs.force, inputs: outputs.inputs)
             }
             if json {
                 Terminal.writeOut(JSONWriter.string(.object(BudgetReport.json(budget)), indent: 1) + "\n")

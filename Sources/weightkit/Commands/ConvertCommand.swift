@@ -19,7 +19,10 @@ struct ConvertCommand: ParsableCommand {
             and Meta multi-token prediction (llama-mtp, see Docs/META_MTP.md): its tensor names, the llama Q/K row permutation, stacked experts and architecture keys. \
             1-D tensors, norms and MoE routers stay F32; rows that do not fit a block type fall \
             back to F16 (32-element types) or Q5_0/Q5_1/Q8_0 (K-quants), as llama.cpp does. \
-            Writes go to a temporary file renamed into place: a failed conversion leaves nothing.
+            Files are written as unnamed temporaries given their names when complete, and a \
+            directory is built beside its destination and renamed into place: a failed or \
+            interrupted conversion (even by SIGKILL) leaves nothing (see Docs/FILES.md). \
+            An existing DST needs --force; an input of the conversion is never replaced.
 
             --split-max-size SIZE writes a GGUF split set (DST model.gguf becomes \
             model-00001-of-0000M.gguf..., llama-gguf-split's layout) or safetensors shards with \
@@ -65,6 +68,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "No progress or summary on stderr.")
     var quiet = false
 
+    @Flag(help: "Print a progress line per tensor on stderr even when it is not a terminal (\"progress: ...\").")
+    var progress = false
+
     func run() throws {
         // A file-size limit then fails the write (EFBIG) instead of killing the process, so the
         // temporary file is removed.
@@ -79,7 +85,7 @@ struct ConvertCommand: ParsableCommand {
                 options.mix = chosen?.mix
                 options.allowRequantize = allowRequantize
                 let report = try Converter.convert(
-                    source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet))
+                    source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet, always: progress))
                 ConversionReporting.summary(report, quiet: quiet)
             } catch let error as ConversionError {
                 throw CommandFailure(error.description)

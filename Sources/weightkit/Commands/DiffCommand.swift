@@ -57,8 +57,8 @@ struct DiffCommand: ParsableCommand {
 
     private func writeText(_ comparison: CheckpointComparison) {
         var out = OutputBuffer()
-        out.line("A: \(a)")
-        out.line("B: \(b)")
+        out.line("A: " + SafeText.escaped(a))
+        out.line("B: " + SafeText.escaped(b))
         out.line("tensors paired \(comparison.mapping)")
         out.line()
         var table = TextTable(["tensor", "shape", "A", "B", "rel L2", "max abs", "cosine"], rightAligned: [4, 5, 6])
@@ -76,7 +76,7 @@ struct DiffCommand: ParsableCommand {
             guard !names.isEmpty else { return }
             out.line()
             out.line("\(title) (\(names.count)):")
-            for name in names { out.line("  \(name)") }
+            for name in names { out.line("  " + SafeText.escaped(name)) }
         }
         list("only in A", comparison.onlyInA)
         list("only in B", comparison.onlyInB)
@@ -84,7 +84,7 @@ struct DiffCommand: ParsableCommand {
             out.line()
             out.line("shape mismatches (\(comparison.shapeMismatches.count)):")
             for m in comparison.shapeMismatches {
-                out.line("  \(m.name)  A \(Formatting.shape(m.shapeA))  B \(Formatting.shape(m.shapeB))")
+                out.line("  \(SafeText.escaped(m.name))  A \(Formatting.shape(m.shapeA))  B \(Formatting.shape(m.shapeB))")
             }
         }
         if !comparison.metadata.isEmpty {
@@ -93,7 +93,7 @@ struct DiffCommand: ParsableCommand {
             for d in comparison.metadata { fields.add([d.key, d.a ?? "-", d.b ?? "-"]) }
             fields.render(into: &out)
         }
-        for note in comparison.notes { out.line("note: \(note)") }
+        for note in comparison.notes { out.line("note: " + SafeText.escaped(note)) }
         out.line()
         let summary = Summary(comparison)
         out.line("\(comparison.tensors.count) tensors compared: max rel L2 \(scientific(summary.maxRelativeL2)), "

@@ -34,7 +34,7 @@ struct EncodeImageCommand: ParsableCommand {
     @Argument(help: "A Hugging Face CLIP, SigLIP or LLaVA directory.")
     var model: String
 
-    @Option(help: "Normalised pixels, float32 [B, 3, H, W] (.npy).")
+    @Option(help: "Normalised pixels, float32 [3, H, W] or [B, 3, H, W] (.npy), H and W the model's image size.")
     var pixels: String?
 
     @Option(parsing: .upToNextOption, help: "PNG or JPEG files, preprocessed as the model's preprocessor_config.json says.")
@@ -61,7 +61,14 @@ struct EncodeImageCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Refuse images whose header declares more pixels (default 178956970, Pillow's limit).")
+    var maxPixels: Int = RGBImage.defaultMaxPixels
+
+    @Flag(help: "Replace existing files named by --out, --pooled, --embeds and --projected (never an input).")
+    var force = false
+
     func validate() throws {
+        guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1") }
         guard (pixels != nil) != !image.isEmpty else { throw ValidationError("give either --pixels or --image") }
         guard (projector != nil) == (projected != nil) else { throw ValidationError("--projector and --projected go together") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -69,13 +76,16 @@ struct EncodeImageCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let outputs = OutputTargets(force: force, inputs: [model, projector, pixels] + image)
+            try outputs.check(["--out": out, "--pooled": pooled, "--embeds": embeds, "--projected": projected])
             let context = ComputeContext(threads: threads ?? 0)
             let encoder = try ModelRegistry.loadVisionEncoder(model, context: context)
             var projection: LlavaProjector?
             if let projector {
                 projection = try LlavaProjector.load(projector, context: context)
             }
-            let input = try pixels.map { try Self.readPixels($0, channels: encoder.tower.channels) } ?? Self.preprocess(image, model: model)
+            let input = try pixels.map { try Self.readPixels($0, channels: encoder.tower.channels, size: encoder.tower.imageSize) }
+                ?? Self.preprocess(image, model: model, maxPixels: maxPixels)
             if embeds != nil && !encoder.hasProjection {
                 throw CommandFailure("\(model) has no visual_projection: --embeds needs a CLIP model with a projection")
             }
@@ -93,20 +103,21 @@ struct EncodeImageCommand: ParsableCommand {
 
             var output = OutputBuffer()
             let hiddenShape = [encoding.batch, encoding.tokens, encoding.hiddenSize]
-            try NPY.write(layer.flatMap { encoding.hiddenStates[$0] } ?? encoding.lastHidden, shape: hiddenShape, to: out)
+            try NPY.write(layer.flatMap { encoding.hiddenStates[$0] } ?? encoding.lastHidden, shape: hiddenShape, to: out,
+                          overwrite: outputs.force, inputs: outputs.inputs)
             output.line("wrote \(out): float32 \(Formatting.shape(hiddenShape))" + (layer.map { " (hidden_states[\($0)])" } ?? ""))
             if let pooled {
                 guard let values = encoding.pooled else { throw CommandFailure("\(model) has no pooling head: --pooled is unavailable") }
-                try NPY.write(values, shape: [encoding.batch, encoding.hiddenSize], to: pooled)
+                try NPY.write(values, shape: [encoding.batch, encoding.hiddenSize], to: pooled, overwrite: outputs.force, inputs: outputs.inputs)
                 output.line("wrote \(pooled): float32 \(Formatting.shape([encoding.batch, encoding.hiddenSize]))")
             }
             if let embeds, let values = encoding.embeds, let size = encoding.projectionSize {
-                try NPY.write(values, shape: [encoding.batch, size], to: embeds)
+                try NPY.write(values, shape: [encoding.batch, size], to: embeds, overwrite: outputs.force, inputs: outputs.inputs)
                 output.line("wrote \(embeds): float32 \(Formatting.shape([encoding.batch, size]))")
             }
             if let projected, let projection, let values = projectedValues {
                 let shape = [encoding.batch, projection.keptTokens(of: encoding.tokens), projection.configuration.outputSize]
-                try NPY.write(values, shape: shape, to: projected)
+                try NPY.write(values, shape: shape, to: projected, overwrite: outputs.force, inputs: outputs.inputs)
                 output.line("wrote \(projected): float32 \(Formatting.shape(shape))")
             }
             output.line("encoded \(encoding.batch) image\(encoding.batch == 1 ? "" : "s") of \(input.height)x\(input.width) "
@@ -120,24 +131,31 @@ struct EncodeImageCommand: ParsableCommand {
         var batch: Int, height: Int, width: Int
     }
 
-    /// A `[B, channels, H, W]` float32 .npy file.
-    static func readPixels(_ path: String, channels: Int) throws -> Pixels {
+    /// A `[channels, size, size]` or `[B, channels, size, size]` float32 .npy file: the model's
+    /// own image size, as its processor makes them (other sizes would only interpolate the
+    /// position embeddings at a cost that grows with the square of the patch count). The
+    /// header is checked before the values are read.
+    static func readPixels(_ path: String, channels: Int, size: Int) throws -> Pixels {
+        let header = try NPY.readHeader(path)
+        guard header.storedType == "<f4" else {
+            throw CommandFailure("\(path): pixels must be float32 (<f4), found \(header.storedType)")
+        }
+        let shape = header.shape.count == 3 ? [1] + header.shape : header.shape
+        guard shape.count == 4, shape[0] > 0, shape[1] == channels, shape[2] == size, shape[3] == size else {
+            throw CommandFailure(
+                "\(path): pixels must have shape [\(channels), \(size), \(size)] or [B, \(channels), \(size), \(size)] "
+                    + "(the model's image size), found \(Formatting.shape(header.shape))")
+        }
         let array = try NPY.read(path)
-        guard array.storedType == "<f4" else {
-            throw CommandFailure("\(path): pixels must be float32 (<f4), found \(array.storedType)")
-        }
-        guard array.shape.count == 4, array.shape[0] > 0, array.shape[1] == channels else {
-            throw CommandFailure("\(path): pixels must have shape [B, \(channels), H, W], found \(Formatting.shape(array.shape))")
-        }
-        return Pixels(values: array.values, batch: array.shape[0], height: array.shape[2], width: array.shape[3])
+        return Pixels(values: array.values, batch: shape[0], height: shape[2], width: shape[3])
     }
 
     /// Image files preprocessed as the model's processor says; all must come out the same size.
-    static func preprocess(_ paths: [String], model: String) throws -> Pixels {
+    static func preprocess(_ paths: [String], model: String, maxPixels: Int) throws -> Pixels {
         let processor = try ImagePreprocessor.load(model)
         var result = Pixels(values: [], batch: 0, height: 0, width: 0)
         for path in paths {
-            let pixels = try processor.pixelValues(try RGBImage.read(path), path: path)
+            let pixels = try processor.pixelValues(try RGBImage.read(path, maxPixels: maxPixels), path: path)
             if result.batch > 0 && (pixels.height != result.height || pixels.width != result.width) {
                 throw CommandFailure("\(path): preprocessed to \(pixels.height)x\(pixels.width), unlike the first image's "
                                      + "\(result.height)x\(result.width); encode images of different sizes separately")

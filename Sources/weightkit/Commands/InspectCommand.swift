@@ -28,7 +28,8 @@ struct InspectCommand: ParsableCommand {
             let checkpoint = try Checkpoint.open(path)
             if let gguf = checkpoint.gguf {
                 for (key, count) in gguf.invalidUTF8Strings() {
-                    Terminal.warn("key '\(key)': \(count) string value\(count == 1 ? " is" : "s are") not valid UTF-8; shown with U+FFFD")
+                    Terminal.warn("key '\(key)': \(count) string value\(count == 1 ? " is" : "s are") not valid UTF-8; "
+                                  + (json ? "shown with U+FFFD" : "invalid bytes shown as \\xNN"))
                 }
             }
             if json {
@@ -105,7 +106,7 @@ enum InspectReport {
             format = "safetensors"
         }
         if fileCount > 1 { format += ", \(fileCount) files" }
-        out.line("\(checkpoint.path)")
+        out.line(SafeText.escaped(checkpoint.path))
         var summary = TextTable(["", ""])
         summary.header = []
         var rows: [[String]] = [["format", format]]
@@ -120,7 +121,7 @@ enum InspectReport {
         rows.append(["file size", "\(Formatting.bytes(checkpoint.totalFileSize)) (\(Formatting.grouped(checkpoint.totalFileSize)) bytes)"])
         rows.append(["types", typeSummary(checkpoint.tensors)])
         let labelWidth = rows.map { $0[0].count }.max() ?? 0
-        for row in rows { out.line("  " + row[0].padded(labelWidth) + "  " + row[1]) }
+        for row in rows { out.line("  " + row[0].padded(labelWidth) + "  " + SafeText.escaped(row[1])) }
 
         if let gguf = checkpoint.gguf {
             out.line()
@@ -171,7 +172,7 @@ enum InspectReport {
 enum MetadataText {
     static func summary(_ value: GGUFValue, width: Int) -> String {
         switch value {
-        case .string(let s): return quoted(s.value, width: width)
+        case .string(let s): return quoted(bytes: s.bytes, width: width)
         case .float32(let v): return Formatting.short(Double(v), significant: 9)
         case .float64(let v): return Formatting.short(v, significant: 17)
         case .array(let array):
@@ -200,26 +201,25 @@ enum MetadataText {
     }
 
     static func element(_ array: GGUFArray, _ index: Int) -> String {
-        if array.elementType == .string { return quoted(array.string(at: index)!.value, width: 24) }
+        if array.elementType == .string, let string = array.string(at: index) { return quoted(bytes: string.bytes, width: 24) }
         return summary(array[index], width: 24)
     }
 
-    /// A string in double quotes with control characters escaped, cut to `width`.
+    /// A string in double quotes, control characters escaped (`SafeText`), cut to `width`.
     static func quoted(_ text: String, width: Int) -> String {
-        var result = "\""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count >= width { result += "…"; break }
-            switch scalar {
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            case "\r": result += "\\r"
-            case "\"": result += "\\\""
-            default:
-                if scalar.value < 0x20 { result += "\\u" + String(scalar.value, radix: 16).leftPadded(4) } else { result.unicodeScalars.append(scalar) }
-            }
-            count += 1
-        }
-        return result + "\""
+        cut(SafeText.escaped(text), width: width)
+    }
+
+    /// Bytes that should be UTF-8 in double quotes, control characters and invalid bytes
+    /// escaped (`SafeText`), cut to `width`.
+    static func quoted(bytes: UnsafeRawBufferPointer, width: Int) -> String {
+        // Only what can be shown is escaped: a long value costs its first bytes only.
+        let shown = bytes.prefix(max(0, width) * 4 + 4)
+        return cut(SafeText.escaped(bytes: shown), width: width)
+    }
+
+    private static func cut(_ escaped: String, width: Int) -> String {
+        guard escaped.count > width else { return "\"" + escaped + "\"" }
+        return "\"" + String(escaped.prefix(width)) + "…\""
     }
 }

@@ -56,6 +56,7 @@ struct MultiTokenRun {
     let json: Bool
     /// The instruction-set tier the model runs in.
     let isa: KernelTier
+    let outputs: OutputTargets
 
     func run() throws {
         let source = ValueHead.Source(rawValue: options.valueSource) ?? .head0
@@ -63,7 +64,7 @@ struct MultiTokenRun {
             model.valueHead = try ValueHead(path: path, dimension: model.hiddenSize, source: source)
         } else if let path = options.createValueHead {
             let head = ValueHead(dimension: model.hiddenSize, seed: seed, source: source)
-            try head.save(to: path)
+            try head.save(to: path, overwrite: outputs.force, inputs: outputs.inputs)
             model.valueHead = head
         }
         let heads = options.heads ?? model.futureTokens
@@ -78,11 +79,12 @@ struct MultiTokenRun {
                                            computeLogits: logitsPath != nil)
             result.prefillSeconds = monotonicTime() - start
             if let logitsPath {
-                try NPY.write(output.logits, shape: [tokens.count, heads, model.vocabularySize], to: logitsPath)
+                try NPY.write(output.logits, shape: [tokens.count, heads, model.vocabularySize], to: logitsPath,
+                              overwrite: outputs.force, inputs: outputs.inputs)
             }
             if let valuesPath = options.values, let head = model.valueHead {
                 let values = head.values(source == .trunk ? output.trunkHidden : output.hidden, rows: tokens.count)
-                try NPY.write(values, shape: [tokens.count, 1], to: valuesPath)
+                try NPY.write(values, shape: [tokens.count, 1], to: valuesPath, overwrite: outputs.force, inputs: outputs.inputs)
             }
         }
         var extra: [(String, Double)] = []

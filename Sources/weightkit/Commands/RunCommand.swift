@@ -53,6 +53,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print {\"tokens\", \"prefill_tokens_per_second\", \"decode_tokens_per_second\", \"isa\"}.")
     var json = false
 
+    @Flag(help: "Replace existing files named by --logits, --values and --create-value-head (never the model or another input).")
+    var force = false
+
     @OptionGroup(title: "Multi-token prediction models (Meta MTP)")
     var multiToken: MultiTokenOptions
 
@@ -68,6 +71,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let outputs = OutputTargets(force: force, inputs: [model, multiToken.valueHead])
+            try outputs.check(["--logits": logits, "--values": multiToken.values, "--create-value-head": multiToken.createValueHead])
             // The instruction-set tier: WEIGHTKIT_ISA (scalar, avx2, avx512), else the best the
             // processor has; said on stderr, as llama.cpp's system info line.
             let kernels = try Kernels.fromEnvironment(KernelChoice.environment())
@@ -75,7 +80,8 @@ struct RunCommand: ParsableCommand {
             let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels))
                 if let mtp = languageModel as? MetaMTPModel {
                     try MultiTokenRun(options: multiToken, model: mtp, tokens: tokens, logitsPath: logits, generate: generate,
-                                      sampling: sampling.options, seed: sampling.seed, json: json, isa: kernels.tier).run()
+                                      sampling: sampling.options, seed: sampling.seed, json: json, isa: kernels.tier,
+                                      outputs: outputs).run()
                     return
                 }
                 guard !multiToken.isUsed else {
@@ -85,7 +91,8 @@ struct RunCommand: ParsableCommand {
                     languageModel, prompt: tokens, newTokens: generate, options: sampling.options,
                     randomness: .seeded(sampling.seed), promptLogits: logits != nil)
                 if let logits, let values = result.logits {
-                    try NPY.write(values, shape: [tokens.count, languageModel.vocabularySize], to: logits)
+                    try NPY.write(values, shape: [tokens.count, languageModel.vocabularySize], to: logits,
+                                  overwrite: outputs.force, inputs: outputs.inputs)
                 }
                 report(result.generation, isa: kernels.tier)
         }

@@ -24,16 +24,20 @@ struct TensorCommand: ParsableCommand {
     @Flag(help: "Print the statistics as one JSON object.")
     var json = false
 
+    @Flag(help: "Replace an existing --out file (never the checkpoint itself).")
+    var force = false
+
     func run() throws {
         try reportingErrors {
             let checkpoint = try Checkpoint.open(path)
+            if let out { try OutputFile.checkDestination(out, overwrite: force, inputs: InputFiles(checkpoint)) }
             guard let tensor = checkpoint.tensor(named: name) else {
                 throw CommandFailure("\(path) has no tensor named '\(name)'" + TensorCommand.suggestion(for: name, in: checkpoint))
             }
             if let out {
-                try TensorExport.writeNPY(tensor, to: out)
+                try TensorExport.writeNPY(tensor, to: out, overwrite: force, inputs: InputFiles(checkpoint))
                 if !json {
-                    Terminal.writeOut("wrote \(out): float32 \(Formatting.shape(tensor.shape))\n")
+                    Terminal.writeOut("wrote \(SafeText.escaped(out)): float32 \(Formatting.shape(tensor.shape))\n")
                     return
                 }
             }
@@ -54,7 +58,7 @@ struct TensorCommand: ParsableCommand {
                 stream.finish()
             } else {
                 var out = OutputBuffer()
-                out.line("\(tensor.name)  \(tensor.dtype.name)  \(Formatting.shape(tensor.shape))  \(Formatting.grouped(tensor.elementCount)) elements, \(Formatting.bytes(tensor.byteCount))")
+                out.line("\(SafeText.escaped(tensor.name))  \(tensor.dtype.name)  \(Formatting.shape(tensor.shape))  \(Formatting.grouped(tensor.elementCount)) elements, \(Formatting.bytes(tensor.byteCount))")
                 if stats.finite > 0 {
                     out.line("  min   \(Formatting.short(stats.min, significant: 8))")
                     out.line("  max   \(Formatting.short(stats.max, significant: 8))")
@@ -76,32 +80,19 @@ struct TensorCommand: ParsableCommand {
     }
 }
 
-/// Decoding a tensor in chunks of rows, so memory stays bounded for any tensor size.
+/// Decoding a tensor in pieces of whole blocks, so memory stays bounded for any shape.
 enum TensorChunks {
     static let elementsPerChunk = 1 << 22
 
     static func forEach(_ tensor: TensorView, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
-        let rowLength = max(1, tensor.rowLength)
-        let rowsPerChunk = max(1, elementsPerChunk / rowLength)
-        let rows = tensor.rowCount
-        guard tensor.elementCount > 0 else { return }
-        var buffer = [Float](repeating: 0, count: min(rows, rowsPerChunk) * rowLength)
-        var row = 0
-        while row < rows {
-            let count = min(rowsPerChunk, rows - row)
-            try buffer.withUnsafeMutableBufferPointer { chunk in
-                try tensor.decodeRows(row..<(row + count), into: chunk.baseAddress!, threads: 0)
-                try body(UnsafeBufferPointer(rebasing: chunk[0..<(count * rowLength)]))
-            }
-            row += count
-        }
+        try tensor.forEachDecodedChunk(maxElements: elementsPerChunk, threads: 0, body)
     }
 }
 
 enum TensorExport {
     /// Writes the tensor as a float32 .npy, atomically.
-    static func writeNPY(_ tensor: TensorView, to path: String) throws {
-        let output = try OutputFile(destination: path, overwrite: true)
+    static func writeNPY(_ tensor: TensorView, to path: String, overwrite: Bool, inputs: InputFiles) throws {
+        let output = try OutputFile(destination: path, overwrite: overwrite, inputs: inputs)
         try output.write(NPY.float32Header(shape: tensor.shape))
         try TensorChunks.forEach(tensor) { chunk in try output.write(UnsafeRawBufferPointer(chunk)) }
         try output.commit()

@@ -46,9 +46,9 @@ struct VerifyCommand: ParsableCommand {
             } else {
                 var text = OutputBuffer()
                 for check in checks where hashes || !check.isFinite {
-                    var line = check.name
+                    var line = SafeText.escaped(check.name)
                     if !check.isFinite { line += "  \(check.nanCount) NaN, \(check.infinityCount) Inf" }
-                    if let digest = check.sha256 { line += "  \(digest)" }
+                    if let digest = check.sha256 { line += "  \(digest)" } else if hashes { line += "  (not hashed: a view over 1 GiB larger than its storage)" }
                     text.line(line)
                 }
                 text.line("\(checks.count) tensors checked: " + (clean ? "all finite" : "non-finite values found"))

@@ -15,18 +15,26 @@ func monotonicSeconds() -> Double {
 /// Progress and summary lines of the commands that write checkpoints (convert, merge, meta).
 enum ConversionReporting {
     /// A progress line on stderr (tensors, bytes, throughput, time left) when stderr is a
-    /// terminal and `--quiet` is not given; nil otherwise.
-    static func progress(quiet: Bool) -> ConversionProgress? {
-        guard !quiet && Terminal.stderrIsTerminal else { return nil }
+    /// terminal and `--quiet` is not given; nil otherwise. `always` (`--progress`) prints it
+    /// on any stderr: one line per tensor, each ended by a newline, written after the
+    /// tensor's bytes went to the output, so a script (or a test) reading stderr knows the
+    /// write is under way.
+    static func progress(quiet: Bool, always: Bool = false) -> ConversionProgress? {
+        guard always || (!quiet && Terminal.stderrIsTerminal) else { return nil }
         let start = monotonicSeconds()
+        let overwriting = !always || Terminal.stderrIsTerminal
         return { done, total, bytes, byteTotal in
             let elapsed = monotonicSeconds() - start
             let rate = elapsed > 0 ? Double(bytes) / elapsed : 0
             let left = rate > 0 ? Double(byteTotal - bytes) / rate : 0
-            Terminal.writeError(
-                "\r\(done)/\(total) tensors  \(Formatting.bytes(bytes)) of \(Formatting.bytes(byteTotal))  "
-                    + "\(Formatting.bytes(Int(rate)))/s  \(Int(left.rounded())) s left ")
-            if done == total { Terminal.writeError("\n") }
+            let text = "\(done)/\(total) tensors  \(Formatting.bytes(bytes)) of \(Formatting.bytes(byteTotal))  "
+                + "\(Formatting.bytes(Int(rate)))/s  \(Int(left.rounded())) s left"
+            if overwriting {
+                Terminal.writeError("\r" + text + " ")
+                if done == total { Terminal.writeError("\n") }
+            } else {
+                Terminal.writeError("progress: " + text + "\n")
+            }
         }
     }
 

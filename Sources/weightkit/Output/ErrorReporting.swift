@@ -7,27 +7,28 @@ import WeightModels
 import WeightTokenizers
 
 /// Runs a command body and turns WeightKit's typed errors into one line on stderr and exit
-/// status 1. Usage errors stay swift-argument-parser's.
+/// status 1 (control characters in the message escaped by `SafeText`, so names from a file can
+/// neither drive the terminal nor break the line). Usage errors stay swift-argument-parser's.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as FormatError {
-        Terminal.writeError("error: \(error.description)\n")
+        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
         throw ExitCode(1)
     } catch let error as WriteError {
-        Terminal.writeError("error: \(error.description)\n")
+        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
         throw ExitCode(1)
     } catch let error as ArchitectureError {
-        Terminal.writeError("error: \(error.description)\n")
+        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
         throw ExitCode(1)
     } catch let error as ModelError {
-        Terminal.writeError("error: \(error.description)\n")
+        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
         throw ExitCode(1)
     } catch let error as BudgetError {
-        Terminal.writeError("error: \(error.description)\n")
+        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
         throw ExitCode(1)
     } catch let error as ImageError {
-        Terminal.writeError("error: \(error.description)\n")
+        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
         throw ExitCode(1)
     } catch let error as ChatTemplateError {
         Terminal.writeError("error: \(error.description)\n")
@@ -36,7 +37,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
     } catch let error as CommandFailure {
-        Terminal.writeError("error: \(error.message)\n")
+        Terminal.writeError("error: \(SafeText.escaped(error.message))\n")
         throw ExitCode(1)
     }
 }

@@ -93,7 +93,8 @@ struct TextTable {
         self.rightAligned = rightAligned
     }
 
-    mutating func add(_ row: [String]) { rows.append(row) }
+    /// Adds a row; its cells are escaped (`SafeText`), since they hold names and values from files.
+    mutating func add(_ row: [String]) { rows.append(row.map(SafeText.escaped)) }
 
     func render(indent: String = "  ", into output: inout OutputBuffer) {
         var widths = header.map(\.count)

@@ -10,6 +10,7 @@ import Darwin
 enum Terminal {
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+    static var stdinIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 
     /// Terminal width for tables (COLUMNS, then the tty, then 100).
     static var width: Int {
@@ -41,8 +42,26 @@ enum Terminal {
         text.withUTF8 { write(UnsafeRawBufferPointer($0), to: STDERR_FILENO) }
     }
 
+    /// One line on stderr, `warning: ` and the message escaped (`SafeText`): it may hold names.
     static func warn(_ message: String) {
-        writeError("warning: \(message)\n")
+        writeError("warning: \(SafeText.escaped(message))\n")
+    }
+
+    /// Prints text that is the command's product rather than a report about files: generated
+    /// or decoded text, a rendered chat template. It is written raw when stdout is not a
+    /// terminal (a pipe or a file receives exactly the bytes), and on a terminal with
+    /// control characters escaped as `SafeText` does, except newline and tab, so that model
+    /// output cannot drive the terminal. Commands printing such text call this instead of
+    /// `writeOut`.
+    static func printUserText(_ text: String) {
+        guard stdoutIsTerminal else { return writeOut(text) }
+        var safe = ""
+        for piece in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if piece.offset > 0 { safe += "\n" }
+            safe += piece.element.split(separator: "\t", omittingEmptySubsequences: false).map { SafeText.escaped(String($0)) }
+                .joined(separator: "\t")
+        }
+        writeOut(safe)
     }
 }
 
