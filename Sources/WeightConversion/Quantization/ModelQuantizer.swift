@@ -14,6 +14,9 @@ public struct QuantizeOptions: Sendable {
     /// Allow changing the type of tensors that are already quantised.
     public var allowRequantize = false
     public var overwrite = false
+    /// Files the output may never replace, even with `overwrite` (the source's files and the
+    /// imatrix are added by `quantize`).
+    public var inputs = InputFiles()
     /// 0: all cores.
     public var threads = 0
 
@@ -173,7 +176,11 @@ public enum ModelQuantizer {
         let metadata = outputMetadata(source, plan: plan, options: options)
         let byName = Dictionary(source.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let layouts = plan.tensors.map { GGUFTensorLayout(name: $0.name, type: $0.to, shape: $0.shape) }
-        let writer = try GGUFWriter(destination: destination, metadata: metadata, tensors: layouts, overwrite: options.overwrite)
+        var inputs = options.inputs
+        inputs.add(checkpointAt: sourcePath)
+        if let path = options.importancePath { inputs.add(path: path) }
+        let writer = try GGUFWriter(destination: destination, metadata: metadata, tensors: layouts, overwrite: options.overwrite,
+                                    inputs: inputs)
         do {
             let streamer = TensorStreamer()
             let slabs = SlabQuantizer(threads: options.threads)

@@ -212,6 +212,7 @@ struct QuantizeCommand: ParsableCommand {
             return
         }
         guard let output = arguments.output else { throw CommandFailure("missing OUT") }
+        try OutputTargets(force: force, inputs: [arguments.input, imatrix, tensorTypeFile]).check(["OUT": output])
         let report = try ModelQuantizer.quantize(
             source: arguments.input, destination: output, options: options, progress: ConversionReporting.progress(quiet: quiet))
         if !quiet {
