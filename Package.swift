@@ -85,7 +85,7 @@ let package = Package(
             dependencies: ["WeightCompute", "WeightArchitecture", "WeightFormats"]),
         .executableTarget(
             name: "weightkit-bench",
-            dependencies: ["WeightFormats", "WeightCompute", "WeightModels", "WeightConversion"],
+            dependencies: ["WeightFormats", "WeightCompute", "WeightModels", "WeightConversion", "WeightTokenizers"],
             path: "Sources/WeightKitBenchmarks"),
         .executableTarget(
             name: "weightkit",

@@ -38,6 +38,7 @@ GENERATORS = [
     "tokenizer_metadata",  # llama.cpp's tokenizer.* keys for tiny tokenizers, pre-tokenizer names by hash
     "chat_templates",  # transformers 5 renders of real chat templates (llama.cpp's collection, SmolLM2), engine snippets
     "hostile_hyperparameters",  # one crafted description per validation rule
+    "tokenizers",     # llama.cpp's vocabularies cut to their test texts; llama.cpp, tokenizers, sentencepiece ids
 ]
 
 

@@ -200,6 +200,17 @@ public struct GGUFArray: RandomAccessCollection, Sendable {
         return GGUFString(file: file, offset: start + 8, count: readLength(at: start))
     }
 
+    /// Calls `body` with the bytes of the string elements `range` in order, in place in the
+    /// mapping (no `GGUFString` per element: a vocabulary is 150,000 of them).
+    public func forEachString(in range: Range<Int>? = nil, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        guard elementType == .string else { return }
+        let base = file.bytes.baseAddress!
+        for index in range ?? 0..<count {
+            let start = elementOffsets[index]
+            try body(index, UnsafeRawBufferPointer(start: base + start + 8, count: readLength(at: start)))
+        }
+    }
+
     /// The elements as Int when the element type is an integer type (uint64 values above
     /// `Int.max` give nil).
     public func integers() -> [Int]? {

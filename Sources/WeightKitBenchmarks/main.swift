@@ -77,10 +77,14 @@ do {
         try expertGenerateBenchmark(directory: arguments[1], prompt: Int(arguments[2]) ?? 16, tokens: Int(arguments[3]) ?? 100)
     case "quantize":
         try quantizeBenchmark(type: arguments.count > 1 ? arguments[1] : "q8_0", count: arguments.count > 2 ? Int(arguments[2]) ?? (1 << 26) : 1 << 26)
+    case "tokenizer-load":
+        try tokenizerLoadBenchmark(paths: Array(arguments.dropFirst()))
+    case "tokenizer-encode":
+        try tokenizerEncodeBenchmark(path: arguments[1], textPath: arguments[2])
     case "vision-encode":
         try visionEncodeBenchmark(directory: arguments[1], pixelsPath: arguments[2])
     default:
-        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy | quantize [TYPE] [ELEMENTS]")
+        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy | quantize [TYPE] [ELEMENTS] | tokenizer-load PATH... | tokenizer-encode PATH TEXT")
         exit(2)
     }
 } catch {

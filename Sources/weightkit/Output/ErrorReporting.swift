@@ -36,6 +36,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as KernelError {
         Terminal.writeError("error: \(error.description)\n")
         throw ExitCode(1)
+    } catch let error as TokenizerError {
+        Terminal.writeError("error: \(error.description)\n")
+        throw ExitCode(1)
     } catch let error as CommandFailure {
         Terminal.writeError("error: \(SafeText.escaped(error.message))\n")
         throw ExitCode(1)
