@@ -82,7 +82,7 @@ let package = Package(
             dependencies: ["COpenBLAS", "CKernels", "WeightFormats"]),
         .target(
             name: "WeightModels",
-            dependencies: ["WeightCompute", "WeightArchitecture", "WeightFormats"]),
+            dependencies: ["WeightCompute", "WeightArchitecture", "WeightFormats", "WeightTokenizers"]),
         .executableTarget(
             name: "weightkit-bench",
             dependencies: ["WeightFormats", "WeightCompute", "WeightModels", "WeightConversion", "WeightTokenizers"],

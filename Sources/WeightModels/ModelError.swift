@@ -11,6 +11,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case contextExceeded(length: Int, capacity: Int)
     /// A prompt and the tokens to generate after it do not fit the context.
     case contextTooSmall(prompt: Int, generate: Int, context: Int)
+    /// Without a token count, the prompt alone fills the context.
+    case promptFillsContext(prompt: Int, context: Int)
+    /// `GenerationLimits.context` is larger than the model was trained for.
+    case contextBeyondTrained(requested: Int, trained: Int)
     case invalidArgument(String)
     /// Something a model would allocate exceeds what this machine can hold.
     case tooLarge(what: String, bytes: Int)
@@ -29,6 +33,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .contextExceeded(let length, let capacity): return "\(length) tokens exceed the context of \(capacity)"
         case .contextTooSmall(let prompt, let generate, let context):
             return "\(prompt) prompt tokens + \(generate) to generate exceed the context of \(context) tokens"
+        case .promptFillsContext(let prompt, let context):
+            return "the prompt's \(prompt) tokens leave no room to generate in the context of \(context) tokens"
+        case .contextBeyondTrained(let requested, let trained):
+            return "a context of \(requested) tokens is larger than the model's trained context of \(trained)"
         case .invalidArgument(let message): return message
         case .tooLarge(let what, let bytes):
             return bytes == Int.max ? "\(what) is too large to allocate"

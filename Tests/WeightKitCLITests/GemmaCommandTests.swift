@@ -15,7 +15,7 @@ import WeightFormats
         let gguf = directory + "/\(model).gguf", logits = directory + "/logits.npy"
         let converted = try CLI.run(["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f32", "--quiet"])
         #expect(converted.status == 0, "\(converted.stderr)")
-        let run = try CLI.run(["run", gguf, "--tokens", prompt, "--generate", "8", "--logits", logits, "--json"])
+        let run = try CLI.run(["run", gguf, "--tokens", prompt, "--generate", "8", "--ignore-eos", "--logits", logits, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.json?["tokens"] == reference["greedy"])
         // Gemma 3's GGUF has the tokenizer's rows only: the first columns of transformers' logits.

@@ -33,7 +33,7 @@ import WeightFormats
     func everyTier(model: String) throws {
         let fixture = try Self.fixture(model)
         for tier in Kernels.supportedTiers {
-            let result = try CLI.run(["run", fixture.path, "--tokens", fixture.prompt, "--generate", "8", "--json"],
+            let result = try CLI.run(["run", fixture.path, "--tokens", fixture.prompt, "--generate", "8", "--ignore-eos", "--json"],
                                      environment: ["WEIGHTKIT_ISA": tier.rawValue])
             #expect(result.status == 0, "\(tier): \(result.stderr)")
             #expect(result.json?["isa"]?.stringValue == tier.rawValue)
@@ -70,7 +70,7 @@ import WeightFormats
         try #require(FileManager.default.isExecutableFile(atPath: binary),
                      "no release binary at \(binary): run `swift build -c release --product weightkit` (make test does)")
         let qemu = try #require(Self.qemu, "qemu-x86_64 is missing: apt-get install qemu-user (make deps installs it)")
-        let arguments = ["run", fixture.path, "--tokens", fixture.prompt, "--generate", "8", "--json"]
+        let arguments = ["run", fixture.path, "--tokens", fixture.prompt, "--generate", "8", "--ignore-eos", "--json"]
         let native = try CLI.run(arguments, program: binary)
         #expect(native.status == 0, "\(native.stderr)")
         #expect(native.json?["isa"]?.stringValue == Kernels.best.tier.rawValue)

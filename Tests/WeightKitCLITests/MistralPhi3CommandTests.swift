@@ -18,7 +18,7 @@ import WeightFormats
     static func run(_ path: String, prompt: [Int], generate: Int) throws -> (tokens: [JSONValue]?, logits: NPY.Array32) {
         let out = CLI.temporaryDirectory() + "/logits.npy"
         let result = try CLI.run(["run", path, "--tokens", prompt.map(String.init).joined(separator: ","), "--logits", out,
-                                  "--generate", String(generate), "--json"])
+                                  "--generate", String(generate), "--ignore-eos", "--json"])
         #expect(result.status == 0, "\(path): \(result.stderr)")
         return (result.json?["tokens"]?.arrayValue, try NPY.read(out))
     }

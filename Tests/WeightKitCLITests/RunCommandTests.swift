@@ -9,10 +9,11 @@ import WeightFormats
         let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
         let out = CLI.temporaryDirectory() + "/logits.npy"
         let result = try CLI.run(["run", CLI.fixture("models/qwen3-tiny"), "--tokens", prompt.map(String.init).joined(separator: ","),
-                                  "--logits", out, "--generate", "8", "--json"])
+                                  "--logits", out, "--generate", "8", "--ignore-eos", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(result.json)
-        #expect(json.objectValue?.keys == ["tokens", "prefill_tokens_per_second", "decode_tokens_per_second", "isa"])
+        #expect(json.objectValue?.keys == ["prompt_tokens", "tokens", "text", "stop_reason", "prefill_tokens_per_second",
+                                            "decode_tokens_per_second", "isa"])
         #expect(json["isa"]?.stringValue == Kernels.best.tier.rawValue)
         #expect(result.stderr.contains("isa: \(Kernels.best)"), "\(result.stderr)")
         #expect(json["tokens"]?.arrayValue == reference["greedy"]?.arrayValue)
@@ -26,7 +27,7 @@ import WeightFormats
 
     @Test("sampling with a seed is reproducible")
     func seededSampling() throws {
-        let arguments = ["run", CLI.fixture("models/qwen2-tiny-gguf/qwen2-tiny-f16.gguf"), "--tokens", "5,17,256", "--generate", "6",
+        let arguments = ["run", CLI.fixture("models/qwen2-tiny-gguf/qwen2-tiny-f16.gguf"), "--tokens", "5,17,256", "--generate", "6", "--ignore-eos",
                          "--temperature", "0.9", "--top-k", "40", "--top-p", "0.95", "--seed", "7", "--json"]
         let first = try CLI.run(arguments), second = try CLI.run(arguments)
         #expect(first.status == 0)

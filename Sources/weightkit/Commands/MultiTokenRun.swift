@@ -92,6 +92,7 @@ struct MultiTokenRun {
             let plain = try WeightModels.generate(model, prompt: tokens, count: generate, options: sampling, randomness: .seeded(seed))
             result.tokens = plain.tokens
             result.decodeSeconds = plain.decodeSeconds
+            result.stopReason = plain.stopReason
             if result.prefillSeconds == 0 { result.prefillSeconds = plain.prefillSeconds }
             if options.speculative {
                 let fast = try model.generateSpeculatively(prompt: tokens, count: generate)
@@ -102,9 +103,14 @@ struct MultiTokenRun {
                          ("speedup", (plain.prefillSeconds + plain.decodeSeconds) / max(fast.seconds, 1e-9))]
             }
         }
-        let logitsNote = logitsPath.map { "\($0): float32 [\(tokens.count), \(heads), \(model.vocabularySize)]" }
-        RunReport.print(result, logitsPath: logitsNote, promptLength: tokens.count, json: json, isa: isa, extra: extra)
-        if let values = options.values, !json { Terminal.writeOut("wrote \(values): float32 [\(tokens.count), 1]\n") }
+        if generate == 0 { result.stopReason = nil }
+        RunReport.print(RunOutcome(promptTokens: tokens, generation: result, text: nil, hasTokenizer: false),
+                        json: json, isa: isa, extra: extra)
+        if !json {
+            if let logitsPath { Terminal.writeError("wrote \(SafeText.escaped(logitsPath)): float32 [\(tokens.count), \(heads), \(model.vocabularySize)]\n") }
+            if let values = options.values { Terminal.writeError("wrote \(SafeText.escaped(values)): float32 [\(tokens.count), 1]\n") }
+        }
+        RunReport.summary(result, loadSeconds: nil)
     }
 }
 

@@ -79,23 +79,7 @@ struct TemplateCommand: ParsableCommand {
             guard let messageList = conversation.arrayValue else {
                 throw CommandFailure("--messages \(messages): expected a JSON array of messages")
             }
-            var variables: [String: JSONValue] = [:]
-            if let tools {
-                let value = try Self.readJSON(tools, flag: "--tools")
-                guard value.arrayValue != nil else { throw CommandFailure("--tools \(tools): expected a JSON array of tool schemas") }
-                variables["tools"] = value
-            }
-            for assignment in self.variables {
-                guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
-                    throw CommandFailure("--var \(assignment): expected KEY=JSON")
-                }
-                let key = String(assignment[..<equals])
-                do {
-                    variables[key] = try JSON.parse(String(assignment[assignment.index(after: equals)...]))
-                } catch let error as FormatError {
-                    throw CommandFailure("--var \(key): the value is not JSON (\(error.description))")
-                }
-            }
+            let variables = try Self.variables(tools: tools, assignments: self.variables)
             var chatTemplate = try ChatTemplate(source)
             chatTemplate.specialTokens = specialTokens
             let text: String
@@ -118,6 +102,28 @@ struct TemplateCommand: ParsableCommand {
                 out.flush()
             }
         }
+    }
+
+    /// The template variables of `--tools T.json` (as `tools`) and `--var KEY=JSON`.
+    static func variables(tools: String?, assignments: [String]) throws -> [String: JSONValue] {
+        var variables: [String: JSONValue] = [:]
+        if let tools {
+            let value = try readJSON(tools, flag: "--tools")
+            guard value.arrayValue != nil else { throw CommandFailure("--tools \(tools): expected a JSON array of tool schemas") }
+            variables["tools"] = value
+        }
+        for assignment in assignments {
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw CommandFailure("--var \(assignment): expected KEY=JSON")
+            }
+            let key = String(assignment[..<equals])
+            do {
+                variables[key] = try JSON.parse(String(assignment[assignment.index(after: equals)...]))
+            } catch let error as FormatError {
+                throw CommandFailure("--var \(key): the value is not JSON (\(error.description))")
+            }
+        }
+        return variables
     }
 
     static func readText(_ path: String, flag: String) throws -> String {
