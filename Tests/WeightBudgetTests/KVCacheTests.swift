@@ -10,8 +10,16 @@ import WeightFormats
         var testDescription: String { "\(context) x\(parallel) \(typeK)/\(typeV)" }
     }
 
+    struct MissingReference: Error {}
+
+    /// The recorded runs; a missing or empty list is an error, not zero cases.
+    static func nonEmpty(_ runs: [JSONValue]?) throws -> [JSONValue] {
+        guard let runs, !runs.isEmpty else { throw MissingReference() }
+        return runs
+    }
+
     static func runs() throws -> [Run] {
-        try (Fixture.json("budget/llama_cpp_kv.json")["runs"]?.arrayValue ?? []).map {
+        try Self.nonEmpty(Fixture.json("budget/llama_cpp_kv.json")["runs"]?.arrayValue).map {
             Run(context: $0["ctx"]?.intValue ?? 0, typeK: $0["type_k"]?.stringValue ?? "", typeV: $0["type_v"]?.stringValue ?? "",
                 parallel: $0["parallel"]?.intValue ?? 0, mebibytes: $0["mib"]?.stringValue ?? "", cells: $0["cells"]?.intValue ?? 0)
         }
@@ -59,7 +67,7 @@ import WeightFormats
         let runs = try #require(reference["runs"]?.arrayValue)
         var request = BudgetRequest()
         request.contexts = runs.compactMap { $0["tokens"]?.intValue }
-        let budget = try ModelBudget.load(Fixture.path("budget/" + (reference["config"]?.stringValue ?? "")), request: request)
+        let budget = try ModelBudget.load(Fixture.path("budget/" + (try #require(reference["config"]?.stringValue))), request: request)
         #expect(budget.architecture.text?.layerTypes?.contains(.sliding) == true)
         let contexts = try #require(budget.kvCache?.contexts)
         #expect(contexts.count == runs.count)

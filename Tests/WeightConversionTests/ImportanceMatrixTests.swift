@@ -24,7 +24,8 @@ import WeightFormats
         #expect(matrix.isLegacy == file.hasSuffix(".dat"))
         #expect(matrix.chunkCount == expected["chunk_count"]?.intValue)
         #expect(matrix.chunkSize == expected["chunk_size"]?.intValue)
-        #expect(matrix.datasets == (expected["datasets"]?.arrayValue ?? []).compactMap(\.stringValue))
+        let datasets = try #require(expected["datasets"]?.arrayValue)
+        #expect(matrix.datasets == datasets.compactMap(\.stringValue))
         let entries = try #require(expected["entries"]?.objectValue)
         #expect(Set(matrix.entries.keys) == Set(entries.keys))
         for (name, reference) in entries {

@@ -117,7 +117,7 @@ import Testing
         for (file, reading) in zip(checkpoint.ggufParts, parts) {
             try Self.checkReading(file, reading)
         }
-        let expectedNames = parts.flatMap { $0["tensors"]?.arrayValue ?? [] }.compactMap { $0["name"]?.stringValue }
+        let expectedNames = try parts.flatMap { try #require($0["tensors"]?.arrayValue) }.compactMap { $0["name"]?.stringValue }
         #expect(checkpoint.tensors.map(\.name) == expectedNames)
         #expect(checkpoint.tensors.first?.fileName == "tiny-00001-of-00003.gguf")
         #expect(checkpoint.gguf?.metadata.string("general.name") == "tiny")

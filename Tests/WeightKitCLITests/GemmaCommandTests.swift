@@ -11,7 +11,7 @@ import WeightFormats
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let reference = try CLI.json("models/\(model)/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap(\.intValue).map(String.init).joined(separator: ",")
+        let prompt = try #require(reference["prompt"]?.arrayValue).compactMap(\.intValue).map(String.init).joined(separator: ",")
         let gguf = directory + "/\(model).gguf", logits = directory + "/logits.npy"
         let converted = try CLI.run(["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f32", "--quiet"])
         #expect(converted.status == 0, "\(converted.stderr)")

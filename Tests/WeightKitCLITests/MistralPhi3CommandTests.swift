@@ -26,7 +26,7 @@ import WeightFormats
     @Test("HF -> GGUF -> HF: run gives transformers' logits and greedy tokens at each step", arguments: models)
     func convertBothWaysAndRun(model: String) throws {
         let reference = try CLI.json("models/\(model)/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap(\.intValue)
+        let prompt = try #require(reference["prompt"]?.arrayValue).compactMap(\.intValue)
         let expected = try NPY.read(CLI.fixture("models/\(model)/logits.npy"))
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -51,7 +51,7 @@ import WeightFormats
     ])
     func windowKey(model: String, edit: [String]) throws {
         let reference = try CLI.json("models/\(model)/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap(\.intValue)
+        let prompt = try #require(reference["prompt"]?.arrayValue).compactMap(\.intValue)
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let gguf = directory + "/\(model).gguf"

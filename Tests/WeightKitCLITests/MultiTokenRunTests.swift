@@ -4,7 +4,7 @@ import WeightFormats
 /// `weightkit run` on Meta multi-token-prediction checkpoints (issue 6's CLI contract).
 @Suite struct MultiTokenRunTests {
     static func prompt() throws -> [Int] {
-        (try CLI.json("mtp/mtp-gqa-2heads/reference.json")["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        try #require(try CLI.json("mtp/mtp-gqa-2heads/reference.json")["prompt"]?.arrayValue).compactMap { $0.intValue }
     }
 
     static func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
@@ -38,7 +38,7 @@ import WeightFormats
     @Test("--speculative: greedy tokens, with acceptance_rate and speedup in the JSON")
     func speculative() throws {
         let reference = try CLI.json("mtp/mtp-4heads/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }.map(String.init).joined(separator: ",")
+        let prompt = try #require(reference["prompt"]?.arrayValue).compactMap { $0.intValue }.map(String.init).joined(separator: ",")
         let result = try CLI.run(["run", CLI.fixture("mtp/mtp-4heads"), "--tokens", prompt, "--generate", "12", "--speculative", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(result.json)

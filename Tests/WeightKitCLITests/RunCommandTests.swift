@@ -6,7 +6,7 @@ import WeightFormats
     @Test("--logits writes float32 [T, vocab] equal to transformers'; --generate prints greedy tokens")
     func logitsAndGreedy() throws {
         let reference = try CLI.json("models/qwen3-tiny/reference.json")
-        let prompt = (reference["prompt"]?.arrayValue ?? []).compactMap { $0.intValue }
+        let prompt = try #require(reference["prompt"]?.arrayValue).compactMap { $0.intValue }
         let out = CLI.temporaryDirectory() + "/logits.npy"
         let result = try CLI.run(["run", CLI.fixture("models/qwen3-tiny"), "--tokens", prompt.map(String.init).joined(separator: ","),
                                   "--logits", out, "--generate", "8", "--ignore-eos", "--json"])

@@ -107,7 +107,7 @@ import WeightFormats
             let result = try CLI.run(arguments)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.json?.objectValue?.keys == ["text"])
-            let expected = String(decoding: try hex(entry.arrayValue?[3].stringValue ?? ""), as: UTF8.self)
+            let expected = String(decoding: try hex(try #require(entry.arrayValue?[3].stringValue)), as: UTF8.self)
             #expect(result.json?["text"]?.stringValue == expected)
             // Text mode into a file: the bytes exactly.
             let plain = try CLI.run(arguments.filter { $0 != "--json" })

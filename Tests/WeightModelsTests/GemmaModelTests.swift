@@ -95,7 +95,7 @@ import WeightFormats
             case "float16": Float(Float16(scale))
             default: scale
             }
-            #expect(ours == Float(expected), "\(hidden) \(row["dtype"]?.stringValue ?? "")")
+            #expect(ours == Float(expected), "\(hidden) \(String(describing: row["dtype"]?.stringValue))")
         }
     }
 
