@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "WeightConversion", targets: ["WeightConversion"]),
         .library(name: "WeightCompute", targets: ["WeightCompute"]),
         .library(name: "WeightModels", targets: ["WeightModels"]),
+        .library(name: "WeightAdapters", targets: ["WeightAdapters"]),
         .library(name: "WeightImages", targets: ["WeightImages"]),
         .executable(name: "weightkit", targets: ["weightkit"]),
         .executable(name: "weightkit-bench", targets: ["weightkit-bench"]),
@@ -81,8 +82,11 @@ let package = Package(
             name: "WeightCompute",
             dependencies: ["COpenBLAS", "CKernels", "WeightFormats"]),
         .target(
+            name: "WeightAdapters",
+            dependencies: ["WeightFormats"]),
+        .target(
             name: "WeightModels",
-            dependencies: ["WeightCompute", "WeightArchitecture", "WeightFormats", "WeightTokenizers"]),
+            dependencies: ["WeightCompute", "WeightArchitecture", "WeightFormats", "WeightTokenizers", "WeightAdapters"]),
         .executableTarget(
             name: "weightkit-bench",
             dependencies: ["WeightFormats", "WeightCompute", "WeightModels", "WeightConversion", "WeightTokenizers"],
@@ -91,7 +95,7 @@ let package = Package(
             name: "weightkit",
             dependencies: [
                 "WeightFormats", "WeightTokenizers", "WeightArchitecture", "WeightBudget", "WeightConversion", "WeightModels",
-                "WeightImages",
+                "WeightImages", "WeightAdapters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
@@ -114,7 +118,7 @@ let package = Package(
             dependencies: ["WeightCompute", "CKernels", "WeightFormats"]),
         .testTarget(
             name: "WeightModelsTests",
-            dependencies: ["WeightModels", "WeightCompute", "WeightArchitecture", "WeightFormats"]),
+            dependencies: ["WeightModels", "WeightCompute", "WeightArchitecture", "WeightFormats", "WeightAdapters"]),
         .testTarget(
             name: "WeightImagesTests",
             dependencies: ["WeightImages", "WeightFormats"]),

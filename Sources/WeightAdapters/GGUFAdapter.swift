@@ -1,0 +1,54 @@
+import WeightFormats
+
+/// llama.cpp's LoRA adapter GGUF (as `convert_lora_to_gguf.py` writes it and
+/// `llama_adapter_lora_init` reads it): `general.type = "adapter"`, `adapter.type = "lora"`,
+/// `adapter.lora.alpha`; per module `<name>.weight.lora_a` with ne `[in, r]` (row-major
+/// `[r, in]`) and `<name>.weight.lora_b` with ne `[r, out]` (row-major `[out, r]`). The scale
+/// is `alpha / rank` with the rank read from lora_b (`ne[0]`), or 1 when alpha is 0, as llama.cpp.
+enum GGUFAdapterReader {
+    static func read(path: String) throws -> LoRAAdapter {
+        let checkpoint = try Checkpoint.open(path)
+        guard let file = checkpoint.gguf else { throw AdapterError.notAnAdapter(path: path, reason: "not a GGUF file") }
+        let metadata = file.metadata
+        guard metadata.string("general.type") == "adapter" else {
+            throw AdapterError.notAnAdapter(path: path, reason: "general.type is \(metadata.string("general.type").map { "'\($0)'" } ?? "absent"), not 'adapter'")
+        }
+        if let alora = metadata.entries.first(where: { $0.key.hasPrefix("adapter.alora.") }) {
+            throw AdapterError.unsupportedFeature(path: path, feature: "aLoRA ('\(alora.key)')")
+        }
+        guard let type = metadata.string("adapter.type") else {
+            throw AdapterError.invalidConfiguration(path: path, key: "adapter.type", reason: "is missing")
+        }
+        guard type == "lora" else { throw AdapterError.unsupportedFeature(path: path, feature: "adapter.type '\(type)' (only lora)") }
+        let alpha = metadata.double("adapter.lora.alpha") ?? 0
+        guard alpha.isFinite else { throw AdapterError.invalidConfiguration(path: path, key: "adapter.lora.alpha", reason: "is not finite") }
+        var a: [String: TensorView] = [:], b: [String: TensorView] = [:]
+        var order: [String] = []
+        for view in checkpoint.tensors {
+            if let module = view.name.strippingSuffix(".weight.lora_a") {
+                a[module] = view
+                if !order.contains(module) { order.append(module) }
+            } else if let module = view.name.strippingSuffix(".weight.lora_b") {
+                b[module] = view
+                if !order.contains(module) { order.append(module) }
+            } else {
+                throw AdapterError.unknownTensor(path: path, tensor: view.name)
+            }
+        }
+        let modules = try order.map { name -> LoRAModule in
+            guard let aView = a[name] else { throw AdapterError.unpairedTensor(path: path, tensor: name + ".weight.lora_b", missing: name + ".weight.lora_a") }
+            guard let bView = b[name] else { throw AdapterError.unpairedTensor(path: path, tensor: aView.name, missing: name + ".weight.lora_b") }
+            let (aValues, rank, inputs) = try AdapterTensors.matrix(aView)
+            let (bValues, outputs, bRank) = try AdapterTensors.matrix(bView)
+            guard bRank == rank else {
+                throw AdapterError.invalidShape(tensor: bView.name, shape: bView.shape, reason: "rank \(bRank), but \(aView.name) has rank \(rank)")
+            }
+            let scale = alpha != 0 ? alpha / Double(bRank) : 1
+            return LoRAModule(name: name, tensorNames: (aView.name, bView.name), a: aValues, b: bValues, rank: rank, inputs: inputs,
+                              outputs: outputs, scale: Float(scale))
+        }
+        guard !modules.isEmpty else { throw AdapterError.notAnAdapter(path: path, reason: "it holds no lora_a/lora_b tensors") }
+        return LoRAAdapter(path: path, format: .gguf, namespace: .gguf, modules: modules, baseModel: metadata.string("general.architecture"),
+                           alpha: alpha)
+    }
+}
