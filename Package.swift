@@ -120,6 +120,9 @@ let package = Package(
             name: "WeightModelsTests",
             dependencies: ["WeightModels", "WeightCompute", "WeightArchitecture", "WeightFormats", "WeightAdapters"]),
         .testTarget(
+            name: "WeightAdaptersTests",
+            dependencies: ["WeightAdapters", "WeightFormats"]),
+        .testTarget(
             name: "WeightImagesTests",
             dependencies: ["WeightImages", "WeightFormats"]),
         .testTarget(
