@@ -83,7 +83,7 @@ let package = Package(
             dependencies: ["COpenBLAS", "CKernels", "WeightFormats"]),
         .target(
             name: "WeightAdapters",
-            dependencies: ["WeightFormats"]),
+            dependencies: ["WeightFormats", "WeightArchitecture"]),
         .target(
             name: "WeightModels",
             dependencies: ["WeightCompute", "WeightArchitecture", "WeightFormats", "WeightTokenizers", "WeightAdapters"]),
@@ -121,7 +121,7 @@ let package = Package(
             dependencies: ["WeightModels", "WeightCompute", "WeightArchitecture", "WeightFormats", "WeightAdapters"]),
         .testTarget(
             name: "WeightAdaptersTests",
-            dependencies: ["WeightAdapters", "WeightFormats"]),
+            dependencies: ["WeightAdapters", "WeightFormats", "WeightArchitecture"]),
         .testTarget(
             name: "WeightImagesTests",
             dependencies: ["WeightImages", "WeightFormats"]),

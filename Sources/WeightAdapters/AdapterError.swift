@@ -14,8 +14,9 @@ public enum AdapterError: Error, Equatable, Sendable, CustomStringConvertible {
     case unpairedTensor(path: String, tensor: String, missing: String)
     /// A tensor whose shape is not what its role needs (rank 0, A and B ranks differ...).
     case invalidShape(tensor: String, shape: [Int], reason: String)
-    /// An adapter module whose shapes do not fit the base's weight.
-    case shapeMismatch(tensor: String, adapterShape: [Int], baseShape: [Int])
+    /// An adapter module whose shapes do not fit the base's weight: the adapter's tensor, the
+    /// `[out, in]` its A and B make, the base tensor and its shape.
+    case shapeMismatch(tensor: String, adapterShape: [Int], baseTensor: String, baseShape: [Int])
     /// A module the adapter targets that the base model does not have.
     case unmatchedModule(module: String, model: String)
     /// No module of the adapter matches any module of the base.
@@ -32,8 +33,8 @@ public enum AdapterError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownTensor(let path, let tensor): return "\(path): unknown adapter tensor '\(tensor)'"
         case .unpairedTensor(let path, let tensor, let missing): return "\(path): '\(tensor)' has no '\(missing)'"
         case .invalidShape(let tensor, let shape, let reason): return "adapter tensor '\(tensor)' \(Self.text(shape)): \(reason)"
-        case .shapeMismatch(let tensor, let adapterShape, let baseShape):
-            return "adapter tensor '\(tensor)' \(Self.text(adapterShape)) does not fit the base's \(Self.text(baseShape))"
+        case .shapeMismatch(let tensor, let adapterShape, let baseTensor, let baseShape):
+            return "adapter tensor '\(tensor)' makes an update of \(Self.text(adapterShape)), but the base's '\(baseTensor)' is \(Self.text(baseShape))"
         case .unmatchedModule(let module, let model): return "the adapter targets '\(module)', which the \(model) base does not have"
         case .noMatchingTarget(let adapter, let model): return "\(adapter): no target module matches any module of the \(model) base"
         case .notApplicable(let adapter, let reason): return "\(adapter): \(reason)"

@@ -122,9 +122,9 @@ public struct LoRAModule: Sendable {
                    scale: scale ?? self.scale, magnitude: magnitude)
     }
 
-    /// Row `row` of `scale · B A` (`inputs` values), added into `destination` times `factor`.
-    public func addDeltaRow(_ row: Int, factor: Float, into destination: UnsafeMutablePointer<Float>) {
-        let s = scale * factor
+    /// Row `row` of `scale · B A` (`inputs` values) added into `destination`, with `scale` given
+    /// (the module's own times a user's factor).
+    public func addDeltaRow(_ row: Int, scale s: Float, into destination: UnsafeMutablePointer<Float>) {
         a.withUnsafeBufferPointer { a in
             for k in 0..<rank {
                 let coefficient = s * b[row * rank + k]

@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -37,7 +38,7 @@ public final class MetaMTPModel: CausalLanguageModel {
     public var hiddenSize: Int { architecture.hiddenSize }
     public var threads: Int { context.threads }
 
-    init(architecture: ModelArchitecture, checkpoint: Checkpoint, context: ComputeContext) throws {
+    init(architecture: ModelArchitecture, checkpoint: Checkpoint, context: ComputeContext, adapters: [ScaledAdapter] = []) throws {
         let stack = try architecture.requireText()
         guard let futureTokens = stack.futureTokens, futureTokens >= 1, futureTokens <= stack.layerCount else {
             throw ModelError.unsupportedModel(modelType: "meta_mtp", reason: "n_future_tokens must be between 1 and n_layers")
@@ -47,7 +48,8 @@ public final class MetaMTPModel: CausalLanguageModel {
         self.context = context
         // GGUF files (`llama-mtp`) store the same tensors under llama.cpp's names; the schema has both.
         let schema = try MetaMTP.schema(architecture)
-        let binder = WeightBinder(checkpoint: checkpoint, schema: schema, model: "meta_mtp", kernels: context.kernels)
+        let binder = WeightBinder(checkpoint: checkpoint, schema: schema, model: "meta_mtp", kernels: context.kernels,
+                                  adapters: try DecoderBuilder.adapterPlan(adapters, schema: schema, checkpoint: checkpoint, model: "meta_mtp"))
         guard let rotaryParameters = stack.rotary else { throw ModelError.unsupportedModel(modelType: "meta_mtp", reason: "no rotary parameters") }
         let rotary = RotaryTable(dimensions: rotaryParameters.dimensions, base: Float(rotaryParameters.theta), layout: .interleaved)
         embedding = binder.matrix(TensorRole(.tokenEmbedding))
@@ -291,8 +293,9 @@ extension MetaMTPModel {
 
 /// The builder of Meta's multi-token-prediction family (`MetaMTP` describes its files).
 extension MetaMTP: LanguageModelBuilder {
-    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext,
+                              adapters: [ScaledAdapter]) throws
         -> CausalLanguageModel {
-        try MetaMTPModel(architecture: architecture, checkpoint: checkpoint, context: context)
+        try MetaMTPModel(architecture: architecture, checkpoint: checkpoint, context: context, adapters: adapters)
     }
 }

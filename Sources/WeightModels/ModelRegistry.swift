@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -13,18 +14,22 @@ public enum ModelRegistry {
     }
 
     /// Loads the causal language model at `path`.
-    /// - Parameter context: the threads and scratch the model computes with (by default its
-    ///   own, with one thread per processor).
-    public static func load(_ path: String, context: ComputeContext = ComputeContext()) throws -> CausalLanguageModel {
+    /// - Parameters:
+    ///   - context: the threads and scratch the model computes with (by default its own, with
+    ///     one thread per processor).
+    ///   - adapters: LoRA adapters applied unmerged, in order (`y = W x + s · B (A x)` per
+    ///     adapted layer, on any stored type of W).
+    public static func load(_ path: String, context: ComputeContext = ComputeContext(),
+                            adapters: [ScaledAdapter] = []) throws -> CausalLanguageModel {
         let checkpoint = try Checkpoint.open(path)
         let architecture = try ArchitectureLoader.load(path)
-        return try load(checkpoint: checkpoint, architecture: architecture, context: context)
+        return try load(checkpoint: checkpoint, architecture: architecture, context: context, adapters: adapters)
     }
 
     /// Builds the causal language model `architecture` describes from `checkpoint`'s tensors.
     /// The description is validated first (`ArchitectureValidator`), whoever made it.
     public static func load(checkpoint: Checkpoint, architecture: ModelArchitecture,
-                            context: ComputeContext = ComputeContext()) throws -> CausalLanguageModel {
+                            context: ComputeContext = ComputeContext(), adapters: [ScaledAdapter] = []) throws -> CausalLanguageModel {
         try ArchitectureValidator(file: architecture.origin.path, spelling: .huggingFace, tensorCount: checkpoint.tensors.count)
             .validate(architecture)
         guard let family = ModelFamilies.family(modelType: architecture.modelType),
@@ -37,6 +42,6 @@ public enum ModelRegistry {
         if checkpoint.totalFileSize < MappedFile.physicalMemory / 2 {
             for file in checkpoint.files { file.advise(.populate) }
         }
-        return try builder.languageModel(checkpoint: checkpoint, architecture: architecture, context: context)
+        return try builder.languageModel(checkpoint: checkpoint, architecture: architecture, context: context, adapters: adapters)
     }
 }

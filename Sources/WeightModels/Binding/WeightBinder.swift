@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -25,9 +26,14 @@ final class WeightBinder {
 
     /// The instruction-set tier of the matrices bound (their decoding).
     let kernels: Kernels
+    /// LoRA adapters matched to this checkpoint's tensors, applied unmerged to the linear layers
+    /// bound by role; `finish()` refuses any update no layer took.
+    let adapters: LoRAPlan?
+    private var applied = Set<String>()
 
-    init(checkpoint: Checkpoint, schema: TensorSchema? = nil, model: String, kernels: Kernels = .best) {
+    init(checkpoint: Checkpoint, schema: TensorSchema? = nil, model: String, kernels: Kernels = .best, adapters: LoRAPlan? = nil) {
         self.kernels = kernels
+        self.adapters = adapters
         self.checkpoint = checkpoint
         self.schema = schema
         self.model = model
@@ -64,8 +70,15 @@ final class WeightBinder {
         return tensor(name, shape: spec.shape(gguf: gguf))
     }
 
-    /// A matrix `[rows, columns]` kept in its stored type.
+    /// A matrix `[rows, columns]` kept in its stored type (an adapter's replacement, in float32,
+    /// when one replaces it).
     func matrix(_ role: TensorRole) -> WeightMatrix {
+        if let spec = schema?[role], let name = name(spec), let replacement = adapters?.replacements[name] {
+            if has(name) { _ = tensor(role) }
+            applied.insert(name)
+            let shape = replacement.shape
+            return FloatStorage.matrix(replacement.values, rows: shape[0], columns: shape.dropFirst().reduce(1, *))
+        }
         guard let spec = spec(role), let view = tensor(role) else { return Self.placeholder }
         return matrix(view, rows: spec.shape(gguf: gguf)[0], columns: spec.shape(gguf: gguf).dropFirst().reduce(1, *))
     }
@@ -76,10 +89,22 @@ final class WeightBinder {
         return floats(view)
     }
 
-    /// A linear layer: `part`'s weight, and its bias when `bias` is set.
+    /// Whether an adapter replaces the tensor of `role` (`modules_to_save`).
+    func isReplaced(_ role: TensorRole) -> Bool {
+        guard let spec = schema?[role], let name = name(spec) else { return false }
+        return adapters?.replacements[name] != nil
+    }
+
+    /// A linear layer: `part`'s weight, its bias when `bias` is set, and the adapters' updates
+    /// of its weight.
     func linear(_ layer: Int?, _ part: TensorRole.Part, bias: Bool, tower: TensorRole.Tower = .text) -> Linear {
-        Linear(weight: matrix(TensorRole(tower: tower, layer: layer, part)),
-               bias: bias ? vector(TensorRole(tower: tower, layer: layer, part, .bias)) : nil)
+        let role = TensorRole(tower: tower, layer: layer, part)
+        var linear = Linear(weight: matrix(role), bias: bias ? vector(TensorRole(tower: tower, layer: layer, part, .bias)) : nil)
+        if let spec = schema?[role], let name = name(spec), let updates = adapters?.updates[name], linear.weight.rows > 0 {
+            linear.lowRank = updates.indices.map { LowRankUpdate(updates[$0], weight: linear.weight, earlier: Array(updates[..<$0])) }
+            applied.insert(name)
+        }
+        return linear
     }
 
     /// A norm of `kind`, with a bias for LayerNorm; Gemma's `1 + w` folded in for Hugging Face
@@ -179,11 +204,16 @@ final class WeightBinder {
         }
     }
 
-    /// Throws if anything was missing, mis-shaped, not computable or left unused.
+    /// Throws if anything was missing, mis-shaped, not computable or left unused, or if an
+    /// adapter changes a tensor this model does not bind as a linear layer.
     func finish() throws {
         let unexpected = checkpoint.tensors.map(\.name).filter { !used.contains($0) && !ignorable($0) }
         guard missing.isEmpty, misshaped.isEmpty, unexpected.isEmpty, unusable.isEmpty else {
             throw ModelError.binding(model: model, missing: missing, unexpected: unexpected, misshaped: misshaped + unusable)
+        }
+        if let adapters, let skipped = adapters.targetNames.first(where: { !applied.contains($0) }) {
+            let path = adapters.updates[skipped]?.first?.adapterPath ?? "the adapter"
+            throw AdapterError.notApplicable(adapter: path, reason: "'\(skipped)' is not a linear layer \(model) applies adapters to unmerged")
         }
     }
 

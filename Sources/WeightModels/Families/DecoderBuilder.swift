@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -7,7 +8,8 @@ import WeightFormats
 /// asking the registered family whether it conforms.
 protocol LanguageModelBuilder: ModelFamily {
     /// Builds the model, refusing options the family's reference implementation does not have.
-    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext,
+                              adapters: [ScaledAdapter]) throws
         -> CausalLanguageModel
 }
 
@@ -16,19 +18,20 @@ protocol LanguageModelBuilder: ModelFamily {
 /// from its descriptor.
 enum DecoderBuilder {
     static func build(_ family: any ModelFamily.Type, checkpoint: Checkpoint, architecture: ModelArchitecture,
-                      context: ComputeContext) throws -> DecoderModel {
+                      context: ComputeContext, adapters: [ScaledAdapter] = []) throws -> DecoderModel {
         guard let t = architecture.text else {
             throw ModelError.unsupportedModel(modelType: family.name, reason: "the configuration describes no language model")
         }
         let schema = try family.schema(architecture)
-        let b = WeightBinder(checkpoint: checkpoint, schema: schema, model: family.name, kernels: context.kernels)
+        let b = WeightBinder(checkpoint: checkpoint, schema: schema, model: family.name, kernels: context.kernels,
+                             adapters: try adapterPlan(adapters, schema: schema, checkpoint: checkpoint, model: family.name))
         let embedding = b.matrix(TensorRole(.tokenEmbedding))
         let rotary = try rotaryTables(t, schema: schema, binder: b)
         let blocks = (0..<t.layerCount).map { block($0, t, binder: b, rotary: rotary) }
         let finalNorm = b.norm(nil, .finalNorm, kind: t.norm, epsilon: t.normEpsilon, unitOffset: t.unitOffsetNorms)
         // Tied embeddings: no lm_head, the output head reads the embedding matrix. A checkpoint
         // that says "tied" but carries an lm_head anyway is bound to its lm_head.
-        let head = t.tiedEmbeddings && !b.has(TensorRole(.outputHead))
+        let head = t.tiedEmbeddings && !b.has(TensorRole(.outputHead)) && !b.isReplaced(TensorRole(.outputHead))
             ? Linear(weight: embedding, bias: nil) : b.linear(nil, .outputHead, bias: t.outputBias)
         var positions: [Float]?
         if case .sinusoidal = t.positions { positions = sinusoidalTable(positions: t.contextLength, size: t.hiddenSize) }
@@ -37,6 +40,14 @@ enum DecoderBuilder {
             modelType: architecture.modelType, architecture: t, context: context, embedding: embedding,
             embeddingScale: t.embeddingScale.map(Float.init), positionTable: positions, blocks: blocks, finalNorm: finalNorm,
             outputHead: head, logitSoftCap: t.finalLogitSoftCap.map(Float.init))
+    }
+
+    /// The adapters matched to `checkpoint`'s tensors; nil without adapters.
+    static func adapterPlan(_ adapters: [ScaledAdapter], schema: TensorSchema, checkpoint: Checkpoint, model: String) throws -> LoRAPlan? {
+        guard !adapters.isEmpty else { return nil }
+        return try LoRAPlan(adapters: adapters, schema: schema, baseIsGGUF: checkpoint.format == .gguf, model: model) {
+            checkpoint.tensor(named: $0)?.shape
+        }
     }
 
     /// Block `layer`: the description's flags pick each part.

@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -7,7 +8,8 @@ import WeightFormats
 
 /// `LlamaForCausalLM`: rotary attention with grouped KV heads and optional biases, SwiGLU.
 extension Llama: LanguageModelBuilder {
-    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext,
+                              adapters: [ScaledAdapter]) throws
         -> CausalLanguageModel {
         let t = try architecture.requireText()
         guard t.experts == nil else { throw ModelError.unsupportedModel(modelType: name, reason: "llama has no experts") }
@@ -15,37 +17,40 @@ extension Llama: LanguageModelBuilder {
         guard t.activation == .silu else {
             throw ModelError.unsupportedModel(modelType: name, reason: "hidden_act \(t.activation.rawValue) is not supported")
         }
-        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context)
+        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context, adapters: adapters)
     }
 }
 
 /// `Qwen2ForCausalLM`: the Llama block with q/k/v biases.
 extension Qwen2: LanguageModelBuilder {
-    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext,
+                              adapters: [ScaledAdapter]) throws
         -> CausalLanguageModel {
         let t = try architecture.requireText()
         guard t.experts == nil, t.activation == .silu else {
             throw ModelError.unsupportedModel(modelType: name, reason: "only SwiGLU blocks are defined for qwen2")
         }
-        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context)
+        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context, adapters: adapters)
     }
 }
 
 /// `Qwen3ForCausalLM`: the Llama block with per-head RMSNorms on q and k before the rotation.
 extension Qwen3: LanguageModelBuilder {
-    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext,
+                              adapters: [ScaledAdapter]) throws
         -> CausalLanguageModel {
         let t = try architecture.requireText()
         guard t.qkNorm, t.experts == nil, t.activation == .silu else {
             throw ModelError.unsupportedModel(modelType: name, reason: "qwen3 layers have q/k norms and SwiGLU")
         }
-        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context)
+        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context, adapters: adapters)
     }
 }
 
 /// `Qwen3MoeForCausalLM`: Qwen3 attention; routed SwiGLU experts (dense MLPs where configured).
 extension Qwen3MoE: LanguageModelBuilder {
-    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext,
+                              adapters: [ScaledAdapter]) throws
         -> CausalLanguageModel {
         let t = try architecture.requireText()
         guard let experts = t.experts else {
@@ -57,7 +62,7 @@ extension Qwen3MoE: LanguageModelBuilder {
         guard t.qkNorm, t.activation == .silu, experts.sharedExpertLength == nil else {
             throw ModelError.unsupportedModel(modelType: name, reason: "unsupported block options")
         }
-        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context)
+        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context, adapters: adapters)
     }
 }
 
@@ -69,9 +74,10 @@ extension ExpertLM: LanguageModelBuilder {
     /// (float32 sines of large arguments differ from exact ones by up to a few 1e-5).
     static let positionTolerance: Float = 1e-3
 
-    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext,
+                              adapters: [ScaledAdapter]) throws
         -> CausalLanguageModel {
-        let model = try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context)
+        let model = try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: architecture, context: context, adapters: adapters)
         let t = model.architecture
         if let stored = checkpoint.tensor(named: "positional_encoding.pe") {
             guard stored.shape == [1, t.contextLength, t.hiddenSize] else {

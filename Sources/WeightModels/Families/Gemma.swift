@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -10,11 +11,12 @@ import WeightFormats
 /// `cap · tanh(s / cap)`, then masked (causal, and on the even layers to the last
 /// `sliding_window` positions including the token itself), softmax; logits soft-capped.
 extension Gemma2: LanguageModelBuilder {
-    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext,
+                              adapters: [ScaledAdapter]) throws
         -> CausalLanguageModel {
         try GemmaBuilder.requireSupported(try architecture.requireText(), modelType: name)
         let scaled = try GemmaBuilder.withStoredEmbeddingScale(architecture, family: self, checkpoint: checkpoint)
-        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: scaled, context: context)
+        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: scaled, context: context, adapters: adapters)
     }
 }
 
@@ -22,13 +24,14 @@ extension Gemma2: LanguageModelBuilder {
 /// query and key head before the rotation, no attention soft cap, the local layers' own rotary
 /// table (`slidingRotary`) and the global layers' scaled one.
 extension Gemma3Text: LanguageModelBuilder {
-    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext,
+                              adapters: [ScaledAdapter]) throws
         -> CausalLanguageModel {
         let t = try architecture.requireText()
         try GemmaBuilder.requireSupported(t, modelType: name)
         guard t.qkNorm else { throw ModelError.unsupportedModel(modelType: name, reason: "gemma3 layers have q/k norms") }
         let scaled = try GemmaBuilder.withStoredEmbeddingScale(architecture, family: self, checkpoint: checkpoint)
-        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: scaled, context: context)
+        return try DecoderBuilder.build(self, checkpoint: checkpoint, architecture: scaled, context: context, adapters: adapters)
     }
 }
 

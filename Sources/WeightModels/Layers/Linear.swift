@@ -6,6 +6,8 @@ import WeightCompute
 struct Linear {
     var weight: WeightMatrix
     var bias: [Float]?
+    /// LoRA updates applied unmerged (LowRankUpdate.swift); empty without adapters.
+    var lowRank: [LowRankUpdate] = []
 
     var inputSize: Int { weight.columns }
     var outputSize: Int { weight.rows }
@@ -13,6 +15,7 @@ struct Linear {
     /// y[rows, out] = x[rows, in] · Wᵀ (+ b).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
         weight.apply(x, count: rows, into: y, context: context)
+        applyLowRank(x, rows: rows, into: y, context: context)
         addBias(bias, to: y, rows: rows, width: weight.rows)
     }
 
@@ -21,7 +24,10 @@ struct Linear {
     static func apply(_ layers: [(Linear, UnsafeMutablePointer<Float>)], to x: UnsafePointer<Float>, rows: Int,
                       context: ComputeContext) {
         WeightMatrix.apply(layers.map { ($0.0.weight, $0.1) }, to: x, count: rows, context: context)
-        for (layer, y) in layers { addBias(layer.bias, to: y, rows: rows, width: layer.outputSize) }
+        for (layer, y) in layers {
+            layer.applyLowRank(x, rows: rows, into: y, context: context)
+            addBias(layer.bias, to: y, rows: rows, width: layer.outputSize)
+        }
     }
 }
 

@@ -101,6 +101,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Multi-token prediction models (Meta MTP)")
     var multiToken: MultiTokenOptions
 
+    @OptionGroup(title: "LoRA adapters (applied unmerged)")
+    var adapters: AdapterArguments
+
     /// Whether the prompt is text (then the run is a text run).
     var isTextPrompt: Bool { prompt != nil || promptFile != nil }
 
@@ -122,14 +125,15 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let outputs = OutputTargets(force: force, inputs: [model, multiToken.valueHead, promptFile, chat.tools])
+            let outputs = OutputTargets(force: force, inputs: [model, multiToken.valueHead, promptFile, chat.tools] + adapters.paths)
             try outputs.check(["--logits": logits, "--values": multiToken.values, "--create-value-head": multiToken.createValueHead])
             // The instruction-set tier: WEIGHTKIT_ISA (scalar, avx2, avx512), else the best the
             // processor has; said on stderr, as llama.cpp's system info line.
             let kernels = try Kernels.fromEnvironment(KernelChoice.environment())
             Terminal.writeError("isa: \(kernels)\n")
             let loadStart = monotonicTime()
-            let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels))
+            let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels),
+                                                       adapters: adapters.adapters())
             if let mtp = languageModel as? MetaMTPModel {
                 guard let tokens else { throw CommandFailure("--prompt: multi-token-prediction models run on --tokens only") }
                 try MultiTokenRun(options: multiToken, model: mtp, tokens: tokens, logitsPath: logits, generate: generate ?? 0,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeightAdapters
 import WeightArchitecture
 import WeightBudget
 import WeightFormats
@@ -22,6 +23,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
         throw ExitCode(1)
     } catch let error as ModelError {
+        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
+        throw ExitCode(1)
+    } catch let error as AdapterError {
         Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
         throw ExitCode(1)
     } catch let error as BudgetError {

@@ -1,0 +1,153 @@
+import WeightArchitecture
+import WeightFormats
+
+/// An adapter with the user's multiplier: `--lora PATH` is factor 1, `--lora-scaled PATH S` is S
+/// (llama.cpp's spelling). The effective scale of a module is `factor × module.scale`.
+public struct ScaledAdapter: Sendable {
+    public let adapter: LoRAAdapter
+    public let factor: Float
+
+    public init(_ adapter: LoRAAdapter, factor: Float = 1) {
+        self.adapter = adapter
+        self.factor = factor
+    }
+}
+
+/// One low-rank update resolved against a base tensor: `W' = W + scale · B A` with B's rows
+/// already in the base's layout (llama's Q/K permutation applied between Hugging Face and GGUF
+/// names), or with DoRA `W' = m ⊙ (W + scale · B A) / ‖W + scale · B A‖` per output row.
+public struct ResolvedUpdate: Sendable {
+    public let module: LoRAModule
+    /// `factor × module.scale`.
+    public let scale: Float
+    /// The adapter it comes from, for messages.
+    public let adapterPath: String
+}
+
+/// Every adapter of a stack matched to the base's tensors, by the base's own tensor names
+/// (Hugging Face or GGUF, as the base checkpoint has them), in stack order. Building it checks
+/// that every module has a tensor in the base and that the shapes fit; `run` and `convert`
+/// both apply a plan, so the two agree on what an adapter changes.
+public struct LoRAPlan: Sendable {
+    /// Updates per base tensor name, in the order the adapters were given.
+    public private(set) var updates: [String: [ResolvedUpdate]] = [:]
+    /// Whole tensors that replace the base's (`modules_to_save`), by base tensor name, in the
+    /// base's layout; a later adapter's replacement wins.
+    public private(set) var replacements: [String: ReplacementTensor] = [:]
+    /// Base tensor names in the order the plan first met them.
+    public private(set) var targetNames: [String] = []
+
+    public var isEmpty: Bool { updates.isEmpty && replacements.isEmpty }
+
+    /// - Parameters:
+    ///   - adapters: the stack, applied in order.
+    ///   - schema: the base family's tensor schema (both name maps).
+    ///   - baseIsGGUF: whether the base checkpoint carries GGUF names.
+    ///   - model: the base family's name, for messages.
+    ///   - baseShape: the row-major shape of a base tensor by name, nil when the base lacks it.
+    public init(adapters: [ScaledAdapter], schema: TensorSchema, baseIsGGUF: Bool, model: String,
+                baseShape: (String) -> [Int]?) throws {
+        for scaled in adapters {
+            let adapter = scaled.adapter
+            var matched = 0
+            for module in adapter.modules {
+                let tensorName = module.name + ".weight"
+                let spec = adapter.namespace == .gguf ? schema.spec(gguf: tensorName) : schema.spec(huggingFace: tensorName).flatMap {
+                    $0.expert == nil ? $0.spec : nil
+                }
+                guard let spec, let baseName = baseIsGGUF ? spec.gguf : spec.huggingFaceName else {
+                    throw AdapterError.unmatchedModule(module: module.name, model: model)
+                }
+                guard spec.role.part != .tokenEmbedding else {
+                    throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(module.name)': LoRA on token embeddings is not supported")
+                }
+                guard let shape = baseShape(baseName) ?? (spec.presence == .tiedAlias ? nil : spec.shape(gguf: baseIsGGUF)) else {
+                    throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(module.name)' targets the output head, which this base ties to its token embeddings")
+                }
+                let columns = shape.dropFirst().reduce(1, *)
+                guard shape.count >= 2, module.outputs == shape[0], module.inputs == columns else {
+                    throw AdapterError.shapeMismatch(tensor: module.tensorNames.a, adapterShape: [module.outputs, module.inputs],
+                                                     baseTensor: baseName, baseShape: shape)
+                }
+                var placed = module
+                if case .rotaryRowPermutation(let heads) = spec.toGGUF, (adapter.namespace == .gguf) != baseIsGGUF {
+                    let order = Self.rotaryOrder(rows: module.outputs, heads: heads)
+                    placed = module.reorderingOutputs(baseIsGGUF ? order : Self.inverse(order))
+                }
+                if updates[baseName] == nil && replacements[baseName] == nil { targetNames.append(baseName) }
+                updates[baseName, default: []].append(ResolvedUpdate(module: placed, scale: module.scale * scaled.factor, adapterPath: adapter.path))
+                matched += 1
+            }
+            for replacement in adapter.replacements {
+                let spec = adapter.namespace == .gguf ? schema.spec(gguf: replacement.name) : schema.spec(huggingFace: replacement.name)?.spec
+                guard let spec, let baseName = baseIsGGUF ? spec.gguf : spec.huggingFaceName else {
+                    throw AdapterError.unmatchedModule(module: replacement.name, model: model)
+                }
+                guard baseIsGGUF == (adapter.namespace == .gguf) || spec.toGGUF == .none else {
+                    throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(replacement.name)' changes on the way to GGUF; apply it to the Hugging Face base")
+                }
+                let shape = baseShape(baseName) ?? spec.shape(gguf: baseIsGGUF)
+                guard replacement.shape == shape else {
+                    throw AdapterError.shapeMismatch(tensor: replacement.name, adapterShape: replacement.shape, baseTensor: baseName, baseShape: shape)
+                }
+                if updates[baseName] == nil && replacements[baseName] == nil { targetNames.append(baseName) }
+                // A replacement supersedes every update an earlier adapter made to that tensor.
+                updates[baseName] = nil
+                replacements[baseName] = replacement
+                matched += 1
+            }
+            guard matched > 0 else { throw AdapterError.noMatchingTarget(adapter: adapter.path, model: model) }
+        }
+    }
+
+    /// llama.cpp's Q/K permutation as an output-row order (`LlamaModel.permute`): within each of
+    /// `heads` heads of `d` rows, GGUF row `2i + t` is Hugging Face row `t · d/2 + i`.
+    static func rotaryOrder(rows: Int, heads: Int) -> [Int] {
+        guard heads > 0, rows % heads == 0, (rows / heads) % 2 == 0 else { return Array(0..<rows) }
+        let size = rows / heads, half = size / 2
+        var order = [Int](repeating: 0, count: rows)
+        for head in 0..<heads {
+            for i in 0..<half {
+                order[head * size + 2 * i] = head * size + i
+                order[head * size + 2 * i + 1] = head * size + half + i
+            }
+        }
+        return order
+    }
+
+    static func inverse(_ order: [Int]) -> [Int] {
+        var inverse = [Int](repeating: 0, count: order.count)
+        for (index, source) in order.enumerated() { inverse[source] = index }
+        return inverse
+    }
+}
+
+extension LoRAPlan {
+    /// Merges the plan's updates into `weight` (`[rows, columns]` float32, row-major, the base
+    /// tensor `name`), in stack order: plain updates add `scale · B A` row by row; a DoRA update
+    /// then rescales each row to `m / ‖row‖`. A replacement overwrites the whole tensor.
+    /// - Returns: whether the tensor was changed.
+    @discardableResult
+    public func merge(into weight: UnsafeMutableBufferPointer<Float>, name: String, rows: Int, columns: Int) -> Bool {
+        if let replacement = replacements[name] {
+            for i in 0..<min(weight.count, replacement.values.count) { weight[i] = replacement.values[i] }
+            return true
+        }
+        guard let list = updates[name], weight.count == rows * columns else { return false }
+        for update in list {
+            let module = update.module
+            for row in 0..<rows {
+                let line = weight.baseAddress! + row * columns
+                module.addDeltaRow(row, scale: update.scale, into: line)
+                if let magnitude = module.magnitude {
+                    var sum: Double = 0
+                    for j in 0..<columns { sum += Double(line[j]) * Double(line[j]) }
+                    let norm = sum.squareRoot()
+                    let factor = norm > 0 ? Float(Double(magnitude[row]) / norm) : 0
+                    for j in 0..<columns { line[j] *= factor }
+                }
+            }
+        }
+        return true
+    }
+}
