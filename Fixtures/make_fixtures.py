@@ -39,6 +39,7 @@ GENERATORS = [
     "chat_templates",  # transformers 5 renders of real chat templates (llama.cpp's collection, SmolLM2), engine snippets
     "hostile_hyperparameters",  # one crafted description per validation rule
     "tokenizers",     # llama.cpp's vocabularies cut to their test texts; llama.cpp, tokenizers, sentencepiece ids
+    "lora_adapters",  # PEFT adapters on the tiny decoders: PEFT's logits unmerged and merged, convert_lora_to_gguf.py outputs, llama.cpp's logits
     "text_generation",  # transformers' prompt ids, chat renders and greedy tokens with eos, stop strings and a context cap
 ]
 

@@ -123,31 +123,40 @@ public struct LoRAPlan: Sendable {
 }
 
 extension LoRAPlan {
-    /// Merges the plan's updates into `weight` (`[rows, columns]` float32, row-major, the base
-    /// tensor `name`), in stack order: plain updates add `scale · B A` row by row; a DoRA update
-    /// then rescales each row to `m / ‖row‖`. A replacement overwrites the whole tensor.
-    /// - Returns: whether the tensor was changed.
-    @discardableResult
-    public func merge(into weight: UnsafeMutableBufferPointer<Float>, name: String, rows: Int, columns: Int) -> Bool {
+    /// Merges the plan's updates into row `row` (`count` values, float32) of the base tensor
+    /// `name`, in stack order: a plain update adds row `row` of `scale · B A`; a DoRA update then
+    /// rescales the row to `m[row] / ‖row‖` (PEFT's merge: `m / ‖W + s B A‖ ⊙ (W + s B A)`). A
+    /// replacement overwrites the row with its own.
+    public func mergeRow(_ row: Int, of name: String, into values: UnsafeMutablePointer<Float>, count: Int) {
         if let replacement = replacements[name] {
-            for i in 0..<min(weight.count, replacement.values.count) { weight[i] = replacement.values[i] }
-            return true
+            replacement.values.withUnsafeBufferPointer { source in
+                for j in 0..<count { values[j] = source[row * count + j] }
+            }
+            return
         }
-        guard let list = updates[name], weight.count == rows * columns else { return false }
-        for update in list {
-            let module = update.module
-            for row in 0..<rows {
-                let line = weight.baseAddress! + row * columns
-                module.addDeltaRow(row, scale: update.scale, into: line)
-                if let magnitude = module.magnitude {
-                    var sum: Double = 0
-                    for j in 0..<columns { sum += Double(line[j]) * Double(line[j]) }
-                    let norm = sum.squareRoot()
-                    let factor = norm > 0 ? Float(Double(magnitude[row]) / norm) : 0
-                    for j in 0..<columns { line[j] *= factor }
-                }
+        guard let list = updates[name] else { return }
+        for update in list where update.module.inputs == count && row < update.module.outputs {
+            update.module.addDeltaRow(row, scale: update.scale, into: values)
+            if let magnitude = update.module.magnitude {
+                var sum: Double = 0
+                for j in 0..<count { sum += Double(values[j]) * Double(values[j]) }
+                let norm = sum.squareRoot()
+                let factor = norm > 0 ? Float(Double(magnitude[row]) / norm) : 0
+                for j in 0..<count { values[j] *= factor }
             }
         }
-        return true
+    }
+
+    /// Whether the plan changes the base tensor `name`.
+    public func changes(_ name: String) -> Bool { updates[name] != nil || replacements[name] != nil }
+}
+
+extension LoRAPlan {
+    /// The plan of `adapters` on the base checkpoint `checkpoint` described by `architecture`
+    /// (its family's schema gives both name maps).
+    public init(adapters: [ScaledAdapter], base checkpoint: Checkpoint, architecture: ModelArchitecture) throws {
+        let family = try ModelFamilies.family(of: architecture)
+        try self.init(adapters: adapters, schema: try family.schema(architecture), baseIsGGUF: checkpoint.format == .gguf,
+                      model: family.name) { checkpoint.tensor(named: $0)?.shape }
     }
 }

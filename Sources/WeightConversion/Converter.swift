@@ -1,4 +1,5 @@
 import WeightArchitecture
+import WeightAdapters
 import WeightFormats
 
 /// Options of one conversion.
@@ -23,6 +24,11 @@ public struct ConversionOptions: Sendable {
     /// (every file of the source checkpoint, `tokenizerFrom`, the configuration it reads);
     /// callers add whatever else they read.
     public var inputs = InputFiles()
+    /// LoRA adapters merged into the converted tensors, in order (AdapterMerging.swift).
+    public var adapters: [ScaledAdapter] = []
+    /// With `adapters` and no `type`: requantise merged tensors to their stored type instead of
+    /// writing a quantised base's merged tensors as F16 (`--type keep`).
+    public var keepMergedTypes = false
 
     public init(
         type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil, splitMaxSize: Int? = nil,
@@ -119,6 +125,9 @@ public enum Converter {
             }
         }
         if let mix = options.mix {
+            guard options.adapters.isEmpty else {
+                throw ConversionError.incompatibleOptions("--lora merges into float or stored types: merge first (--type keep or none), then quantise with --type \(mix.name.lowercased())")
+            }
             guard case .gguf(let path) = target else { throw ConversionError.typeNotStorable(type: mix.name, format: "safetensors") }
             guard options.splitMaxSize == nil, options.compression == nil, options.tokenizerFrom == nil else {
                 throw ConversionError.incompatibleOptions("--type \(mix.name.lowercased()) (a quantisation mix) writes one uncompressed .gguf: drop --split-max-size, --compress and --tokenizer-from")
@@ -140,6 +149,12 @@ public enum Converter {
         options.inputs.add(path: source)
         for config in ["config.json", "params.json"] { options.inputs.add(path: PathName.join(checkpoint.directory, config)) }
         if let tokenizer = options.tokenizerFrom { options.inputs.add(path: tokenizer) }
+        for scaled in options.adapters { for file in AdapterMerging.inputFiles(of: scaled.adapter) { options.inputs.add(path: file) } }
+        let merge = options.adapters.isEmpty ? nil : try AdapterMerging.plan(options.adapters, checkpoint: checkpoint, source: source)
+        func merged(_ tensors: [PlannedTensor]) -> [PlannedTensor] {
+            guard let merge else { return tensors }
+            return AdapterMerging.merged(tensors, plan: merge, keepMergedTypes: options.keepMergedTypes, requested: options.type)
+        }
         if case .gguf = target {} else if let type = options.type, ![.f32, .f16, .bf16].contains(type) {
             throw ConversionError.typeNotStorable(type: type.name, format: "safetensors")
         }
@@ -147,7 +162,7 @@ public enum Converter {
         switch (checkpoint.format, target) {
         case (.gguf, .gguf(let path)):
             let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type, allowRequantize: options.allowRequantize)
-            try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
+            try writeGGUF(path, metadata: metadata, tensors: merged(tensors), options: options, report: &report, progress: progress)
         case (.gguf, .safetensors(let path)), (.gguf, .directory(let path)):
             let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
             let plan = try GGUFToHuggingFace.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
@@ -157,16 +172,16 @@ public enum Converter {
             report.notes.append("tokenizer metadata is not converted to tokenizer.json")
             if case .directory = target {
                 try writeDirectory(
-                    path, config: plan.config, configName: plan.configName, metadata: [("format", "pt")], tensors: plan.tensors,
+                    path, config: plan.config, configName: plan.configName, metadata: [("format", "pt")], tensors: merged(plan.tensors),
                     options: options, report: &report, progress: progress)
             } else {
-                try writeSafeTensors(path, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
+                try writeSafeTensors(path, metadata: [("format", "pt")], tensors: merged(plan.tensors), options: options, report: &report, progress: progress)
             }
         case (_, .gguf(let path)):
             let (metadata, tensors) = try ggufSource(checkpoint, source: source, options: options, report: &report)
-            try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
+            try writeGGUF(path, metadata: metadata, tensors: merged(tensors), options: options, report: &report, progress: progress)
         case (_, .safetensors(let path)), (_, .directory(let path)):
-            let tensors = safetensorsRewrite(checkpoint, requested: options.type)
+            let tensors = merged(safetensorsRewrite(checkpoint, requested: options.type))
             let metadata = checkpoint.safetensorsMetadata
             if case .directory = target {
                 let configPath = PathName.join(checkpoint.directory, "config.json")

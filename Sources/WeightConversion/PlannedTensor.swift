@@ -1,5 +1,9 @@
 import WeightFormats
 
+/// A change to a source row after it is decoded to float: `(source row, values, row length)`
+/// (a LoRA merge adds `s · B A` to each row of the weight it adapts).
+public typealias RowAdjustment = @Sendable (_ row: Int, _ values: UnsafeMutablePointer<Float>, _ count: Int) -> Void
+
 /// Rows of a source tensor that become consecutive rows of an output tensor.
 public struct TensorPiece: Sendable {
     public let view: TensorView
@@ -12,14 +16,17 @@ public struct TensorPiece: Sendable {
     /// When set (only `.f16`), each sum is rounded to this type: llama.cpp's converter adds
     /// Gemma's 1 to a float16 tensor in float16 (torch computes in float32 and rounds).
     public let offsetPrecision: GGMLType?
+    /// Applied to each decoded source row before the offset and the encoding.
+    public var adjustment: RowAdjustment?
 
     public init(view: TensorView, rows: Range<Int>? = nil, rowOrder: [Int]? = nil, valueOffset: Float = 0,
-                offsetPrecision: GGMLType? = nil) {
+                offsetPrecision: GGMLType? = nil, adjustment: RowAdjustment? = nil) {
         self.view = view
         self.rows = rows ?? 0..<view.rowCount
         self.rowOrder = rowOrder
         self.valueOffset = valueOffset
         self.offsetPrecision = offsetPrecision
+        self.adjustment = adjustment
     }
 
     var rowCount: Int { rowOrder?.count ?? rows.count }

@@ -31,7 +31,7 @@ public final class TensorStreamer {
                     throw ConversionError.tensorNotConvertible(
                         tensor: tensor.name, reason: "rows of \(piece.view.rowLength) from '\(piece.view.name)', expected \(tensor.rowLength)")
                 }
-                if piece.rowOrder == nil && piece.valueOffset == 0 && sameStorage(piece.view.dtype, tensor.type) && piece.view.byteOrder == .littleEndian {
+                if piece.rowOrder == nil && piece.valueOffset == 0 && piece.adjustment == nil && sameStorage(piece.view.dtype, tensor.type) && piece.view.byteOrder == .littleEndian {
                     try copy(piece, to: sink)
                 } else {
                     try convert(piece, of: tensor, to: sink)
@@ -76,6 +76,7 @@ public final class TensorStreamer {
                     for i in 0..<rows {
                         let source = order[done + i]
                         try piece.view.decodeRows(source..<(source + 1), into: base + i * rowLength)
+                        piece.adjustment?(source, base + i * rowLength, rowLength)
                     }
                 } else {
                     let first = piece.rows.lowerBound + done
@@ -84,6 +85,9 @@ public final class TensorStreamer {
                     // matrix can be hundreds of megabytes.
                     let view = piece.view
                     view.file.advise(.dontNeed, offset: view.offset + first * view.rowByteCount, count: rows * view.rowByteCount)
+                    if let adjustment = piece.adjustment {
+                        for i in 0..<rows { adjustment(first + i, base + i * rowLength, rowLength) }
+                    }
                 }
                 if piece.valueOffset != 0 {
                     for i in 0..<(rows * rowLength) { base[i] += piece.valueOffset }

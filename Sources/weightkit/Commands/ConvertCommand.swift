@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeightAdapters
 import WeightBudget
 import WeightConversion
 import WeightFormats
@@ -36,6 +37,11 @@ struct ConvertCommand: ParsableCommand {
             unknown here), written exactly as `weightkit quantize` writes it (see Docs/QUANTIZE.md). \
             Changing the type of a tensor that is already quantised needs --allow-requantize.
 
+            --lora PATH / --lora-scaled PATH S (repeatable, applied in order) merge LoRA adapters \
+            (PEFT or MLX directories, adapter GGUFs) into SRC tensor by tensor, as llama-export-lora: \
+            without --type, float tensors keep their type and merged tensors of a quantised base \
+            become F16; --type keep requantises each merged tensor to its stored type. See Docs/LORA.md.
+
             --compress zstd[:LEVEL] writes DST.zst, compressed as a stream. Any input path ending \
             in .zst is decompressed (as a stream, to a temporary file) before it is read.
             """
@@ -47,7 +53,7 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Where to write: .gguf, .safetensors or a directory.")
     var destination: String
 
-    @Option(help: "Type of the converted weights: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (one type for every weight), or a llama-quantize mix such as q4_k_m (default: keep each tensor's float type).")
+    @Option(help: "Type of the converted weights: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (one type for every weight), or a llama-quantize mix such as q4_k_m (default: keep each tensor's float type); keep, with --lora: merged tensors in their stored type.")
     var type: String?
 
     @Flag(help: "Allow changing the type of tensors that are already quantised.")
@@ -65,6 +71,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Replace an existing destination.")
     var force = false
 
+    @OptionGroup(title: "LoRA adapters (merged)")
+    var adapters: AdapterArguments
+
     @Flag(help: "No progress or summary on stderr.")
     var quiet = false
 
@@ -77,13 +86,17 @@ struct ConvertCommand: ParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         try reportingErrors {
             do {
-                let chosen = try type.map { try Converter.typeOrMix(named: $0) }
+                let keep = type?.lowercased() == "keep"
+                if keep && !adapters.isUsed { throw CommandFailure("--type keep needs --lora or --lora-scaled") }
+                let chosen = try type.flatMap { keep ? nil : try Converter.typeOrMix(named: $0) }
                 var options = ConversionOptions(
                     type: chosen?.type, overwrite: force, tokenizerFrom: tokenizerFrom,
                     splitMaxSize: try splitMaxSize.map { try ByteSize.parse($0, option: "--split-max-size") },
                     compression: try compress.map { try ZstdCompression(parsing: $0) })
                 options.mix = chosen?.mix
                 options.allowRequantize = allowRequantize
+                options.adapters = try adapters.adapters()
+                options.keepMergedTypes = keep
                 let report = try Converter.convert(
                     source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet, always: progress))
                 ConversionReporting.summary(report, quiet: quiet)

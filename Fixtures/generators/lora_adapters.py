@@ -1,0 +1,173 @@
+"""PEFT LoRA adapters on the tiny random bases of decoder_models (Qwen2, Llama, Qwen3), what PEFT
+computes with them, llama.cpp's adapter GGUFs of them and what llama.cpp computes with those.
+
+For each adapter in Fixtures/lora/<name>/ (adapter_config.json + adapter_model.safetensors, as
+PEFT's save_pretrained writes them; the adapter weights drawn at random so that every update
+matters):
+- logits-unmerged.npy: PEFT's logits float32 [T, vocab] for PROMPT with the adapter applied as
+  PEFT applies it (LoraLayer.forward, dora.py for DoRA);
+- logits-merged.npy: the same after merge_and_unload();
+- for the adapters llama.cpp can apply (plain, rank_pattern): adapter-f32.gguf written by
+  convert_lora_to_gguf.py of the llama-cpp-python 0.3.36 sdist (`--base` the HF base, f32), and
+  logits-llama-cpp.npy: llama.cpp's logits (the sdist's llama_cpp bindings on the built
+  libllama, `Llama(model_path=<llama.cpp's f32 GGUF of the base>, lora_path=adapter-f32.gguf)`).
+An MLX adapter (Fixtures/lora/qwen2-mlx/: adapters.safetensors with lora_a = Aᵀ [in, r],
+lora_b = Bᵀ [r, out], lora_parameters.scale = alpha / r) is made from qwen2-plain; PEFT's
+logits for qwen2-plain are its expected values.
+"""
+import glob
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from .common import llama_cpp_dir, save_npy, write_json
+
+PROMPT = [5, 17, 256, 3, 99, 250, 41, 8, 300, 12, 77, 150]
+
+ADAPTERS = {
+    # name: (base, LoraConfig keywords, convert with convert_lora_to_gguf.py)
+    "qwen2-plain": ("qwen2-tiny", dict(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]), True),
+    "qwen2-rslora": ("qwen2-tiny", dict(r=4, lora_alpha=6, use_rslora=True,
+                                         target_modules=r".*\.(q_proj|v_proj|down_proj)"), False),
+    "llama-pattern": ("llama-tiny", dict(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "up_proj"],
+                                          rank_pattern={"k_proj": 2, "layers.1.self_attn.q_proj": 6}), True),
+    "llama-alpha-pattern": ("llama-tiny", dict(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "gate_proj"],
+                                                rank_pattern={"gate_proj": 2}, alpha_pattern={"k_proj": 3, "gate_proj": 16}),
+                            False),
+    "qwen3-dora": ("qwen3-tiny", dict(r=4, lora_alpha=8, use_dora=True, target_modules=["q_proj", "v_proj", "down_proj"]), False),
+    "qwen3-save": ("qwen3-tiny", dict(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"]), False),
+    "qwen3-all-linear": ("qwen3-tiny", dict(r=2, lora_alpha=2, target_modules="all-linear"), False),
+}
+
+LLAMA_CPP_LOGITS = """
+import json, sys, types
+sys.modules.setdefault("diskcache", types.ModuleType("diskcache"))
+sys.modules["diskcache"].Cache = object
+import numpy as np
+import llama_cpp
+base, adapter, prompt, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+model = llama_cpp.Llama(model_path=base, lora_path=adapter, n_ctx=64, n_threads=1, verbose=False, logits_all=True,
+                        type_k=llama_cpp.GGML_TYPE_F32, type_v=llama_cpp.GGML_TYPE_F32)
+model.eval(prompt)
+np.save(out, np.array(model.scores[:len(prompt)], dtype=np.float32))
+"""
+
+
+def sdist_root() -> pathlib.Path:
+    root = llama_cpp_dir()
+    if root is None:
+        raise SystemExit("llama.cpp is not built: run `make llama-cpp`")
+    return root
+
+
+def randomise(model, seed: int) -> None:
+    """Draws every adapter weight at random (PEFT initialises lora_B to zero), moves DoRA's
+    magnitudes and the modules_to_save copies away from the base's values."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "lora_magnitude_vector" in name:
+                parameter.mul_(torch.empty(parameter.shape).uniform_(0.7, 1.3, generator=generator))
+            elif "lora_A" in name or "lora_B" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.15)
+            elif "modules_to_save" in name:
+                parameter.add_(torch.randn(parameter.shape, generator=generator) * 0.05)
+
+
+def build(models: pathlib.Path, out: pathlib.Path, name: str, base: str, keywords: dict, seed: int) -> None:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+    directory = out / name
+    if directory.exists():
+        shutil.rmtree(directory)
+    model = AutoModelForCausalLM.from_pretrained(str(models / base), dtype=torch.float32).eval()
+    config = LoraConfig(lora_dropout=0.0, bias="none", task_type="CAUSAL_LM", **keywords)
+    peft_model = get_peft_model(model, config).eval()
+    randomise(peft_model, seed)
+    peft_model.save_pretrained(str(directory))
+    # The saved config names the base by this machine's path; name it by its fixture instead.
+    config_path = directory / "adapter_config.json"
+    saved = json.loads(config_path.read_text())
+    saved["base_model_name_or_path"] = base
+    config_path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+    for extra in ("README.md",):
+        if (directory / extra).exists():
+            (directory / extra).unlink()
+    ids = torch.tensor([PROMPT])
+    with torch.no_grad():
+        unmerged = peft_model(ids).logits[0].float().numpy()
+        merged_model = peft_model.merge_and_unload().eval()
+        merged = merged_model(ids).logits[0].float().numpy()
+    save_npy(directory / "logits-unmerged.npy", unmerged.astype(np.float32))
+    save_npy(directory / "logits-merged.npy", merged.astype(np.float32))
+    from safetensors import safe_open
+    with safe_open(str(directory / "adapter_model.safetensors"), "pt") as f:
+        names = sorted(f.keys())
+    write_json(directory / "reference.json", {"base": base, "prompt": PROMPT, "tensors": names,
+                                               "peft_config": saved})
+    print(f"  {name}: {len(names)} tensors", flush=True)
+
+
+def convert_lora(models: pathlib.Path, out: pathlib.Path, name: str, base: str) -> None:
+    root = sdist_root()
+    script = root / "convert_lora_to_gguf.py"
+    directory = out / name
+    target = directory / "adapter-f32.gguf"
+    subprocess.run([sys.executable, str(script), "--base", str(models / base), "--outtype", "f32", "--outfile", str(target),
+                    str(directory)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=str(root))
+    bindings = root.resolve().parents[1]  # llama_cpp_python-<version>/vendor/llama.cpp -> the sdist
+    env = dict(os.environ, LLAMA_CPP_LIB_PATH=str(root / "build" / "bin"), PYTHONPATH=str(bindings))
+    gguf_base = models / f"{base}-gguf" / f"{base}-f32.gguf"
+    subprocess.run([sys.executable, "-c", LLAMA_CPP_LOGITS, str(gguf_base), str(target), json.dumps(PROMPT),
+                    str(directory / "logits-llama-cpp.npy")], env=env, check=True, capture_output=True, timeout=600)
+    theirs = np.load(directory / "logits-llama-cpp.npy")
+    peft = np.load(directory / "logits-unmerged.npy")
+    error = np.linalg.norm(theirs - peft) / np.linalg.norm(peft)
+    print(f"  {name}: llama.cpp vs PEFT rel L2 {error:.2e}", flush=True)
+
+
+def mlx_adapter(out: pathlib.Path, source: str, name: str) -> None:
+    """mlx-lm's layout of the PEFT adapter `source`: `<module>.lora_a` = Aᵀ, `.lora_b` = Bᵀ."""
+    from safetensors.torch import load_file
+    peft_dir = out / source
+    config = json.loads((peft_dir / "adapter_config.json").read_text())
+    tensors = load_file(str(peft_dir / "adapter_model.safetensors"))
+    mlx = {}
+    for key, value in tensors.items():
+        module = key.removeprefix("base_model.model.")
+        if module.endswith(".lora_A.weight"):
+            mlx[module.removesuffix(".lora_A.weight") + ".lora_a"] = value.T.contiguous()
+        elif module.endswith(".lora_B.weight"):
+            mlx[module.removesuffix(".lora_B.weight") + ".lora_b"] = value.T.contiguous()
+        else:
+            raise SystemExit(f"{source}: {key} has no MLX counterpart")
+    directory = out / name
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    save_file(mlx, str(directory / "adapters.safetensors"), metadata={"format": "mlx"})
+    layers = json.loads((pathlib.Path(out).parent / "models" / config["base_model_name_or_path"] / "config.json").read_text())
+    mlx_config = {"fine_tune_type": "lora", "model": config["base_model_name_or_path"],
+                  "num_layers": layers["num_hidden_layers"],
+                  "lora_parameters": {"rank": config["r"], "scale": config["lora_alpha"] / config["r"], "dropout": 0.0,
+                                      "keys": sorted("self_attn." + t for t in config["target_modules"])}}
+    (directory / "adapter_config.json").write_text(json.dumps(mlx_config, indent=2) + "\n")
+    shutil.copy(peft_dir / "logits-unmerged.npy", directory / "logits-unmerged.npy")
+
+
+def generate(root: pathlib.Path) -> None:
+    models = root / "models"
+    out = root / "lora"
+    out.mkdir(parents=True, exist_ok=True)
+    for seed, (name, (base, keywords, convert)) in enumerate(ADAPTERS.items()):
+        build(models, out, name, base, keywords, 100 + seed)
+        if convert:
+            convert_lora(models, out, name, base)
+    mlx_adapter(out, "qwen2-plain", "qwen2-mlx")
