@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import WeightFormats
+
+/// `run --lora`, `run --lora-scaled` and `convert BASE OUT --lora` against PEFT's logits
+/// (Fixtures/generators/lora_adapters.py): unmerged, and merged into every kind of base.
+@Suite struct LoRACommandTests {
+    static let prompt = "5,17,256,3,99,250,41,8,300,12,77,150"
+
+    static func relativeL2(_ file: String, _ reference: String) throws -> Double {
+        let a = try NPY.read(file).values, b = try NPY.read(CLI.fixture(reference)).values
+        guard a.count == b.count, !b.isEmpty else { return .infinity }
+        var difference = 0.0, norm = 0.0
+        for (x, y) in zip(a, b) {
+            difference += Double(x - y) * Double(x - y)
+            norm += Double(y) * Double(y)
+        }
+        return (difference / norm).squareRoot()
+    }
+
+    /// `run MODEL --tokens … --logits OUT` plus `extra`; the logits' file.
+    static func logits(_ model: String, _ extra: [String], in directory: String) throws -> String {
+        let out = directory + "/logits-\(UUID().uuidString).npy"
+        let result = try CLI.run(["run", model, "--tokens", prompt, "--logits", out] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        return out
+    }
+
+    @Test func runAppliesAdaptersInOrderWithTheirScales() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let base = CLI.fixture("models/llama-tiny"), adapter = CLI.fixture("lora/llama-pattern")
+        let whole = try Self.logits(base, ["--lora", adapter], in: directory)
+        #expect(try Self.relativeL2(whole, "lora/llama-pattern/logits-unmerged.npy") <= 1e-4)
+        let halves = try Self.logits(base, ["--lora-scaled", adapter, "0.5", "--lora-scaled", adapter, "0.5"], in: directory)
+        #expect(try Self.relativeL2(halves, "lora/llama-pattern/logits-unmerged.npy") <= 1e-4)
+        let none = try Self.logits(base, ["--lora-scaled", adapter, "0"], in: directory)
+        #expect(try Self.relativeL2(none, "models/llama-tiny/logits.npy") <= 1e-5)
+    }
+
+    /// (adapter, base, source inside Fixtures/models, destination name, bound).
+    static let merges: [(String, String, String, String, Double)] = [
+        ("qwen2-plain", "qwen2-tiny", "qwen2-tiny", "merged", 1e-4),
+        ("llama-pattern", "llama-tiny", "llama-tiny", "merged.gguf", 1e-4),
+        ("llama-alpha-pattern", "llama-tiny", "llama-tiny-gguf/llama-tiny-f32.gguf", "merged.gguf", 1e-4),
+        ("qwen3-dora", "qwen3-tiny", "qwen3-tiny", "merged.safetensors", 1e-4),
+        ("qwen3-save", "qwen3-tiny", "qwen3-tiny-gguf/qwen3-tiny-f32.gguf", "merged", 1e-4),
+        ("qwen2-rslora", "qwen2-tiny", "qwen2-tiny-gguf/qwen2-tiny-f16.gguf", "merged.gguf", 5e-3),
+        ("qwen3-all-linear", "qwen3-tiny", "qwen3-tiny", "merged.gguf", 1e-4),
+    ]
+
+    @Test("convert --lora merges as PEFT's merge_and_unload", arguments: merges)
+    func merge(adapter: String, base: String, source: String, destination: String, bound: Double) throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let out = directory + "/" + destination
+        let result = try CLI.run(["convert", CLI.fixture("models/" + source), out, "--lora", CLI.fixture("lora/" + adapter), "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        if destination.hasSuffix(".safetensors") {
+            // A bare safetensors file runs beside its config.json.
+            try FileManager.default.copyItem(atPath: CLI.fixture("models/\(base)/config.json"), toPath: directory + "/config.json")
+        }
+        let logits = try Self.logits(out, [], in: directory)
+        let error = try Self.relativeL2(logits, "lora/\(adapter)/logits-merged.npy")
+        #expect(error <= bound, "\(adapter) into \(source) → \(destination): relative L2 \(error)")
+    }
+
+    @Test("a quantised base's merged tensors become F16, or keep their type with --type keep")
+    func quantisedBase() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let source = CLI.fixture("models/qwen2-tiny-gguf/qwen2-tiny-q8_0.gguf"), adapter = CLI.fixture("lora/qwen2-plain")
+        for (name, extra, mergedType, bound) in [("f16.gguf", [String](), GGMLType.f16, 3e-2), ("keep.gguf", ["--type", "keep"], .q8_0, 6e-2)] {
+            let out = directory + "/" + name
+            let result = try CLI.run(["convert", source, out, "--lora", adapter, "--quiet"] + extra)
+            #expect(result.status == 0, "\(result.stderr)")
+            let checkpoint = try Checkpoint.open(out)
+            #expect(checkpoint.tensor(named: "blk.0.attn_q.weight")?.dtype.ggmlType == mergedType)
+            #expect(checkpoint.tensor(named: "blk.0.ffn_up.weight")?.dtype.ggmlType == .q8_0, "a tensor no adapter changes is copied")
+            let error = try Self.relativeL2(try Self.logits(out, [], in: directory), "lora/qwen2-plain/logits-merged.npy")
+            #expect(error <= bound, "\(name): relative L2 \(error)")
+        }
+    }
+
+    @Test("bad adapters and arguments: one line on stderr, exit 1, nothing written")
+    func refusals() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let out = directory + "/out.gguf"
+        let noConfig = directory + "/no-config"
+        try FileManager.default.createDirectory(atPath: noConfig, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: CLI.fixture("lora/qwen2-plain/adapter_model.safetensors"),
+                                         toPath: noConfig + "/adapter_model.safetensors")
+        let cases: [([String], String)] = [
+            (["convert", CLI.fixture("models/qwen3-tiny"), out, "--lora", CLI.fixture("lora/qwen2-plain")], "but the base's"),
+            (["run", CLI.fixture("models/qwen3-tiny"), "--tokens", "1,2", "--logits", directory + "/l.npy", "--lora",
+              CLI.fixture("lora/qwen2-plain")], "but the base's"),
+            (["convert", CLI.fixture("models/qwen2-tiny"), out, "--lora", noConfig], "adapter_config.json"),
+            (["convert", CLI.fixture("models/qwen2-tiny-gguf/qwen2-tiny-q8_0.gguf"), out, "--lora", CLI.fixture("lora/qwen2-plain"),
+              "--type", "q4_k_m"], "--lora"),
+        ]
+        for (arguments, message) in cases {
+            let result = try CLI.run(arguments)
+            #expect(result.status == 1, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count == 1)
+        }
+        let usage = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), out, "--lora-scaled", CLI.fixture("lora/qwen2-plain")])
+        #expect(usage.status != 0 && usage.stderr.contains("--lora-scaled"))
+        let keep = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), out, "--type", "keep"])
+        #expect(keep.status == 1 && keep.stderr.contains("--type keep"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["no-config"])
+    }
+}
