@@ -122,6 +122,12 @@ def convert_lora(models: pathlib.Path, out: pathlib.Path, name: str, base: str) 
     target = directory / "adapter-f32.gguf"
     subprocess.run([sys.executable, str(script), "--base", str(models / base), "--outtype", "f32", "--outfile", str(target),
                     str(directory)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=str(root))
+
+
+def llama_cpp_logits(models: pathlib.Path, out: pathlib.Path, name: str, base: str) -> None:
+    root = sdist_root()
+    directory = out / name
+    target = directory / "adapter-f32.gguf"
     bindings = root.resolve().parents[1]  # llama_cpp_python-<version>/vendor/llama.cpp -> the sdist
     env = dict(os.environ, LLAMA_CPP_LIB_PATH=str(root / "build" / "bin"), PYTHONPATH=str(bindings))
     gguf_base = models / f"{base}-gguf" / f"{base}-f32.gguf"
@@ -170,4 +176,5 @@ def generate(root: pathlib.Path) -> None:
         build(models, out, name, base, keywords, 100 + seed)
         if convert:
             convert_lora(models, out, name, base)
+            llama_cpp_logits(models, out, name, base)
     mlx_adapter(out, "qwen2-plain", "qwen2-mlx")

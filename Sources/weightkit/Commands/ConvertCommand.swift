@@ -42,6 +42,10 @@ struct ConvertCommand: ParsableCommand {
             without --type, float tensors keep their type and merged tensors of a quantised base \
             become F16; --type keep requantises each merged tensor to its stored type. See Docs/LORA.md.
 
+            convert ADAPTER adapter.gguf --base BASE writes a PEFT or MLX adapter in llama.cpp's \
+            adapter layout, as convert_lora_to_gguf.py does (f32, or --type f16/bf16/q8_0); \
+            convert adapter.gguf OUT_DIR --base BASE writes it back as a PEFT directory.
+
             --compress zstd[:LEVEL] writes DST.zst, compressed as a stream. Any input path ending \
             in .zst is decompressed (as a stream, to a temporary file) before it is read.
             """
@@ -71,6 +75,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Replace an existing destination.")
     var force = false
 
+    @Option(help: "With a LoRA adapter as SRC: the base model it was trained on (Hugging Face directory or GGUF).")
+    var base: String?
+
     @OptionGroup(title: "LoRA adapters (merged)")
     var adapters: AdapterArguments
 
@@ -86,6 +93,13 @@ struct ConvertCommand: ParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         try reportingErrors {
             do {
+                if let base {
+                    try convertAdapter(base: base)
+                    return
+                }
+                if FileSystem.isRegularFile(PathName.join(source, "adapter_config.json")) {
+                    throw CommandFailure("\(source) is a LoRA adapter: give --base BASE to convert it, or merge it with convert BASE OUT --lora \(source)")
+                }
                 let keep = type?.lowercased() == "keep"
                 if keep && !adapters.isUsed { throw CommandFailure("--type keep needs --lora or --lora-scaled") }
                 let chosen = try type.flatMap { keep ? nil : try Converter.typeOrMix(named: $0) }
@@ -112,5 +126,25 @@ struct ConvertCommand: ParsableCommand {
                 throw CommandFailure(error.description)
             }
         }
+    }
+
+    /// `convert ADAPTER adapter.gguf --base BASE` and `convert adapter.gguf OUT_DIR --base BASE`.
+    func convertAdapter(base: String) throws {
+        guard !adapters.isUsed, splitMaxSize == nil, compress == nil, tokenizerFrom == nil else {
+            throw CommandFailure("--base converts one adapter: drop --lora, --lora-scaled, --split-max-size, --compress and --tokenizer-from")
+        }
+        let adapter = try LoRAAdapter.open(source)
+        let report: ConversionReport
+        if PathName.fileExtension(of: destination) == "gguf" {
+            let chosen = try type.map { try Converter.type(named: $0) } ?? .f32
+            guard [.f32, .f16, .bf16, .q8_0].contains(chosen) else {
+                throw CommandFailure("--type \(type ?? ""): an adapter GGUF holds f32, f16, bf16 or q8_0")
+            }
+            report = try AdapterConversion.toGGUF(adapter, base: base, destination: destination, type: chosen, overwrite: force)
+        } else {
+            guard type == nil else { throw CommandFailure("--type: a PEFT directory is written in f32") }
+            report = try AdapterConversion.toPEFT(adapter, base: base, destination: destination, overwrite: force)
+        }
+        ConversionReporting.summary(report, quiet: quiet)
     }
 }

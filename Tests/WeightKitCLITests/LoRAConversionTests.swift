@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import WeightFormats
+
+/// `convert ADAPTER adapter.gguf --base BASE` against convert_lora_to_gguf.py (llama-cpp-python
+/// 0.3.36, Fixtures/lora/<name>/adapter-f32.gguf), and back to a PEFT directory; llama.cpp's
+/// logits with its own adapter GGUF (logits-llama-cpp.npy) against WeightKit running it.
+@Suite struct LoRAConversionTests {
+    static let converted: [(String, String)] = [("qwen2-plain", "qwen2-tiny"), ("llama-pattern", "llama-tiny")]
+
+    /// The metadata keys convert_lora_to_gguf.py writes, and every tensor, must be equal.
+    @Test("the adapter GGUF equals convert_lora_to_gguf.py's, tensor for tensor", arguments: converted)
+    func equalToLlamaCpp(adapter: String, base: String) throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let out = directory + "/adapter.gguf"
+        let result = try CLI.run(["convert", CLI.fixture("lora/" + adapter), out, "--base", CLI.fixture("models/" + base)])
+        #expect(result.status == 0, "\(result.stderr)")
+        let ours = try Checkpoint.open(out), theirs = try Checkpoint.open(CLI.fixture("lora/\(adapter)/adapter-f32.gguf"))
+        let theirKeys = try #require(theirs.gguf).metadata.entries.map(\.key)
+        #expect(theirKeys.contains("adapter.lora.alpha") && theirKeys.contains("general.architecture"))
+        #expect(try #require(ours.gguf).metadata.entries.map(\.key) == theirKeys)
+        for key in theirKeys {
+            let mine = try #require(ours.gguf!.metadata[key]), reference = try #require(theirs.gguf!.metadata[key])
+            #expect(mine.type == reference.type && mine.stringValue == reference.stringValue && mine.doubleValue == reference.doubleValue,
+                    "\(key)")
+        }
+        #expect(ours.tensors.map(\.name) == theirs.tensors.map(\.name))
+        #expect(!theirs.tensors.isEmpty)
+        for tensor in theirs.tensors {
+            let mine = try #require(ours.tensor(named: tensor.name))
+            #expect(mine.shape == tensor.shape && mine.dtype == tensor.dtype, "\(tensor.name)")
+            #expect(Array(mine.bytes) == Array(tensor.bytes), "\(tensor.name) values")
+        }
+    }
+
+    @Test("llama.cpp's adapter GGUF on llama.cpp's base: WeightKit gives llama.cpp's and PEFT's logits", arguments: converted)
+    func llamaCppAdapter(adapter: String, base: String) throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logits = try LoRACommandTests.logits(CLI.fixture("models/\(base)-gguf/\(base)-f32.gguf"),
+                                                 ["--lora", CLI.fixture("lora/\(adapter)/adapter-f32.gguf")], in: directory)
+        #expect(try LoRACommandTests.relativeL2(logits, "lora/\(adapter)/logits-llama-cpp.npy") <= 1e-4)
+        #expect(try LoRACommandTests.relativeL2(logits, "lora/\(adapter)/logits-unmerged.npy") <= 1e-4)
+    }
+
+    /// rsLoRA and alpha_pattern have no place in llama.cpp's one alpha: folded into lora_b, the
+    /// GGUF adapter gives PEFT's logits on a GGUF base; written back as PEFT, it gives them too.
+    @Test("folded scales and the way back to PEFT", arguments: [("qwen2-rslora", "qwen2-tiny"), ("llama-alpha-pattern", "llama-tiny"),
+                                                                ("llama-pattern", "llama-tiny"), ("qwen2-mlx", "qwen2-tiny")])
+    func foldedAndBack(adapter: String, base: String) throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let gguf = directory + "/adapter.gguf", peft = directory + "/peft"
+        let expected = "lora/\(adapter)/logits-unmerged.npy"
+        #expect(try CLI.run(["convert", CLI.fixture("lora/" + adapter), gguf, "--base", CLI.fixture("models/" + base)]).status == 0)
+        let onGGUF = try LoRACommandTests.logits(CLI.fixture("models/\(base)-gguf/\(base)-f32.gguf"), ["--lora", gguf], in: directory)
+        #expect(try LoRACommandTests.relativeL2(onGGUF, expected) <= 1e-4)
+        let back = try CLI.run(["convert", gguf, peft, "--base", CLI.fixture("models/" + base)])
+        #expect(back.status == 0, "\(back.stderr)")
+        let onHF = try LoRACommandTests.logits(CLI.fixture("models/" + base), ["--lora", peft], in: directory)
+        #expect(try LoRACommandTests.relativeL2(onHF, expected) <= 1e-4)
+    }
+
+    @Test("DoRA and modules_to_save are refused for GGUF with 'merge instead'; nothing written")
+    func refusals() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let out = directory + "/adapter.gguf"
+        for adapter in ["qwen3-dora", "qwen3-save"] {
+            let result = try CLI.run(["convert", CLI.fixture("lora/" + adapter), out, "--base", CLI.fixture("models/qwen3-tiny")])
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("merge instead"), "\(result.stderr)")
+        }
+        let noBase = try CLI.run(["convert", CLI.fixture("lora/qwen2-plain"), out])
+        #expect(noBase.status == 1 && noBase.stderr.contains("--base"))
+        let wrongBase = try CLI.run(["convert", CLI.fixture("lora/qwen2-plain"), out, "--base", CLI.fixture("models/llama-tiny")])
+        #expect(wrongBase.status == 1 && wrongBase.stderr.contains("but the base's"), "\(wrongBase.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+    }
+}
