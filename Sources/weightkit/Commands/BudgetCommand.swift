@@ -1,4 +1,6 @@
 import ArgumentParser
+import WeightAdapters
+import WeightArchitecture
 import WeightBudget
 import WeightFormats
 
@@ -22,6 +24,10 @@ struct BudgetCommand: ParsableCommand {
                [{"ctx", "bytes", "llama_cpp_bytes"}]}, "flops_per_token": {"prefill",
                "prefill_ctx", "decode": [{"ctx", "flops"}]}, "lora": {...}, "vision": {...},
                "fits": {...}, "decode_ceiling_tokens_per_second": x}
+            --lora ADAPTER adds "lora_adapter": {"rank", "targets", "parameters", "bytes", \
+            "flops_per_token"}: the real adapter (PEFT, MLX or adapter GGUF, checked against the \
+            model's shapes), its float32 bytes as run --lora holds them and the FLOPs per token of \
+            applying it unmerged.
             For several paths, --json prints an array of these objects, each with "path" (as \
             given) first, and --plot one SVG comparing them.
             """
@@ -51,6 +57,9 @@ struct BudgetCommand: ParsableCommand {
     @Option(name: .customLong("lora-targets"), help: "LoRA target modules among q, k, v, o, gate, up, down.")
     var loraTargets: String = "q,k,v,o"
 
+    @Option(name: .customLong("lora"), help: "A LoRA adapter (PEFT or MLX directory, adapter GGUF): its parameters and the cost of applying it unmerged.")
+    var loraAdapter: String?
+
     @Option(help: "Images in the prompt (vision models).")
     var images: Int = 0
 
@@ -75,6 +84,7 @@ struct BudgetCommand: ParsableCommand {
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("Missing expected argument '<paths> ...': a model to budget") }
         guard parallel > 0 else { throw ValidationError("--parallel: '\(parallel)' must be a positive number of sequences") }
+        if loraAdapter != nil && paths.count > 1 { throw ValidationError("--lora budgets an adapter on one model") }
         if let loraRank, loraRank <= 0 { throw ValidationError("--lora-rank: '\(loraRank)' must be a positive rank") }
         guard images >= 0 else { throw ValidationError("--images: '\(images)' must not be negative") }
         guard frames >= 0 else { throw ValidationError("--frames: '\(frames)' must not be negative") }
@@ -103,22 +113,47 @@ struct BudgetCommand: ParsableCommand {
         let path = paths[0]
         try reportingErrors {
             let request = try self.request()
-            let outputs = OutputTargets(force: force, inputs: [path])
+            let outputs = OutputTargets(force: force, inputs: [path, loraAdapter])
             try outputs.check(["--plot": plot])
             let budget = try ModelBudget.load(path, request: request)
+            let adapter = try loraAdapter.map { try Self.adapterBudget($0, model: path) }
             if let plot {
                 try BudgetPlot(budget: budget, title: PathName.lastComponent(of: path)).write(
                     to: plot, overwrite: outputs.force, inputs: outputs.inputs)
             }
             if json {
-                Terminal.writeOut(JSONWriter.string(.object(BudgetReport.json(budget)), indent: 1) + "\n")
+                var root = BudgetReport.json(budget)
+                if let adapter {
+                    root["lora_adapter"] = .object(JSONObject([
+                        ("rank", .int(adapter.rank)), ("targets", .array(adapter.targets.map { .string($0) })),
+                        ("parameters", .int(adapter.parameters)), ("bytes", .int(adapter.bytes)),
+                        ("flops_per_token", .int(adapter.flopsPerToken)),
+                    ]))
+                }
+                Terminal.writeOut(JSONWriter.string(.object(root), indent: 1) + "\n")
             } else {
                 var output = OutputBuffer()
                 BudgetReport.writeText(budget, path: path, into: &output)
+                if let adapter, let name = loraAdapter {
+                    output.line("")
+                    output.line("LoRA adapter \(name): rank \(adapter.rank) on \(adapter.targets.joined(separator: ","))")
+                    output.line("  parameters \(Formatting.grouped(adapter.parameters)), \(Formatting.bytes(adapter.bytes)) as float32, "
+                                + "\(Formatting.grouped(adapter.flopsPerToken)) FLOPs per token applied unmerged")
+                }
                 if let plot { output.line("chart written to \(plot)") }
                 output.flush()
             }
         }
+    }
+
+    /// The adapter at `path`, checked against the shapes of the model at `model`.
+    static func adapterBudget(_ path: String, model: String) throws -> AdapterBudget {
+        let adapter = try LoRAAdapter.open(path)
+        let architecture = try ArchitectureLoader.load(model)
+        let family = try ModelFamilies.family(of: architecture)
+        let isGGUF = PathName.fileExtension(of: model) == "gguf"
+        _ = try LoRAPlan(adapters: [ScaledAdapter(adapter)], schema: family.schema(architecture), baseIsGGUF: isGGUF, model: family.name) { _ in nil }
+        return AdapterBudget(adapter)
     }
 
     /// Several paths: every budget with the same request; without --ctx, every model at the
