@@ -82,6 +82,7 @@ Benchmarks/portable.sh | tee -a "$OUT/results.md"
 SHAPE=1.5b Benchmarks/forward.sh | tee -a "$OUT/results.md"
 Benchmarks/portable.sh | tee -a "$OUT/results.md"
 Benchmarks/convert.sh | tee -a "$OUT/results.md"
+Benchmarks/lora.sh | tee -a "$OUT/results.md"
 Benchmarks/quantize.sh | tee -a "$OUT/results.md"
 Benchmarks/zstd_ratios.sh | tee -a "$OUT/results.md"
 
