@@ -43,6 +43,8 @@ ADAPTERS = {
                             False),
     "qwen3-dora": ("qwen3-tiny", dict(r=4, lora_alpha=8, use_dora=True, target_modules=["q_proj", "v_proj", "down_proj"]), False),
     "qwen3-save": ("qwen3-tiny", dict(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"]), False),
+    # qwen2-tiny ties lm_head to the embeddings: the saved lm_head becomes an output head of its own.
+    "qwen2-save-tied": ("qwen2-tiny", dict(r=2, lora_alpha=4, target_modules=["v_proj"], modules_to_save=["lm_head"]), False),
     "qwen3-all-linear": ("qwen3-tiny", dict(r=2, lora_alpha=2, target_modules="all-linear"), False),
 }
 

@@ -98,6 +98,7 @@ import WeightFormats
             (["convert", CLI.fixture("models/qwen2-tiny"), out, "--lora", noConfig], "adapter_config.json"),
             (["convert", CLI.fixture("models/qwen2-tiny-gguf/qwen2-tiny-q8_0.gguf"), out, "--lora", CLI.fixture("lora/qwen2-plain"),
               "--type", "q4_k_m"], "--lora"),
+            (["convert", CLI.fixture("models/qwen2-tiny"), out, "--lora", CLI.fixture("lora/qwen2-save-tied")], "tied to the token embeddings"),
         ]
         for (arguments, message) in cases {
             let result = try CLI.run(arguments)
