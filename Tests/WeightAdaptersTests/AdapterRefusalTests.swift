@@ -87,4 +87,73 @@ import WeightFormats
         #expect(adapter.modules[0].scale == Float(4 / 2.0.squareRoot()))
         #expect(adapter.modules[1].scale == 4)
     }
+
+    /// An adapter GGUF with `metadata` and `tensors` (name, row-major shape; values 0.25).
+    func ggufAdapter(_ metadata: [(String, GGUFMetadataValue)], _ tensors: [(String, [Int])]) throws -> String {
+        let path = NSTemporaryDirectory() + "adapter-" + UUID().uuidString + ".gguf"
+        var list = GGUFMetadataList()
+        for (key, value) in metadata { list[key] = value }
+        let writer = try GGUFWriter(destination: path, metadata: list, tensors: tensors.map { GGUFTensorLayout(name: $0.0, type: .f32, shape: $0.1) })
+        for (_, shape) in tensors {
+            let values = [Float](repeating: 0.25, count: shape.reduce(1, *))
+            try values.withUnsafeBytes { try writer.write($0) }
+        }
+        try writer.commit()
+        return path
+    }
+
+    static let ggufKeys: [(String, GGUFMetadataValue)] = [
+        ("general.architecture", .string("qwen2")), ("general.type", .string("adapter")), ("adapter.type", .string("lora")),
+        ("adapter.lora.alpha", .float32(8)),
+    ]
+
+    @Test func readsAnAdapterGGUFWithLlamaCppsScale() throws {
+        let adapter = try LoRAAdapter.open(ggufAdapter(Self.ggufKeys, [("blk.0.attn_q.weight.lora_a", [4, 8]), ("blk.0.attn_q.weight.lora_b", [6, 4])]))
+        #expect(adapter.format == .gguf && adapter.namespace == .gguf)
+        #expect(adapter.modules.map(\.name) == ["blk.0.attn_q"])
+        #expect(adapter.modules[0].scale == 2)   // alpha 8 / rank 4
+    }
+
+    @Test func refusesALoRAAndOtherAdapterTypes() throws {
+        let tensors = [("blk.0.attn_q.weight.lora_a", [4, 8]), ("blk.0.attn_q.weight.lora_b", [6, 4])]
+        let alora = try ggufAdapter(Self.ggufKeys + [("adapter.alora.invocation_tokens", .array(elementType: .uint32, elements: [.uint32(5)]))], tensors)
+        #expect(throws: AdapterError.unsupportedFeature(path: alora, feature: "aLoRA ('adapter.alora.invocation_tokens')")) { try LoRAAdapter.open(alora) }
+        let other = try ggufAdapter(Self.ggufKeys.map { $0.0 == "adapter.type" ? ($0.0, .string("control_vector")) : $0 }, tensors)
+        #expect(throws: AdapterError.self) { try LoRAAdapter.open(other) }
+        let model = try ggufAdapter(Self.ggufKeys.map { $0.0 == "general.type" ? ($0.0, .string("model")) : $0 }, tensors)
+        #expect(throws: AdapterError.self) { try LoRAAdapter.open(model) }
+    }
+
+    @Test func refusesUnknownAndUnpairedGGUFTensors() throws {
+        let unknown = try ggufAdapter(Self.ggufKeys, [("blk.0.attn_q.weight.lora_a", [4, 8]), ("blk.0.attn_q.weight.lora_b", [6, 4]),
+                                                      ("blk.0.attn_q.weight.lora_c", [4])])
+        #expect(throws: AdapterError.unknownTensor(path: unknown, tensor: "blk.0.attn_q.weight.lora_c")) { try LoRAAdapter.open(unknown) }
+        let unpaired = try ggufAdapter(Self.ggufKeys, [("blk.0.attn_q.weight.lora_b", [6, 4])])
+        #expect(throws: AdapterError.unpairedTensor(path: unpaired, tensor: "blk.0.attn_q.weight.lora_b", missing: "blk.0.attn_q.weight.lora_a")) {
+            try LoRAAdapter.open(unpaired)
+        }
+    }
+
+    @Test func refusesMLXAdaptersWithoutAScaleOrWithAnotherRank() throws {
+        let directory = NSTemporaryDirectory() + "mlx-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let writer = try SafeTensorsWriter(destination: directory + "/adapters.safetensors", metadata: nil, tensors: [
+            SafeTensorsTensorLayout(name: "model.layers.0.self_attn.q_proj.lora_a", dtype: .f32, shape: [8, 2]),
+            SafeTensorsTensorLayout(name: "model.layers.0.self_attn.q_proj.lora_b", dtype: .f32, shape: [2, 6]),
+        ])
+        for count in [16, 12] { try [Float](repeating: 0.5, count: count).withUnsafeBytes { try writer.write($0) } }
+        try writer.commit()
+        try #"{"fine_tune_type": "lora", "lora_parameters": {"rank": 2}}"#.write(toFile: directory + "/adapter_config.json", atomically: true, encoding: .utf8)
+        do { _ = try LoRAAdapter.open(directory); Issue.record("read") } catch let error as AdapterError {
+            guard case .invalidConfiguration(_, "lora_parameters.scale", _) = error else { Issue.record("\(error)"); return }
+        }
+        try #"{"fine_tune_type": "lora", "lora_parameters": {"rank": 4, "scale": 2.0}}"#.write(toFile: directory + "/adapter_config.json", atomically: true, encoding: .utf8)
+        do { _ = try LoRAAdapter.open(directory); Issue.record("read") } catch let error as AdapterError {
+            guard case .invalidShape(let tensor, _, _) = error else { Issue.record("\(error)"); return }
+            #expect(tensor.hasSuffix("lora_a"))
+        }
+        try #"{"fine_tune_type": "lora", "lora_parameters": {"rank": 2, "scale": 2.0}}"#.write(toFile: directory + "/adapter_config.json", atomically: true, encoding: .utf8)
+        let adapter = try LoRAAdapter.open(directory)
+        #expect(adapter.modules[0].rank == 2 && adapter.modules[0].inputs == 8 && adapter.modules[0].outputs == 6 && adapter.modules[0].scale == 2)
+    }
 }
