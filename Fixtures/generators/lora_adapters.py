@@ -13,7 +13,9 @@ matters):
   libllama, `Llama(model_path=<llama.cpp's f32 GGUF of the base>, lora_path=adapter-f32.gguf)`).
 An MLX adapter (Fixtures/lora/qwen2-mlx/: adapters.safetensors with lora_a = Aᵀ [in, r],
 lora_b = Bᵀ [r, out], lora_parameters.scale = alpha / r) is made from qwen2-plain; PEFT's
-logits for qwen2-plain are its expected values.
+logits for qwen2-plain are its expected values. Fixtures/lora/qwen2-mergekit/ is qwen2-plain
+with norm weights beside it, as mergekit-extract-lora writes them (convert_lora_to_gguf.py
+passes them through).
 """
 import glob
 import json
@@ -141,6 +143,40 @@ def llama_cpp_logits(models: pathlib.Path, out: pathlib.Path, name: str, base: s
     print(f"  {name}: llama.cpp vs PEFT rel L2 {error:.2e}", flush=True)
 
 
+def mergekit_adapter(models: pathlib.Path, out: pathlib.Path, source: str, name: str) -> None:
+    """What mergekit-extract-lora writes: the PEFT adapter `source` plus the fine-tune's norm
+    weights (`*_layernorm.weight`, `model.norm.weight`) as whole tensors. Expected logits: PEFT's
+    with the base's norms replaced by those."""
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+    directory = out / name
+    if directory.exists():
+        shutil.rmtree(directory)
+    shutil.copytree(out / source, directory)
+    for extra in directory.glob("logits-*"):
+        extra.unlink()
+    for extra in directory.glob("adapter-*.gguf"):
+        extra.unlink()
+    base = json.loads((directory / "adapter_config.json").read_text())["base_model_name_or_path"]
+    model = AutoModelForCausalLM.from_pretrained(str(models / base), dtype=torch.float32).eval()
+    generator = torch.Generator().manual_seed(7)
+    tensors = load_file(str(directory / "adapter_model.safetensors"))
+    norms = {}
+    for key, parameter in model.named_parameters():
+        if key.endswith("input_layernorm.weight") or key == "model.norm.weight":
+            norms["base_model.model." + key] = (parameter.detach() + torch.randn(parameter.shape, generator=generator) * 0.1).contiguous()
+    save_file(dict(tensors, **norms), str(directory / "adapter_model.safetensors"), metadata={"format": "pt"})
+    with torch.no_grad():
+        for key, value in norms.items():
+            model.get_parameter(key.removeprefix("base_model.model.")).copy_(value)
+        peft_model = PeftModel.from_pretrained(model, str(out / source)).eval()
+        logits = peft_model(torch.tensor([PROMPT])).logits[0].float().numpy()
+    save_npy(directory / "logits-unmerged.npy", logits.astype(np.float32))
+    write_json(directory / "reference.json", {"base": base, "prompt": PROMPT, "norms": sorted(norms)})
+    print(f"  {name}: {len(norms)} norm weights", flush=True)
+
+
 def mlx_adapter(out: pathlib.Path, source: str, name: str) -> None:
     """mlx-lm's layout of the PEFT adapter `source`: `<module>.lora_a` = Aᵀ, `.lora_b` = Bᵀ."""
     from safetensors.torch import load_file
@@ -180,3 +216,5 @@ def generate(root: pathlib.Path) -> None:
             convert_lora(models, out, name, base)
             llama_cpp_logits(models, out, name, base)
     mlx_adapter(out, "qwen2-plain", "qwen2-mlx")
+    mergekit_adapter(models, out, "qwen2-plain", "qwen2-mergekit")
+    convert_lora(models, out, "qwen2-mergekit", "qwen2-tiny")

@@ -24,6 +24,7 @@ enum GGUFAdapterReader {
         guard alpha.isFinite else { throw AdapterError.invalidConfiguration(path: path, key: "adapter.lora.alpha", reason: "is not finite") }
         var a: [String: TensorView] = [:], b: [String: TensorView] = [:]
         var order: [String] = []
+        var replacements: [ReplacementTensor] = []
         for view in checkpoint.tensors {
             if let module = view.name.strippingSuffix(".weight.lora_a") {
                 a[module] = view
@@ -31,6 +32,9 @@ enum GGUFAdapterReader {
             } else if let module = view.name.strippingSuffix(".weight.lora_b") {
                 b[module] = view
                 if !order.contains(module) { order.append(module) }
+            } else if ReplacementTensor.isNormWeight(view.name), view.shape.count == 1 {
+                // Norm weights convert_lora_to_gguf.py passed through from mergekit.
+                replacements.append(ReplacementTensor(name: view.name, shape: view.shape, values: try view.floats()))
             } else {
                 throw AdapterError.unknownTensor(path: path, tensor: view.name)
             }
@@ -48,7 +52,7 @@ enum GGUFAdapterReader {
                               outputs: outputs, scale: Float(scale))
         }
         guard !modules.isEmpty else { throw AdapterError.notAnAdapter(path: path, reason: "it holds no lora_a/lora_b tensors") }
-        return LoRAAdapter(path: path, format: .gguf, namespace: .gguf, modules: modules, baseModel: metadata.string("general.architecture"),
-                           alpha: alpha)
+        return LoRAAdapter(path: path, format: .gguf, namespace: .gguf, modules: modules, replacements: replacements,
+                           baseModel: metadata.string("general.architecture"), alpha: alpha)
     }
 }

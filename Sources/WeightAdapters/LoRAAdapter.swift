@@ -136,8 +136,17 @@ public struct LoRAModule: Sendable {
     }
 }
 
-/// A whole tensor an adapter replaces (PEFT's `modules_to_save`).
+/// A whole tensor an adapter replaces (PEFT's `modules_to_save`, mergekit's norm weights).
 public struct ReplacementTensor: Sendable {
+    /// A norm weight as convert_lora_to_gguf.py passes them through: `_layernorm` or `.norm` in
+    /// a Hugging Face name, `_norm` in a GGUF one.
+    public static func isNormWeight(_ name: String) -> Bool {
+        name.hasSuffix(".weight") && (name.contains("_layernorm") || name.contains(".norm") || name.hasSuffix("_norm.weight"))
+    }
+
+    /// Whether it is a vector (a norm weight), which llama.cpp's adapter format passes through.
+    public var isVector: Bool { shape.count == 1 }
+
     /// The base's tensor name in the adapter's namespace (`lm_head.weight`).
     public let name: String
     public let shape: [Int]

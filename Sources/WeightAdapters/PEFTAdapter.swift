@@ -3,7 +3,8 @@ import WeightFormats
 /// PEFT's LoRA directory: `adapter_config.json` and `adapter_model.safetensors` (or `.bin`),
 /// tensors named `base_model.model.<module>.lora_A.weight` `[r, in]` and `.lora_B.weight`
 /// `[out, r]`, DoRA's `<module>.lora_magnitude_vector` `[out]`, and `modules_to_save` as whole
-/// tensors `base_model.model.<module>.weight`.
+/// tensors `base_model.model.<module>.weight`; mergekit-extract-lora's norm weights (1-D
+/// `*_layernorm.weight` / `*.norm.weight`) replace the base's as well.
 ///
 /// Scale per module: `lora_alpha / r`, or `lora_alpha / √r` with `use_rslora`; `r` and
 /// `lora_alpha` from `rank_pattern` / `alpha_pattern` when a pattern key matches the module as
@@ -42,6 +43,9 @@ enum PEFTAdapterReader {
             } else if let module = key.strippingSuffix(".lora_magnitude_vector") ?? key.strippingSuffix(".lora_magnitude_vector.weight") {
                 magnitude[module] = view
             } else if let module = key.strippingSuffix(".weight"), config.modulesToSave.contains(where: { module == $0 || module.hasSuffix("." + $0) }) {
+                replacements.append(ReplacementTensor(name: key, shape: view.shape, values: try view.floats()))
+            } else if ReplacementTensor.isNormWeight(key), view.shape.count == 1 {
+                // mergekit-extract-lora stores the fine-tune's norm weights beside A and B.
                 replacements.append(ReplacementTensor(name: key, shape: view.shape, values: try view.floats()))
             } else {
                 // lora_B biases (`lora_bias`), token adapters, anything else: refused by name.

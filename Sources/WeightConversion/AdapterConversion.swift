@@ -27,7 +27,7 @@ public enum AdapterConversion {
         if let module = adapter.modules.first(where: { $0.magnitude != nil }) {
             throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(module.name)' is DoRA (lora_magnitude_vector), which llama.cpp cannot apply; merge instead (convert BASE OUT --lora ADAPTER)")
         }
-        if let replacement = adapter.replacements.first {
+        if let replacement = adapter.replacements.first(where: { !$0.isVector }) {
             throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(replacement.name)' is a whole tensor (modules_to_save), which a llama.cpp adapter cannot hold; merge instead (convert BASE OUT --lora ADAPTER)")
         }
         let (family, schema, architecture) = try baseSchema(base)
@@ -41,6 +41,12 @@ public enum AdapterConversion {
         let plan = try LoRAPlan(adapters: [ScaledAdapter(adapter)], schema: schema, baseIsGGUF: true, model: family.name) { _ in nil }
         let alpha = adapter.alpha ?? Double(adapter.modules[0].scale) * Double(adapter.modules[0].rank)
         var tensors: [PlannedTensor] = []
+        // mergekit's norm weights first, passed through as convert_lora_to_gguf.py does (it
+        // yields them while it pairs the lora_A and lora_B tensors).
+        for name in plan.targetNames {
+            guard let norm = plan.replacements[name] else { continue }
+            tensors.append(PlannedTensor(name: name, shape: norm.shape, type: .ggml(.f32), content: .values(norm.values)))
+        }
         for name in plan.targetNames {
             guard let update = plan.updates[name]?.first else { continue }
             let module = update.module
@@ -87,6 +93,10 @@ public enum AdapterConversion {
         var rankPattern: [(String, JSONValue)] = [], alphaPattern: [(String, JSONValue)] = []
         var suffixes: [String] = []
         for name in plan.targetNames {
+            if let norm = plan.replacements[name] {
+                tensors.append(PlannedTensor(name: "base_model.model." + name, shape: norm.shape, type: .ggml(.f32), content: .values(norm.values)))
+                continue
+            }
             guard let update = plan.updates[name]?.first else { continue }
             let module = update.module
             let path = String(name.dropLast(".weight".count))

@@ -7,9 +7,11 @@ import WeightFormats
 /// logits with its own adapter GGUF (logits-llama-cpp.npy) against WeightKit running it.
 @Suite struct LoRAConversionTests {
     static let converted: [(String, String)] = [("qwen2-plain", "qwen2-tiny"), ("llama-pattern", "llama-tiny")]
+    /// Also compared with convert_lora_to_gguf.py: mergekit's norm weights passed through.
+    static let convertedByTheScript = converted + [("qwen2-mergekit", "qwen2-tiny")]
 
     /// The metadata keys convert_lora_to_gguf.py writes, and every tensor, must be equal.
-    @Test("the adapter GGUF equals convert_lora_to_gguf.py's, tensor for tensor", arguments: converted)
+    @Test("the adapter GGUF equals convert_lora_to_gguf.py's, tensor for tensor", arguments: convertedByTheScript)
     func equalToLlamaCpp(adapter: String, base: String) throws {
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -47,7 +49,8 @@ import WeightFormats
     /// rsLoRA and alpha_pattern have no place in llama.cpp's one alpha: folded into lora_b, the
     /// GGUF adapter gives PEFT's logits on a GGUF base; written back as PEFT, it gives them too.
     @Test("folded scales and the way back to PEFT", arguments: [("qwen2-rslora", "qwen2-tiny"), ("llama-alpha-pattern", "llama-tiny"),
-                                                                ("llama-pattern", "llama-tiny"), ("qwen2-mlx", "qwen2-tiny")])
+                                                                ("llama-pattern", "llama-tiny"), ("qwen2-mlx", "qwen2-tiny"),
+                                                                ("qwen2-mergekit", "qwen2-tiny")])
     func foldedAndBack(adapter: String, base: String) throws {
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -60,6 +63,15 @@ import WeightFormats
         #expect(back.status == 0, "\(back.stderr)")
         let onHF = try LoRACommandTests.logits(CLI.fixture("models/" + base), ["--lora", peft], in: directory)
         #expect(try LoRACommandTests.relativeL2(onHF, expected) <= 1e-4)
+    }
+
+    @Test("mergekit's norm weights: the script's adapter GGUF on a GGUF base gives the expected logits")
+    func mergekitNorms() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logits = try LoRACommandTests.logits(CLI.fixture("models/qwen2-tiny-gguf/qwen2-tiny-f32.gguf"),
+                                                 ["--lora", CLI.fixture("lora/qwen2-mergekit/adapter-f32.gguf")], in: directory)
+        #expect(try LoRACommandTests.relativeL2(logits, "lora/qwen2-mergekit/logits-unmerged.npy") <= 1e-4)
     }
 
     @Test("DoRA and modules_to_save are refused for GGUF with 'merge instead'; nothing written")

@@ -83,8 +83,14 @@ final class WeightBinder {
         return matrix(view, rows: spec.shape(gguf: gguf)[0], columns: spec.shape(gguf: gguf).dropFirst().reduce(1, *))
     }
 
-    /// A small tensor (norm weights, biases) decoded to float.
+    /// A small tensor (norm weights, biases) decoded to float (an adapter's replacement when
+    /// one replaces it: mergekit's norm weights).
     func vector(_ role: TensorRole) -> [Float] {
+        if let spec = schema?[role], let name = name(spec), let replacement = adapters?.replacements[name] {
+            _ = tensor(role)
+            applied.insert(name)
+            return replacement.values
+        }
         guard let view = tensor(role) else { return [] }
         return floats(view)
     }
