@@ -128,7 +128,9 @@ struct PEFTConfiguration {
         useRSLoRA = object["use_rslora"]?.boolValue ?? false
         useDoRA = object["use_dora"]?.boolValue ?? false
         baseModel = object["base_model_name_or_path"]?.stringValue
-        for key in ["trainable_token_indices", "layers_to_transform", "layers_pattern", "alora_invocation_tokens"] {
+        // `layers_to_transform` / `layers_pattern` only narrow which modules were adapted; the file
+        // holds exactly those, so they need nothing here.
+        for key in ["trainable_token_indices", "alora_invocation_tokens"] {
             if let value = object[key], !value.isNull { throw AdapterError.unsupportedFeature(path: path, feature: "'\(key)'") }
         }
         if let bias = object["bias"]?.stringValue, bias != "none" { throw AdapterError.unsupportedFeature(path: path, feature: "bias \"\(bias)\"") }
