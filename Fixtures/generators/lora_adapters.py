@@ -68,7 +68,7 @@ def sdist_root() -> pathlib.Path:
     root = llama_cpp_dir()
     if root is None:
         raise SystemExit("llama.cpp is not built: run `make llama-cpp`")
-    return root
+    return pathlib.Path(os.path.abspath(root))
 
 
 def randomise(model, seed: int) -> None:
@@ -100,6 +100,9 @@ def build(models: pathlib.Path, out: pathlib.Path, name: str, base: str, keyword
     config_path = directory / "adapter_config.json"
     saved = json.loads(config_path.read_text())
     saved["base_model_name_or_path"] = base
+    # PEFT keeps target_modules as a set: sorted, so that the file does not change between runs.
+    if isinstance(saved.get("target_modules"), list):
+        saved["target_modules"] = sorted(saved["target_modules"])
     config_path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
     for extra in ("README.md",):
         if (directory / extra).exists():
