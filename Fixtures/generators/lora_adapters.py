@@ -15,7 +15,9 @@ An MLX adapter (Fixtures/lora/qwen2-mlx/: adapters.safetensors with lora_a = A�
 lora_b = Bᵀ [r, out], lora_parameters.scale = alpha / r) is made from qwen2-plain; PEFT's
 logits for qwen2-plain are its expected values. Fixtures/lora/qwen2-mergekit/ is qwen2-plain
 with norm weights beside it, as mergekit-extract-lora writes them (convert_lora_to_gguf.py
-passes them through).
+passes them through). llama-cpp-on-weightkit.json: llama.cpp's error against PEFT with
+WeightKit's GGUF of each base and WeightKit's adapter GGUF, for every kind llama.cpp can apply
+(needs the weightkit binary: `$WEIGHTKIT`, by default the debug build).
 """
 import glob
 import json
@@ -180,6 +182,45 @@ def mergekit_adapter(models: pathlib.Path, out: pathlib.Path, source: str, name:
     print(f"  {name}: {len(norms)} norm weights", flush=True)
 
 
+# The kinds llama.cpp can apply (no DoRA, no modules_to_save; its loader skips mergekit's norms).
+LLAMA_CPP_KINDS = [("qwen2-plain", "qwen2-tiny"), ("qwen2-rslora", "qwen2-tiny"), ("llama-pattern", "llama-tiny"),
+                   ("llama-alpha-pattern", "llama-tiny"), ("qwen3-all-linear", "qwen3-tiny"), ("qwen2-mlx", "qwen2-tiny")]
+
+
+def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path) -> None:
+    """llama.cpp's logits on WeightKit's files: the base converted by `weightkit convert BASE
+    base.gguf`, each adapter by `weightkit convert ADAPTER adapter.gguf --base BASE` (rsLoRA,
+    alpha_pattern and MLX scales folded into lora_b). Recorded: llama.cpp's relative L2 error
+    against PEFT's logits per adapter and the SHA-256 of the files it ran on, in
+    Fixtures/lora/llama-cpp-on-weightkit.json (the tests check that WeightKit still writes them)."""
+    from .gemma_models import weightkit_binary
+    import hashlib
+    import tempfile
+    digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()
+    weightkit = weightkit_binary(root)
+    llama = sdist_root()
+    env = dict(os.environ, LLAMA_CPP_LIB_PATH=str(llama / "build" / "bin"), PYTHONPATH=str(llama.resolve().parents[1]))
+    record = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = pathlib.Path(scratch)
+        for name, base in LLAMA_CPP_KINDS:
+            base_gguf = scratch / f"{base}.gguf"
+            if not base_gguf.exists():
+                subprocess.run([str(weightkit), "convert", str(root / "models" / base), str(base_gguf), "--quiet"], check=True)
+            adapter = scratch / f"{name}.gguf"
+            subprocess.run([str(weightkit), "convert", str(out / name), str(adapter), "--base", str(root / "models" / base), "--quiet"],
+                           check=True)
+            logits = scratch / f"{name}.npy"
+            subprocess.run([sys.executable, "-c", LLAMA_CPP_LOGITS, str(base_gguf), str(adapter), json.dumps(PROMPT), str(logits)],
+                           env=env, check=True, capture_output=True, timeout=600)
+            theirs, peft = np.load(logits), np.load(out / name / "logits-unmerged.npy")
+            error = float(np.linalg.norm(theirs - peft) / np.linalg.norm(peft))
+            record[name] = {"base": base, "relative_l2_to_peft": error, "base_sha256": digest(base_gguf),
+                            "adapter_sha256": digest(adapter)}
+            print(f"  {name}: llama.cpp on WeightKit's GGUFs vs PEFT rel L2 {error:.2e}", flush=True)
+    write_json(out / "llama-cpp-on-weightkit.json", {"prompt": PROMPT, "adapters": record})
+
+
 def mlx_adapter(out: pathlib.Path, source: str, name: str) -> None:
     """mlx-lm's layout of the PEFT adapter `source`: `<module>.lora_a` = Aᵀ, `.lora_b` = Bᵀ."""
     from safetensors.torch import load_file
@@ -221,3 +262,4 @@ def generate(root: pathlib.Path) -> None:
     mlx_adapter(out, "qwen2-plain", "qwen2-mlx")
     mergekit_adapter(models, out, "qwen2-plain", "qwen2-mergekit")
     convert_lora(models, out, "qwen2-mergekit", "qwen2-tiny")
+    llama_cpp_on_weightkit(root, out)

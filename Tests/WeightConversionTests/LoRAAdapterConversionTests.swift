@@ -1,0 +1,31 @@
+import Testing
+import WeightAdapters
+import WeightConversion
+import WeightFormats
+
+/// llama.cpp on WeightKit's files (Fixtures/lora/llama-cpp-on-weightkit.json, recorded by
+/// lora_adapters.py through llama.cpp's bindings): for every kind of adapter llama.cpp can apply,
+/// WeightKit's GGUF of the base with WeightKit's adapter GGUF (rsLoRA, alpha_pattern and MLX
+/// scales folded into lora_b) gave PEFT's logits. Here: WeightKit still writes those very files.
+@Suite struct LoRAAdapterConversionTests {
+    @Test func llamaCppGavePEFTsLogitsOnTheFilesWeightKitWrites() throws {
+        let record = try Fixture.json("lora/llama-cpp-on-weightkit.json")
+        let adapters = try #require(record["adapters"]?.objectValue)
+        #expect(Set(adapters.keys) == ["qwen2-plain", "qwen2-rslora", "llama-pattern", "llama-alpha-pattern", "qwen3-all-linear", "qwen2-mlx"])
+        let directory = try temporaryDirectory()
+        for (name, entry) in adapters {
+            let error = try #require(entry["relative_l2_to_peft"]?.doubleValue)
+            #expect(error <= 1e-4, "\(name): llama.cpp's relative L2 to PEFT \(error)")
+            let base = try #require(entry["base"]?.stringValue)
+            let baseGGUF = PathName.join(directory, "\(base).gguf")
+            if !FileSystem.isRegularFile(baseGGUF) {
+                _ = try Converter.convert(source: Fixture.path("models/\(base)"), destination: baseGGUF)
+            }
+            #expect(Digest.sha256Hex(try FileSystem.readFile(baseGGUF)) == entry["base_sha256"]?.stringValue, "\(base).gguf")
+            let adapterGGUF = PathName.join(directory, "\(name).gguf")
+            _ = try AdapterConversion.toGGUF(LoRAAdapter.open(Fixture.path("lora/\(name)")), base: Fixture.path("models/\(base)"),
+                                             destination: adapterGGUF)
+            #expect(Digest.sha256Hex(try FileSystem.readFile(adapterGGUF)) == entry["adapter_sha256"]?.stringValue, "\(name).gguf")
+        }
+    }
+}
