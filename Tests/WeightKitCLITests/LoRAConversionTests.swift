@@ -44,6 +44,13 @@ import WeightFormats
                                                  ["--lora", CLI.fixture("lora/\(adapter)/adapter-f32.gguf")], in: directory)
         #expect(try LoRACommandTests.relativeL2(logits, "lora/\(adapter)/logits-llama-cpp.npy") <= 1e-4)
         #expect(try LoRACommandTests.relativeL2(logits, "lora/\(adapter)/logits-unmerged.npy") <= 1e-4)
+        // The same GGUF adapter on the Hugging Face base (the Q/K permutation undone), unmerged and merged.
+        let onHF = try LoRACommandTests.logits(CLI.fixture("models/" + base), ["--lora", CLI.fixture("lora/\(adapter)/adapter-f32.gguf")],
+                                               in: directory)
+        #expect(try LoRACommandTests.relativeL2(onHF, "lora/\(adapter)/logits-llama-cpp.npy") <= 1e-4)
+        let merged = directory + "/merged"
+        #expect(try CLI.run(["convert", CLI.fixture("models/" + base), merged, "--lora", CLI.fixture("lora/\(adapter)/adapter-f32.gguf")]).status == 0)
+        #expect(try LoRACommandTests.relativeL2(try LoRACommandTests.logits(merged, [], in: directory), "lora/\(adapter)/logits-merged.npy") <= 1e-4)
     }
 
     /// rsLoRA and alpha_pattern have no place in llama.cpp's one alpha: folded into lora_b, the
