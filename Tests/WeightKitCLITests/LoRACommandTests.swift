@@ -19,9 +19,9 @@ import WeightFormats
     }
 
     /// `run MODEL --tokens … --logits OUT` plus `extra`; the logits' file.
-    static func logits(_ model: String, _ extra: [String], in directory: String) throws -> String {
+    static func logits(_ model: String, _ extra: [String], in directory: String, tokens: String = prompt) throws -> String {
         let out = directory + "/logits-\(UUID().uuidString).npy"
-        let result = try CLI.run(["run", model, "--tokens", prompt, "--logits", out] + extra)
+        let result = try CLI.run(["run", model, "--tokens", tokens, "--logits", out] + extra)
         #expect(result.status == 0, "\(result.stderr)")
         return out
     }

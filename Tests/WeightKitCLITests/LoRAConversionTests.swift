@@ -98,3 +98,49 @@ import WeightFormats
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
     }
 }
+
+/// Meta multi-token prediction: its blocks are the decoder's, so adapters apply to the trunk and
+/// to the heads. No reference runs a PEFT adapter on this family: unmerged `run --lora` is held to
+/// the merge (`convert --lora`, a separate code path), on an adapter GGUF written here with random
+/// values.
+@Suite struct MetaMTPAdapterTests {
+    @Test func unmergedEqualsMergedOnTrunkAndHeads() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let adapter = directory + "/mtp-lora.gguf"
+        var metadata = GGUFMetadataList()
+        metadata["general.architecture"] = .string("llama-mtp")
+        metadata["general.type"] = .string("adapter")
+        metadata["adapter.type"] = .string("lora")
+        metadata["adapter.lora.alpha"] = .float32(4)
+        // blk.0 is in the trunk, blk.3 one of the heads; ranks 2; lora_a [r, in], lora_b [out, r].
+        let tensors: [(String, [Int])] = [("blk.0.attn_q.weight.lora_a", [2, 64]), ("blk.0.attn_q.weight.lora_b", [64, 2]),
+                                          ("blk.3.ffn_down.weight.lora_a", [2, 192]), ("blk.3.ffn_down.weight.lora_b", [64, 2])]
+        let writer = try GGUFWriter(destination: adapter, metadata: metadata, tensors: tensors.map { GGUFTensorLayout(name: $0.0, type: .f32, shape: $0.1) })
+        var state: UInt32 = 12345
+        for (_, shape) in tensors {
+            let values = (0..<shape.reduce(1, *)).map { _ -> Float in
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return (Float(state >> 8) / Float(1 << 24) - 0.5) * 0.4
+            }
+            try values.withUnsafeBytes { try writer.write($0) }
+        }
+        try writer.commit()
+        let base = CLI.fixture("mtp/mtp-4heads.f32.gguf")
+        let tokens = "5,17,200,3,99,250,41,8"
+        let unmerged = try LoRACommandTests.logits(base, ["--lora", adapter], in: directory, tokens: tokens)
+        let merged = directory + "/merged.gguf"
+        let conversion = try CLI.run(["convert", base, merged, "--lora", adapter, "--quiet"])
+        #expect(conversion.status == 0, "\(conversion.stderr)")
+        let mergedLogits = try LoRACommandTests.logits(merged, [], in: directory, tokens: tokens)
+        let plain = try LoRACommandTests.logits(base, [], in: directory, tokens: tokens)
+        let a = try NPY.read(unmerged).values, b = try NPY.read(mergedLogits).values, c = try NPY.read(plain).values
+        func relative(_ x: [Float], _ y: [Float]) -> Double {
+            let difference = zip(x, y).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+            return (difference / y.reduce(0.0) { $0 + Double($1) * Double($1) }).squareRoot()
+        }
+        #expect(a.count == b.count && !a.isEmpty)
+        #expect(relative(a, b) <= 1e-5, "unmerged vs merged")
+        #expect(relative(c, b) > 1e-3, "the adapter changes the logits")
+    }
+}
