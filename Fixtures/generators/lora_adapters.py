@@ -7,8 +7,8 @@ matters):
 - logits-unmerged.npy: PEFT's logits float32 [T, vocab] for PROMPT with the adapter applied as
   PEFT applies it (LoraLayer.forward, dora.py for DoRA);
 - logits-merged.npy: the same after merge_and_unload();
-- for the adapters llama.cpp can apply (plain, rank_pattern): adapter-f32.gguf written by
-  convert_lora_to_gguf.py of the llama-cpp-python 0.3.36 sdist (`--base` the HF base, f32), and
+- for the adapters llama.cpp can apply (plain, rank_pattern): adapter-{f32,f16,q8_0}.gguf written
+  by convert_lora_to_gguf.py of the llama-cpp-python 0.3.36 sdist (`--base` the HF base), and
   logits-llama-cpp.npy: llama.cpp's logits (the sdist's llama_cpp bindings on the built
   libllama, `Llama(model_path=<llama.cpp's f32 GGUF of the base>, lora_path=adapter-f32.gguf)`).
 An MLX adapter (Fixtures/lora/qwen2-mlx/: adapters.safetensors with lora_a = Aᵀ [in, r],
@@ -124,13 +124,15 @@ def build(models: pathlib.Path, out: pathlib.Path, name: str, base: str, keyword
     print(f"  {name}: {len(names)} tensors", flush=True)
 
 
-def convert_lora(models: pathlib.Path, out: pathlib.Path, name: str, base: str) -> None:
+def convert_lora(models: pathlib.Path, out: pathlib.Path, name: str, base: str, outtypes=("f32", "f16", "q8_0")) -> None:
+    """convert_lora_to_gguf.py's adapter-<type>.gguf of adapter `name` (`--base` the HF base)."""
     root = sdist_root()
     script = root / "convert_lora_to_gguf.py"
     directory = out / name
-    target = directory / "adapter-f32.gguf"
-    subprocess.run([sys.executable, str(script), "--base", str(models / base), "--outtype", "f32", "--outfile", str(target),
-                    str(directory)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=str(root))
+    for outtype in outtypes:
+        subprocess.run([sys.executable, str(script), "--base", str(models / base), "--outtype", outtype,
+                        "--outfile", str(directory / f"adapter-{outtype}.gguf"), str(directory)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=str(root))
 
 
 def llama_cpp_logits(models: pathlib.Path, out: pathlib.Path, name: str, base: str) -> None:
@@ -261,5 +263,5 @@ def generate(root: pathlib.Path) -> None:
             llama_cpp_logits(models, out, name, base)
     mlx_adapter(out, "qwen2-plain", "qwen2-mlx")
     mergekit_adapter(models, out, "qwen2-plain", "qwen2-mergekit")
-    convert_lora(models, out, "qwen2-mergekit", "qwen2-tiny")
+    convert_lora(models, out, "qwen2-mergekit", "qwen2-tiny", outtypes=("f32",))
     llama_cpp_on_weightkit(root, out)

@@ -7,18 +7,22 @@ import WeightFormats
 /// logits with its own adapter GGUF (logits-llama-cpp.npy) against WeightKit running it.
 @Suite struct LoRAConversionTests {
     static let converted: [(String, String)] = [("qwen2-plain", "qwen2-tiny"), ("llama-pattern", "llama-tiny")]
-    /// Also compared with convert_lora_to_gguf.py: mergekit's norm weights passed through.
-    static let convertedByTheScript = converted + [("qwen2-mergekit", "qwen2-tiny")]
+    /// Compared with convert_lora_to_gguf.py's output of each type (`--outtype`), and mergekit's
+    /// norm weights passed through.
+    static let convertedByTheScript: [(String, String, String)] = converted.flatMap { adapter, base in
+        ["f32", "f16", "q8_0"].map { (adapter, base, $0) }
+    } + [("qwen2-mergekit", "qwen2-tiny", "f32")]
 
     /// The metadata keys convert_lora_to_gguf.py writes, and every tensor, must be equal.
     @Test("the adapter GGUF equals convert_lora_to_gguf.py's, tensor for tensor", arguments: convertedByTheScript)
-    func equalToLlamaCpp(adapter: String, base: String) throws {
+    func equalToLlamaCpp(adapter: String, base: String, type: String) throws {
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let out = directory + "/adapter.gguf"
-        let result = try CLI.run(["convert", CLI.fixture("lora/" + adapter), out, "--base", CLI.fixture("models/" + base)])
+        let typeArguments = type == "f32" ? [] : ["--type", type]
+        let result = try CLI.run(["convert", CLI.fixture("lora/" + adapter), out, "--base", CLI.fixture("models/" + base)] + typeArguments)
         #expect(result.status == 0, "\(result.stderr)")
-        let ours = try Checkpoint.open(out), theirs = try Checkpoint.open(CLI.fixture("lora/\(adapter)/adapter-f32.gguf"))
+        let ours = try Checkpoint.open(out), theirs = try Checkpoint.open(CLI.fixture("lora/\(adapter)/adapter-\(type).gguf"))
         let theirKeys = try #require(theirs.gguf).metadata.entries.map(\.key)
         #expect(theirKeys.contains("adapter.lora.alpha") && theirKeys.contains("general.architecture"))
         #expect(try #require(ours.gguf).metadata.entries.map(\.key) == theirKeys)
