@@ -17,7 +17,9 @@ logits for qwen2-plain are its expected values. Fixtures/lora/qwen2-mergekit/ is
 with norm weights beside it, as mergekit-extract-lora writes them (convert_lora_to_gguf.py
 passes them through). llama-cpp-on-weightkit.json: llama.cpp's error against PEFT with
 WeightKit's GGUF of each base and WeightKit's adapter GGUF, for every kind llama.cpp can apply
-(needs the weightkit binary: `$WEIGHTKIT`, by default the debug build).
+(needs the weightkit binary: `$WEIGHTKIT`, by default the debug build). clip-vision-lora and
+siglip-vision-lora: PEFT adapters on the tiny vision towers of vision_models, with the towers'
+last hidden state and pooled output under them.
 """
 import glob
 import json
@@ -223,6 +225,46 @@ def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path) -> None:
     write_json(out / "llama-cpp-on-weightkit.json", {"prompt": PROMPT, "adapters": record})
 
 
+# Vision towers: (adapter, tower in Fixtures/vision, target modules).
+VISION_ADAPTERS = [("clip-vision-lora", "clip-vision-tiny", ["q_proj", "v_proj", "fc1"]),
+                   # Not the pooling head's attention.out_proj: nn.MultiheadAttention reads its weight
+                   # directly, so PEFT's unmerged forward would leave that update out.
+                   ("siglip-vision-lora", "siglip-vision-tiny", r".*\.(self_attn\.(q_proj|out_proj)|mlp\.fc2)")]
+
+
+def vision_adapter(root: pathlib.Path, out: pathlib.Path, name: str, tower: str, targets: list, seed: int) -> None:
+    """A PEFT adapter on a vision tower (its transformers class, the same module names as the
+    checkpoint) and the tower's last hidden state and pooled output with it, unmerged, on the
+    tower's recorded pixels (Fixtures/vision/<tower>/reference/pixels.npy)."""
+    import transformers
+    from peft import LoraConfig, get_peft_model
+    source = root / "vision" / tower
+    architecture = json.loads((source / "config.json").read_text())["architectures"][0]
+    model = getattr(transformers, architecture).from_pretrained(str(source), dtype=torch.float32).eval()
+    peft_model = get_peft_model(model, LoraConfig(r=2, lora_alpha=4, target_modules=targets, lora_dropout=0.0)).eval()
+    randomise(peft_model, seed)
+    directory = out / name
+    if directory.exists():
+        shutil.rmtree(directory)
+    peft_model.save_pretrained(str(directory))
+    config_path = directory / "adapter_config.json"
+    saved = json.loads(config_path.read_text())
+    saved["base_model_name_or_path"] = tower
+    if isinstance(saved["target_modules"], list):
+        saved["target_modules"] = sorted(saved["target_modules"])
+    config_path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+    if (directory / "README.md").exists():
+        (directory / "README.md").unlink()
+    pixels = torch.from_numpy(np.load(source / "reference" / "pixels.npy"))
+    with torch.no_grad():
+        result = peft_model(pixel_values=pixels)
+        inner = peft_model.base_model.model
+        pooled = inner.vision_model(pixel_values=pixels).pooler_output if hasattr(inner, "visual_projection") else result.pooler_output
+    save_npy(directory / "last_hidden.npy", result.last_hidden_state.numpy())
+    save_npy(directory / "pooled.npy", pooled.numpy())
+    print(f"  {name}: {len(list(peft_model.state_dict()))} state tensors", flush=True)
+
+
 def mlx_adapter(out: pathlib.Path, source: str, name: str) -> None:
     """mlx-lm's layout of the PEFT adapter `source`: `<module>.lora_a` = Aᵀ, `.lora_b` = Bᵀ."""
     from safetensors.torch import load_file
@@ -264,4 +306,6 @@ def generate(root: pathlib.Path) -> None:
     mlx_adapter(out, "qwen2-plain", "qwen2-mlx")
     mergekit_adapter(models, out, "qwen2-plain", "qwen2-mergekit")
     convert_lora(models, out, "qwen2-mergekit", "qwen2-tiny", outtypes=("f32",))
+    for seed, (name, tower, targets) in enumerate(VISION_ADAPTERS):
+        vision_adapter(root, out, name, tower, targets, 200 + seed)
     llama_cpp_on_weightkit(root, out)

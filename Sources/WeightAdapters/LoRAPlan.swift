@@ -160,3 +160,37 @@ extension LoRAPlan {
                       model: family.name) { checkpoint.tensor(named: $0)?.shape }
     }
 }
+
+extension LoRAPlan {
+    /// The plan of `adapters` on a checkpoint whose tensor names the adapter's modules carry as
+    /// they are (`<module>.weight`): parts without a schema name map, such as the vision towers.
+    /// - Parameter baseShape: the row-major shape of a checkpoint tensor by name, nil when absent.
+    public init(adapters: [ScaledAdapter], sameNamesAs model: String, baseShape: (String) -> [Int]?) throws {
+        for scaled in adapters {
+            let adapter = scaled.adapter
+            for module in adapter.modules {
+                let name = module.name + ".weight"
+                guard let shape = baseShape(name) else { throw AdapterError.unmatchedModule(module: module.name, model: model) }
+                guard shape.count >= 2, module.outputs == shape[0], module.inputs == shape.dropFirst().reduce(1, *) else {
+                    throw AdapterError.shapeMismatch(tensor: module.tensorNames.a, adapterShape: [module.outputs, module.inputs],
+                                                     baseTensor: name, baseShape: shape)
+                }
+                if updates[name] == nil && replacements[name] == nil { targetNames.append(name) }
+                updates[name, default: []].append(ResolvedUpdate(module: module, scale: module.scale * scaled.factor, adapterPath: adapter.path))
+            }
+            for replacement in adapter.replacements {
+                guard let shape = baseShape(replacement.name) else { throw AdapterError.unmatchedModule(module: replacement.name, model: model) }
+                guard shape == replacement.shape else {
+                    throw AdapterError.shapeMismatch(tensor: replacement.name, adapterShape: replacement.shape, baseTensor: replacement.name,
+                                                     baseShape: shape)
+                }
+                if updates[replacement.name] == nil && replacements[replacement.name] == nil { targetNames.append(replacement.name) }
+                updates[replacement.name] = nil
+                replacements[replacement.name] = replacement
+            }
+            guard !adapter.modules.isEmpty || !adapter.replacements.isEmpty else {
+                throw AdapterError.noMatchingTarget(adapter: adapter.path, model: model)
+            }
+        }
+    }
+}

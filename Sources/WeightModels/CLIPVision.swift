@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -12,8 +13,9 @@ import WeightFormats
 /// Checkpoints: `CLIPVisionModel`, `CLIPVisionModelWithProjection`, a full `CLIPModel` (the text
 /// half is ignored) and LLaVA's `vision_tower`.
 enum CLIPVision {
-    static func build(checkpoint: Checkpoint, tower: VisionTower, context: ComputeContext) throws -> VisionTransformer {
-        let binding = try VisionBinding(checkpoint: checkpoint, model: "clip_vision_model")
+    static func build(checkpoint: Checkpoint, tower: VisionTower, context: ComputeContext, adapters: [ScaledAdapter] = []) throws
+        -> VisionTransformer {
+        let binding = try VisionBinding(checkpoint: checkpoint, model: "clip_vision_model", adapters: adapters)
         let b = binding.binder, hidden = tower.hiddenSize
         let patchLength = tower.channels * tower.patchSize * tower.patchSize
         let patchView = b.tensor(binding.name("embeddings.patch_embedding.weight"),
@@ -72,13 +74,16 @@ struct VisionBinding {
         return "v." + name
     }
 
-    init(checkpoint: Checkpoint, model: String) throws {
+    /// - Parameter adapters: LoRA adapters whose module names are the checkpoint's own (PEFT on
+    ///   the same transformers class), applied unmerged to the tower's linear layers.
+    init(checkpoint: Checkpoint, model: String, adapters: [ScaledAdapter] = []) throws {
+        let plan = adapters.isEmpty ? nil : try LoRAPlan(adapters: adapters, sameNamesAs: model) { checkpoint.tensor(named: $0)?.shape }
         if checkpoint.format == .gguf {
             gguf = true
             prefix = "v."
             let down = checkpoint.tensor(named: "v.blk.0.ffn_down.weight"), up = checkpoint.tensor(named: "v.blk.0.ffn_up.weight")
             swappedFeedForwardNames = down != nil && up != nil && down!.shape.first ?? 0 > up!.shape.first ?? 0
-            binder = WeightBinder(checkpoint: checkpoint, model: model)
+            binder = WeightBinder(checkpoint: checkpoint, model: model, adapters: plan)
             binder.ignorable = { !$0.hasPrefix("v.") }
             return
         }
@@ -93,7 +98,7 @@ struct VisionBinding {
         }
         let prefix = candidates.first ?? ""
         self.prefix = prefix
-        binder = WeightBinder(checkpoint: checkpoint, model: model)
+        binder = WeightBinder(checkpoint: checkpoint, model: model, adapters: plan)
         binder.ignorable = { name in
             prefix.isEmpty ? name.hasPrefix("text_model.") || name == "logit_scale" || name == "logit_bias" || name == "text_projection.weight"
                 : !name.hasPrefix(prefix)
@@ -107,7 +112,9 @@ struct VisionBinding {
     }
 
     func linear(_ name: String, rows: Int, columns: Int) -> Linear {
-        Linear(weight: binder.matrix(name + ".weight", rows: rows, columns: columns), bias: binder.vector(name + ".bias", count: rows))
+        var linear = Linear(weight: binder.matrix(name + ".weight", rows: rows, columns: columns), bias: binder.vector(name + ".bias", count: rows))
+        binder.attachUpdates(of: name + ".weight", to: &linear)
+        return linear
     }
 
     /// `encoder.layers.{i}.*`, identical in CLIP and SigLIP: pre-norm blocks of bidirectional

@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -12,8 +13,9 @@ import WeightFormats
 /// Checkpoints: `SiglipVisionModel` (keys with or without `vision_model.`) or a full
 /// `SiglipModel` (the text half is ignored).
 enum SigLIPVision {
-    static func build(checkpoint: Checkpoint, tower: VisionTower, context: ComputeContext) throws -> VisionTransformer {
-        let binding = try VisionBinding(checkpoint: checkpoint, model: "siglip_vision_model")
+    static func build(checkpoint: Checkpoint, tower: VisionTower, context: ComputeContext, adapters: [ScaledAdapter] = []) throws
+        -> VisionTransformer {
+        let binding = try VisionBinding(checkpoint: checkpoint, model: "siglip_vision_model", adapters: adapters)
         let b = binding.binder, p = binding.prefix, hidden = tower.hiddenSize
         let patchLength = tower.channels * tower.patchSize * tower.patchSize
         let patchView = b.tensor(p + "embeddings.patch_embedding.weight",

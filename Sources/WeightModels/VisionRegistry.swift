@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -11,14 +12,17 @@ extension ModelRegistry {
 
     /// Loads the vision encoder at `path`: a CLIP or SigLIP tower alone, the vision half of a
     /// full CLIP/SigLIP model, or the vision tower of a LLaVA checkpoint.
-    public static func loadVisionEncoder(_ path: String, context: ComputeContext = ComputeContext()) throws -> VisionTransformer {
+    /// - Parameter adapters: LoRA adapters applied unmerged to the tower's linear layers; their
+    ///   module names must be the checkpoint's (PEFT on the same transformers class).
+    public static func loadVisionEncoder(_ path: String, context: ComputeContext = ComputeContext(),
+                                         adapters: [ScaledAdapter] = []) throws -> VisionTransformer {
         let checkpoint = try Checkpoint.open(path)
         let architecture = try ArchitectureLoader.load(path)
-        return try loadVisionEncoder(checkpoint: checkpoint, architecture: architecture, context: context)
+        return try loadVisionEncoder(checkpoint: checkpoint, architecture: architecture, context: context, adapters: adapters)
     }
 
     public static func loadVisionEncoder(checkpoint: Checkpoint, architecture: ModelArchitecture,
-                                         context: ComputeContext = ComputeContext()) throws -> VisionTransformer {
+                                         context: ComputeContext = ComputeContext(), adapters: [ScaledAdapter] = []) throws -> VisionTransformer {
         try ArchitectureValidator(file: architecture.origin.path, spelling: .huggingFace, tensorCount: checkpoint.tensors.count)
             .validate(architecture)
         guard let tower = architecture.vision else {
@@ -27,8 +31,8 @@ extension ModelRegistry {
                 reason: "it has no vision encoder; supported model types are " + supportedVisionModelTypes.joined(separator: ", "))
         }
         switch tower.family {
-        case .clip: return try CLIPVision.build(checkpoint: checkpoint, tower: tower, context: context)
-        case .siglip: return try SigLIPVision.build(checkpoint: checkpoint, tower: tower, context: context)
+        case .clip: return try CLIPVision.build(checkpoint: checkpoint, tower: tower, context: context, adapters: adapters)
+        case .siglip: return try SigLIPVision.build(checkpoint: checkpoint, tower: tower, context: context, adapters: adapters)
         }
     }
 }

@@ -86,6 +86,17 @@ import WeightFormats
         }
     }
 
+    @Test func encodeImageAppliesAdaptersToTheTower() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let out = directory + "/hidden.npy"
+        let result = try CLI.run(["encode-image", CLI.fixture("vision/clip-vision-tiny"), "--pixels",
+                                  CLI.fixture("vision/clip-vision-tiny/reference/pixels.npy"), "--out", out,
+                                  "--lora", CLI.fixture("lora/clip-vision-lora")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try Self.relativeL2(out, "lora/clip-vision-lora/last_hidden.npy") <= 1e-4)
+    }
+
     @Test("bad adapters and arguments: one line on stderr, exit 1, nothing written")
     func refusals() throws {
         let directory = CLI.temporaryDirectory()

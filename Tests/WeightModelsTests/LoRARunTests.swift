@@ -85,4 +85,26 @@ import WeightFormats
             #expect(baseTensor.hasSuffix(".weight") && adapterShape != baseShape)
         }
     }
+
+    @Test("PEFT adapters on the CLIP and SigLIP towers give PEFT's hidden states and pooled outputs",
+          arguments: [("clip-vision-lora", "clip-vision-tiny"), ("siglip-vision-lora", "siglip-vision-tiny")])
+    func visionTowers(adapter: String, tower: String) throws {
+        let encoder = try ModelRegistry.loadVisionEncoder(Fixture.path("vision/\(tower)"),
+                                                          adapters: [ScaledAdapter(LoRAAdapter.open(Fixture.path("lora/\(adapter)")))])
+        let pixels = try NPY.read(Fixture.path("vision/\(tower)/reference/pixels.npy"))
+        let encoding = try encoder.encode(pixels: pixels.values, batch: pixels.shape[0], height: pixels.shape[2], width: pixels.shape[3])
+        let hidden = try NPY.read(Fixture.path("lora/\(adapter)/last_hidden.npy")).values
+        let pooled = try NPY.read(Fixture.path("lora/\(adapter)/pooled.npy")).values
+        #expect(!hidden.isEmpty && !pooled.isEmpty)
+        #expect(relativeL2(encoding.lastHidden, hidden) <= 1e-4)
+        #expect(relativeL2(try #require(encoding.pooled), pooled) <= 1e-4)
+        #expect(relativeL2(try NPY.read(Fixture.path("vision/\(tower)/reference/last_hidden.npy")).values, hidden) > 0.05)
+    }
+
+    @Test func aVisionAdapterForAnotherTowerIsRefused() throws {
+        let adapter = try LoRAAdapter.open(Fixture.path("lora/clip-vision-lora"))
+        #expect(throws: AdapterError.self) {
+            try ModelRegistry.loadVisionEncoder(Fixture.path("vision/siglip-vision-tiny"), adapters: [ScaledAdapter(adapter)])
+        }
+    }
 }

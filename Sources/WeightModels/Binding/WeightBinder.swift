@@ -106,11 +106,15 @@ final class WeightBinder {
     func linear(_ layer: Int?, _ part: TensorRole.Part, bias: Bool, tower: TensorRole.Tower = .text) -> Linear {
         let role = TensorRole(tower: tower, layer: layer, part)
         var linear = Linear(weight: matrix(role), bias: bias ? vector(TensorRole(tower: tower, layer: layer, part, .bias)) : nil)
-        if let spec = schema?[role], let name = name(spec), let updates = adapters?.updates[name], linear.weight.rows > 0 {
-            linear.lowRank = updates.indices.map { LowRankUpdate(updates[$0], weight: linear.weight, earlier: Array(updates[..<$0])) }
-            applied.insert(name)
-        }
+        if let spec = schema?[role], let name = name(spec) { attachUpdates(of: name, to: &linear) }
         return linear
+    }
+
+    /// The adapters' updates of the weight `name`, attached to `linear` (which holds it).
+    func attachUpdates(of name: String, to linear: inout Linear) {
+        guard let updates = adapters?.updates[name], linear.weight.rows > 0 else { return }
+        linear.lowRank = updates.indices.map { LowRankUpdate(updates[$0], weight: linear.weight, earlier: Array(updates[..<$0])) }
+        applied.insert(name)
     }
 
     /// A norm of `kind`, with a bias for LayerNorm; Gemma's `1 + w` folded in for Hugging Face

@@ -67,6 +67,9 @@ struct EncodeImageCommand: ParsableCommand {
     @Flag(help: "Replace existing files named by --out, --pooled, --embeds and --projected (never an input).")
     var force = false
 
+    @OptionGroup(title: "LoRA adapters (applied unmerged to the tower's linear layers)")
+    var adapters: AdapterArguments
+
     func validate() throws {
         guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1") }
         guard (pixels != nil) != !image.isEmpty else { throw ValidationError("give either --pixels or --image") }
@@ -76,10 +79,10 @@ struct EncodeImageCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let outputs = OutputTargets(force: force, inputs: [model, projector, pixels] + image)
+            let outputs = OutputTargets(force: force, inputs: [model, projector, pixels] + image + adapters.paths)
             try outputs.check(["--out": out, "--pooled": pooled, "--embeds": embeds, "--projected": projected])
             let context = ComputeContext(threads: threads ?? 0)
-            let encoder = try ModelRegistry.loadVisionEncoder(model, context: context)
+            let encoder = try ModelRegistry.loadVisionEncoder(model, context: context, adapters: adapters.adapters())
             var projection: LlavaProjector?
             if let projector {
                 projection = try LlavaProjector.load(projector, context: context)
