@@ -32,7 +32,7 @@ public enum AdapterConversion {
         }
         let (family, schema, architecture) = try baseSchema(base)
         guard let ggufArchitecture = family.ggufArchitecture else {
-            throw ConversionError.incompatibleOptions("the \(family.name) family has no llama.cpp architecture to write an adapter for")
+            throw ConversionError.unsupportedArchitecture(name: family.name, supported: ModelFamilies.ggufArchitectures)
         }
         if architecture.text?.tiedEmbeddings == true, let head = adapter.modules.first(where: { $0.name.hasSuffix("lm_head") }) {
             throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(head.name)' adapts lm_head, which this base ties to its token embeddings (llama.cpp has no output tensor to adapt)")

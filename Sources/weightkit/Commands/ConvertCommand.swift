@@ -92,39 +92,27 @@ struct ConvertCommand: ParsableCommand {
         // temporary file is removed.
         signal(SIGXFSZ, SIG_IGN)
         try reportingErrors {
-            do {
-                if let base {
-                    try convertAdapter(base: base)
-                    return
-                }
-                if FileSystem.isRegularFile(PathName.join(source, "adapter_config.json")) {
-                    throw CommandFailure("\(source) is a LoRA adapter: give --base BASE to convert it, or merge it with convert BASE OUT --lora \(source)")
-                }
-                let keep = type?.lowercased() == "keep"
-                if keep && !adapters.isUsed { throw CommandFailure("--type keep needs --lora or --lora-scaled") }
-                let chosen = try type.flatMap { keep ? nil : try Converter.typeOrMix(named: $0) }
-                var options = ConversionOptions(
-                    type: chosen?.type, overwrite: force, tokenizerFrom: tokenizerFrom,
-                    splitMaxSize: try splitMaxSize.map { try ByteSize.parse($0, option: "--split-max-size") },
-                    compression: try compress.map { try ZstdCompression(parsing: $0) })
-                options.mix = chosen?.mix
-                options.allowRequantize = allowRequantize
-                options.adapters = try adapters.adapters()
-                options.keepMergedTypes = keep
-                let report = try Converter.convert(
-                    source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet, always: progress))
-                ConversionReporting.summary(report, quiet: quiet)
-            } catch let error as ConversionError {
-                throw CommandFailure(error.description)
-            } catch let error as WriterError {
-                throw CommandFailure(error.description)
-            } catch let error as QuantizationError {
-                throw CommandFailure(error.description)
-            } catch let error as QuantizationPlanError {
-                throw CommandFailure(error.description)
-            } catch let error as ModelQuantizerError {
-                throw CommandFailure(error.description)
+            if let base {
+                try convertAdapter(base: base)
+                return
             }
+            if FileSystem.isRegularFile(PathName.join(source, "adapter_config.json")) {
+                throw CommandFailure("\(source) is a LoRA adapter: give --base BASE to convert it, or merge it with convert BASE OUT --lora \(source)")
+            }
+            let keep = type?.lowercased() == "keep"
+            if keep && !adapters.isUsed { throw CommandFailure("--type keep needs --lora or --lora-scaled") }
+            let chosen = try type.flatMap { keep ? nil : try Converter.typeOrMix(named: $0) }
+            var options = ConversionOptions(
+                type: chosen?.type, overwrite: force, tokenizerFrom: tokenizerFrom,
+                splitMaxSize: try splitMaxSize.map { try ByteSize.parse($0, argument: .splitMaxSize) },
+                compression: try compress.map { try ZstdCompression(parsing: $0) })
+            options.mix = chosen?.mix
+            options.allowRequantize = allowRequantize
+            options.adapters = try adapters.adapters()
+            options.keepMergedTypes = keep
+            let report = try Converter.convert(
+                source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet, always: progress))
+            ConversionReporting.summary(report, quiet: quiet)
         }
     }
 
