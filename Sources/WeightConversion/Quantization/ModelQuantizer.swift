@@ -102,7 +102,7 @@ public enum ModelQuantizer {
 
     /// The importance weights each converted tensor gets, after llama-quantize's checks; with
     /// the warnings for tensors that have no entry.
-    static func importanceAssignments(_ plan: QuantizationPlan, options: QuantizeOptions) throws -> (weights: [String: [Float]], warnings: [String]) {
+    public static func importanceAssignments(_ plan: QuantizationPlan, options: QuantizeOptions) throws -> (weights: [String: [Float]], warnings: [String]) {
         var weights: [String: [Float]] = [:]
         var warnings: [String] = []
         if let matrix = options.importance, let bad = matrix.firstNonFinite {
