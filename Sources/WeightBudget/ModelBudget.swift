@@ -95,7 +95,7 @@ public struct ModelBudget: Sendable {
     }
 
     /// The tensors at `path`, or nil when it names only a configuration.
-    static func checkpointTensors(_ path: String) throws -> [TensorView]? {
+    public static func checkpointTensors(_ path: String) throws -> [TensorView]? {
         if FileSystem.isRegularFile(path) {
             return PathName.fileExtension(of: path) == "json" && !path.hasSuffix(".index.json") ? nil : try Checkpoint.open(path).tensors
         }

@@ -90,4 +90,21 @@ import WeightFormats
         #expect(otherModel.stderr.contains("another model"), "\(otherModel.stderr)")
         #expect(try CLI.run(["budget", source, "--imatrix", CLI.fixture(Self.mixes + "llama-gqa.imatrix.gguf")]).status != 0)
     }
+
+    /// From a config.json alone the tensors are the family's (as llama.cpp's converter names and
+    /// stores them): their bytes per type and component are those of the full checkpoint.
+    @Test(arguments: ["qwen2-tiny", "qwen3moe-tiny", "mistral-tiny", "gemma2-tiny"])
+    func configurationAloneGivesTheCheckpointsTensorBytes(model: String) throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.copyItem(atPath: CLI.fixture("models/\(model)/config.json"), toPath: directory + "/config.json")
+        let full = try #require(try CLI.run(["budget", CLI.fixture("models/\(model)"), "--type", "q4_k_m", "--json"]).json?["weights"]?["mix"])
+        let described = try CLI.run(["budget", directory, "--type", "q4_k_m", "--json"])
+        #expect(described.status == 0, "\(described.stderr)")
+        let mix = try #require(described.json?["weights"]?["mix"])
+        #expect(mix["by_type"] == full["by_type"])
+        #expect(mix["by_component"] == full["by_component"])
+        let text = try CLI.run(["budget", directory, "--type", "q4_k_m"])
+        #expect(text.stdout.contains("from the configuration (the tokenizer's keys not counted)"))
+    }
 }

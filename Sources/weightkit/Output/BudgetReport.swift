@@ -160,7 +160,8 @@ enum BudgetReport {
         types.render(into: &output)
         if let mix {
             output.line()
-            output.line("As \(mix.name): \(Formatting.grouped(mix.bytes)) bytes (\(Formatting.bytes(mix.bytes))), the file quantize writes")
+            output.line("As \(mix.name): \(Formatting.grouped(mix.bytes)) bytes (\(Formatting.bytes(mix.bytes))), "
+                        + (mix.described ? "from the configuration (the tokenizer's keys not counted)" : "the file quantize writes"))
             output.line("  by type: " + mix.byType.map { "\($0.name) \(Formatting.bytes($0.bytes))" }.joined(separator: ", "))
             output.line("  by component: " + mix.byComponent.map { "\($0.name) \(Formatting.bytes($0.bytes))" }.joined(separator: ", "))
         }

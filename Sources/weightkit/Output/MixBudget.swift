@@ -1,3 +1,4 @@
+import WeightArchitecture
 import WeightBudget
 import WeightConversion
 import WeightFormats
@@ -16,6 +17,8 @@ struct MixBudget {
     /// Tensor bytes per budget component and per ggml type, in first-seen order.
     var byComponent: [(name: String, bytes: Int)]
     var byType: [(name: String, bytes: Int)]
+    /// Planned from the configuration alone (no tensors): the header lacks the vocabulary.
+    var described = false
 
     static func load(model path: String, type typeName: String, imatrix: String?) throws -> MixBudget {
         let parsed: (type: GGMLType?, mix: QuantizationMix?)
@@ -42,7 +45,8 @@ struct MixBudget {
                 options.importance = try ImportanceMatrix.read(path: imatrix)
                 options.importancePath = imatrix
             }
-            let source = try ModelQuantizer.source(path)
+            let described = try ModelBudget.checkpointTensors(path) == nil
+            let source = described ? try describedSource(path) : try ModelQuantizer.source(path)
             let plan = try ModelQuantizer.plan(source, options: options)
             _ = try ModelQuantizer.importanceAssignments(plan, options: options)
             let metadata = ModelQuantizer.outputMetadata(source, plan: plan, options: options)
@@ -56,7 +60,8 @@ struct MixBudget {
                 add(TensorClassifier.classify(tensor.name).name, tensor.byteCount, to: &byComponent)
                 add(tensor.to.name, tensor.byteCount, to: &byType)
             }
-            return MixBudget(name: typeName.uppercased(), bytes: header.bytes.count + header.dataSize, byComponent: byComponent, byType: byType)
+            return MixBudget(name: typeName.uppercased(), bytes: header.bytes.count + header.dataSize, byComponent: byComponent, byType: byType,
+                             described: described)
         } catch let error as QuantizationPlanError {
             throw CommandFailure("--type \(typeName): \(error.description)")
         } catch let error as ImportanceMatrixError {
@@ -68,6 +73,23 @@ struct MixBudget {
         } catch let error as WriterError {
             throw CommandFailure(error.description)
         }
+    }
+
+    /// A model known by its configuration alone, as llama.cpp's converter would write it: the
+    /// family's GGUF tensors (2-D and larger in F16, the rest F32) and architecture keys. Its
+    /// vocabulary is unknown, so the header is the architecture keys' alone.
+    static func describedSource(_ path: String) throws -> ModelQuantizer.Source {
+        let architecture = try ArchitectureLoader.load(path)
+        let family = try ModelFamilies.family(of: architecture)
+        let metadata = try family.ggufMetadata(architecture, name: PathName.lastComponent(of: path), fileType: 1)
+        let tensors = try family.schema(architecture).tensors.compactMap { spec -> PlannedTensor? in
+            guard spec.isParameter, let name = spec.gguf else { return nil }
+            let shape = spec.shape(gguf: true)
+            // convert_hf_to_gguf keeps 1-D tensors, the MoE routers and position tables in F32.
+            let float32 = shape.count < 2 || ["ffn_gate_inp", "position_embd", "token_types"].contains { name.contains($0) }
+            return PlannedTensor(name: name, shape: shape, type: .ggml(float32 ? .f32 : .f16), content: .pieces([]))
+        }
+        return try ModelQuantizer.Source(metadata: metadata, tensors: tensors, fileType: 1)
     }
 
     /// The nearest llama-quantize name; where that is an alias of an _M mix (Q4_K), both
