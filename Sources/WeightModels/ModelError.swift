@@ -18,6 +18,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidArgument(String)
     /// Something a model would allocate exceeds what this machine can hold.
     case tooLarge(what: String, bytes: Int)
+    /// A sentence-transformers module (modules.json) or module setting WeightKit does not run.
+    case unsupportedModule(file: String, module: String, reason: String)
+    /// Unpooled embeddings (`pooling: .none`) of texts whose token counts differ.
+    case unequalTokenCounts([Int])
 
     public var description: String {
         switch self {
@@ -41,6 +45,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooLarge(let what, let bytes):
             return bytes == Int.max ? "\(what) is too large to allocate"
                 : "\(what) needs \(bytes) bytes, more than this machine's \(MappedFile.physicalMemory) bytes of memory"
+        case .unsupportedModule(let file, let module, let reason): return "\(file): module '\(module)' is not supported: \(reason)"
+        case .unequalTokenCounts(let counts):
+            return "unpooled embeddings need texts of equal token counts; the texts have " + counts.map(String.init).joined(separator: ", ")
         }
     }
 

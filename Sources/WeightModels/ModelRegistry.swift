@@ -39,4 +39,30 @@ public enum ModelRegistry {
         }
         return try builder.languageModel(checkpoint: checkpoint, architecture: architecture, context: context)
     }
+
+    /// Model types `loadEncoder` accepts.
+    public static var supportedEncoderTypes: [String] {
+        ModelFamilies.all.filter { $0 is any EncoderModelBuilder.Type }.flatMap { $0.modelTypes }
+    }
+
+    /// Loads the encoder (BERT) at `path`: a Hugging Face directory or a GGUF file.
+    public static func loadEncoder(_ path: String, context: ComputeContext = ComputeContext()) throws -> EncoderModel {
+        try loadEncoder(checkpoint: try Checkpoint.open(path), architecture: try ArchitectureLoader.load(path), context: context)
+    }
+
+    /// Builds the encoder `architecture` describes from `checkpoint`'s tensors.
+    public static func loadEncoder(checkpoint: Checkpoint, architecture: ModelArchitecture,
+                                   context: ComputeContext = ComputeContext()) throws -> EncoderModel {
+        try ArchitectureValidator(file: architecture.origin.path, spelling: .huggingFace, tensorCount: checkpoint.tensors.count)
+            .validate(architecture)
+        guard let family = ModelFamilies.family(modelType: architecture.modelType),
+              let builder = family as? any EncoderModelBuilder.Type else {
+            throw ModelError.unsupportedModel(
+                modelType: architecture.modelType, reason: "encoders are supported for " + supportedEncoderTypes.joined(separator: ", "))
+        }
+        if checkpoint.totalFileSize < MappedFile.physicalMemory / 2 {
+            for file in checkpoint.files { file.advise(.populate) }
+        }
+        return try builder.encoderModel(checkpoint: checkpoint, architecture: architecture, context: context)
+    }
 }
