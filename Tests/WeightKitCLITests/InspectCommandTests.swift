@@ -82,7 +82,7 @@ import WeightFormats
         #expect(result.status == 0)
         let json = try #require(result.json)
         let parts = try #require(try CLI.json("core/hf-sharded.json")["parts"]?.arrayValue)
-        let listing = parts.flatMap { part in
+        let listing = try parts.flatMap { part in
             try #require(part["tensors"]?.arrayValue).map { tensor -> JSONValue in
                 var object = tensor.objectValue!
                 object["file"] = part["file"]
@@ -102,7 +102,7 @@ import WeightFormats
         #expect(result.status == 0)
         let json = try #require(result.json)
         let parts = try #require(try CLI.json("core/split/split.json")["parts"]?.arrayValue)
-        let files = parts.flatMap { part in try #require(part["tensors"]?.arrayValue).map { _ in part["file"]!.stringValue! } }
+        let files = try parts.flatMap { part in try #require(part["tensors"]?.arrayValue).map { _ in part["file"]!.stringValue! } }
         #expect(json["tensors"]?.arrayValue?.compactMap { $0["file"]?.stringValue } == files)
         #expect(json["metadata"]?["split.no"]?.intValue == 0)
     }
