@@ -80,7 +80,9 @@ extension TokenizerMetadata {
         var result = Result()
         let vocabulary = try ByteLevelVocabulary(files, vocabularySize: vocabularySize)
         let tokens = zip(vocabulary.tokens, vocabulary.types).map { token, type in
-            type == .control ? token : token.hasPrefix("##") ? String(token.dropFirst(2)) : "\u{2581}" + token
+            // By bytes: "##" followed by a combining mark is one Character, which hasPrefix would not see.
+            type == .control ? token : token.utf8.starts(with: "##".utf8) ? String(decoding: token.utf8.dropFirst(2), as: UTF8.self)
+                : "\u{2581}" + token
         }
         let tokenizer: Tokenizer
         do {
