@@ -64,7 +64,7 @@ def weightkit(binary, *arguments) -> str:
     return result.stdout
 
 
-def llama_cpp_embeddings(gguf: pathlib.Path, texts: list[str]) -> np.ndarray:
+def llama_cpp_embeddings(gguf: pathlib.Path, texts: list[str], normalize: bool) -> np.ndarray:
     root = CACHE / "llama.cpp"
     script = f"""
 import json, sys, types
@@ -72,7 +72,7 @@ sys.modules.setdefault("diskcache", types.ModuleType("diskcache"))
 sys.path.insert(0, {str(CACHE / 'llama_cpp_python-0.3.36')!r})
 import llama_cpp
 model = llama_cpp.Llama(model_path={str(gguf)!r}, embedding=True, n_ctx=512, n_batch=512, n_ubatch=512, verbose=False)
-print(json.dumps(model.embed({texts!r}, normalize=False)))
+print(json.dumps(model.embed({texts!r}, normalize={normalize!r})))
 """
     env = dict(os.environ, LLAMA_CPP_LIB_PATH=str(root / "build" / "bin"))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
@@ -97,6 +97,9 @@ def main() -> None:
     reference = model.encode(TEXTS, batch_size=32, convert_to_numpy=True).astype(np.float64)
     counts = [int(m.sum()) for m in model.preprocess(TEXTS)["attention_mask"]]
     short = [i for i, c in enumerate(counts) if c < model.max_seq_length]
+    # The wheel's modules.json lists Normalize (without its directory): sentence-transformers normalises.
+    normalize = any(type(module).__name__ == "Normalize" for module in model)
+    print(f"sentence-transformers: max_seq_length {model.max_seq_length}, normalized: {normalize}")
     failures = []
 
     def check(what, values, rows, cosine_bound, rel_bound):
@@ -120,16 +123,16 @@ def main() -> None:
         weightkit(binary, "convert", str(directory), str(ours), "--type", "f32", "--quiet")
         kept = scratch / "kept.txt"
         kept.write_text("\n".join(TEXTS[i] for i in short) + "\n")
-        weightkit(binary, "embed", str(ours), "--file", str(kept), "--no-normalize", "--out", str(out), "--force")
+        weightkit(binary, "embed", str(ours), "--file", str(kept), "--normalize" if normalize else "--no-normalize", "--out", str(out), "--force")
         check("weightkit embed (WeightKit's GGUF) vs sentence-transformers", np.load(out).astype(np.float64), short, 0.99999, 1e-4)
 
-        on_ours = llama_cpp_embeddings(ours, [TEXTS[i] for i in short])
+        on_ours = llama_cpp_embeddings(ours, [TEXTS[i] for i in short], normalize)
         check("llama.cpp on WeightKit's GGUF vs sentence-transformers", on_ours, short, 0.99999, 3e-3)
 
         theirs = scratch / "minilm-llama-cpp-f32.gguf"
         subprocess.run([sys.executable, str(CACHE / "llama.cpp" / "convert_hf_to_gguf.py"), str(directory), "--outfile", str(theirs),
                         "--outtype", "f32"], check=True, capture_output=True)
-        on_theirs = llama_cpp_embeddings(theirs, [TEXTS[i] for i in short])
+        on_theirs = llama_cpp_embeddings(theirs, [TEXTS[i] for i in short], normalize)
         check("llama.cpp on convert_hf_to_gguf.py's GGUF vs sentence-transformers", on_theirs, short, 0.99999, 3e-3)
         between = float(np.abs(on_ours - on_theirs).max())
         print(f"llama.cpp on the two GGUFs: max abs difference {between:.2e} ({'ok' if between <= 1e-6 else 'FAILED'})")
