@@ -20,6 +20,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooLarge(what: String, bytes: Int)
     /// A sentence-transformers module (modules.json) or module setting WeightKit does not run.
     case unsupportedModule(file: String, module: String, reason: String)
+    /// A language model was asked of an encoder family (BERT), which `ModelRegistry.loadEncoder`
+    /// and `SentenceEmbedder` load.
+    case encoderOnly(modelType: String)
     /// Unpooled embeddings (`pooling: .none`) of texts whose token counts differ.
     case unequalTokenCounts([Int])
 
@@ -46,6 +49,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             return bytes == Int.max ? "\(what) is too large to allocate"
                 : "\(what) needs \(bytes) bytes, more than this machine's \(MappedFile.physicalMemory) bytes of memory"
         case .unsupportedModule(let file, let module, let reason): return "\(file): module '\(module)' is not supported: \(reason)"
+        case .encoderOnly(let modelType):
+            return "'\(modelType)' is an encoder, not a language model: load it with ModelRegistry.loadEncoder or SentenceEmbedder"
         case .unequalTokenCounts(let counts):
             return "unpooled embeddings need texts of equal token counts; the texts have " + counts.map(String.init).joined(separator: ", ")
         }

@@ -27,8 +27,9 @@ public enum ModelRegistry {
                             context: ComputeContext = ComputeContext()) throws -> CausalLanguageModel {
         try ArchitectureValidator(file: architecture.origin.path, spelling: .huggingFace, tensorCount: checkpoint.tensors.count)
             .validate(architecture)
-        guard let family = ModelFamilies.family(modelType: architecture.modelType),
-              let builder = family as? any LanguageModelBuilder.Type else {
+        let found = ModelFamilies.family(modelType: architecture.modelType)
+        if found is any EncoderModelBuilder.Type { throw ModelError.encoderOnly(modelType: architecture.modelType) }
+        guard let family = found, let builder = family as? any LanguageModelBuilder.Type else {
             throw ModelError.unsupportedModel(
                 modelType: architecture.modelType, reason: "supported model types are " + supportedModelTypes.joined(separator: ", "))
         }

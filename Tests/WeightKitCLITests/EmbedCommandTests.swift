@@ -124,5 +124,11 @@ import WeightFormats
         #expect(!FileManager.default.fileExists(atPath: out))
         let both = try CLI.run(["embed", CLI.fixture("embeddings/bert-mean"), "--normalize", "--no-normalize", "--text", "a"])
         #expect(both.status != 0)
+        let run = try CLI.run(["run", CLI.fixture("embeddings/bert-mean"), "--tokens", "2,3", "--generate", "1"])
+        #expect(run.status == 1 && run.stderr.hasSuffix("error: 'bert' is an encoder, not a language model: use weightkit embed\n"))
+        let empty = directory + "/empty.txt"
+        try "".write(toFile: empty, atomically: true, encoding: .utf8)
+        let none = try CLI.run(["embed", CLI.fixture("embeddings/bert-mean"), "--file", empty])
+        #expect(none.status == 1 && none.stderr.contains("empty.txt"))
     }
 }
