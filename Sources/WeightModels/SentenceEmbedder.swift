@@ -47,7 +47,8 @@ public struct TextEmbeddings: Sendable {
 ///   `do_lower_case`), `Pooling` with its `config.json`, and `Normalize` only when listed; any
 ///   other module (`Dense`...) is refused by name;
 /// - a plain Hugging Face BERT directory: mean pooling, no normalisation, no truncation;
-/// - a GGUF file: `{arch}.pooling_type`, normalised (as llama-embedding does), no truncation.
+/// - a GGUF file: `{arch}.pooling_type` (none without it, as llama.cpp), normalised (as
+///   llama-embedding does), no truncation.
 ///
 /// ```swift
 /// let embedder = try SentenceEmbedder.load("all-MiniLM-L6-v2")
@@ -84,7 +85,8 @@ public final class SentenceEmbedder: @unchecked Sendable {
             return SentenceEmbedder(model: model, tokenizer: try Tokenizer.load(transformer), setup: resolved, path: path)
         }
         let model = try ModelRegistry.loadEncoder(path, context: context)
-        let setup = EmbeddingSetup(pooling: model.architecture.pooling ?? .mean, normalize: true)
+        // Without the key llama.cpp pools nothing (LLAMA_POOLING_TYPE_NONE): every token's state.
+        let setup = EmbeddingSetup(pooling: model.architecture.pooling ?? Pooling.none, normalize: true)
         return SentenceEmbedder(model: model, tokenizer: try Tokenizer.load(path), setup: setup, path: path)
     }
 

@@ -71,6 +71,23 @@ import WeightFormats
         #expect(b.json?["pooling"]?.stringValue == "mean" && b.json?["normalized"]?.boolValue == false)
     }
 
+    @Test("a GGUF without bert.pooling_type pools nothing, as llama.cpp; --pooling mean --no-normalize is the plain directory's")
+    func ggufWithoutPooling() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let gguf = directory + "/plain.gguf"
+        #expect(try CLI.run(["convert", CLI.fixture("embeddings/bert-plain"), gguf, "--type", "f32", "--quiet"]).status == 0)
+        let unpooled = try CLI.run(["embed", gguf, "--text", "hello", "--json"])
+        #expect(unpooled.json?["pooling"]?.stringValue == "none" && unpooled.json?["normalized"]?.boolValue == true)
+        #expect(unpooled.json?["embeddings"]?.arrayValue?.first?.arrayValue?.count == 3)
+        let texts = try Self.texts("bert-plain")
+        let out = directory + "/e.npy"
+        let mean = try CLI.run(["embed", gguf, "--pooling", "mean", "--no-normalize", "--out", out] + texts.flatMap { ["--text", $0] })
+        #expect(mean.status == 0, "\(mean.stderr)")
+        let expected = try NPY.read(CLI.fixture("embeddings/bert-plain/embeddings.npy"))
+        Self.expectRows(try NPY.read(out).values, expected.values, dim: 32, rows: Array(0..<texts.count), bound: 1e-4, "plain GGUF")
+    }
+
     @Test("--json prints exactly model, pooling, normalized, dim, tokens, embeddings; --file lines; the truncation note")
     func jsonContract() throws {
         let directory = CLI.temporaryDirectory()
