@@ -141,6 +141,11 @@ import WeightFormats
         #expect(!FileManager.default.fileExists(atPath: out))
         let both = try CLI.run(["embed", CLI.fixture("embeddings/bert-mean"), "--normalize", "--no-normalize", "--text", "a"])
         #expect(both.status != 0)
+        let gguf = directory + "/m.gguf", bad = directory + "/bad.gguf"
+        #expect(try CLI.run(["convert", CLI.fixture("embeddings/bert-mean"), gguf, "--type", "f32", "--quiet"]).status == 0)
+        #expect(try CLI.run(["meta", gguf, "--set", "bert.pooling_type:UINT32=9", "--output", bad, "--quiet"]).status == 0)
+        let pooling = try CLI.run(["embed", bad, "--text", "hello"])
+        #expect(pooling.status == 1 && pooling.stderr.contains("bert.pooling_type") && pooling.stderr.split(separator: "\n").count == 1)
         let run = try CLI.run(["run", CLI.fixture("embeddings/bert-mean"), "--tokens", "2,3", "--generate", "1"])
         #expect(run.status == 1 && run.stderr.hasSuffix("error: 'bert' is an encoder, not a language model: use weightkit embed\n"))
         let empty = directory + "/empty.txt"

@@ -61,7 +61,12 @@ public enum BERT: ModelFamily {
             tokenTypeCount: try keys.optionalInt("token_type_count") ?? keys.global("tokenizer.ggml.token_type_count")?.intValue,
             embeddingNorm: true, finalNorm: false, hasOutputHead: false)
         text.normPlacement = .post
-        if let pooling = try keys.optionalInt("pooling_type") { text.pooling = Pooling(llamaCppValue: pooling) }
+        if let value = try keys.optionalInt("pooling_type") {
+            guard let pooling = Pooling(llamaCppValue: value) else {
+                throw ArchitectureError.invalidValue(file: keys.file, key: keys.key("pooling_type"), reason: "is \(value), not 0 (none), 1 (mean), 2 (CLS) or 3 (last)")
+            }
+            text.pooling = pooling
+        }
         return ModelArchitecture(modelType: modelTypes[0], text: text, origin: .ggufMetadata(path: keys.file))
     }
 
