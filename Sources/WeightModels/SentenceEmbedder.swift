@@ -220,8 +220,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
             if setup.lowercase { input = input.lowercased() }
             let (ids, cut) = tokenize(input, limit: setup.maxSequenceLength)
             guard ids.count <= model.maxSequenceLength else {
-                throw ModelError.invalidArgument(
-                    "texts[\(index)] has \(ids.count) tokens, more than the \(model.maxSequenceLength) positions of the model")
+                throw ModelError.textTooLong(index: index, tokens: ids.count, positions: model.maxSequenceLength)
             }
             guard !ids.isEmpty else { throw ModelError.invalidArgument("texts[\(index)] has no tokens") }
             if cut { truncated.append(index) }

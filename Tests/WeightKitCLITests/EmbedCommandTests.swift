@@ -146,6 +146,9 @@ import WeightFormats
         #expect(try CLI.run(["meta", gguf, "--set", "bert.pooling_type:UINT32=9", "--output", bad, "--quiet"]).status == 0)
         let pooling = try CLI.run(["embed", bad, "--text", "hello"])
         #expect(pooling.status == 1 && pooling.stderr.contains("bert.pooling_type") && pooling.stderr.split(separator: "\n").count == 1)
+        let long = try CLI.run(["embed", CLI.fixture("embeddings/bert-plain"), "--text", "hello",
+                                "--text", Array(repeating: "the man", count: 40).joined(separator: " ")])
+        #expect(long.status == 1 && long.stderr == "error: text 2 (of --text) has 82 tokens, more than the 64 positions of the model, which has no max_seq_length to cut it\n")
         let run = try CLI.run(["run", CLI.fixture("embeddings/bert-mean"), "--tokens", "2,3", "--generate", "1"])
         #expect(run.status == 1 && run.stderr.hasSuffix("error: 'bert' is an encoder, not a language model: use weightkit embed\n"))
         let empty = directory + "/empty.txt"

@@ -90,6 +90,13 @@ import WeightModels
         }
     }
 
+    @Test("without max_seq_length, a text longer than the position table is an error naming it")
+    func tooLong() throws {
+        let embedder = try SentenceEmbedder.load(Fixture.path("embeddings/bert-plain"))
+        let long = Array(repeating: "the man", count: 40).joined(separator: " ")
+        #expect(throws: ModelError.textTooLong(index: 1, tokens: 82, positions: 64)) { try embedder.embed(["hello", long]) }
+    }
+
     @Test("a Dense module is refused by name")
     func denseRefused() throws {
         do {

@@ -75,6 +75,9 @@ struct EmbedCommand: ParsableCommand {
             let result: TextEmbeddings
             do {
                 result = try embedder.embed(texts, pooling: pooling.flatMap(Pooling.init(rawValue:)), normalize: normalize, prefix: prefix)
+            } catch ModelError.textTooLong(let index, let tokens, let positions) {
+                throw CommandFailure("text \(index + 1) (of --\(file == nil ? "text" : "file")) has \(tokens) tokens, more than the "
+                                     + "\(positions) positions of the model, which has no max_seq_length to cut it")
             } catch ModelError.unequalTokenCounts(let counts) {
                 throw CommandFailure("--pooling none needs texts of equal token counts; the texts have "
                                      + counts.map(String.init).joined(separator: ", ") + " tokens")
