@@ -80,7 +80,6 @@ echo '```'
 Benchmarks/forward.sh | tee -a "$OUT/results.md"
 Benchmarks/portable.sh | tee -a "$OUT/results.md"
 SHAPE=1.5b Benchmarks/forward.sh | tee -a "$OUT/results.md"
-Benchmarks/portable.sh | tee -a "$OUT/results.md"
 Benchmarks/convert.sh | tee -a "$OUT/results.md"
 Benchmarks/quantize.sh | tee -a "$OUT/results.md"
 Benchmarks/zstd_ratios.sh | tee -a "$OUT/results.md"
