@@ -36,6 +36,10 @@ import WeightFormats
             let model = try copy("core/tiny.gguf", into: directory)
             return ({ ["convert", model, $0, "--quiet"] }, model)
         },
+        OutputCase(name: "quantize OUT", fileExtension: "gguf") { directory in
+            let model = try copy("models/llama-tiny-gguf/llama-tiny-f32.gguf", into: directory)
+            return ({ ["quantize", model, $0, "Q8_0", "--quiet"] }, model)
+        },
         OutputCase(name: "merge DST (a later part of the split set as the destination)", fileExtension: "gguf") { directory in
             for part in 1...3 { _ = try copy("core/split/tiny-0000\(part)-of-00003.gguf", into: directory) }
             let first = directory + "/tiny-00001-of-00003.gguf"
