@@ -74,7 +74,7 @@ let package = Package(
             dependencies: ["WeightArchitecture", "WeightFormats"]),
         .target(
             name: "WeightConversion",
-            dependencies: ["WeightArchitecture", "WeightFormats", "WeightAdapters", "CKernels", "CZstd"]),
+            dependencies: ["WeightArchitecture", "WeightFormats", "WeightTokenizers", "WeightAdapters", "CKernels", "CZstd"]),
         .target(
             name: "CKernels",
             exclude: ["bodies"]),

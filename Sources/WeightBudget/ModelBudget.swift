@@ -17,6 +17,9 @@ public struct BudgetRequest: Sendable {
     public var memory: Int?
     /// Memory bandwidth in GB/s (10^9 bytes per second).
     public var bandwidth: Double?
+    /// The weight bytes `memory` is checked with, when they are not the checkpoint's own (the
+    /// file a quantisation mix would write); nil for the checkpoint's.
+    public var weightBytes: Int?
 
     /// The context reported next to the trained one when none is requested.
     public static let defaultContext = 4096
@@ -92,7 +95,7 @@ public struct ModelBudget: Sendable {
     }
 
     /// The tensors at `path`, or nil when it names only a configuration.
-    static func checkpointTensors(_ path: String) throws -> [TensorView]? {
+    public static func checkpointTensors(_ path: String) throws -> [TensorView]? {
         if FileSystem.isRegularFile(path) {
             return PathName.fileExtension(of: path) == "json" && !path.hasSuffix(".index.json") ? nil : try Checkpoint.open(path).tensors
         }
@@ -148,7 +151,7 @@ public struct ModelBudget: Sendable {
                                   kvBytesPerToken: architecture.projector == nil ? 0 : kvCache?.bytesPerToken ?? 0)
         }
         if let memory = request.memory {
-            fit = try ModelBudget.fit(memory: memory, weights: weights.bytes, decoder: decoder, request: request, contexts: contexts)
+            fit = try ModelBudget.fit(memory: memory, weights: request.weightBytes ?? weights.bytes, decoder: decoder, request: request, contexts: contexts)
         }
         if let decoder, let kvCache {
             let bytes = try Checked.add(

@@ -215,6 +215,12 @@ public enum Converter {
             checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
         report.skippedTensors = plan.skipped
         var metadata = plan.metadata
+        if try ModelFamilies.family(of: architecture).writesModelCardMetadata {
+            let config = try JSON.parse(FileSystem.readFile(configPath))
+            let parameters = plan.tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
+            metadata = try GeneralMetadata.apply(to: metadata, directory: checkpoint.directory, displayName: PathName.lastComponent(of: checkpoint.directory),
+                                                 config: config, totalParameters: parameters, notes: &report.notes)
+        }
         if let tokenizer = options.tokenizerFrom {
             let vocabulary = try GGUFFile(path: tokenizer)
             for entry in vocabulary.metadata.entries where entry.key.hasPrefix("tokenizer.") {

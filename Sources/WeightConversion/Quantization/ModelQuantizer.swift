@@ -68,6 +68,19 @@ public enum ModelQuantizer {
         /// `general.file_type` of the input, if it has one.
         public var fileType: UInt32?
         public var model: QuantizationModelParameters
+
+        /// A source described rather than opened (a budget of a configuration alone); `model`
+        /// is read from `metadata`.
+        public init(metadata: GGUFMetadataList, tensors: [PlannedTensor], fileType: UInt32?) throws {
+            self.init(metadata: metadata, tensors: tensors, fileType: fileType, model: try QuantizationModelParameters(metadata: metadata))
+        }
+
+        init(metadata: GGUFMetadataList, tensors: [PlannedTensor], fileType: UInt32?, model: QuantizationModelParameters) {
+            self.metadata = metadata
+            self.tensors = tensors
+            self.fileType = fileType
+            self.model = model
+        }
     }
 
     /// Opens `path`: a GGUF file (or split set) as it is, anything else through `convert`'s
@@ -102,7 +115,7 @@ public enum ModelQuantizer {
 
     /// The importance weights each converted tensor gets, after llama-quantize's checks; with
     /// the warnings for tensors that have no entry.
-    static func importanceAssignments(_ plan: QuantizationPlan, options: QuantizeOptions) throws -> (weights: [String: [Float]], warnings: [String]) {
+    public static func importanceAssignments(_ plan: QuantizationPlan, options: QuantizeOptions) throws -> (weights: [String: [Float]], warnings: [String]) {
         var weights: [String: [Float]] = [:]
         var warnings: [String] = []
         if let matrix = options.importance, let bad = matrix.firstNonFinite {

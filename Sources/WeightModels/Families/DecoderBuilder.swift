@@ -13,6 +13,14 @@ protocol LanguageModelBuilder: ModelFamily {
         -> CausalLanguageModel
 }
 
+extension LanguageModelBuilder {
+    /// The model without adapters.
+    static func languageModel(checkpoint: Checkpoint, architecture: ModelArchitecture, context: ComputeContext) throws
+        -> CausalLanguageModel {
+        try languageModel(checkpoint: checkpoint, architecture: architecture, context: context, adapters: [])
+    }
+}
+
 /// Composes a `DecoderModel` from a family's schema and description: the shared layer parts
 /// (norms, attention, feed-forward, blocks), bound by role so that every family's names come
 /// from its descriptor.

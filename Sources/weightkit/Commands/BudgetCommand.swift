@@ -2,6 +2,7 @@ import ArgumentParser
 import WeightAdapters
 import WeightArchitecture
 import WeightBudget
+import WeightConversion
 import WeightFormats
 
 struct BudgetCommand: ParsableCommand {
@@ -28,6 +29,16 @@ struct BudgetCommand: ParsableCommand {
             "flops_per_token"}: the real adapter (PEFT, MLX or adapter GGUF, checked against the \
             model's shapes), its float32 bytes as run --lora holds them and the FLOPs per token of \
             applying it unmerged.
+            --type MIX gives the bytes of the file `weightkit quantize` (and llama-quantize) \
+            would write: the same per-tensor type choices, metadata and layout (a .gguf, or \
+            anything `convert` reads). MIX is spelled as in `convert --type`: a llama-quantize mix \
+            (q4_k_m, q5_k_s, iq4_xs, iq2_xs, q2_k ...) or one type for every weight (q4_k, q8_0: \
+            as llama-quantize --pure). No importance matrix is assumed unless --imatrix gives \
+            one (it changes some choices); mixes that require one (iq2_xs, iq1_s ...) need it. \
+            --memory then counts those bytes; --json adds "weights": {"mix": {"name", "bytes", \
+            "by_component", "by_type"}}.
+              weightkit budget Qwen3-8B --type q4_k_m --ctx 32768 --memory 8GiB
+
             For several paths, --json prints an array of these objects, each with "path" (as \
             given) first, and --plot one SVG comparing them.
             """
@@ -66,6 +77,12 @@ struct BudgetCommand: ParsableCommand {
     @Option(help: "Video frames in the prompt (vision models).")
     var frames: Int = 0
 
+    @Option(help: ArgumentHelp("The file a quantisation mix writes: q4_k_m, iq4_xs, ... or one type (q4_k: every weight Q4_K).", valueName: "MIX"))
+    var type: String?
+
+    @Option(help: "Importance matrix the mix is planned with (llama-imatrix's GGUF or .dat).")
+    var imatrix: String?
+
     @Option(help: "Memory to fit into, e.g. 16GiB or 24G.")
     var memory: String?
 
@@ -83,6 +100,8 @@ struct BudgetCommand: ParsableCommand {
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("Missing expected argument '<paths> ...': a model to budget") }
+        if type != nil && paths.count > 1 { throw ValidationError("--type budgets one model at a time") }
+        if imatrix != nil && type == nil { throw ValidationError("--imatrix needs --type") }
         guard parallel > 0 else { throw ValidationError("--parallel: '\(parallel)' must be a positive number of sequences") }
         if loraAdapter != nil && paths.count > 1 { throw ValidationError("--lora budgets an adapter on one model") }
         if let loraRank, loraRank <= 0 { throw ValidationError("--lora-rank: '\(loraRank)' must be a positive rank") }
@@ -112,9 +131,11 @@ struct BudgetCommand: ParsableCommand {
         guard paths.count == 1 else { return try runSideBySide() }
         let path = paths[0]
         try reportingErrors {
-            let request = try self.request()
-            let outputs = OutputTargets(force: force, inputs: [path, loraAdapter])
+            var request = try self.request()
+            let outputs = OutputTargets(force: force, inputs: [path, imatrix, loraAdapter])
             try outputs.check(["--plot": plot])
+            let mix = try type.map { try MixBudget.load(model: path, type: $0, imatrix: imatrix) }
+            request.weightBytes = mix?.bytes
             let budget = try ModelBudget.load(path, request: request)
             let adapter = try loraAdapter.map { try Self.adapterBudget($0, model: path) }
             if let plot {
@@ -130,10 +151,14 @@ struct BudgetCommand: ParsableCommand {
                         ("flops_per_token", .int(adapter.flopsPerToken)),
                     ]))
                 }
+                if let mix, case .object(var weights)? = root["weights"] {
+                    weights["mix"] = mix.json
+                    root["weights"] = .object(weights)
+                }
                 Terminal.writeOut(JSONWriter.string(.object(root), indent: 1) + "\n")
             } else {
                 var output = OutputBuffer()
-                BudgetReport.writeText(budget, path: path, into: &output)
+                BudgetReport.writeText(budget, path: path, mix: mix, into: &output)
                 if let adapter, let name = loraAdapter {
                     output.line("")
                     output.line("LoRA adapter \(name): rank \(adapter.rank) on \(adapter.targets.joined(separator: ","))")
