@@ -92,6 +92,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    @Flag(name: .customLong("exact-activations"),
+          help: "Multiply quantised weights with the float32 activations (each row decoded to float32) instead of activations quantised to 8 bits (the default, as llama.cpp). Slower, closer to a float reference.")
+    var exactActivations = false
+
     @Flag(help: "Print {\"prompt_tokens\", \"tokens\", \"text\", \"stop_reason\", \"prefill_tokens_per_second\", \"decode_tokens_per_second\", \"isa\"}.")
     var json = false
 
@@ -129,7 +133,8 @@ struct RunCommand: ParsableCommand {
             let kernels = try Kernels.fromEnvironment(KernelChoice.environment())
             Terminal.writeError("isa: \(kernels)\n")
             let loadStart = monotonicTime()
-            let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels))
+            let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels,
+                                                                                 activations: exactActivations ? .exact : .quantized))
             if let mtp = languageModel as? MetaMTPModel {
                 guard let tokens else { throw CommandFailure("--prompt: multi-token-prediction models run on --tokens only") }
                 try MultiTokenRun(options: multiToken, model: mtp, tokens: tokens, logitsPath: logits, generate: generate ?? 0,

@@ -1,0 +1,542 @@
+// Quantised weights other than Q8_0 against activations quantised to 8 bits: the 32-element
+// types Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL against `wk_block_q8_act` (one scale per 32), the
+// 256-element K-quants Q2_K ... Q6_K and IQ4_XS against `wk_block_q8_k_act` (one scale per 256
+// and the sum of every 16, as llama.cpp's Q8_K). Variants: scalar, AVX2 (maddubs, madd),
+// AVX-512 (the AVX2 code), AVX-512 VNNI (dpbusd, dpwssd on 256-bit registers).
+//
+// Every type is first unpacked to int8 quants: a 32-element block to `small_block` (w = d·q +
+// m), a 256-element one to `super_block` (w = d·scale_j·q − dmin·min_j, j the group of 16, the
+// integer scales and mins as stored). One dot product per family then serves all its types:
+// Σ q·x in integers per 16 or 32 (|w| times x with w's sign, as the unsigned-by-signed
+// instructions take it), sub-block scales applied in integers (int32 holds every sum: at most
+// 16 · 127 · 127 · 128 per group), and one float scaling per block (32) or per 256 (K-quants),
+// the mins from the activations' 16-sums. Decode unpacks a block at a time into registers or
+// the stack; prefill unpacks four rows a chunk at a time into the caller's buffer and reuses
+// them for every token. Layouts are ggml's (ggml-common.h), as bodies/decode.h describes them.
+#include "variant.h"
+
+typedef struct {
+    float d, m;
+    int8_t q[32];
+} small_block;
+
+typedef struct {
+    float d, dmin;
+    int16_t scale[16], min[16];
+    int8_t q[256];
+} super_block;
+
+/// ggml's kvalues_iq4nl: the sixteen levels of IQ4_NL and IQ4_XS.
+static const int8_t iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+static inline float qd_half(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return wk_half_scale_to_float(h);
+}
+
+static inline int is_small_type(int type) {
+    return type == WK_QUANT_Q4_0 || type == WK_QUANT_Q4_1 || type == WK_QUANT_Q5_0 || type == WK_QUANT_Q5_1
+        || type == WK_QUANT_IQ4_NL;
+}
+
+/// Bytes per stored block.
+static inline size_t block_bytes(int type) {
+    switch (type) {
+    case WK_QUANT_Q4_0: return 18;
+    case WK_QUANT_Q4_1: return 20;
+    case WK_QUANT_Q5_0: return 22;
+    case WK_QUANT_Q5_1: return 24;
+    case WK_QUANT_IQ4_NL: return 18;
+    case WK_QUANT_Q2_K: return 84;
+    case WK_QUANT_Q3_K: return 110;
+    case WK_QUANT_Q4_K: return 144;
+    case WK_QUANT_Q5_K: return 176;
+    case WK_QUANT_Q6_K: return 210;
+    case WK_QUANT_IQ4_XS: return 136;
+    default: return 0;
+    }
+}
+
+/// Types whose weights carry an offset (Q4_1, Q5_1 `m`; Q2_K, Q4_K, Q5_K `dmin · min`), which
+/// the products take from the activations' sums.
+static inline int has_offset(int type) {
+    return type == WK_QUANT_Q4_1 || type == WK_QUANT_Q5_1 || type == WK_QUANT_Q2_K || type == WK_QUANT_Q4_K
+        || type == WK_QUANT_Q5_K;
+}
+
+// MARK: Activations in blocks of 256
+
+void WK_FN(quantize_q8_k_act)(const float *x, wk_block_q8_k_act *out, size_t count) {
+    for (size_t b = 0; b < count / 256; b++) {
+        const float *v = x + b * 256;
+        float amax = 0;
+#if WK_HAS_AVX512
+        __m512 m = _mm512_setzero_ps();
+        for (int j = 0; j < 256; j += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(v + j)));
+        amax = _mm512_reduce_max_ps(m);
+#else
+        for (int j = 0; j < 256; j++) { const float a = fabsf(v[j]); if (a > amax) amax = a; }
+#endif
+        const float d = amax / 127.0f;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        out[b].d = d;
+#if WK_HAS_AVX512
+        const __m512 scale = _mm512_set1_ps(id);
+        for (int j = 0; j < 256; j += 16)
+            _mm_storeu_si128((__m128i *)(out[b].qs + j), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(v + j), scale))));
+#elif WK_HAS_AVX2
+        // cvtps rounds to nearest even, as lrintf in the default rounding mode.
+        const __m256 scale = _mm256_set1_ps(id);
+        for (int j = 0; j < 256; j += 32) {
+            const __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(v + j), scale));
+            const __m256i b1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(v + j + 8), scale));
+            const __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(v + j + 16), scale));
+            const __m256i e = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(v + j + 24), scale));
+            // packs work within 128-bit lanes; the permute puts the 32 values back in order.
+            const __m256i words = _mm256_packs_epi32(a, b1), words2 = _mm256_packs_epi32(c, e);
+            const __m256i bytes = _mm256_packs_epi16(words, words2);
+            _mm256_storeu_si256((__m256i *)(out[b].qs + j),
+                                _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        }
+#else
+        for (int j = 0; j < 256; j++) out[b].qs[j] = (int8_t)lrintf(v[j] * id);
+#endif
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int j = 0; j < 16; j++) sum += out[b].qs[16 * g + j];
+            out[b].bsums[g] = (int16_t)sum;
+        }
+    }
+}
+
+// MARK: Unpacking 32-element blocks
+
+/// Nibbles of 16 bytes: element j in the low nibble of byte j, j + 16 in the high one.
+static inline void nibbles(const uint8_t *qs, uint8_t q[32]) {
+    for (int j = 0; j < 16; j++) { q[j] = qs[j] & 0x0F; q[j + 16] = qs[j] >> 4; }
+}
+
+/// Adds the fifth bits (bit j of the little-endian u32 at `qh`: element j) to nibbles.
+static inline void fifth_bits(const uint8_t *qh_bytes, uint8_t q[32]) {
+    uint32_t qh;
+    memcpy(&qh, qh_bytes, 4);
+    for (int j = 0; j < 32; j++) q[j] |= (uint8_t)(((qh >> j) & 1) << 4);
+}
+
+#if WK_HAS_AVX2
+static inline __m256i nibbles256(const uint8_t *qs) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)qs), low = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low), _mm_and_si128(v, low));
+}
+
+/// 0x10 in byte j where bit j of the u32 at `qh_bytes` is set.
+static inline __m256i fifth_bits256(const uint8_t *qh_bytes) {
+    uint32_t qh;
+    memcpy(&qh, qh_bytes, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i bits = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bits), bits), _mm256_set1_epi8(0x10));
+}
+
+/// The 32 int8 quants of a 32-element block, its scale and offset.
+static inline __m256i load_small(int type, const uint8_t *s, float *d, float *m) {
+    *d = qd_half(s);
+    *m = 0;
+    switch (type) {
+    case WK_QUANT_Q4_0: return _mm256_sub_epi8(nibbles256(s + 2), _mm256_set1_epi8(8));
+    case WK_QUANT_Q4_1: *m = qd_half(s + 2); return nibbles256(s + 4);
+    case WK_QUANT_Q5_0: return _mm256_sub_epi8(_mm256_or_si256(nibbles256(s + 6), fifth_bits256(s + 2)), _mm256_set1_epi8(16));
+    case WK_QUANT_Q5_1: *m = qd_half(s + 2); return _mm256_or_si256(nibbles256(s + 8), fifth_bits256(s + 4));
+    default: {  // IQ4_NL
+        const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4_levels));
+        return _mm256_shuffle_epi8(table, nibbles256(s + 2));
+    }
+    }
+}
+#endif
+
+static inline __attribute__((always_inline)) void unpack_small(int type, const uint8_t *s, small_block *out) {
+#if WK_HAS_AVX2
+    _mm256_storeu_si256((__m256i *)out->q, load_small(type, s, &out->d, &out->m));
+#else
+    uint8_t q[32];
+    out->d = qd_half(s);
+    out->m = 0;
+    switch (type) {
+    case WK_QUANT_Q4_0: nibbles(s + 2, q); for (int j = 0; j < 32; j++) out->q[j] = (int8_t)(q[j] - 8); break;
+    case WK_QUANT_Q4_1: out->m = qd_half(s + 2); nibbles(s + 4, q); memcpy(out->q, q, 32); break;
+    case WK_QUANT_Q5_0:
+        nibbles(s + 6, q); fifth_bits(s + 2, q);
+        for (int j = 0; j < 32; j++) out->q[j] = (int8_t)(q[j] - 16);
+        break;
+    case WK_QUANT_Q5_1: out->m = qd_half(s + 2); nibbles(s + 8, q); fifth_bits(s + 4, q); memcpy(out->q, q, 32); break;
+    default: nibbles(s + 2, q); for (int j = 0; j < 32; j++) out->q[j] = iq4_levels[q[j]]; break;
+    }
+#endif
+}
+
+// MARK: Unpacking 256-element blocks
+
+/// The eight 6-bit scales and mins of Q4_K and Q5_K, each for two groups of 16.
+static inline void k_scales(const uint8_t *q, super_block *out) {
+    for (int j = 0; j < 4; j++) {
+        const int s0 = q[j] & 63, m0 = q[j + 4] & 63;
+        const int s1 = (q[j + 8] & 0x0F) | ((q[j] >> 6) << 4), m1 = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
+        out->scale[2 * j] = out->scale[2 * j + 1] = (int16_t)s0;
+        out->min[2 * j] = out->min[2 * j + 1] = (int16_t)m0;
+        out->scale[2 * (j + 4)] = out->scale[2 * (j + 4) + 1] = (int16_t)s1;
+        out->min[2 * (j + 4)] = out->min[2 * (j + 4) + 1] = (int16_t)m1;
+    }
+}
+
+static inline __attribute__((always_inline)) void unpack_super(int type, const uint8_t *s, super_block *out) {
+    switch (type) {
+    case WK_QUANT_Q2_K: {
+        out->d = qd_half(s + 80);
+        out->dmin = qd_half(s + 82);
+        for (int j = 0; j < 16; j++) { out->scale[j] = (int16_t)(s[j] & 0x0F); out->min[j] = (int16_t)(s[j] >> 4); }
+        const uint8_t *qs = s + 16;
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++)
+                for (int l = 0; l < 32; l++) out->q[128 * h + 32 * k + l] = (int8_t)((qs[32 * h + l] >> (2 * k)) & 3);
+        break;
+    }
+    case WK_QUANT_Q3_K: {
+        out->d = qd_half(s + 108);
+        out->dmin = 0;
+        const uint8_t *sc = s + 96, *hmask = s, *qs = s + 32;
+        for (int i = 0; i < 16; i++) {
+            const int low = i < 8 ? sc[i] & 0x0F : sc[i - 8] >> 4;
+            const int high = (sc[8 + i % 4] >> (2 * (i / 4))) & 3;
+            out->scale[i] = (int16_t)((low | (high << 4)) - 32);
+            out->min[i] = 0;
+        }
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++)
+                for (int l = 0; l < 32; l++)
+                    out->q[128 * h + 32 * k + l] = (int8_t)(((qs[32 * h + l] >> (2 * k)) & 3)
+                                                            - ((((hmask[l] >> (4 * h + k)) & 1) ^ 1) << 2));
+        break;
+    }
+    case WK_QUANT_Q4_K: {
+        out->d = qd_half(s);
+        out->dmin = qd_half(s + 2);
+        k_scales(s + 4, out);
+        const uint8_t *qs = s + 16;
+#if WK_HAS_AVX2
+        const __m256i low = _mm256_set1_epi8(0x0F);
+        for (int i = 0; i < 4; i++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * i));
+            _mm256_storeu_si256((__m256i *)(out->q + 64 * i), _mm256_and_si256(v, low));
+            _mm256_storeu_si256((__m256i *)(out->q + 64 * i + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
+        }
+#else
+        for (int i = 0; i < 4; i++)
+            for (int l = 0; l < 32; l++) {
+                out->q[64 * i + l] = (int8_t)(qs[32 * i + l] & 0x0F);
+                out->q[64 * i + 32 + l] = (int8_t)(qs[32 * i + l] >> 4);
+            }
+#endif
+        break;
+    }
+    case WK_QUANT_Q5_K: {
+        out->d = qd_half(s);
+        out->dmin = qd_half(s + 2);
+        k_scales(s + 4, out);
+        const uint8_t *qh = s + 16, *qs = s + 48;
+#if WK_HAS_AVX2
+        const __m256i low = _mm256_set1_epi8(0x0F), high = _mm256_loadu_si256((const __m256i *)qh);
+        for (int i = 0; i < 4; i++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * i));
+            // Bit `sub` of qh[l] moved to bit 4: shift right by sub - 4 (or left by 4 - sub).
+            const int sub0 = 2 * i, sub1 = 2 * i + 1;
+            const __m256i bit = _mm256_set1_epi8(0x10);
+            const __m256i h0 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, _mm256_set1_epi8((char)(1 << sub0))),
+                                                                  _mm256_set1_epi8((char)(1 << sub0))), bit);
+            const __m256i h1 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, _mm256_set1_epi8((char)(1 << sub1))),
+                                                                  _mm256_set1_epi8((char)(1 << sub1))), bit);
+            _mm256_storeu_si256((__m256i *)(out->q + 64 * i), _mm256_or_si256(_mm256_and_si256(v, low), h0));
+            _mm256_storeu_si256((__m256i *)(out->q + 64 * i + 32),
+                                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low), h1));
+        }
+#else
+        for (int sub = 0; sub < 8; sub++) {
+            const uint8_t *q = qs + 32 * (sub / 2);
+            const int shift = 4 * (sub % 2);
+            for (int l = 0; l < 32; l++)
+                out->q[32 * sub + l] = (int8_t)(((q[l] >> shift) & 0x0F) | (((qh[l] >> sub) & 1) << 4));
+        }
+#endif
+        break;
+    }
+    case WK_QUANT_Q6_K: {
+        out->d = qd_half(s + 208);
+        out->dmin = 0;
+        const int8_t *scales = (const int8_t *)(s + 192);
+        for (int j = 0; j < 16; j++) { out->scale[j] = scales[j]; out->min[j] = 0; }
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = s + 64 * h, *qh = s + 128 + 32 * h;
+#if WK_HAS_AVX2
+            const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3), offset = _mm256_set1_epi8(32);
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i hv = _mm256_loadu_si256((const __m256i *)qh);
+            const __m256i lows[4] = {_mm256_and_si256(l0, low), _mm256_and_si256(l1, low),
+                                     _mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(_mm256_srli_epi16(l1, 4), low)};
+            WK_UNROLL for (int k = 0; k < 4; k++) {
+                const __m256i hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 2 * k), three), 4);
+                _mm256_storeu_si256((__m256i *)(out->q + 128 * h + 32 * k), _mm256_sub_epi8(_mm256_or_si256(lows[k], hi), offset));
+            }
+#else
+            for (int k = 0; k < 4; k++) {
+                const uint8_t *lo = ql + 32 * (k % 2);
+                const int nibble = 4 * (k / 2);
+                for (int l = 0; l < 32; l++)
+                    out->q[128 * h + 32 * k + l] = (int8_t)((((lo[l] >> nibble) & 0x0F) | (((qh[l] >> (2 * k)) & 3) << 4)) - 32);
+            }
+#endif
+        }
+        break;
+    }
+    default: {  // IQ4_XS
+        out->d = qd_half(s);
+        out->dmin = 0;
+        uint16_t high;
+        uint32_t low;
+        memcpy(&high, s + 2, 2);
+        memcpy(&low, s + 4, 4);
+        for (int j = 0; j < 8; j++) {
+            const int scale = (int)(((low >> (4 * j)) & 0x0F) | (((high >> (2 * j)) & 3) << 4)) - 32;
+            out->scale[2 * j] = out->scale[2 * j + 1] = (int16_t)scale;
+            out->min[2 * j] = out->min[2 * j + 1] = 0;
+        }
+        const uint8_t *qs = s + 8;
+#if WK_HAS_AVX2
+        const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4_levels));
+        for (int j = 0; j < 8; j++)
+            _mm256_storeu_si256((__m256i *)(out->q + 32 * j), _mm256_shuffle_epi8(table, nibbles256(qs + 16 * j)));
+#else
+        for (int j = 0; j < 8; j++)
+            for (int l = 0; l < 16; l++) {
+                out->q[32 * j + l] = iq4_levels[qs[16 * j + l] & 0x0F];
+                out->q[32 * j + 16 + l] = iq4_levels[qs[16 * j + l] >> 4];
+            }
+#endif
+        break;
+    }
+    }
+}
+
+// MARK: Dot products of unpacked blocks
+
+#if WK_HAS_AVX2
+/// |w| times x with w's sign, in pairs: 16 int16 (at most 2 · 127 · 127, no saturation).
+static inline __m256i pair_products(__m256i w, __m256i x) {
+    return _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+}
+
+/// Σ over 32 int8 pairs in 8 int32 lanes (four pairs each).
+static inline __m256i quad_products(__m256i w, __m256i x) {
+#if WK_HAS_VNNI
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+#else
+    return _mm256_madd_epi16(pair_products(w, x), _mm256_set1_epi16(1));
+#endif
+}
+
+/// Σ of 32 int8 activations in 8 int32 lanes.
+static inline __m256i quad_sums(__m256i x) {
+#if WK_HAS_VNNI
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), x);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), x), _mm256_set1_epi16(1));
+#endif
+}
+
+static inline float qd_horizontal_sum(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+typedef __m256 dot_acc;
+#define DOT_ZERO() _mm256_setzero_ps()
+#define DOT_TOTAL(acc) qd_horizontal_sum(acc)
+#else
+typedef float dot_acc;
+#define DOT_ZERO() 0.0f
+#define DOT_TOTAL(acc) (acc)
+#endif
+
+/// acc + d_x · (d_w · Σ q·x + m_w · Σ x) for one 32-element block.
+static inline __attribute__((always_inline))
+dot_acc small_dot(const small_block *w, const wk_block_q8_act *x, int offset, dot_acc acc) {
+#if WK_HAS_AVX2
+    const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs);
+    const __m256i p = quad_products(_mm256_loadu_si256((const __m256i *)w->q), xq);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w->d * x->d), _mm256_cvtepi32_ps(p), acc);
+    if (offset) acc = _mm256_fmadd_ps(_mm256_set1_ps(w->m * x->d), _mm256_cvtepi32_ps(quad_sums(xq)), acc);
+    return acc;
+#else
+    int isum = 0, xsum = 0;
+    for (int j = 0; j < 32; j++) { isum += (int)w->q[j] * (int)x->qs[j]; xsum += x->qs[j]; }
+    acc += x->d * (w->d * (float)isum);
+    if (offset) acc += x->d * (w->m * (float)xsum);
+    return acc;
+#endif
+}
+
+/// acc + d_x · (d · Σ_j scale_j · Σ_{16} q·x − dmin · Σ_j min_j · bsum_j) for one 256-element block.
+static inline __attribute__((always_inline))
+dot_acc super_dot(const super_block *w, const wk_block_q8_k_act *x, int offset, dot_acc acc) {
+#if WK_HAS_AVX2
+    __m256i isum = _mm256_setzero_si256();
+    WK_UNROLL for (int i = 0; i < 8; i++) {
+        const __m256i p = pair_products(_mm256_loadu_si256((const __m256i *)(w->q + 32 * i)),
+                                        _mm256_loadu_si256((const __m256i *)(x->qs + 32 * i)));
+        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(w->scale[2 * i + 1]), _mm_set1_epi16(w->scale[2 * i]));
+#if WK_HAS_VNNI
+        isum = _mm256_dpwssd_epi32(isum, p, scale);
+#else
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale));
+#endif
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w->d * x->d), _mm256_cvtepi32_ps(isum), acc);
+    if (offset) {
+        const __m256i mins = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)w->min),
+                                               _mm256_loadu_si256((const __m256i *)x->bsums));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(-w->dmin * x->d), _mm256_cvtepi32_ps(mins), acc);
+    }
+    return acc;
+#else
+    int isum = 0, msum = 0;
+    for (int g = 0; g < 16; g++) {
+        int p = 0;
+        for (int j = 0; j < 16; j++) p += (int)w->q[16 * g + j] * (int)x->qs[16 * g + j];
+        isum += (int)w->scale[g] * p;
+        msum += (int)w->min[g] * (int)x->bsums[g];
+    }
+    acc += x->d * (w->d * (float)isum);
+    if (offset) acc -= x->d * (w->dmin * (float)msum);
+    return acc;
+#endif
+}
+
+// MARK: Decode
+
+static inline __attribute__((always_inline))
+float small_row_dot(int type, const uint8_t *row, size_t blocks, const wk_block_q8_act *x) {
+    const size_t bytes = block_bytes(type);
+    const int offset = has_offset(type);
+    dot_acc acc0 = DOT_ZERO(), acc1 = DOT_ZERO();
+    size_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        small_block w0, w1;
+        unpack_small(type, row + b * bytes, &w0);
+        unpack_small(type, row + (b + 1) * bytes, &w1);
+        acc0 = small_dot(&w0, x + b, offset, acc0);
+        acc1 = small_dot(&w1, x + b + 1, offset, acc1);
+    }
+    if (b < blocks) {
+        small_block w;
+        unpack_small(type, row + b * bytes, &w);
+        acc0 = small_dot(&w, x + b, offset, acc0);
+    }
+    return DOT_TOTAL(acc0 + acc1);
+}
+
+static inline __attribute__((always_inline))
+float super_row_dot(int type, const uint8_t *row, size_t blocks, const wk_block_q8_k_act *x) {
+    const size_t bytes = block_bytes(type);
+    const int offset = has_offset(type);
+    dot_acc acc = DOT_ZERO();
+    for (size_t b = 0; b < blocks; b++) {
+        super_block w;
+        unpack_super(type, row + b * bytes, &w);
+        acc = super_dot(&w, x + b, offset, acc);
+    }
+    return DOT_TOTAL(acc);
+}
+
+/// Rows one after another, each one sequential stream (as the Q8_0 rows, bodies/q8.h).
+static inline __attribute__((always_inline))
+void matvec_type(int type, const uint8_t *w, size_t row_stride, size_t rows, size_t blocks, const void *x, float *y) {
+    if (is_small_type(type))
+        for (size_t r = 0; r < rows; r++) y[r] = small_row_dot(type, w + r * row_stride, blocks, (const wk_block_q8_act *)x);
+    else
+        for (size_t r = 0; r < rows; r++) y[r] = super_row_dot(type, w + r * row_stride, blocks, (const wk_block_q8_k_act *)x);
+}
+
+void WK_FN(matvec_quant)(int type, const void *weights, size_t row_stride, size_t rows, size_t blocks,
+                         const void *x, float *y) {
+    const uint8_t *w = (const uint8_t *)weights;
+    switch (type) {
+#define WK_CASE(T) case T: matvec_type(T, w, row_stride, rows, blocks, x, y); break;
+    WK_CASE(WK_QUANT_Q4_0) WK_CASE(WK_QUANT_Q4_1) WK_CASE(WK_QUANT_Q5_0) WK_CASE(WK_QUANT_Q5_1)
+    WK_CASE(WK_QUANT_IQ4_NL) WK_CASE(WK_QUANT_Q2_K) WK_CASE(WK_QUANT_Q3_K) WK_CASE(WK_QUANT_Q4_K)
+    WK_CASE(WK_QUANT_Q5_K) WK_CASE(WK_QUANT_Q6_K) WK_CASE(WK_QUANT_IQ4_XS)
+#undef WK_CASE
+    default: break;
+    }
+}
+
+// MARK: Prefill
+
+/// Rows unpacked together, and blocks per chunk (four rows of a chunk fill about 20 KiB).
+enum { QG_ROWS = 4, QG_SMALL_CHUNK = 128, QG_SUPER_CHUNK = 16 };
+
+_Static_assert(QG_ROWS * QG_SMALL_CHUNK * sizeof(small_block) <= WK_GEMM_QUANT_SCRATCH_BYTES, "scratch for 32-element blocks");
+_Static_assert(QG_ROWS * QG_SUPER_CHUNK * sizeof(super_block) <= WK_GEMM_QUANT_SCRATCH_BYTES, "scratch for 256-element blocks");
+
+static inline __attribute__((always_inline))
+void gemm_type(int type, const uint8_t *w, size_t row_stride, size_t rows, size_t blocks, const void *x, size_t m,
+               float *y, size_t ldy, void *scratch) {
+    const size_t bytes = block_bytes(type);
+    const int small = is_small_type(type), offset = has_offset(type);
+    const size_t chunk = small ? QG_SMALL_CHUNK : QG_SUPER_CHUNK;
+    for (size_t r0 = 0; r0 < rows; r0 += QG_ROWS) {
+        const size_t nr = rows - r0 < QG_ROWS ? rows - r0 : QG_ROWS;
+        for (size_t c0 = 0; c0 < blocks; c0 += chunk) {
+            const size_t nc = blocks - c0 < chunk ? blocks - c0 : chunk;
+            for (size_t r = 0; r < nr; r++)
+                for (size_t c = 0; c < nc; c++) {
+                    const uint8_t *block = w + (r0 + r) * row_stride + (c0 + c) * bytes;
+                    if (small) unpack_small(type, block, (small_block *)scratch + r * chunk + c);
+                    else unpack_super(type, block, (super_block *)scratch + r * chunk + c);
+                }
+            for (size_t t = 0; t < m; t++)
+                for (size_t r = 0; r < nr; r++) {
+                    dot_acc acc = DOT_ZERO();
+                    if (small) {
+                        const small_block *u = (const small_block *)scratch + r * chunk;
+                        const wk_block_q8_act *xb = (const wk_block_q8_act *)x + t * blocks + c0;
+                        for (size_t c = 0; c < nc; c++) acc = small_dot(u + c, xb + c, offset, acc);
+                    } else {
+                        const super_block *u = (const super_block *)scratch + r * chunk;
+                        const wk_block_q8_k_act *xb = (const wk_block_q8_k_act *)x + t * blocks + c0;
+                        for (size_t c = 0; c < nc; c++) acc = super_dot(u + c, xb + c, offset, acc);
+                    }
+                    float *out = y + t * ldy + r0 + r;
+                    *out = (c0 > 0 ? *out : 0.0f) + DOT_TOTAL(acc);
+                }
+        }
+    }
+}
+
+void WK_FN(gemm_quant)(int type, const void *weights, size_t row_stride, size_t rows, size_t blocks, const void *x,
+                       size_t m, float *y, size_t ldy, void *scratch) {
+    const uint8_t *w = (const uint8_t *)weights;
+    switch (type) {
+#define WK_CASE(T) case T: gemm_type(T, w, row_stride, rows, blocks, x, m, y, ldy, scratch); break;
+    WK_CASE(WK_QUANT_Q4_0) WK_CASE(WK_QUANT_Q4_1) WK_CASE(WK_QUANT_Q5_0) WK_CASE(WK_QUANT_Q5_1)
+    WK_CASE(WK_QUANT_IQ4_NL) WK_CASE(WK_QUANT_Q2_K) WK_CASE(WK_QUANT_Q3_K) WK_CASE(WK_QUANT_Q4_K)
+    WK_CASE(WK_QUANT_Q5_K) WK_CASE(WK_QUANT_Q6_K) WK_CASE(WK_QUANT_IQ4_XS)
+#undef WK_CASE
+    default: break;
+    }
+}
+
+#include "variant_end.h"
