@@ -5,8 +5,8 @@
 // AVX-512 (the AVX2 code), AVX-512 VNNI (dpbusd, dpwssd on 256-bit registers).
 //
 // Every type is first unpacked to int8 quants: a 32-element block to `small_block` (w = d·q +
-// m), a 256-element one to `super_block` (w = d·scale_j·q − dmin·min_j, j the group of 16, the
-// integer scales and mins as stored). One dot product per family then serves all its types:
+// m), a 256-element one to `super_block` (w = d·scale_j·(q − offset) − dmin·min_j, j the group
+// of 16, the integer scales and mins as stored, q unsigned where the type allows). One dot product per family then serves all its types:
 // Σ q·x in integers per 16 or 32 (|w| times x with w's sign, as the unsigned-by-signed
 // instructions take it), sub-block scales applied in integers (int32 holds every sum: at most
 // 16 · 127 · 127 · 128 per group), and one float scaling per block (32) or per 256 (K-quants),
@@ -20,11 +20,19 @@ typedef struct {
     int8_t q[32];
 } small_block;
 
+/// A 256-element block unpacked: w = d · scale_j · (q − offset) − dmin · min_j for the group j of
+/// 16, with q unsigned (0 … 63) and `unsigned_offset` 0 (Q2_K, Q4_K, Q5_K), 4 (Q3_K) or 32
+/// (Q6_K); IQ4_XS keeps its signed levels (−127 … 113) and offset 0.
 typedef struct {
     float d, dmin;
     int16_t scale[16], min[16];
     int8_t q[256];
 } super_block;
+
+/// log2 of the offset of a K-quant's unsigned quants (see super_block); 0 for none.
+static inline int unsigned_offset_shift(int type) {
+    return type == WK_QUANT_Q6_K ? 5 : type == WK_QUANT_Q3_K ? 2 : 0;
+}
 
 /// ggml's kvalues_iq4nl: the sixteen levels of IQ4_NL and IQ4_XS.
 static const int8_t iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
@@ -217,7 +225,7 @@ static inline __attribute__((always_inline)) void unpack_super(int type, const u
             for (int k = 0; k < 4; k++)
                 for (int l = 0; l < 32; l++)
                     out->q[128 * h + 32 * k + l] = (int8_t)(((qs[32 * h + l] >> (2 * k)) & 3)
-                                                            - ((((hmask[l] >> (4 * h + k)) & 1) ^ 1) << 2));
+                                                            | (((hmask[l] >> (4 * h + k)) & 1) << 2));
         break;
     }
     case WK_QUANT_Q4_K: {
@@ -279,21 +287,21 @@ static inline __attribute__((always_inline)) void unpack_super(int type, const u
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = s + 64 * h, *qh = s + 128 + 32 * h;
 #if WK_HAS_AVX2
-            const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3), offset = _mm256_set1_epi8(32);
+            const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
             const __m256i hv = _mm256_loadu_si256((const __m256i *)qh);
             const __m256i lows[4] = {_mm256_and_si256(l0, low), _mm256_and_si256(l1, low),
                                      _mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(_mm256_srli_epi16(l1, 4), low)};
             WK_UNROLL for (int k = 0; k < 4; k++) {
                 const __m256i hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, 2 * k), three), 4);
-                _mm256_storeu_si256((__m256i *)(out->q + 128 * h + 32 * k), _mm256_sub_epi8(_mm256_or_si256(lows[k], hi), offset));
+                _mm256_storeu_si256((__m256i *)(out->q + 128 * h + 32 * k), _mm256_or_si256(lows[k], hi));
             }
 #else
             for (int k = 0; k < 4; k++) {
                 const uint8_t *lo = ql + 32 * (k % 2);
                 const int nibble = 4 * (k / 2);
                 for (int l = 0; l < 32; l++)
-                    out->q[128 * h + 32 * k + l] = (int8_t)((((lo[l] >> nibble) & 0x0F) | (((qh[l] >> (2 * k)) & 3) << 4)) - 32);
+                    out->q[128 * h + 32 * k + l] = (int8_t)(((lo[l] >> nibble) & 0x0F) | (((qh[l] >> (2 * k)) & 3) << 4));
             }
 #endif
         }
@@ -389,20 +397,29 @@ dot_acc small_dot(const small_block *w, const wk_block_q8_act *x, int offset, do
 #endif
 }
 
-/// acc + d_x · (d · Σ_j scale_j · Σ_{16} q·x − dmin · Σ_j min_j · bsum_j) for one 256-element block.
+/// acc + d_x · (d · Σ_j scale_j · Σ_{16} q·x − dmin · Σ_j min_j · bsum_j) for one 256-element block:
+/// Σ q·x as Σ u·x − offset · bsum_j with the unsigned quants u (no sign instructions; the pairs
+/// stay below 2 · 63 · 127), IQ4_XS's signed levels with the sign trick.
 static inline __attribute__((always_inline))
-dot_acc super_dot(const super_block *w, const wk_block_q8_k_act *x, int offset, dot_acc acc) {
+dot_acc super_dot(int type, const super_block *w, const wk_block_q8_k_act *x, dot_acc acc) {
+    const int offset = has_offset(type), shift = unsigned_offset_shift(type);
 #if WK_HAS_AVX2
     __m256i isum = _mm256_setzero_si256();
     WK_UNROLL for (int i = 0; i < 8; i++) {
-        const __m256i p = pair_products(_mm256_loadu_si256((const __m256i *)(w->q + 32 * i)),
-                                        _mm256_loadu_si256((const __m256i *)(x->qs + 32 * i)));
+        const __m256i wq = _mm256_loadu_si256((const __m256i *)(w->q + 32 * i));
+        const __m256i xq = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * i));
+        const __m256i p = type == WK_QUANT_IQ4_XS ? pair_products(wq, xq) : _mm256_maddubs_epi16(wq, xq);
         const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(w->scale[2 * i + 1]), _mm_set1_epi16(w->scale[2 * i]));
 #if WK_HAS_VNNI
         isum = _mm256_dpwssd_epi32(isum, p, scale);
 #else
         isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale));
 #endif
+    }
+    if (shift) {
+        const __m256i sums = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)w->scale),
+                                               _mm256_loadu_si256((const __m256i *)x->bsums));
+        isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(sums, shift));
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(w->d * x->d), _mm256_cvtepi32_ps(isum), acc);
     if (offset) {
@@ -416,6 +433,7 @@ dot_acc super_dot(const super_block *w, const wk_block_q8_k_act *x, int offset, 
     for (int g = 0; g < 16; g++) {
         int p = 0;
         for (int j = 0; j < 16; j++) p += (int)w->q[16 * g + j] * (int)x->qs[16 * g + j];
+        if (shift) p -= (int)x->bsums[g] << shift;
         isum += (int)w->scale[g] * p;
         msum += (int)w->min[g] * (int)x->bsums[g];
     }
@@ -451,12 +469,11 @@ float small_row_dot(int type, const uint8_t *row, size_t blocks, const wk_block_
 static inline __attribute__((always_inline))
 float super_row_dot(int type, const uint8_t *row, size_t blocks, const wk_block_q8_k_act *x) {
     const size_t bytes = block_bytes(type);
-    const int offset = has_offset(type);
     dot_acc acc = DOT_ZERO();
     for (size_t b = 0; b < blocks; b++) {
         super_block w;
         unpack_super(type, row + b * bytes, &w);
-        acc = super_dot(&w, x + b, offset, acc);
+        acc = super_dot(type, &w, x + b, acc);
     }
     return DOT_TOTAL(acc);
 }
@@ -491,6 +508,121 @@ enum { QG_ROWS = 4, QG_SMALL_CHUNK = 128, QG_SUPER_CHUNK = 16 };
 _Static_assert(QG_ROWS * QG_SMALL_CHUNK * sizeof(small_block) <= WK_GEMM_QUANT_SCRATCH_BYTES, "scratch for 32-element blocks");
 _Static_assert(QG_ROWS * QG_SUPER_CHUNK * sizeof(super_block) <= WK_GEMM_QUANT_SCRATCH_BYTES, "scratch for 256-element blocks");
 
+#if WK_HAS_AVX2
+/// Tokens per tile of the 32-element types (4 rows each) and rows per tile of the 256-element
+/// ones (2 tokens each): the accumulators stay in registers (16 vector registers with AVX2, 32
+/// with AVX-512).
+enum { QT_SMALL_TOKENS = WK_HAS_AVX512 ? 4 : 2, QT_SUPER_ROWS = WK_HAS_AVX512 ? 4 : 2 };
+
+/// The unpacked rows `u` (row r at u + r · chunk) of `nc` 32-element blocks times
+/// QT_SMALL_TOKENS tokens (token t at x + t · blocks), 4 rows a tile: every load of a weight or
+/// an activation block serves the whole tile. Adds into (or, when `first`, sets) y[t · ldy + r].
+static inline __attribute__((always_inline))
+void small_tile(int type, const small_block *u, size_t chunk, const wk_block_q8_act *x, size_t blocks, size_t nc,
+                float *y, size_t ldy, int first) {
+    enum { T = QT_SMALL_TOKENS };
+    // Q4_1 and Q5_1 store unsigned quants: they multiply x as they are, without the sign trick.
+    const int offset = has_offset(type);
+    __m256 acc[T][4];
+    WK_UNROLL for (int t = 0; t < T; t++) WK_UNROLL for (int r = 0; r < 4; r++) acc[t][r] = _mm256_setzero_ps();
+    for (size_t c = 0; c < nc; c++) {
+        __m256i w[4], magnitude[4];
+        __m256 dw[4], mw[4];
+        WK_UNROLL for (int r = 0; r < 4; r++) {
+            const small_block *b = u + r * chunk + c;
+            w[r] = _mm256_loadu_si256((const __m256i *)b->q);
+            magnitude[r] = offset ? w[r] : _mm256_sign_epi8(w[r], w[r]);
+            dw[r] = _mm256_set1_ps(b->d);
+            mw[r] = _mm256_set1_ps(b->m);
+        }
+        WK_UNROLL for (int t = 0; t < T; t++) {
+            const wk_block_q8_act *xb = x + t * blocks + c;
+            const __m256i xq = _mm256_loadu_si256((const __m256i *)xb->qs);
+            const __m256 dx = _mm256_set1_ps(xb->d);
+            __m256 sums = _mm256_setzero_ps();
+            if (offset) sums = _mm256_cvtepi32_ps(quad_sums(xq));
+            WK_UNROLL for (int r = 0; r < 4; r++) {
+                const __m256i signed_x = offset ? xq : _mm256_sign_epi8(xq, w[r]);
+#if WK_HAS_VNNI
+                const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), magnitude[r], signed_x);
+#else
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude[r], signed_x), _mm256_set1_epi16(1));
+#endif
+                acc[t][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dx), acc[t][r]);
+                if (offset) acc[t][r] = _mm256_fmadd_ps(sums, _mm256_mul_ps(mw[r], dx), acc[t][r]);
+            }
+        }
+    }
+    WK_UNROLL for (int t = 0; t < T; t++)
+        WK_UNROLL for (int r = 0; r < 4; r++) {
+            float *out = y + t * ldy + r;
+            *out = (first ? 0.0f : *out) + qd_horizontal_sum(acc[t][r]);
+        }
+}
+
+/// The same for 256-element blocks, QT_SUPER_ROWS rows times 2 tokens: the integer sums of a
+/// block per row and token (super_dot's arithmetic), then one float multiply-add each.
+static inline __attribute__((always_inline))
+void super_tile(int type, const super_block *u, size_t chunk, const wk_block_q8_k_act *x, size_t blocks, size_t nc,
+                float *y, size_t ldy, int first) {
+    enum { R = QT_SUPER_ROWS };
+    const int offset = has_offset(type), shift = unsigned_offset_shift(type);
+    __m256 acc[2][R];
+    WK_UNROLL for (int t = 0; t < 2; t++) WK_UNROLL for (int r = 0; r < R; r++) acc[t][r] = _mm256_setzero_ps();
+    for (size_t c = 0; c < nc; c++) {
+        const wk_block_q8_k_act *x0 = x + c, *x1 = x + blocks + c;
+        __m256i isum[2][R];
+        WK_UNROLL for (int t = 0; t < 2; t++) WK_UNROLL for (int r = 0; r < R; r++) isum[t][r] = _mm256_setzero_si256();
+        WK_UNROLL for (int i = 0; i < 8; i++) {
+            const __m256i xa = _mm256_loadu_si256((const __m256i *)(x0->qs + 32 * i));
+            const __m256i xb = _mm256_loadu_si256((const __m256i *)(x1->qs + 32 * i));
+            WK_UNROLL for (int r = 0; r < R; r++) {
+                const super_block *b = u + r * chunk + c;
+                const __m256i wq = _mm256_loadu_si256((const __m256i *)(b->q + 32 * i));
+                const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(b->scale[2 * i + 1]), _mm_set1_epi16(b->scale[2 * i]));
+                __m256i pa, pb;
+                if (type == WK_QUANT_IQ4_XS) {
+                    const __m256i magnitude = _mm256_sign_epi8(wq, wq);
+                    pa = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(xa, wq));
+                    pb = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(xb, wq));
+                } else {
+                    pa = _mm256_maddubs_epi16(wq, xa);
+                    pb = _mm256_maddubs_epi16(wq, xb);
+                }
+#if WK_HAS_VNNI
+                isum[0][r] = _mm256_dpwssd_epi32(isum[0][r], pa, scale);
+                isum[1][r] = _mm256_dpwssd_epi32(isum[1][r], pb, scale);
+#else
+                isum[0][r] = _mm256_add_epi32(isum[0][r], _mm256_madd_epi16(pa, scale));
+                isum[1][r] = _mm256_add_epi32(isum[1][r], _mm256_madd_epi16(pb, scale));
+#endif
+            }
+        }
+        WK_UNROLL for (int t = 0; t < 2; t++) {
+            const wk_block_q8_k_act *xt = t == 0 ? x0 : x1;
+            const __m256i bsums = _mm256_loadu_si256((const __m256i *)xt->bsums);
+            WK_UNROLL for (int r = 0; r < R; r++) {
+                const super_block *b = u + r * chunk + c;
+                __m256i sum = isum[t][r];
+                if (shift)
+                    sum = _mm256_sub_epi32(sum, _mm256_slli_epi32(
+                        _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->scale), bsums), shift));
+                acc[t][r] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * xt->d), _mm256_cvtepi32_ps(sum), acc[t][r]);
+                if (offset) {
+                    const __m256i mins = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->min), bsums);
+                    acc[t][r] = _mm256_fmadd_ps(_mm256_set1_ps(-b->dmin * xt->d), _mm256_cvtepi32_ps(mins), acc[t][r]);
+                }
+            }
+        }
+    }
+    WK_UNROLL for (int t = 0; t < 2; t++)
+        WK_UNROLL for (int r = 0; r < R; r++) {
+            float *out = y + t * ldy + r;
+            *out = (first ? 0.0f : *out) + qd_horizontal_sum(acc[t][r]);
+        }
+}
+#endif
+
 static inline __attribute__((always_inline))
 void gemm_type(int type, const uint8_t *w, size_t row_stride, size_t rows, size_t blocks, const void *x, size_t m,
                float *y, size_t ldy, void *scratch) {
@@ -507,8 +639,27 @@ void gemm_type(int type, const uint8_t *w, size_t row_stride, size_t rows, size_
                     if (small) unpack_small(type, block, (small_block *)scratch + r * chunk + c);
                     else unpack_super(type, block, (super_block *)scratch + r * chunk + c);
                 }
+            // Tiles cover rows [0, tile_rows) x tokens [0, tile_tokens); the loop below the rest.
+            size_t tile_rows = 0, tile_tokens = 0;
+#if WK_HAS_AVX2
+            if (small && nr == QG_ROWS) {
+                tile_rows = QG_ROWS;
+                tile_tokens = m / QT_SMALL_TOKENS * QT_SMALL_TOKENS;
+                for (size_t t = 0; t < tile_tokens; t += QT_SMALL_TOKENS)
+                    small_tile(type, (const small_block *)scratch, chunk, (const wk_block_q8_act *)x + t * blocks + c0, blocks,
+                               nc, y + t * ldy + r0, ldy, c0 == 0);
+            } else if (!small) {
+                tile_rows = nr / QT_SUPER_ROWS * QT_SUPER_ROWS;
+                tile_tokens = tile_rows ? m & ~(size_t)1 : 0;
+                for (size_t t = 0; t < tile_tokens; t += 2)
+                    for (size_t r = 0; r < tile_rows; r += QT_SUPER_ROWS)
+                        super_tile(type, (const super_block *)scratch + r * chunk, chunk,
+                                   (const wk_block_q8_k_act *)x + t * blocks + c0, blocks, nc, y + t * ldy + r0 + r, ldy, c0 == 0);
+            }
+#endif
             for (size_t t = 0; t < m; t++)
                 for (size_t r = 0; r < nr; r++) {
+                    if (r < tile_rows && t < tile_tokens) continue;
                     dot_acc acc = DOT_ZERO();
                     if (small) {
                         const small_block *u = (const small_block *)scratch + r * chunk;
@@ -517,7 +668,7 @@ void gemm_type(int type, const uint8_t *w, size_t row_stride, size_t rows, size_
                     } else {
                         const super_block *u = (const super_block *)scratch + r * chunk;
                         const wk_block_q8_k_act *xb = (const wk_block_q8_k_act *)x + t * blocks + c0;
-                        for (size_t c = 0; c < nc; c++) acc = super_dot(u + c, xb + c, offset, acc);
+                        for (size_t c = 0; c < nc; c++) acc = super_dot(type, u + c, xb + c, acc);
                     }
                     float *out = y + t * ldy + r0 + r;
                     *out = (c0 > 0 ? *out : 0.0f) + DOT_TOTAL(acc);
