@@ -14,6 +14,7 @@
 // the stack; prefill unpacks four rows a chunk at a time into the caller's buffer and reuses
 // them for every token. Layouts are ggml's (ggml-common.h), as bodies/decode.h describes them.
 #include "variant.h"
+#include <stdlib.h>
 
 typedef struct {
     float d, m;
@@ -379,21 +380,36 @@ typedef float dot_acc;
 #define DOT_TOTAL(acc) (acc)
 #endif
 
-/// acc + d_x · (d_w · Σ q·x + m_w · Σ x) for one 32-element block.
+/// d_x · Σ x of a block of activations: what the offset m_w of Q4_1 and Q5_1 multiplies.
+static inline float block_sum(const wk_block_q8_act *x) {
+    int sum = 0;
+    for (int j = 0; j < 32; j++) sum += x->qs[j];
+    return x->d * (float)sum;
+}
+
+/// acc + d_x · d_w · Σ q·x for one 32-element block (the offset term m_w · d_x · Σ x is the
+/// caller's: `block_sum`). Q4_1 and Q5_1 quants are unsigned and multiply x as they are;
+/// the signed ones take the sign trick.
 static inline __attribute__((always_inline))
-dot_acc small_dot(const small_block *w, const wk_block_q8_act *x, int offset, dot_acc acc) {
+dot_acc small_dot(int type, const small_block *w, const wk_block_q8_act *x, dot_acc acc) {
 #if WK_HAS_AVX2
-    const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs);
-    const __m256i p = quad_products(_mm256_loadu_si256((const __m256i *)w->q), xq);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w->d * x->d), _mm256_cvtepi32_ps(p), acc);
-    if (offset) acc = _mm256_fmadd_ps(_mm256_set1_ps(w->m * x->d), _mm256_cvtepi32_ps(quad_sums(xq)), acc);
-    return acc;
+    const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs), wq = _mm256_loadu_si256((const __m256i *)w->q);
+    __m256i p;
+    if (has_offset(type)) {
+#if WK_HAS_VNNI
+        p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wq, xq);
 #else
-    int isum = 0, xsum = 0;
-    for (int j = 0; j < 32; j++) { isum += (int)w->q[j] * (int)x->qs[j]; xsum += x->qs[j]; }
-    acc += x->d * (w->d * (float)isum);
-    if (offset) acc += x->d * (w->m * (float)xsum);
-    return acc;
+        p = _mm256_madd_epi16(_mm256_maddubs_epi16(wq, xq), _mm256_set1_epi16(1));
+#endif
+    } else {
+        p = quad_products(wq, xq);
+    }
+    return _mm256_fmadd_ps(_mm256_set1_ps(w->d * x->d), _mm256_cvtepi32_ps(p), acc);
+#else
+    (void)type;
+    int isum = 0;
+    for (int j = 0; j < 32; j++) isum += (int)w->q[j] * (int)x->qs[j];
+    return acc + x->d * (w->d * (float)isum);
 #endif
 }
 
@@ -446,24 +462,28 @@ dot_acc super_dot(int type, const super_block *w, const wk_block_q8_k_act *x, do
 // MARK: Decode
 
 static inline __attribute__((always_inline))
-float small_row_dot(int type, const uint8_t *row, size_t blocks, const wk_block_q8_act *x) {
+/// `sums`: block_sum of every block of x (read for Q4_1 and Q5_1 only; NULL: computed here).
+float small_row_dot(int type, const uint8_t *row, size_t blocks, const wk_block_q8_act *x, const float *sums) {
     const size_t bytes = block_bytes(type);
     const int offset = has_offset(type);
     dot_acc acc0 = DOT_ZERO(), acc1 = DOT_ZERO();
+    float offsets = 0;
     size_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
         small_block w0, w1;
         unpack_small(type, row + b * bytes, &w0);
         unpack_small(type, row + (b + 1) * bytes, &w1);
-        acc0 = small_dot(&w0, x + b, offset, acc0);
-        acc1 = small_dot(&w1, x + b + 1, offset, acc1);
+        acc0 = small_dot(type, &w0, x + b, acc0);
+        acc1 = small_dot(type, &w1, x + b + 1, acc1);
+        if (offset) offsets += w0.m * (sums ? sums[b] : block_sum(x + b)) + w1.m * (sums ? sums[b + 1] : block_sum(x + b + 1));
     }
     if (b < blocks) {
         small_block w;
         unpack_small(type, row + b * bytes, &w);
-        acc0 = small_dot(&w, x + b, offset, acc0);
+        acc0 = small_dot(type, &w, x + b, acc0);
+        if (offset) offsets += w.m * (sums ? sums[b] : block_sum(x + b));
     }
-    return DOT_TOTAL(acc0 + acc1);
+    return DOT_TOTAL(acc0 + acc1) + offsets;
 }
 
 static inline __attribute__((always_inline))
@@ -481,9 +501,18 @@ float super_row_dot(int type, const uint8_t *row, size_t blocks, const wk_block_
 /// Rows one after another, each one sequential stream (as the Q8_0 rows, bodies/q8.h).
 static inline __attribute__((always_inline))
 void matvec_type(int type, const uint8_t *w, size_t row_stride, size_t rows, size_t blocks, const void *x, float *y) {
-    if (is_small_type(type))
-        for (size_t r = 0; r < rows; r++) y[r] = small_row_dot(type, w + r * row_stride, blocks, (const wk_block_q8_act *)x);
-    else
+    if (is_small_type(type)) {
+        const wk_block_q8_act *xb = (const wk_block_q8_act *)x;
+        // The offsets' sums of x, once per product: on the stack up to 1,024 blocks, else on the
+        // heap (else, if that fails, per row).
+        float stack[1024], *sums = stack;
+        if (has_offset(type)) {
+            if (blocks > 1024) sums = (float *)malloc(blocks * sizeof(float));
+            if (sums) for (size_t b = 0; b < blocks; b++) sums[b] = block_sum(xb + b);
+        }
+        for (size_t r = 0; r < rows; r++) y[r] = small_row_dot(type, w + r * row_stride, blocks, xb, sums);
+        if (sums != stack) free(sums);  // free(NULL) is nothing
+    } else
         for (size_t r = 0; r < rows; r++) y[r] = super_row_dot(type, w + r * row_stride, blocks, (const wk_block_q8_k_act *)x);
 }
 
@@ -661,17 +690,21 @@ void gemm_type(int type, const uint8_t *w, size_t row_stride, size_t rows, size_
                 for (size_t r = 0; r < nr; r++) {
                     if (r < tile_rows && t < tile_tokens) continue;
                     dot_acc acc = DOT_ZERO();
+                    float offsets = 0;
                     if (small) {
                         const small_block *u = (const small_block *)scratch + r * chunk;
                         const wk_block_q8_act *xb = (const wk_block_q8_act *)x + t * blocks + c0;
-                        for (size_t c = 0; c < nc; c++) acc = small_dot(u + c, xb + c, offset, acc);
+                        for (size_t c = 0; c < nc; c++) {
+                            acc = small_dot(type, u + c, xb + c, acc);
+                            if (offset) offsets += u[c].m * block_sum(xb + c);
+                        }
                     } else {
                         const super_block *u = (const super_block *)scratch + r * chunk;
                         const wk_block_q8_k_act *xb = (const wk_block_q8_k_act *)x + t * blocks + c0;
                         for (size_t c = 0; c < nc; c++) acc = super_dot(type, u + c, xb + c, acc);
                     }
                     float *out = y + t * ldy + r0 + r;
-                    *out = (c0 > 0 ? *out : 0.0f) + DOT_TOTAL(acc);
+                    *out = (c0 > 0 ? *out : 0.0f) + (DOT_TOTAL(acc) + offsets);
                 }
         }
     }
