@@ -22,16 +22,21 @@ public final class ComputeContext: @unchecked Sendable {
     /// The caller alone, for loops too small to share.
     let serial: WorkerTeam
     let scratch = ScratchPool()
+    /// Sees the input of every matrix product computed with this context (nil: none).
+    public let observer: (any MatrixInputObserver)?
 
     /// - Parameters:
     ///   - threads: threads for parallel loops; 0 for one per processor.
     ///   - kernels: the instruction-set tier (`Kernels.best` by default).
     ///   - activations: `.quantized` (default) or `.exact` (see `ActivationPrecision`).
-    public init(threads: Int = 0, kernels: Kernels = .best, activations: ActivationPrecision = .quantized) {
+    ///   - observer: called with each product's matrix and input before it is computed.
+    public init(threads: Int = 0, kernels: Kernels = .best, activations: ActivationPrecision = .quantized,
+                observer: (any MatrixInputObserver)? = nil) {
         let count = threads > 0 ? threads : Parallel.processorCount
         self.threads = count
         self.kernels = kernels
         self.activations = activations
+        self.observer = observer
         team = WorkerTeam(workers: count - 1)
         serial = WorkerTeam(workers: 0)
     }
@@ -61,6 +66,14 @@ public enum ActivationPrecision: String, Sendable, CaseIterable {
     /// The float32 activations: each weight row decoded to float32 and dotted in float32
     /// (prefill: decoded blocks of rows and sgemm). Slower; closer to a float reference.
     case exact
+}
+
+/// Sees the inputs of matrix products (llama-imatrix's collector is one): `observe` is called
+/// on the thread that asked for the product, before it is computed, with the matrix (whose
+/// `base` says which stored tensor it reads) and its `rows` input rows of `matrix.columns`
+/// floats.
+public protocol MatrixInputObserver: AnyObject, Sendable {
+    func observe(_ matrix: WeightMatrix, input: UnsafePointer<Float>, rows: Int)
 }
 
 /// Float scratch buffers kept between products (a block of decoded rows, a head's attention
