@@ -70,7 +70,7 @@ public struct ComputedImportanceMatrix: Sendable {
 }
 
 /// Why an importance matrix could not be computed.
-public enum ImportanceComputationError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ImportanceComputationError: Error, Equatable, Sendable, ArgumentDescribing {
     /// Fewer than `2 * contextLength` tokens.
     case notEnoughTokens(tokens: Int, needed: Int, contextLength: Int)
     case invalidContextLength(Int)
@@ -82,12 +82,13 @@ public enum ImportanceComputationError: Error, Equatable, Sendable, CustomString
     /// No matrix of the model saw any input (nothing to write).
     case nothingCollected
 
-    public var description: String {
+    public func description(spelling: (APIArgument) -> String) -> String {
+        let context = spelling(.contextLength)
         switch self {
         case .notEnoughTokens(let tokens, let needed, let contextLength):
-            return "the input has \(tokens) tokens; a context of \(contextLength) tokens needs at least \(needed)"
-        case .invalidContextLength(let value): return "contextLength \(value) must be at least 16"
-        case .invalidChunkLimit(let value): return "chunkLimit \(value) must be positive"
+            return "the input has \(tokens) tokens; \(context) \(contextLength) needs at least \(needed) (2 x \(context))"
+        case .invalidContextLength(let value): return "\(context): '\(value)' must be at least 16 tokens"
+        case .invalidChunkLimit(let value): return "\(spelling(.chunkLimit)): '\(value)' must be a positive number of chunks"
         case .notGGUF(let path): return "\(path): an importance matrix is computed on a GGUF model (its entries carry llama.cpp's tensor names); convert it first"
         case .nonFinite(let tensor): return "the sums of squares of \(tensor) are not finite"
         case .nothingCollected: return "no matrix product of the model saw any input"
@@ -244,3 +245,9 @@ final class ImportanceCollector: MatrixInputObserver, @unchecked Sendable {
 }
 
 import Synchronization
+
+/// The arguments of `ImportanceMatrixComputation` that errors name.
+extension APIArgument {
+    public static let contextLength = APIArgument("contextLength")
+    public static let chunkLimit = APIArgument("chunkLimit")
+}

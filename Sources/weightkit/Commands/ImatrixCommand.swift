@@ -68,24 +68,7 @@ struct ImatrixCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            do {
-                try execute()
-            } catch let error as ImportanceComputationError {
-                throw CommandFailure(Self.flagWords(error))
-            }
-        }
-    }
-
-    /// The library's parameter names as the flags that set them.
-    static func flagWords(_ error: ImportanceComputationError) -> String {
-        switch error {
-        case .notEnoughTokens(let tokens, let needed, let contextLength):
-            return "the input has \(tokens) tokens; --ctx \(contextLength) needs at least \(needed) (2 x --ctx)"
-        case .invalidContextLength(let value): return "--ctx: '\(value)' must be at least 16 tokens"
-        case .invalidChunkLimit(let value): return "--chunks: '\(value)' must be a positive number of chunks"
-        default: return error.description
-        }
+        try reportingErrors { try execute() }
     }
 
     func execute() throws {
