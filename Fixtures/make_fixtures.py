@@ -41,6 +41,7 @@ GENERATORS = [
     "hostile_hyperparameters",  # one crafted description per validation rule
     "tokenizers",     # llama.cpp's vocabularies cut to their test texts; llama.cpp, tokenizers, sentencepiece ids
     "text_generation",  # transformers' prompt ids, chat renders and greedy tokens with eos, stop strings and a context cap
+    "bert_models",    # tiny sentence-transformers BERT models, SentenceTransformer.encode, llama.cpp on WeightKit's GGUF
 ]
 
 

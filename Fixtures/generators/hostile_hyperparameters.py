@@ -107,6 +107,15 @@ OTHER_CASES = [
     ("configs/clip-heads-not-dividing/config.json",
      {"model_type": "clip_vision_model", "hidden_size": 100, "num_attention_heads": 16}, "hidden_size",
      "multipleOf"),
+    # A rope_scaling parameter that no float holds (10^400 reads as infinity).
+    ("configs/rope-scaling-parameter-infinite/config.json",
+     {**BASE_CONFIG, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 10 ** 400,
+                                      "high_freq_factor": 4.0, "original_max_position_embeddings": 64}},
+     "rope_scaling.low_freq_factor", "finite"),
+    # 65536-pixel images of 1-pixel patches: 2^32 + 1 tokens, whose attention scores overflow.
+    ("configs/clip-attention-overflow/config.json",
+     {"model_type": "clip_vision_model", "image_size": 65536, "patch_size": 1, "hidden_size": 64,
+      "num_attention_heads": 4, "intermediate_size": 128, "num_hidden_layers": 2}, "image_size", "overflows"),
     ("configs/expert-lm-heads-not-dividing/config.json",
      {"model_type": "expert_lm", "vocab_size": 100, "d_model": 66, "n_heads": 4}, "d_model", "multipleOf"),
 ]

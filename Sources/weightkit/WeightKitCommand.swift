@@ -17,7 +17,7 @@ struct WeightKitCommand: ParsableCommand {
             InspectCommand.self, TensorCommand.self, ConvertCommand.self, MergeCommand.self, MetaCommand.self, VerifyCommand.self,
             DiffCommand.self, BudgetCommand.self, QuantizeCommand.self, ImatrixCommand.self,
             RunCommand.self, RouteCommand.self, EncodeImageCommand.self, TemplateCommand.self,
-            TokenizeCommand.self, DetokenizeCommand.self,
+            TokenizeCommand.self, DetokenizeCommand.self, EmbedCommand.self,
         ]
     )
 

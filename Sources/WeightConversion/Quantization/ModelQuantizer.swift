@@ -32,8 +32,8 @@ public struct QuantizeReport: Sendable {
 }
 
 /// The errors of a quantisation run that are not about the plan or the matrix itself.
-public enum ModelQuantizerError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// A quantised tensor would change type without --allow-requantize.
+public enum ModelQuantizerError: Error, Equatable, Sendable, ArgumentDescribing {
+    /// A quantised tensor would change type without `allowRequantize`.
     case requantizeNotAllowed(tensor: String, from: String, to: String)
     /// The mix needs an importance matrix for this tensor and none (or no entry) was given.
     case importanceRequired(tensor: String, type: String)
@@ -42,12 +42,12 @@ public enum ModelQuantizerError: Error, Equatable, Sendable, CustomStringConvert
     /// quantised rows fails on them too).
     case nonFiniteValues(tensor: String)
 
-    public var description: String {
+    public func description(spelling: (APIArgument) -> String) -> String {
         switch self {
         case .requantizeNotAllowed(let tensor, let from, let to):
-            return "tensor '\(tensor)' is already quantised (\(from)); requantising it to \(to) loses more than quantising from 16 or 32 bits, so it needs --allow-requantize"
+            return "tensor '\(tensor)' is already quantised (\(from)); requantising it to \(to) loses more than quantising from 16 or 32 bits, so it needs \(spelling(.allowRequantize))"
         case .importanceRequired(let tensor, let type):
-            return "tensor '\(tensor)': \(type) needs an importance matrix (--imatrix) for this tensor"
+            return "tensor '\(tensor)': \(type) needs an importance matrix (\(spelling(.importance))) for this tensor"
         case .unsupportedSource(let path, let reason):
             return "\(path): \(reason)"
         case .nonFiniteValues(let tensor):

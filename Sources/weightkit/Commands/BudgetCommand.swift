@@ -105,14 +105,14 @@ struct BudgetCommand: ParsableCommand {
     func request() throws -> BudgetRequest {
         var request = BudgetRequest()
         if let ctx { request.contexts = try BudgetRequest.parseContexts(ctx) }
-        request.cacheTypeK = try KVCacheType.named(kvTypeK ?? kvType, option: kvTypeK == nil ? "--kv-type" : "--kv-type-k")
-        request.cacheTypeV = try KVCacheType.named(kvTypeV ?? kvType, option: kvTypeV == nil ? "--kv-type" : "--kv-type-v")
+        request.cacheTypeK = try KVCacheType.named(kvTypeK ?? kvType, argument: kvTypeK == nil ? .kvTypeFlag : .cacheTypeK)
+        request.cacheTypeV = try KVCacheType.named(kvTypeV ?? kvType, argument: kvTypeV == nil ? .kvTypeFlag : .cacheTypeV)
         request.parallel = parallel
         request.loraRank = loraRank
         if loraRank != nil { request.loraTargets = try LoRABudget.parseTargets(loraTargets) }
         request.images = images
         request.frames = frames
-        if let memory { request.memory = try ByteSize.parse(memory, option: "--memory") }
+        if let memory { request.memory = try ByteSize.parse(memory, argument: .memory) }
         request.bandwidth = bandwidth
         return request
     }
@@ -157,7 +157,7 @@ struct BudgetCommand: ParsableCommand {
                 do {
                     return try ModelBudget.load(path, request: request)
                 } catch let error as BudgetError {
-                    throw CommandFailure("\(path): \(error.description)")
+                    throw CommandFailure("\(path): \(error.description(spelling: CommandLineSpelling.flag))")
                 }
             }
             var budgets = try paths.map(load)
