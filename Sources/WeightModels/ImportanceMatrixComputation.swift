@@ -13,7 +13,8 @@ import WeightFormats
 ///   expert tensor (llama.cpp's `MUL_MAT_ID`) per expert, for the rows routed to it;
 /// - the file is llama-imatrix's GGUF: `general.type = imatrix`, `imatrix.datasets`,
 ///   `imatrix.chunk_count`, `imatrix.chunk_size`, then per matrix (sorted by name)
-///   `<name>.in_sum2` (F32, `[experts, columns]`) and `<name>.counts` (F32, `[experts, 1]`).
+///   `<name>.in_sum2` (F32, `[experts, columns]`) and `<name>.counts` (F32, `[experts, 1]`), 1-D
+///   (`[columns]`, `[1]`) for a dense matrix.
 ///
 /// llama-imatrix skips dense products of fewer than 16 rows; here each chunk is one product of
 /// `context` rows, so with `context >= 16` (required) none is skipped, as in llama-imatrix.
@@ -41,9 +42,12 @@ public struct ComputedImportanceMatrix: Sendable {
         metadata["imatrix.chunk_count"] = .uint32(UInt32(truncatingIfNeeded: chunkCount))
         metadata["imatrix.chunk_size"] = .uint32(UInt32(truncatingIfNeeded: chunkSize))
         var tensors: [GGUFTensorLayout] = []
+        // ggml's 2-D tensors [columns, experts] and [1, experts], written without trailing
+        // dimensions of 1 (as gguf_add_tensor writes them): a dense matrix's are 1-D.
         for entry in entries {
-            tensors.append(GGUFTensorLayout(name: entry.name + ".in_sum2", type: .f32, shape: [entry.counts.count, entry.columns]))
-            tensors.append(GGUFTensorLayout(name: entry.name + ".counts", type: .f32, shape: [entry.counts.count, 1]))
+            let experts = entry.counts.count
+            tensors.append(GGUFTensorLayout(name: entry.name + ".in_sum2", type: .f32, shape: experts == 1 ? [entry.columns] : [experts, entry.columns]))
+            tensors.append(GGUFTensorLayout(name: entry.name + ".counts", type: .f32, shape: experts == 1 ? [1] : [experts, 1]))
         }
         return (metadata, tensors)
     }
