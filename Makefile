@@ -10,7 +10,7 @@ LLAMA_VERSION  := 0.3.36
 LLAMA_DIR      := Fixtures/.cache/llama.cpp
 DEMO_MODEL     := Fixtures/core/tiny.gguf
 
-.PHONY: all deps build demo test test-asan bad-inputs check-real fixtures venv llama-cpp bench fuzz clean
+.PHONY: all deps build demo test test-asan bad-inputs check-real fixtures venv llama-cpp bench fuzz clean quant-quality
 
 all: build
 
@@ -85,6 +85,10 @@ fixtures: venv llama-cpp
 ## compares with the references it records; a missing model or reference is a failure.
 check-real: build venv
 	@set -e; for s in Fixtures/real/*.sh; do echo "== $$s"; PYTHON=$(CURDIR)/$(PYTHON) $$s $(CURDIR)/$(RELEASE_BIN); done
+
+## The quantisation quality table of Docs/QUANTIZE.md (real SmolLM2 from its PyPI wheel; llama-perplexity beside).
+quant-quality: build venv llama-cpp
+	$(PYTHON) Benchmarks/quant_quality.py $(RELEASE_BIN)
 
 ## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch, pickle, images) and for
 ## architecture descriptions through loading and a forward step; see Docs/FUZZING.md.

@@ -73,7 +73,7 @@ let package = Package(
             dependencies: ["WeightArchitecture", "WeightFormats"]),
         .target(
             name: "WeightConversion",
-            dependencies: ["WeightArchitecture", "WeightFormats", "CKernels", "CZstd"]),
+            dependencies: ["WeightArchitecture", "WeightFormats", "WeightTokenizers", "CKernels", "CZstd"]),
         .target(
             name: "CKernels",
             exclude: ["bodies"]),

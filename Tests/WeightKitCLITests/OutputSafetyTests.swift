@@ -82,6 +82,16 @@ import WeightFormats
             return ({ ["encode-image", model, "--pixels", model + "/reference/pixels.npy", "--out", fresh(directory), "--layer", "1",
                        "--projector", model, "--projected", $0] }, model + "/model.safetensors")
         },
+        OutputCase(name: "embed --out (the model's weights)") { directory in
+            let model = try copy("embeddings/bert-mean", into: directory)
+            return ({ ["embed", model, "--text", "hello", "--out", $0] }, model + "/model.safetensors")
+        },
+        OutputCase(name: "embed --out (the --file of texts)") { directory in
+            let model = try copy("embeddings/bert-mean", into: directory)
+            let texts = directory + "/texts.npy"
+            try "hello\n".write(toFile: texts, atomically: true, encoding: .utf8)
+            return ({ ["embed", model, "--file", texts, "--out", $0] }, texts)
+        },
         OutputCase(name: "budget --plot", fileExtension: "svg") { directory in
             let model = try copy("models/qwen3-tiny", into: directory)
             return ({ ["budget", model + "/config.json", "--plot", $0] }, model + "/config.json")

@@ -1,4 +1,5 @@
 import WeightFormats
+import WeightTokenizers
 
 /// The `tokenizer.*` GGUF keys llama.cpp's `convert_hf_to_gguf.py` writes for a Hugging Face
 /// tokenizer.json, for the two kinds its llama and Qwen converters handle without running
@@ -45,9 +46,12 @@ public enum TokenizerMetadata {
             result.notes += special.notes
             return result
         }
+        if files.model?["type"]?.stringValue == "WordPiece" {
+            return try wordPiece(files, directory: directory, vocabularySize: vocabularySize)
+        }
         guard files.model?["type"]?.stringValue == "BPE" else {
             throw ConversionError.invalidTokenizer(
-                file: files.file, reason: "model type '\(files.model?["type"]?.stringValue ?? "none")' is not supported (BPE only)")
+                file: files.file, reason: "model type '\(files.model?["type"]?.stringValue ?? "none")' is not supported (BPE and WordPiece only)")
         }
         let vocabulary = try ByteLevelVocabulary(files, vocabularySize: vocabularySize)
         let pre = PreTokenizerName.name(for: files.tokenizer["pre_tokenizer"])
@@ -61,6 +65,45 @@ public enum TokenizerMetadata {
         let special = try SpecialTokens(files, loadMerges: true, vocabularySize: nil)
         special.write(into: &result.metadata)
         result.notes.append("tokenizer from tokenizer.json: gpt2 (byte-level BPE), pre-tokenizer '\(pre ?? "default")', \(vocabulary.tokens.count) tokens, \(special.merges.count) merges")
+        result.notes += special.notes
+        return result
+    }
+}
+
+extension TokenizerMetadata {
+    /// BertModel's `set_vocab`: `tokenizer.ggml.token_type_count` (config.json's
+    /// `type_vocab_size`, 1 when absent), model "bert", the pre-tokenizer found by its hash, the
+    /// vocabulary of `get_vocab_base` in llama.cpp's phantom-space form (a word-start token gets
+    /// "▁" in front, a `##` continuation loses the `##`, control tokens stay as they are), the
+    /// token types and gguf-py's special-token keys.
+    static func wordPiece(_ files: TokenizerFiles, directory: String, vocabularySize: Int) throws -> Result {
+        var result = Result()
+        let vocabulary = try ByteLevelVocabulary(files, vocabularySize: vocabularySize)
+        let tokens = zip(vocabulary.tokens, vocabulary.types).map { token, type in
+            // By bytes: "##" followed by a combining mark is one Character, which hasPrefix would not see.
+            type == .control ? token : token.utf8.starts(with: "##".utf8) ? String(decoding: token.utf8.dropFirst(2), as: UTF8.self)
+                : "\u{2581}" + token
+        }
+        let tokenizer: Tokenizer
+        do {
+            tokenizer = try Tokenizer.load(directory)
+        } catch {
+            throw ConversionError.invalidTokenizer(file: files.file, reason: "it does not load: \(error)")
+        }
+        let (pre, hash) = PreTokenizerHash.name(of: tokenizer)
+        if pre == nil {
+            result.notes.append("pre-tokenizer hash \(hash) is not in llama.cpp's table: tokenizer.ggml.pre = \"default\" "
+                                + "(llama.cpp's converter refuses such a tokenizer)")
+        }
+        let typeCount = files.modelConfig?["type_vocab_size"]?.intValue ?? 1
+        result.metadata["tokenizer.ggml.token_type_count"] = .uint32(UInt32(clamping: typeCount))
+        result.metadata["tokenizer.ggml.model"] = .string("bert")
+        result.metadata["tokenizer.ggml.pre"] = .string(pre ?? "default")
+        result.metadata["tokenizer.ggml.tokens"] = .array(elementType: .string, elements: tokens.map { .string($0) })
+        result.metadata["tokenizer.ggml.token_type"] = .array(elementType: .int32, elements: vocabulary.types.map { .int32($0.rawValue) })
+        let special = try SpecialTokens(files, loadMerges: false, vocabularySize: tokens.count)
+        special.write(into: &result.metadata)
+        result.notes.append("tokenizer from tokenizer.json: bert (WordPiece), pre-tokenizer '\(pre ?? "default")', \(tokens.count) tokens")
         result.notes += special.notes
         return result
     }

@@ -129,7 +129,12 @@ struct RunCommand: ParsableCommand {
             // the request have been checked (an error stays the one line on stderr).
             let kernels = try Kernels.fromEnvironment(KernelChoice.environment())
             let loadStart = monotonicTime()
-            let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels))
+            let languageModel: CausalLanguageModel
+            do {
+                languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels))
+            } catch ModelError.encoderOnly(let modelType) {
+                throw CommandFailure("'\(modelType)' is an encoder, not a language model: use weightkit embed")
+            }
             if let mtp = languageModel as? MetaMTPModel {
                 guard let tokens else { throw CommandFailure("--prompt: multi-token-prediction models run on --tokens only") }
                 Terminal.writeError("isa: \(kernels)\n")
