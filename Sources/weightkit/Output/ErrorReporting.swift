@@ -36,6 +36,7 @@ func commandLineMessage(_ error: any Error) -> String? {
     case let error as ImportanceMatrixError: error.description
     case let error as ModelQuantizerError: error.description(spelling: CommandLineSpelling.flag)
     case let error as ModelError: error.description
+    case let error as ImportanceComputationError: error.description(spelling: CommandLineSpelling.flag)
     case let error as ImageError: error.description
     case let error as TokenizerError: error.description
     case let error as ChatTemplateError: error.description
@@ -66,6 +67,8 @@ enum CommandLineSpelling {
         .frames: "--frames",
         .memory: "--memory",
         .bandwidth: "--bandwidth",
+        .contextLength: "--ctx",
+        .chunkLimit: "--chunks",
     ]
 
     /// The flag of `argument`; an argument the command line defines itself (`.kvTypeFlag`) is
