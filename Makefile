@@ -90,7 +90,8 @@ check-real: build venv
 quant-quality: build venv llama-cpp
 	$(PYTHON) Benchmarks/quant_quality.py $(RELEASE_BIN)
 
-## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch, pickle, images); see Docs/FUZZING.md.
+## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch, pickle, images) and for
+## architecture descriptions through loading and a forward step; see Docs/FUZZING.md.
 FUZZ_SECONDS ?= 60
 fuzz:
 	Fuzz/run.sh $(FUZZ_SECONDS)
@@ -104,7 +105,7 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --build-path .build-asan
 	Fuzz/run.sh $(ASAN_FUZZ_SECONDS)
 
-## Every crafted bad input under ulimit -v 2 GiB and a 10 s timeout; prints peak RSS per input.
+## Every crafted bad input under ulimit -v 2 GiB and 10 s of CPU; prints time and peak RSS per input.
 bad-inputs: deps
 	$(SWIFT) build --product weightkit
 	Fuzz/bad_inputs.sh .build/debug/weightkit

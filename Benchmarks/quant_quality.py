@@ -17,7 +17,9 @@ positions ctx/2 .. ctx-2 of each chunk are scored: KL(P_base || P_mix) in nats, 
 the share of positions whose top token is the same. WeightKit's numbers come from `weightkit
 run --tokens ... --logits` on the baseline and on the mix; llama-perplexity's from
 `--kl-divergence-base` (on the baseline) then `--kl-divergence` (on the mix).
-Writes DIR/results.md (default bench-out/quality) and prints it.
+Writes DIR/results.md (default bench-out/quality) and prints it. The quantised files and each
+mix's WeightKit numbers (DIR/weightkit.json) are kept, so an interrupted run resumes; with
+--no-llama only WeightKit's columns are computed (a later run adds llama-perplexity's).
 """
 import argparse
 import json
@@ -62,12 +64,10 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def chunk_tokens(weightkit: str, model: pathlib.Path, text: pathlib.Path, ctx: int, chunks: int):
-    listing = json.loads(run([weightkit, "tokenize", model, "--file", text, "--json"]).stdout)
-    ids = listing["ids"]
-    meta = json.loads(run([weightkit, "inspect", model, "--json"]).stdout)
-    fields = {m["key"]: m.get("value") for m in meta.get("metadata", [])} if isinstance(meta.get("metadata"), list) else meta.get("metadata", {})
-    add_bos = bool(fields.get("tokenizer.ggml.add_bos_token", False))
-    bos = fields.get("tokenizer.ggml.bos_token_id")
+    ids = json.loads(run([weightkit, "tokenize", model, "--file", text, "--json"]).stdout)["ids"]
+    plain = json.loads(run([weightkit, "tokenize", model, "--file", text, "--json", "--no-add-special"]).stdout)["ids"]
+    # The vocabulary adds BOS when tokenising with special tokens puts one in front.
+    add_bos, bos = len(ids) == len(plain) + 1 and ids[1:] == plain, ids[0]
     count = min(len(ids) // ctx, chunks)
     if len(ids) < 2 * ctx or count < 1:
         sys.exit(f"{text}: {len(ids)} tokens, fewer than 2 x ctx")
@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--evaluation", default=",".join(EVALUATION))
     parser.add_argument("--out", default=str(ROOT / "bench-out" / "quality"))
     parser.add_argument("--llama-cpp", default=str(ROOT / "Fixtures" / ".cache" / "llama.cpp"))
+    parser.add_argument("--no-llama", action="store_true", help="skip llama-perplexity")
     args = parser.parse_args()
     weightkit = str(pathlib.Path(args.weightkit).resolve())
     out = pathlib.Path(args.out)
@@ -127,30 +128,42 @@ def main() -> None:
     calibration.write_bytes(b"\n".join((ROOT / p).read_bytes() for p in args.calibration.split(",")))
     evaluation.write_bytes(b"\n".join((ROOT / p).read_bytes() for p in args.evaluation.split(",")))
     imatrix = out / "imatrix.gguf"
-    run([weightkit, "imatrix", base, "--text-file", calibration, "--out", imatrix, "--ctx", args.ctx,
-         "--chunks", args.imatrix_chunks, "--force", "--quiet"])
+    if not imatrix.exists():
+        run([weightkit, "imatrix", base, "--text-file", calibration, "--out", imatrix, "--ctx", args.ctx,
+             "--chunks", args.imatrix_chunks, "--quiet"])
     chunks = chunk_tokens(weightkit, base, evaluation, args.ctx, args.chunks)
     first = args.ctx // 2
-    rows = []
+    positions = len(chunks) * (args.ctx - 1 - first)
+    cache_path = out / "weightkit.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    mixes = args.mixes.split(",")
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = pathlib.Path(scratch_dir)
-        baseline = [log_softmax(weightkit_logits(weightkit, base, c, scratch)[first:args.ctx - 1]) for c in chunks]
-        base_kld = out / "base.kld"
-        llama_perplexity(perplexity, base, evaluation, args.ctx, len(chunks), base_kld, make_base=True)
-        for mix in args.mixes.split(","):
+        baseline = None
+        for mix in mixes:
             quantized = out / f"{mix}.gguf"
-            run([weightkit, "quantize", "--imatrix", imatrix, base, quantized, mix, "--force", "--quiet"])
-            kl, same, positions = 0.0, 0, 0
+            if not quantized.exists():
+                run([weightkit, "quantize", "--imatrix", imatrix, base, quantized, mix, "--quiet"])
+            if mix in cache:
+                continue
+            if baseline is None:
+                baseline = [log_softmax(weightkit_logits(weightkit, base, c, scratch)[first:args.ctx - 1]) for c in chunks]
+            kl, same = 0.0, 0
             for c, reference in zip(chunks, baseline):
                 logp = log_softmax(weightkit_logits(weightkit, quantized, c, scratch)[first:args.ctx - 1])
                 kl += float((np.exp(reference) * (reference - logp)).sum())
                 same += int((reference.argmax(axis=-1) == logp.argmax(axis=-1)).sum())
-                positions += reference.shape[0]
-            llama_kl, llama_same = llama_perplexity(perplexity, quantized, evaluation, args.ctx, len(chunks), base_kld, make_base=False)
-            rows.append((mix, quantized.stat().st_size, kl / positions, same / positions, llama_kl, llama_same))
-            print(f"{mix}: KL {kl / positions:.6f} top-1 {same / positions:.4f} | llama-perplexity KL {llama_kl:.6f} top-1 {llama_same:.4f}",
-                  file=sys.stderr, flush=True)
-            quantized.unlink()
+            cache[mix] = {"bytes": quantized.stat().st_size, "kl": kl / positions, "same": same / positions}
+            cache_path.write_text(json.dumps(cache, indent=1))
+            print(f"{mix}: KL {kl / positions:.6f}, same top token {same / positions:.4f}", file=sys.stderr, flush=True)
+    llama = {}
+    if not args.no_llama:
+        base_kld = out / "base.kld"
+        llama_perplexity(perplexity, base, evaluation, args.ctx, len(chunks), base_kld, make_base=True)
+        for mix in mixes:
+            llama[mix] = llama_perplexity(perplexity, out / f"{mix}.gguf", evaluation, args.ctx, len(chunks), base_kld, make_base=False)
+            print(f"{mix}: llama-perplexity KL {llama[mix][0]:.6f}, same top token {llama[mix][1]:.4f}", file=sys.stderr, flush=True)
+    rows = [(mix, cache[mix]["bytes"], cache[mix]["kl"], cache[mix]["same"]) + llama.get(mix, (None, None)) for mix in mixes]
     lines = [f"Baseline: {label}; importance matrix by `weightkit imatrix` (ctx {args.ctx}, {args.imatrix_chunks} chunks of "
              f"{', '.join(args.calibration.split(','))}), used for every mix; evaluation text {' + '.join(args.evaluation.split(','))}, "
              f"{len(chunks)} chunks of {args.ctx} tokens, positions {first}..{args.ctx - 2} of each ({positions} positions).",
@@ -158,7 +171,8 @@ def main() -> None:
              "| mix | file MiB | KL (WeightKit run) | same top token (WeightKit) | KL (llama-perplexity) | same top token (llama-perplexity) |",
              "|---|---:|---:|---:|---:|---:|"]
     for mix, size, kl, same, llama_kl, llama_same in rows:
-        lines.append(f"| {mix} | {size / 2**20:.1f} | {kl:.5f} | {100 * same:.2f}% | {llama_kl:.5f} | {100 * llama_same:.2f}% |")
+        theirs = "| - | - |" if llama_kl is None else f"| {llama_kl:.5f} | {100 * llama_same:.2f}% |"
+        lines.append(f"| {mix} | {size / 2**20:.1f} | {kl:.5f} | {100 * same:.2f}% " + theirs)
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     print(text)

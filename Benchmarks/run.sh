@@ -80,6 +80,7 @@ echo '```'
 Benchmarks/forward.sh | tee -a "$OUT/results.md"
 Benchmarks/portable.sh | tee -a "$OUT/results.md"
 SHAPE=1.5b Benchmarks/forward.sh | tee -a "$OUT/results.md"
+Benchmarks/quantized.sh | tee -a "$OUT/results.md"
 Benchmarks/convert.sh | tee -a "$OUT/results.md"
 Benchmarks/lora.sh | tee -a "$OUT/results.md"
 Benchmarks/quantize.sh | tee -a "$OUT/results.md"
@@ -93,6 +94,14 @@ echo '```json'
 LLAMA_CPP_LIB_PATH=$LLAMA PYTHONPATH=Fixtures/.cache/llama_cpp_python-0.3.36 \
   $PY Benchmarks/forward_agreement.py "$WK" "$OUT/forward" 2>/dev/null
 echo '```'
+} | tee -a "$OUT/results.md"
+
+{
+echo
+echo "## Logit agreement of the quantised files with transformers on the same dequantised weights (64-token prompt)"
+echo
+LLAMA_CPP_LIB_PATH=$LLAMA PYTHONPATH=Fixtures/.cache/llama_cpp_python-0.3.36 \
+  $PY Benchmarks/quantized_agreement.py "$WK" "$OUT/quantized/files.txt" 2>/dev/null
 } | tee -a "$OUT/results.md"
 
 {

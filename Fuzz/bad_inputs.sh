@@ -162,6 +162,7 @@ case_ "GGUF block_count 2^62: budget" 1 block_count -- budget $hostile/gguf/bloc
 case_ "GGUF block_count 2^31: run" 1 block_count -- run $hostile/gguf/block-count-2e31.gguf --tokens 1 --generate 1
 case_ "GGUF block_count 2^31: budget" 1 block_count -- budget $hostile/gguf/block-count-2e31.gguf
 case_ "GGUF block_count beyond its tensors: run" 1 block_count -- run $hostile/gguf/block-count-beyond-tensors.gguf --tokens 1 --generate 1
+case_ "GGUF vocab_size 0 (a fuzz finding): run" 1 vocab_size -- run $hostile/gguf/vocab-size-zero.gguf --tokens 1 --generate 1
 case_ "GGUF embedding_length 0: run" 1 embedding_length -- run $hostile/gguf/hidden-zero.gguf --tokens 1 --generate 1
 case_ "GGUF embedding_length huge: budget" 1 embedding_length -- budget $hostile/gguf/hidden-huge.gguf
 case_ "GGUF feed_forward_length huge: budget" 1 feed_forward_length -- budget $hostile/gguf/feed-forward-huge.gguf

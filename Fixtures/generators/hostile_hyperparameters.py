@@ -45,6 +45,9 @@ GGUF_CASES = [
     ("block-count-negative", "qwen3", {"block_count": ("i32", -4)}, "qwen3.block_count", "positive"),
     ("block-count-beyond-tensors", "qwen3", {"block_count": ("u32", 3)}, "qwen3.block_count", "moreThanTensors"),
     ("hidden-zero", "qwen3", {"embedding_length": ("u32", 0)}, "qwen3.embedding_length", "positive"),
+    # Found by the architecture fuzzer: a model of no tokens was built (vocabulary 0 is allowed
+    # only in a description without tensors, for budgets).
+    ("vocab-size-zero", "qwen3", {"vocab_size": ("u32", 0)}, "qwen3.vocab_size", "positive"),
     ("hidden-huge", "qwen3", {"embedding_length": ("u64", 1 << 40)}, "qwen3.embedding_length", "atMost"),
     ("feed-forward-huge", "qwen3", {"feed_forward_length": ("u64", 1 << 40)}, "qwen3.feed_forward_length", "atMost"),
     ("context-negative", "qwen3", {"context_length": ("i32", -5)}, "qwen3.context_length", "notNegative"),

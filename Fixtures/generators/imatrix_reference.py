@@ -7,7 +7,9 @@ file with `weightkit quantize` and know it is the same input), llama-imatrix com
   - <model>-<dtype>.imatrix.gguf: ctx 64, at most 5 chunks, over text.txt;
   - llama-gqa-f32-output.imatrix.gguf: the same with --process-output;
   - llama-gqa-f32-short.imatrix.gguf: ctx 64 without a chunk limit over short.txt (floor(tokens / 64) chunks).
-The batch is the context (-b 64), as llama-imatrix's default batch holds whole chunks too.
+The batch is the context (-b 64), as llama-imatrix's default batch holds whole chunks too. On
+the f32 models the KV cache is f32 and flash attention off (-ctk f32 -ctv f32 -fa off), so
+that nothing is rounded to f16; the f16 models run with llama-imatrix's defaults.
 tokens.txt holds llama-tokenize's ids of text.txt (with BOS as the vocabulary adds it, special
 texts not parsed: what llama-imatrix feeds), for --tokens-file.
 reference.json: per file, gguf-py's reading (metadata, tensor names, shapes, counts and the
@@ -23,6 +25,9 @@ from .common import llama_cpp_dir, write_json
 from .decoder_models import CORPUS
 
 MODELS = ["llama-gqa", "qwen3moe-8x", "qwen2-bias"]
+# On the f32 models everything in float32: the KV cache (f16 by default, which rounds keys and
+# values) and attention without flash attention (whose CPU kernel works in f16).
+FLOAT32 = ["-ctk", "f32", "-ctv", "f32", "-fa", "off"]
 TEXT = CORPUS * 6
 SHORT = CORPUS
 
@@ -96,8 +101,8 @@ def generate(root: pathlib.Path) -> None:
         if name == "llama-gqa":
             (out / "tokens.txt").write_text(", ".join(str(i) for i in ids) + "\n")
         for dtype, model in (("f32", f32), ("f16", f16)):
-            run_imatrix(model, f"{name}-{dtype}.imatrix.gguf", text, ["--chunks", "5"])
+            run_imatrix(model, f"{name}-{dtype}.imatrix.gguf", text, ["--chunks", "5"] + (FLOAT32 if dtype == "f32" else []))
         if name == "llama-gqa":
-            run_imatrix(f32, f"{name}-f32-output.imatrix.gguf", text, ["--chunks", "5", "--process-output"])
-            run_imatrix(f32, f"{name}-f32-short.imatrix.gguf", short, [])
+            run_imatrix(f32, f"{name}-f32-output.imatrix.gguf", text, ["--chunks", "5", "--process-output"] + FLOAT32)
+            run_imatrix(f32, f"{name}-f32-short.imatrix.gguf", short, FLOAT32)
     write_json(out / "reference.json", summary)

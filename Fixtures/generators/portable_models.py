@@ -30,6 +30,12 @@ from .common import llama_cpp_dir, write_json
 from .decoder_models import NEW_TOKENS, PROMPT, convert_to_gguf, tiny_tokenizer
 
 
+# The Q4_K_M model's configuration (integer_products.py reads the same file back).
+Q4_K_M_CONFIG = dict(vocab_size=320, hidden_size=256, intermediate_size=512, num_hidden_layers=1,
+                     num_attention_heads=4, num_key_value_heads=1, head_dim=64, tie_word_embeddings=False,
+                     rope_theta=1000000.0, max_position_embeddings=128, rms_norm_eps=1e-6)
+
+
 def margins(logits: np.ndarray) -> list[float]:
     """top-1 minus top-2 of each row."""
     ordered = np.sort(logits.astype(np.float64), axis=-1)
@@ -93,9 +99,7 @@ def generate(root: pathlib.Path) -> None:
             break
 
     # A Q4_K_M model from llama-quantize.
-    config = Qwen3Config(vocab_size=320, hidden_size=256, intermediate_size=512, num_hidden_layers=1,
-                         num_attention_heads=4, num_key_value_heads=1, head_dim=64, tie_word_embeddings=False,
-                         rope_theta=1000000.0, max_position_embeddings=128, rms_norm_eps=1e-6)
+    config = Qwen3Config(**Q4_K_M_CONFIG)
     torch.manual_seed(4321)
     model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32).eval()
     with torch.no_grad():

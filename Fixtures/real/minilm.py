@@ -6,6 +6,7 @@
 - WeightKit's f32 GGUF (`weightkit convert`): `weightkit embed` of it equals them too, and
   llama.cpp (llama-cpp-python 0.3.36, `embedding=True`, on the built libllama) on it gives
   cosine >= 0.99999 and relative L2 <= 3e-3 (llama.cpp's GELU rounds its input to f16);
+- llama.cpp's `llama-embedding` runs WeightKit's GGUF (cosine >= 0.99999 on the first text);
 - llama.cpp on WeightKit's GGUF equals llama.cpp on convert_hf_to_gguf.py's f32 GGUF within
   1e-6; the two files' metadata (general.* from the model card included) must be equal, and
   whether the files are byte-identical is printed.
@@ -128,6 +129,17 @@ def main() -> None:
 
         on_ours = llama_cpp_embeddings(ours, [TEXTS[i] for i in short], normalize)
         check("llama.cpp on WeightKit's GGUF vs sentence-transformers", on_ours, short, 0.99999, 3e-3)
+
+        # llama.cpp's own tool on WeightKit's file (7 printed decimals: cosine only).
+        result = subprocess.run([str(CACHE / "llama.cpp" / "build" / "bin" / "llama-embedding"), "-m", str(ours), "-p", TEXTS[0],
+                                 "--embd-output-format", "json", "-t", "2", "--no-warmup"], capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(f"llama-embedding failed on WeightKit's GGUF: {result.stderr[-1000:]}")
+        tool = np.array(json.loads(result.stdout)["data"][0]["embedding"], dtype=np.float64)
+        cosine = float(np.dot(tool, reference[0]) / np.linalg.norm(tool) / np.linalg.norm(reference[0]))
+        print(f"llama-embedding on WeightKit's GGUF vs sentence-transformers: cosine {cosine:.7f} ({'ok' if cosine >= 0.99999 else 'FAILED'})")
+        if cosine < 0.99999:
+            failures.append("llama-embedding")
 
         theirs = scratch / "minilm-llama-cpp-f32.gguf"
         subprocess.run([sys.executable, str(CACHE / "llama.cpp" / "convert_hf_to_gguf.py"), str(directory), "--outfile", str(theirs),

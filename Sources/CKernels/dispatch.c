@@ -61,6 +61,10 @@ uint32_t wk_cpu_features(void) {
     void wk_quantize_q8_act_##V(const float *, wk_block_q8_act *, size_t);                               \
     void wk_matvec_q8_0_##V(const void *, size_t, size_t, size_t, const wk_block_q8_act *, float *);     \
     void wk_gemm_q8_0_##V(const void *, size_t, size_t, size_t, const wk_block_q8_act *, size_t, float *, size_t);
+#define WK_QDOT(V)                                                                                          \
+    void wk_quantize_q8_k_act_##V(const float *, wk_block_q8_k_act *, size_t);                           \
+    void wk_matvec_quant_##V(int, const void *, size_t, size_t, size_t, const void *, float *);          \
+    void wk_gemm_quant_##V(int, const void *, size_t, size_t, size_t, const void *, size_t, float *, size_t, void *);
 #define WK_GEMM(V)                                                                                          \
     void wk_gemm_##V(int, const void *, size_t, size_t, size_t, const float *, size_t, size_t, float *, size_t, float *);
 #define WK_GEMM_PANELS(V)                                                                                   \
@@ -103,20 +107,21 @@ uint32_t wk_cpu_features(void) {
     void wk_decode_q6_k_##V(const void *, float *, size_t);
 
 // Which variants exist of which body (the files under variants/).
-WK_FLOAT_ROWS(scalar) WK_Q8(scalar) WK_GEMM(scalar) WK_GEMM_PANELS(scalar) WK_GEMM_BF16(scalar)
+WK_FLOAT_ROWS(scalar) WK_Q8(scalar) WK_QDOT(scalar) WK_GEMM(scalar) WK_GEMM_PANELS(scalar) WK_GEMM_BF16(scalar)
 WK_ACTIVATIONS(scalar) WK_UTF8(scalar) WK_BYTES(scalar) WK_ENCODERS(scalar) WK_DECODE(scalar)
 void wk_offset_q8_act_scalar(wk_block_q8_act *, size_t);
 #if defined(__x86_64__)
-WK_FLOAT_ROWS(avx2) WK_Q8(avx2) WK_UTF8(avx2) WK_BYTES(avx2) WK_ENCODERS(avx2) WK_DECODE(avx2)
-WK_FLOAT_ROWS(avx512) WK_Q8(avx512) WK_GEMM(avx512) WK_ACTIVATIONS(avx512) WK_BYTES(avx512) WK_ENCODERS(avx512)
+WK_FLOAT_ROWS(avx2) WK_Q8(avx2) WK_QDOT(avx2) WK_UTF8(avx2) WK_BYTES(avx2) WK_ENCODERS(avx2) WK_DECODE(avx2)
+WK_FLOAT_ROWS(avx512) WK_Q8(avx512) WK_QDOT(avx512) WK_GEMM(avx512) WK_ACTIVATIONS(avx512) WK_BYTES(avx512) WK_ENCODERS(avx512)
 WK_DECODE(avx512)
-WK_Q8(avx512vnni) WK_GEMM_PANELS(avx512vnni)
+WK_Q8(avx512vnni) WK_QDOT(avx512vnni) WK_GEMM_PANELS(avx512vnni)
 WK_GEMM_BF16(avx512bf16)
 #endif
 
 // MARK: Tables
 
-/// A tier's table from the variant of each group of kernels: float rows, Q8_0 rows, the float
+/// A tier's table from the variant of each group of kernels: float rows, Q8_0 rows (and the
+/// other quantised rows, bodies/qdot.h), the float
 /// prefill product, Q8_0 panels, bfloat16 pair products, activations, UTF-8, hashing, encoders;
 /// decoders take the variant of the float rows. The V flags say whether the prefill products
 /// have their vector paths.
@@ -136,6 +141,8 @@ WK_GEMM_BF16(avx512bf16)
         .convert_bf16 = wk_convert_bf16_##ROWS,                                                             \
         .quantize_q8_act = wk_quantize_q8_act_##Q8, .matvec_q8_0 = wk_matvec_q8_0_##Q8,                     \
         .gemm_q8_0 = wk_gemm_q8_0_##Q8, .offset_q8_act = wk_offset_q8_act_scalar,                           \
+        .quantize_q8_k_act = wk_quantize_q8_k_act_##Q8, .matvec_quant = wk_matvec_quant_##Q8,                \
+        .gemm_quant = wk_gemm_quant_##Q8,                                                                   \
         .gemm_q8_0_panels = wk_gemm_q8_0_panels_##PANELS, .gemm_q8_0_panels_vectorized = PANELS_V,          \
         .sigmoid_gate = wk_sigmoid_gate_##ACT, .swiglu = wk_swiglu_##ACT,                                   \
         .utf8_valid = wk_utf8_valid_##UTF8,                                                                 \

@@ -14,6 +14,9 @@ public final class ComputeContext: @unchecked Sendable {
     public let threads: Int
     /// The instruction-set tier of the context's kernels.
     public let kernels: Kernels
+    /// What quantised weights multiply: activations quantised to 8 bits (the default, as
+    /// llama.cpp) or the float32 activations themselves.
+    public let activations: ActivationPrecision
     /// The caller and `threads - 1` workers.
     let team: WorkerTeam
     /// The caller alone, for loops too small to share.
@@ -25,11 +28,14 @@ public final class ComputeContext: @unchecked Sendable {
     /// - Parameters:
     ///   - threads: threads for parallel loops; 0 for one per processor.
     ///   - kernels: the instruction-set tier (`Kernels.best` by default).
+    ///   - activations: `.quantized` (default) or `.exact` (see `ActivationPrecision`).
     ///   - observer: called with each product's matrix and input before it is computed.
-    public init(threads: Int = 0, kernels: Kernels = .best, observer: (any MatrixInputObserver)? = nil) {
+    public init(threads: Int = 0, kernels: Kernels = .best, activations: ActivationPrecision = .quantized,
+                observer: (any MatrixInputObserver)? = nil) {
         let count = threads > 0 ? threads : Parallel.processorCount
         self.threads = count
         self.kernels = kernels
+        self.activations = activations
         self.observer = observer
         team = WorkerTeam(workers: count - 1)
         serial = WorkerTeam(workers: 0)
@@ -48,6 +54,18 @@ public final class ComputeContext: @unchecked Sendable {
     public func forChunks(of count: Int, minimumChunk: Int, multiple: Int = 1, _ body: (Range<Int>) -> Void) {
         team.forChunks(of: count, minimumChunk: minimumChunk, multiple: multiple, body)
     }
+}
+
+/// What the products of quantised weights (Q8_0, Q4_0 … Q6_K, IQ4_NL, IQ4_XS) multiply.
+public enum ActivationPrecision: String, Sendable, CaseIterable {
+    /// x quantised to 8 bits once per product (blocks of 32 for the 32-element types, of 256
+    /// with the sums of each 16 for the K-quants and IQ4_XS), then integer dot products with
+    /// the stored quants, as llama.cpp computes them: each activation carries a rounding of at
+    /// most max|block| / 254.
+    case quantized
+    /// The float32 activations: each weight row decoded to float32 and dotted in float32
+    /// (prefill: decoded blocks of rows and sgemm). Slower; closer to a float reference.
+    case exact
 }
 
 /// Sees the inputs of matrix products (llama-imatrix's collector is one): `observe` is called

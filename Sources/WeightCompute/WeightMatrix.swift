@@ -9,14 +9,18 @@ import WeightFormats
 /// `apply` computes `y[M, rows] = x[M, columns] · Wᵀ`:
 /// - one row of x (decode): a matrix-vector product that reads every weight once, split over
 ///   threads by rows (a `WorkerTeam`, whose threads stay awake between products); float types
-///   and Q8_0 use vector kernels (Q8_0 against x quantised to 8 bits per 32-block, as llama.cpp
-///   does), other types decode a row at a time and dot it;
+///   use vector kernels; Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL (against x quantised to 8 bits
+///   per 32-block) and Q2_K … Q6_K, IQ4_XS (per 256-block) integer dot products, as llama.cpp
+///   does (`ComputeContext.activations`; with `.exact`, and for every other type, each row is
+///   decoded and dotted in float32);
 /// - several rows (prefill): bfloat16 with AVX-512 BF16 dot products against x rounded to
 ///   bfloat16 (`gemm_bf16_dot`), float32 and float16 (and bfloat16 without AVX-512 BF16) with
 ///   `gemm` on the mapping (each thread packs its share of weight rows to float32 in
 ///   cache-sized panels), or, without its
 ///   vector path, float32 as one OpenBLAS sgemm; Q8_0 as int8 block products against x
-///   quantised once (`gemm_q8_0_panels`, repacked the same way); every other type as single-threaded sgemm on blocks of
+///   quantised once (`gemm_q8_0_panels`, repacked the same way), the other integer types as
+///   `gemm_quant` (groups of rows unpacked once per chunk and reused by every token); with
+///   `.exact` activations, and for every other type, single-threaded sgemm on blocks of
 ///   rows decoded to float32, spread over a `WorkerTeam`.
 public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
@@ -97,8 +101,15 @@ public struct WeightMatrix: @unchecked Sendable {
         team.forChunks(of: rows, minimumChunk: group, multiple: group, body)
     }
 
-    /// Stored types whose matrix-vector kernels `apply(_:to:count:context:)` runs in one loop.
-    static let sharedLoopTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0]
+    /// Whether `apply(_:to:count:context:)` runs this type's matrix-vector kernel in the shared
+    /// loop: float types, and the quantised types with integer kernels when the context
+    /// quantises activations.
+    static func sharesLoop(_ type: GGMLType, context: ComputeContext) -> Bool {
+        switch type {
+        case .f32, .f16, .bf16: return true
+        default: return context.activations == .quantized && (type == .q8_0 || integerKernelType(type) != nil)
+        }
+    }
 
     /// y_i = x · W_iᵀ for several matrices that read the same x (a layer's q, k and v; gate and
     /// up). For one token with float or Q8_0 weights the products share one team loop (and one
@@ -109,7 +120,7 @@ public struct WeightMatrix: @unchecked Sendable {
         count m: Int, context: ComputeContext
     ) {
         guard m == 1, let first = products.first,
-              products.allSatisfy({ sharedLoopTypes.contains($0.matrix.type) && $0.matrix.columns == first.matrix.columns })
+              products.allSatisfy({ sharesLoop($0.matrix.type, context: context) && $0.matrix.columns == first.matrix.columns })
         else {
             for product in products { product.matrix.apply(x, count: m, into: product.output, context: context) }
             return
@@ -118,11 +129,17 @@ public struct WeightMatrix: @unchecked Sendable {
         let columns = first.matrix.columns, blocks = columns / 32
         let k = context.kernels.c
         var quantized: UnsafeMutablePointer<wk_block_q8_act>?
-        if products.contains(where: { $0.matrix.type == .q8_0 }) {
+        if products.contains(where: { $0.matrix.type.blockSize == 32 }) {
             quantized = .allocate(capacity: blocks)
             k.quantize_q8_act(x, quantized!, columns)
         }
         defer { quantized?.deallocate() }
+        var superQuantized: UnsafeMutablePointer<wk_block_q8_k_act>?
+        if products.contains(where: { $0.matrix.type.blockSize == 256 }) {
+            superQuantized = .allocate(capacity: columns / 256)
+            k.quantize_q8_k_act(x, superQuantized!, columns)
+        }
+        defer { superQuantized?.deallocate() }
         // The products' rows one after another, shared out as one loop; a chunk that spans two
         // matrices runs the end of one and the start of the next.
         var starts = [0]
@@ -138,7 +155,11 @@ public struct WeightMatrix: @unchecked Sendable {
                 case .q8_0: k.matvec_q8_0(w, matrix.rowStride, rows, blocks, quantized!, y + first)
                 case .f16: k.matvec_f16(w, matrix.rowStride, rows, columns, x, y + first)
                 case .bf16: k.matvec_bf16(w, matrix.rowStride, rows, columns, x, y + first)
-                default: k.matvec_f32(w, matrix.rowStride, rows, columns, x, y + first)
+                case .f32: k.matvec_f32(w, matrix.rowStride, rows, columns, x, y + first)
+                default:
+                    let small = matrix.type.blockSize == 32
+                    k.matvec_quant(integerKernelType(matrix.type)!, w, matrix.rowStride, rows, columns / matrix.type.blockSize,
+                                   small ? UnsafeRawPointer(quantized!) : UnsafeRawPointer(superQuantized!), y + first)
                 }
             }
         }
@@ -153,7 +174,7 @@ public struct WeightMatrix: @unchecked Sendable {
             Self.forRowChunks(of: rows, on: team) { chunk in
                 kernel(base + chunk.lowerBound * rowStride, rowStride, chunk.count, columns, x, y + chunk.lowerBound)
             }
-        case .q8_0:
+        case .q8_0 where context.activations == .quantized:
             let blocks = columns / 32
             let quantized = UnsafeMutablePointer<wk_block_q8_act>.allocate(capacity: blocks)
             defer { quantized.deallocate() }
@@ -161,6 +182,8 @@ public struct WeightMatrix: @unchecked Sendable {
             Self.forRowChunks(of: rows, on: team) { chunk in
                 k.matvec_q8_0(base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized, y + chunk.lowerBound)
             }
+        case _ where context.activations == .quantized && Self.integerKernelType(type) != nil:
+            multiplyVectorIntegers(x, into: y, team: team, context: context)
         default:
             let decode = context.kernels.decoder(for: type)!
             Self.forRowChunks(of: rows, on: team) { chunk in
@@ -258,8 +281,12 @@ public struct WeightMatrix: @unchecked Sendable {
         let perThread = (rows + workers - 1) / workers
         let block = max(16, min(Self.chunkRows, (perThread + 15) / 16 * 16))
         let team = context.team(parallel: rows > block)
-        if type == .q8_0 {
+        if type == .q8_0, context.activations == .quantized {
             multiplyQuantized(x, count: m, into: y, team: context.team, context: context, block: block)
+            return
+        }
+        if context.activations == .quantized, Self.integerKernelType(type) != nil {
+            multiplyIntegers(x, count: m, into: y, context: context)
             return
         }
         do {

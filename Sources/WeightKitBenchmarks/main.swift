@@ -81,10 +81,13 @@ do {
         try tokenizerLoadBenchmark(paths: Array(arguments.dropFirst()))
     case "tokenizer-encode":
         try tokenizerEncodeBenchmark(path: arguments[1], textPath: arguments[2])
+    case "bandwidth":
+        bandwidthBenchmark(megabytes: arguments.count > 1 ? Int(arguments[1]) ?? 1024 : 1024,
+                           threads: arguments.count > 2 ? Int(arguments[2]) ?? 2 : 2)
     case "vision-encode":
         try visionEncodeBenchmark(directory: arguments[1], pixelsPath: arguments[2])
     default:
-        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy | quantize [TYPE] [ELEMENTS] | tokenizer-load PATH... | tokenizer-encode PATH TEXT")
+        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy | bandwidth [MIB] [THREADS] | quantize [TYPE] [ELEMENTS] | tokenizer-load PATH... | tokenizer-encode PATH TEXT")
         exit(2)
     }
 } catch {

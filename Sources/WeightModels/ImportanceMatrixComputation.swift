@@ -13,7 +13,8 @@ import WeightFormats
 ///   expert tensor (llama.cpp's `MUL_MAT_ID`) per expert, for the rows routed to it;
 /// - the file is llama-imatrix's GGUF: `general.type = imatrix`, `imatrix.datasets`,
 ///   `imatrix.chunk_count`, `imatrix.chunk_size`, then per matrix (sorted by name)
-///   `<name>.in_sum2` (F32, `[experts, columns]`) and `<name>.counts` (F32, `[experts, 1]`).
+///   `<name>.in_sum2` (F32, `[experts, columns]`) and `<name>.counts` (F32, `[experts, 1]`), 1-D
+///   (`[columns]`, `[1]`) for a dense matrix.
 ///
 /// llama-imatrix skips dense products of fewer than 16 rows; here each chunk is one product of
 /// `context` rows, so with `context >= 16` (required) none is skipped, as in llama-imatrix.
@@ -41,9 +42,12 @@ public struct ComputedImportanceMatrix: Sendable {
         metadata["imatrix.chunk_count"] = .uint32(UInt32(truncatingIfNeeded: chunkCount))
         metadata["imatrix.chunk_size"] = .uint32(UInt32(truncatingIfNeeded: chunkSize))
         var tensors: [GGUFTensorLayout] = []
+        // ggml's 2-D tensors [columns, experts] and [1, experts], written without trailing
+        // dimensions of 1 (as gguf_add_tensor writes them): a dense matrix's are 1-D.
         for entry in entries {
-            tensors.append(GGUFTensorLayout(name: entry.name + ".in_sum2", type: .f32, shape: [entry.counts.count, entry.columns]))
-            tensors.append(GGUFTensorLayout(name: entry.name + ".counts", type: .f32, shape: [entry.counts.count, 1]))
+            let experts = entry.counts.count
+            tensors.append(GGUFTensorLayout(name: entry.name + ".in_sum2", type: .f32, shape: experts == 1 ? [entry.columns] : [experts, entry.columns]))
+            tensors.append(GGUFTensorLayout(name: entry.name + ".counts", type: .f32, shape: experts == 1 ? [1] : [experts, 1]))
         }
         return (metadata, tensors)
     }
@@ -70,7 +74,7 @@ public struct ComputedImportanceMatrix: Sendable {
 }
 
 /// Why an importance matrix could not be computed.
-public enum ImportanceComputationError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ImportanceComputationError: Error, Equatable, Sendable, ArgumentDescribing {
     /// Fewer than `2 * contextLength` tokens.
     case notEnoughTokens(tokens: Int, needed: Int, contextLength: Int)
     case invalidContextLength(Int)
@@ -82,12 +86,13 @@ public enum ImportanceComputationError: Error, Equatable, Sendable, CustomString
     /// No matrix of the model saw any input (nothing to write).
     case nothingCollected
 
-    public var description: String {
+    public func description(spelling: (APIArgument) -> String) -> String {
+        let context = spelling(.contextLength)
         switch self {
         case .notEnoughTokens(let tokens, let needed, let contextLength):
-            return "the input has \(tokens) tokens; a context of \(contextLength) tokens needs at least \(needed)"
-        case .invalidContextLength(let value): return "contextLength \(value) must be at least 16"
-        case .invalidChunkLimit(let value): return "chunkLimit \(value) must be positive"
+            return "the input has \(tokens) tokens; \(context) \(contextLength) needs at least \(needed) (2 x \(context))"
+        case .invalidContextLength(let value): return "\(context): '\(value)' must be at least 16 tokens"
+        case .invalidChunkLimit(let value): return "\(spelling(.chunkLimit)): '\(value)' must be a positive number of chunks"
         case .notGGUF(let path): return "\(path): an importance matrix is computed on a GGUF model (its entries carry llama.cpp's tensor names); convert it first"
         case .nonFinite(let tensor): return "the sums of squares of \(tensor) are not finite"
         case .nothingCollected: return "no matrix product of the model saw any input"
@@ -244,3 +249,9 @@ final class ImportanceCollector: MatrixInputObserver, @unchecked Sendable {
 }
 
 import Synchronization
+
+/// The arguments of `ImportanceMatrixComputation` that errors name.
+extension APIArgument {
+    public static let contextLength = APIArgument("contextLength")
+    public static let chunkLimit = APIArgument("chunkLimit")
+}

@@ -54,9 +54,10 @@ import WeightFormats
             return (values, scale)
         }
 
-        func apply(_ x: [Float], count: Int, threads: Int) -> [Float] {
+        func apply(_ x: [Float], count: Int, threads: Int, activations: ActivationPrecision = .quantized) -> [Float] {
             var y = [Float](repeating: .nan, count: count * matrix.rows)
-            y.withUnsafeMutableBufferPointer { matrix.apply(x, count: count, into: $0.baseAddress!, context: ComputeContext(threads: threads, kernels: matrix.kernels)) }
+            let context = ComputeContext(threads: threads, kernels: matrix.kernels, activations: activations)
+            y.withUnsafeMutableBufferPointer { matrix.apply(x, count: count, into: $0.baseAddress!, context: context) }
             return y
         }
     }
@@ -65,8 +66,10 @@ import WeightFormats
     /// threads) and the 128-row prefill blocks (257 and 300 rows take several).
     static let rowCounts = [1, 3, 5, 63, 64, 67, 257, 300]
 
-    /// Float types and the decode-then-dot types (every other decodable family).
-    static let exactTypes: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_XS]
+    /// Float types and the quantised types with exact activations (`.exact`: decode-then-dot,
+    /// for every decodable family; Q8_0 included).
+    static let exactTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_1, .iq4_NL, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
+                                         .iq4_XS]
 
     /// Float rows of lengths around the kernels' 64-, 32- and 8-value steps and their scalar
     /// tails, and rows long enough for the decode kernels' grouped-rows path (x and one row over
@@ -103,7 +106,8 @@ import WeightFormats
         #expect(together == alone)
     }
 
-    @Test("decode (one token) and prefill (several) equal dequantise-then-dot", arguments: exactTypes, Kernels.allSupported)
+    @Test("decode (one token) and prefill (several) with exact activations equal dequantise-then-dot",
+          arguments: exactTypes, Kernels.allSupported)
     func matchesDequantizedProduct(type: GGMLType, kernels: Kernels) throws {
         var inputs = RandomInputs(seed: 100 + UInt64(type.rawValue))
         for rows in Self.rowCounts {
@@ -114,7 +118,8 @@ import WeightFormats
                     let (reference, scale) = weights.reference(
                         Self.activations(x, type: type, columns: columns, tokens: count, kernels: kernels), count: count)
                     for threads in [1, 2] {
-                        expectClose(weights.apply(x, count: count, threads: threads), reference, scale: scale, tolerance: 1e-5,
+                        expectClose(weights.apply(x, count: count, threads: threads, activations: .exact), reference, scale: scale,
+                                    tolerance: 1e-5,
                                     "\(kernels) \(type.name) [\(rows), \(columns)] x \(count) tokens, \(threads) threads")
                     }
                 }
@@ -169,7 +174,7 @@ import WeightFormats
                 }
             }
         }
-        // A type without a vector kernel among them: each applied in turn, same results.
+        // One matrix alone (a K-quant) through the shared loop: the same results.
         let mixed = [matrices[4]]
         let x = inputs.floats(256, in: -2...2)
         var y = [Float](repeating: .nan, count: mixed[0].matrix.rows)

@@ -24,6 +24,7 @@ import WeightFormats
         (["convert", gguf, "OUT/x.gguf", "--type", "q4_k_m", "--compress", "zstd"], "--type q4_k_m (a quantisation mix) writes one uncompressed .gguf: drop --compress"),
         (["convert", gguf, "OUT/exists.gguf"], "already exists (use --force to replace it)"),
         (["convert", gguf, gguf, "--force"], "(not even with --force)"),
+        (["imatrix", gguf, "--tokens-file", "OUT/tokens.txt", "--out", "OUT/i.gguf", "--ctx", "4096"], "tokens; --ctx 4096 needs at least 8192 (2 x --ctx)"),
     ]
 
     @Test("refusals name the command's flags, never the library's argument names", arguments: cases.indices)
@@ -31,13 +32,14 @@ import WeightFormats
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         FileManager.default.createFile(atPath: directory + "/exists.gguf", contents: Data([1]))
+        FileManager.default.createFile(atPath: directory + "/tokens.txt", contents: Data("1 2 3 4 5 6 7 8".utf8))
         let (arguments, says) = Self.cases[index]
         let result = try CLI.run(arguments.map { $0.replacingOccurrences(of: "OUT/", with: directory + "/") })
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1, "\(result.stderr)")
         #expect(result.stderr.contains(says), "\(result.stderr)")
-        for libraryName in ["BudgetRequest.", "ConversionOptions.", "QuantizeOptions.", "MetadataEdit.", "overwrite", "allowRequantize", "compression"] {
+        for libraryName in ["BudgetRequest.", "ConversionOptions.", "QuantizeOptions.", "MetadataEdit.", "overwrite", "allowRequantize", "compression", "contextLength", "chunkLimit"] {
             #expect(!result.stderr.contains(libraryName), "\(result.stderr)")
         }
     }

@@ -69,7 +69,9 @@ import WeightFormats
             let result = try CLI.run(["imatrix", input, "--text-file", Self.text, "--out", out, "--ctx", "64", "--chunks", "5"])
             #expect(result.status == 0, "\(result.stderr)")
             let tokens = try #require(try Self.reference()["models"]?[model]?["text_tokens"]?.intValue)
-            #expect(result.stderr.contains("\(tokens) tokens, 5 chunks of 64"), "\(result.stderr)")
+            #expect(result.stderr.hasSuffix(": 56 entries, 5 chunks of 64 tokens (\(tokens) tokens in the input)\n") || model != "llama-gqa",
+                    "\(result.stderr)")
+            #expect(result.stderr.contains("5 chunks of 64 tokens (\(tokens) tokens in the input)"), "\(result.stderr)")
             try Self.compare(out, with: "\(model)-\(dtype).imatrix.gguf", tolerance: tolerance, dataset: Self.text)
         }
     }
@@ -127,14 +129,14 @@ import WeightFormats
         try failure([model, "--text-file", Self.text, "--out", out, "--chunks", "0"], "--chunks")
         let malformed = directory + "/ids.txt"
         try "1, 2,, 3".write(toFile: malformed, atomically: true, encoding: .utf8)
-        try failure([model, "--tokens-file", malformed, "--out", out], "empty field at byte offset 6")
+        try failure([model, "--tokens-file", malformed, "--out", out], "empty field at byte offset 5")
         try "1 2 x".write(toFile: malformed, atomically: true, encoding: .utf8)
         try failure([model, "--tokens-file", malformed, "--out", out], "unexpected byte 0x78 at offset 4")
         let outside = directory + "/outside.txt"
-        try (Array(repeating: "5", count: 200) + ["999999"]).joined(separator: " ").write(toFile: outside, atomically: true, encoding: .utf8)
+        try (["999999"] + Array(repeating: "5", count: 200)).joined(separator: " ").write(toFile: outside, atomically: true, encoding: .utf8)
         try failure([model, "--tokens-file", outside, "--out", out, "--ctx", "64"], "outside the vocabulary")
         try failure([CLI.fixture("models/llama-tiny"), "--text-file", Self.text, "--out", out, "--ctx", "64"], "GGUF")
-        try failure([model, "--text-file", Self.text, "--out", model, "--ctx", "64"], "input")
+        try failure([model, "--text-file", Self.text, "--out", model, "--ctx", "64", "--force"], "input")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["ids.txt", "outside.txt"])
         // An existing output: refused without --force, replaced with it.
         try Data("keep".utf8).write(to: URL(fileURLWithPath: out))

@@ -23,6 +23,25 @@ typedef struct {
     int8_t qs[32];
 } wk_block_q8_act;
 
+/// Activations quantised to 8 bits in blocks of 256, for the K-quant and IQ4_XS products (as
+/// llama.cpp's block_q8_K): scale `d` (float), 256 int8 values and the sum of each 16 of them.
+typedef struct {
+    float d;
+    int8_t qs[256];
+    int16_t bsums[16];
+} wk_block_q8_k_act;
+
+/// ggml type numbers of the weights `matvec_quant` and `gemm_quant` take. The 32-element types
+/// read activations from `quantize_q8_act`, the 256-element ones from `quantize_q8_k_act`.
+enum {
+    WK_QUANT_Q4_0 = 2, WK_QUANT_Q4_1 = 3, WK_QUANT_Q5_0 = 6, WK_QUANT_Q5_1 = 7,
+    WK_QUANT_Q2_K = 10, WK_QUANT_Q3_K = 11, WK_QUANT_Q4_K = 12, WK_QUANT_Q5_K = 13, WK_QUANT_Q6_K = 14,
+    WK_QUANT_IQ4_NL = 20, WK_QUANT_IQ4_XS = 23,
+};
+
+/// Size of the per-thread buffer of `gemm_quant` (bytes).
+enum { WK_GEMM_QUANT_SCRATCH_BYTES = 24 * 1024 };
+
 /// Rows that the matrix-vector kernels (float and Q8_0) read together once rows are long (see
 /// bodies/matvec.h): callers that split a product over threads cut it at multiples of this.
 #define WK_MATVEC_ROW_GROUP 12
@@ -157,6 +176,29 @@ struct wk_kernels {
                                       void *_Nonnull scratch);
     /// 1 when `gemm_q8_0_panels` has its AVX-512 VNNI path in this table.
     int gemm_q8_0_panels_vectorized;
+
+    // MARK: Other quantised rows (bodies/qdot.h)
+
+    /// Quantises `count` floats (a multiple of 256) into `count / 256` blocks: d = max|x| / 127,
+    /// q = round(x / d) (the rounding of `quantize_q8_act`), and the sums of each 16 q.
+    void (*_Nonnull quantize_q8_k_act)(const float *_Nonnull x, wk_block_q8_k_act *_Nonnull out, size_t count);
+
+    /// Dot products of `rows` weight rows of ggml type `type` (a WK_QUANT_* value; each row
+    /// `blocks` blocks of the type, rows `row_stride` bytes apart) with activations quantised
+    /// for the type (`wk_block_q8_act` for 32-element types, `wk_block_q8_k_act` for 256).
+    /// Integer products of the stored quants with the 8-bit activations, scaled once per
+    /// block (32-element types) or per 256 (the K-quants: sub-block scales and mins applied in
+    /// integers, as llama.cpp does). Returns without writing for a type it does not take.
+    void (*_Nonnull matvec_quant)(int type, const void *_Nonnull weights, size_t row_stride, size_t rows,
+                                  size_t blocks, const void *_Nonnull x, float *_Nonnull y);
+
+    /// The same for `m` rows of activations (`blocks` blocks each, one after another):
+    /// y[t * ldy + r] = W[r] · x[t], with the arithmetic of `matvec_quant` per block. Weight
+    /// rows are unpacked to int8 in groups of four, a chunk of blocks at a time, into `scratch`
+    /// (WK_GEMM_QUANT_SCRATCH_BYTES bytes, one buffer per thread), and reused by every token.
+    void (*_Nonnull gemm_quant)(int type, const void *_Nonnull weights, size_t row_stride, size_t rows,
+                                size_t blocks, const void *_Nonnull x, size_t m, float *_Nonnull y, size_t ldy,
+                                void *_Nonnull scratch);
 
     // MARK: Element-wise
 

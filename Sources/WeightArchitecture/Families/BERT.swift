@@ -136,7 +136,7 @@ public enum BERT: ModelFamily {
         c["num_hidden_layers"] = .int(text.layerCount)
         c["num_attention_heads"] = .int(text.headCount)
         c["intermediate_size"] = .int(text.feedForwardLength)
-        c["hidden_act"] = .string(text.activation.rawValue)
+        c["hidden_act"] = .string(text.activation.configName)
         c["max_position_embeddings"] = .int(text.contextLength)
         c["type_vocab_size"] = .int(text.tokenTypeCount ?? 1)
         c["layer_norm_eps"] = .double(Double(Float(text.normEpsilon)).shortestFloatDecimal)

@@ -292,8 +292,10 @@ public struct ArchitectureValidator {
             throw violation(.layerCount, "\(t.layerCount)", .moreThanTensors(tensorCount))
         }
         try count(.hiddenSize, t.hiddenSize, limit: L.maxHiddenSize)
-        // 0 where a file does not say (a GGUF of hyper-parameters only, for budgets).
-        try count(.vocabularySize, t.vocabularySize, minimum: 0, limit: L.maxVocabularySize)
+        // 0 where a file does not say (a GGUF of hyper-parameters only, for budgets); a
+        // description read beside tensors has an embedding of at least one row.
+        let vocabularyMinimum = (tensorCount ?? 0) > 0 ? 1 : 0
+        try count(.vocabularySize, t.vocabularySize, minimum: vocabularyMinimum, limit: L.maxVocabularySize)
         try count(.contextLength, t.contextLength, minimum: 0, limit: L.maxContextLength)
         try count(.headCount, t.headCount, limit: L.maxHeads)
         for kv in t.kvHeadCountPerLayer ?? [t.kvHeadCount] {

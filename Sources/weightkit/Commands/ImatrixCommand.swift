@@ -68,24 +68,7 @@ struct ImatrixCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            do {
-                try execute()
-            } catch let error as ImportanceComputationError {
-                throw CommandFailure(Self.flagWords(error))
-            }
-        }
-    }
-
-    /// The library's parameter names as the flags that set them.
-    static func flagWords(_ error: ImportanceComputationError) -> String {
-        switch error {
-        case .notEnoughTokens(let tokens, let needed, let contextLength):
-            return "the input has \(tokens) tokens; --ctx \(contextLength) needs at least \(needed) (2 x --ctx)"
-        case .invalidContextLength(let value): return "--ctx: '\(value)' must be at least 16 tokens"
-        case .invalidChunkLimit(let value): return "--chunks: '\(value)' must be a positive number of chunks"
-        default: return error.description
-        }
+        try reportingErrors { try execute() }
     }
 
     func execute() throws {
@@ -117,12 +100,24 @@ struct ImatrixCommand: ParsableCommand {
         let special = tokenizer?.specialTokens
         let bos = special?.addsBOS == true ? special?.bos : nil
         let chunkList = try ImportanceMatrixComputation.chunks(tokens, options: options, bos: bos)
-        if !quiet { Terminal.writeError("\(tokens.count) tokens, \(chunkList.count) chunks of \(ctx)\n") }
-        let matrix = try ImportanceMatrixComputation.compute(
-            modelPath: model, chunks: chunkList, options: options, threads: threads ?? 0,
-            progress: quiet ? nil : { done, total in Terminal.writeError("\rchunk \(done)/\(total)" + (done == total ? "\n" : "")) })
+        // Progress on a terminal only (overwritten in place and cleared before anything else is
+        // printed), so that a failure is one line on stderr.
+        let showProgress = !quiet && Terminal.stderrIsTerminal
+        let matrix: ComputedImportanceMatrix
+        do {
+            matrix = try ImportanceMatrixComputation.compute(
+                modelPath: model, chunks: chunkList, options: options, threads: threads ?? 0,
+                progress: showProgress ? { done, total in Terminal.writeError("\rchunk \(done)/\(total)") } : nil)
+            if showProgress { Terminal.writeError("\r\u{1B}[K") }
+        } catch {
+            if showProgress { Terminal.writeError("\r\u{1B}[K") }
+            throw error
+        }
         try matrix.write(to: out, overwrite: outputs.force, inputs: outputs.inputs)
-        if !quiet { Terminal.writeError("\(out): \(matrix.entries.count) entries, \(matrix.chunkCount) chunks\n") }
+        if !quiet {
+            Terminal.writeError("\(SafeText.escaped(out)): \(matrix.entries.count) entries, \(matrix.chunkCount) chunks of \(ctx) tokens "
+                                + "(\(tokens.count) tokens in the input)\n")
+        }
     }
 
     /// Decimal ids separated by white space or commas ("1,2", "1 2", "1, 2"); an empty field

@@ -92,6 +92,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    @Flag(name: .customLong("exact-activations"),
+          help: "Multiply quantised weights with the float32 activations (each row decoded to float32) instead of activations quantised to 8 bits (the default, as llama.cpp). Slower, closer to a float reference.")
+    var exactActivations = false
+
     @Flag(help: "Print {\"prompt_tokens\", \"tokens\", \"text\", \"stop_reason\", \"prefill_tokens_per_second\", \"decode_tokens_per_second\", \"isa\"}.")
     var json = false
 
@@ -134,7 +138,8 @@ struct RunCommand: ParsableCommand {
             let loadStart = monotonicTime()
             let languageModel: CausalLanguageModel
             do {
-                languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels),
+                languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels,
+                                                                                 activations: exactActivations ? .exact : .quantized),
                                                        adapters: adapters.adapters())
             } catch ModelError.encoderOnly(let modelType) {
                 throw CommandFailure("'\(modelType)' is an encoder, not a language model: use weightkit embed")

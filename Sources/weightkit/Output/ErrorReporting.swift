@@ -38,6 +38,7 @@ func commandLineMessage(_ error: any Error) -> String? {
     case let error as ModelQuantizerError: error.description(spelling: CommandLineSpelling.flag)
     case let error as ModelError: error.description
     case let error as AdapterError: error.description
+    case let error as ImportanceComputationError: error.description(spelling: CommandLineSpelling.flag)
     case let error as ImageError: error.description
     case let error as TokenizerError: error.description
     case let error as ChatTemplateError: error.description
@@ -70,6 +71,8 @@ enum CommandLineSpelling {
         .bandwidth: "--bandwidth",
         .adapters: "--lora",
         .keepMergedTypes: "--type keep",
+        .contextLength: "--ctx",
+        .chunkLimit: "--chunks",
     ]
 
     /// The flag of `argument`; an argument the command line defines itself (`.kvTypeFlag`) is

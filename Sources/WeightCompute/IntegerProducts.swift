@@ -1,0 +1,85 @@
+import CKernels
+import WeightFormats
+
+/// Products of quantised weights other than Q8_0 against activations quantised to 8 bits
+/// (`ComputeContext.activations == .quantized`, the default): the 32-element types Q4_0, Q4_1,
+/// Q5_0, Q5_1 and IQ4_NL against x in `wk_block_q8_act` blocks (one scale per 32, as Q8_0), the
+/// K-quants Q2_K … Q6_K and IQ4_XS against `wk_block_q8_k_act` (one scale per 256 and the sums
+/// of each 16, which carry the K-quants' minimums). The kernels (CKernels bodies/qdot.h) sum
+/// the products of the stored integers in integers and scale once per block.
+extension WeightMatrix {
+    /// The `WK_QUANT_*` number of `matvec_quant` / `gemm_quant` for a type they take.
+    static func integerKernelType(_ type: GGMLType) -> Int32? {
+        switch type {
+        case .q4_0: Int32(WK_QUANT_Q4_0)
+        case .q4_1: Int32(WK_QUANT_Q4_1)
+        case .q5_0: Int32(WK_QUANT_Q5_0)
+        case .q5_1: Int32(WK_QUANT_Q5_1)
+        case .iq4_NL: Int32(WK_QUANT_IQ4_NL)
+        case .q2_K: Int32(WK_QUANT_Q2_K)
+        case .q3_K: Int32(WK_QUANT_Q3_K)
+        case .q4_K: Int32(WK_QUANT_Q4_K)
+        case .q5_K: Int32(WK_QUANT_Q5_K)
+        case .q6_K: Int32(WK_QUANT_Q6_K)
+        case .iq4_XS: Int32(WK_QUANT_IQ4_XS)
+        default: nil
+        }
+    }
+
+    /// Bytes of one row of quantised activations for `type` (blocks of 32 or of 256).
+    static func activationBytes(_ type: GGMLType, columns: Int) -> Int {
+        type.blockSize == 32 ? columns / 32 * MemoryLayout<wk_block_q8_act>.stride
+            : columns / 256 * MemoryLayout<wk_block_q8_k_act>.stride
+    }
+
+    /// Quantises `count` rows of x (each `columns` long) for `type`'s kernels into `out`.
+    static func quantizeActivations(_ x: UnsafePointer<Float>, rows count: Int, columns: Int, for type: GGMLType,
+                                    into out: UnsafeMutableRawPointer, kernels k: wk_kernels) {
+        if type.blockSize == 32 {
+            k.quantize_q8_act(x, out.assumingMemoryBound(to: wk_block_q8_act.self), count * columns)
+        } else {
+            k.quantize_q8_k_act(x, out.assumingMemoryBound(to: wk_block_q8_k_act.self), count * columns)
+        }
+    }
+
+    /// Decode: x quantised once, then `matvec_quant` over the rows, shared out as the float rows.
+    func multiplyVectorIntegers(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, team: WorkerTeam,
+                                context: ComputeContext) {
+        let k = context.kernels.c, kernelType = Self.integerKernelType(type)!
+        let quantized = UnsafeMutableRawPointer.allocate(byteCount: Self.activationBytes(type, columns: columns), alignment: 64)
+        defer { quantized.deallocate() }
+        Self.quantizeActivations(x, rows: 1, columns: columns, for: type, into: quantized, kernels: k)
+        let blocks = columns / type.blockSize
+        Self.forRowChunks(of: rows, on: team) { chunk in
+            k.matvec_quant(kernelType, base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized,
+                           y + chunk.lowerBound)
+        }
+    }
+
+    /// Rows of a prefill share that `gemm_quant` unpacks together: shares are multiples of it.
+    static let integerRowGroup = 4
+
+    /// Prefill: the rows of x quantised once (spread over the team), then `gemm_quant` over
+    /// shares of weight rows, each thread with its own unpacking buffer.
+    func multiplyIntegers(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
+        let k = context.kernels.c, kernelType = Self.integerKernelType(type)!
+        let rowBytes = Self.activationBytes(type, columns: columns)
+        let quantized = UnsafeMutableRawPointer.allocate(byteCount: m * rowBytes, alignment: 64)
+        defer { quantized.deallocate() }
+        let columns = columns, type = type
+        context.team.forChunks(of: m, minimumChunk: 8) { tokens in
+            Self.quantizeActivations(x + tokens.lowerBound * columns, rows: tokens.count, columns: columns, for: type,
+                                     into: quantized + tokens.lowerBound * rowBytes, kernels: k)
+        }
+        let blocks = columns / type.blockSize
+        let scratchFloats = (Int(WK_GEMM_QUANT_SCRATCH_BYTES) + 3) / 4
+        let group = Self.integerRowGroup
+        let team = context.team(parallel: rows >= 2 * group)
+        team.forChunks(of: rows, minimumChunk: group, multiple: group) { share in
+            let scratch = context.scratch.take(scratchFloats)
+            defer { context.scratch.give(scratch, capacity: scratchFloats) }
+            k.gemm_quant(kernelType, base + share.lowerBound * rowStride, rowStride, share.count, blocks, quantized, m,
+                         y + share.lowerBound, rows, scratch)
+        }
+    }
+}
