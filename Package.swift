@@ -73,7 +73,7 @@ let package = Package(
             dependencies: ["WeightArchitecture", "WeightFormats"]),
         .target(
             name: "WeightConversion",
-            dependencies: ["WeightArchitecture", "WeightFormats", "CKernels", "CZstd"]),
+            dependencies: ["WeightArchitecture", "WeightFormats", "WeightTokenizers", "CKernels", "CZstd"]),
         .target(
             name: "CKernels",
             exclude: ["bodies"]),
@@ -108,7 +108,7 @@ let package = Package(
             dependencies: ["WeightBudget", "WeightArchitecture", "WeightFormats"]),
         .testTarget(
             name: "WeightConversionTests",
-            dependencies: ["WeightConversion", "WeightArchitecture", "WeightFormats", "CKernels"]),
+            dependencies: ["WeightConversion", "WeightArchitecture", "WeightFormats", "WeightTokenizers", "CKernels"]),
         .testTarget(
             name: "WeightComputeTests",
             dependencies: ["WeightCompute", "CKernels", "WeightFormats"]),

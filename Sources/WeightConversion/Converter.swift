@@ -1,5 +1,6 @@
 import WeightArchitecture
 import WeightFormats
+import WeightTokenizers
 
 /// Options of one conversion.
 public struct ConversionOptions: Sendable {
@@ -148,17 +149,23 @@ public enum Converter {
         case (.gguf, .gguf(let path)):
             let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type, allowRequantize: options.allowRequantize)
             try writeGGUF(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
+        case (.gguf, .directory(let path)) where checkpoint.tensors.isEmpty:
+            // A vocabulary-only GGUF: its tokenizer files and model card.
+            let files = try huggingFaceTokenizerFiles(checkpoint.gguf!, report: &report)
+            try writeDirectory(
+                path, config: nil, metadata: [], tensors: [], options: options, report: &report, progress: progress,
+                extraFiles: files, writesWeights: false)
         case (.gguf, .safetensors(let path)), (.gguf, .directory(let path)):
             let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
             let plan = try GGUFToHuggingFace.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
             try PlanCheck.huggingFace(config: plan.config, configName: plan.configName, tensors: plan.tensors, source: architecture,
                                       path: target.path)
             report.skippedTensors = plan.skipped
-            report.notes.append("tokenizer metadata is not converted to tokenizer.json")
             if case .directory = target {
+                let files = try huggingFaceTokenizerFiles(checkpoint.gguf!, report: &report)
                 try writeDirectory(
                     path, config: plan.config, configName: plan.configName, metadata: [("format", "pt")], tensors: plan.tensors,
-                    options: options, report: &report, progress: progress)
+                    options: options, report: &report, progress: progress, extraFiles: files)
             } else {
                 try writeSafeTensors(path, metadata: [("format", "pt")], tensors: plan.tensors, options: options, report: &report, progress: progress)
             }
@@ -333,24 +340,52 @@ public enum Converter {
         report.outputs.append(output)
     }
 
+    /// The Hugging Face tokenizer files and README.md model card of a GGUF (none when it has
+    /// no `tokenizer.ggml.model`; a tokenizer type without a tokenizer.json form is a note).
+    static func huggingFaceTokenizerFiles(_ gguf: GGUFFile, report: inout ConversionReport) throws -> [(name: String, text: String)] {
+        var files: [(name: String, text: String)] = []
+        if gguf.metadata.contains("tokenizer.ggml.model") {
+            do {
+                let export = try HuggingFaceTokenizerExport.make(gguf: gguf)
+                files += export.files
+                report.notes += export.notes
+            } catch TokenizerError.unsupportedExport(_, let model) {
+                report.notes.append("tokenizer model '\(model)' has no tokenizer.json form here: no tokenizer files written")
+            }
+        } else {
+            report.notes.append("the GGUF has no tokenizer: no tokenizer files written")
+        }
+        if let card = ModelCard.text(metadata: gguf.metadata) { files.append(("README.md", card)) }
+        return files
+    }
+
     static func writeDirectory(
         _ path: String, config: JSONObject?, configName: String = "config.json", metadata: [(key: String, value: String)],
-        tensors: [PlannedTensor], options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?
+        tensors: [PlannedTensor], options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?,
+        extraFiles: [(name: String, text: String)] = [], writesWeights: Bool = true
     ) throws {
         // Built in a temporary sibling and renamed into place (OutputDirectory): a failed or
         // interrupted conversion leaves no directory, and no file in an existing one.
         let directory = try OutputDirectory(destination: path, overwrite: options.overwrite, inputs: options.inputs)
-        try directory.checkFree(options.splitMaxSize == nil ? [configName, "model.safetensors"] : [configName])
+        let weightNames = !writesWeights ? [] : options.splitMaxSize == nil ? [configName, "model.safetensors"] : [configName]
+        try directory.checkFree(weightNames + extraFiles.map(\.name))
         var inner = options
         inner.overwrite = false
         var built = ConversionReport()
         do {
-            try writeSafeTensors(
-                directory.path(for: "model.safetensors"), metadata: metadata, tensors: tensors, options: inner, report: &built,
-                progress: progress)
+            if writesWeights {
+                try writeSafeTensors(
+                    directory.path(for: "model.safetensors"), metadata: metadata, tensors: tensors, options: inner, report: &built,
+                    progress: progress)
+            }
             if let config {
                 let output = try OutputFile(destination: directory.path(for: configName))
                 try output.write(JSONWriter.string(.object(config), indent: 2) + "\n")
+                try output.commit()
+            }
+            for file in extraFiles {
+                let output = try OutputFile(destination: directory.path(for: file.name))
+                try output.write(file.text)
                 try output.commit()
             }
         } catch WriteError.writeFailed(_, let reason, _) {
@@ -358,7 +393,7 @@ public enum Converter {
             throw WriteError.writeFailed(path: path, reason: reason, leftBehind: directory.abandon())
         }
         let written = try directory.commit()
-        let order = built.outputs.map(PathName.lastComponent) + [configName]
+        let order = built.outputs.map(PathName.lastComponent) + (config == nil ? [] : [configName]) + extraFiles.map(\.name)
         report.outputs += order.compactMap { name in written.first { PathName.lastComponent(of: $0) == name } }
         report.tensorCount += built.tensorCount
         report.bytesWritten += built.bytesWritten
