@@ -18,6 +18,10 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
     case missingExpert(tensor: String, expert: Int)
     /// A tokenizer.json or tokenizer_config.json that cannot be converted.
     case invalidTokenizer(file: String, reason: String)
+    /// The tokenizer's encoding of llama.cpp's check text has a hash llama.cpp's converter does
+    /// not know, so `tokenizer.ggml.pre` cannot be chosen (`ConversionOptions.preTokenizer`
+    /// names it instead).
+    case unknownPreTokenizer(file: String, hash: String)
     /// The architecture needs a configuration the source does not have.
     case missingConfiguration(path: String)
     /// `merge` asked to write another format than the source's.
@@ -51,6 +55,8 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
             return "tensor '\(tensor)': expert \(expert) is missing"
         case .invalidTokenizer(let file, let reason):
             return "\(file): \(reason)"
+        case .unknownPreTokenizer(let file, let hash):
+            return Self.unknownPreTokenizerMessage(file: file, hash: hash, option: "preTokenizer")
         case .missingConfiguration(let path):
             return "\(path): no config.json or params.json next to the weights"
         case .mergeChangesFormat(let from, let to):
@@ -67,5 +73,14 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
         case .requantizeNotAllowed(let tensor, let from, let to):
             return "tensor '\(tensor)' is already quantised (\(from)); requantising it to \(to) loses more than quantising from 16 or 32 bits, so it needs --allow-requantize"
         }
+    }
+}
+
+extension ConversionError {
+    /// The text of `unknownPreTokenizer`, naming the option that sets the name (`preTokenizer`,
+    /// or the CLI's `--tokenizer-pre`).
+    public static func unknownPreTokenizerMessage(file: String, hash: String, option: String) -> String {
+        "\(file): llama.cpp's converter does not know this pre-tokenizer (sha256 of its check-text ids \(hash)); "
+            + "name it with \(option) (e.g. qwen2, llama-bpe, gpt-2, default)"
     }
 }

@@ -20,6 +20,9 @@ public struct ConversionOptions: Sendable {
     public var mix: QuantizationMix?
     /// Allow GGUF -> GGUF to change the type of tensors that are already quantised.
     public var allowRequantize = false
+    /// `tokenizer.ggml.pre` for a byte-level BPE or WordPiece tokenizer, instead of the name
+    /// llama.cpp's converter picks by hash (needed when it knows no name for the hash).
+    public var preTokenizer: String?
     /// Files no output may replace, even with `overwrite`. The conversion adds its own inputs
     /// (every file of the source checkpoint, `tokenizerFrom`, the configuration it reads);
     /// callers add whatever else they read.
@@ -27,8 +30,9 @@ public struct ConversionOptions: Sendable {
 
     public init(
         type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil, splitMaxSize: Int? = nil,
-        compression: ZstdCompression? = nil
+        compression: ZstdCompression? = nil, preTokenizer: String? = nil
     ) {
+        self.preTokenizer = preTokenizer
         self.type = type
         self.overwrite = overwrite
         self.tokenizerFrom = tokenizerFrom
@@ -207,12 +211,13 @@ public enum Converter {
         } else if let tokenizer = try TokenizerMetadata.read(
             directory: checkpoint.directory, modelType: architecture.modelType,
             // As many tokens as the GGUF's embedding rows, which llama.cpp requires.
-            vocabularySize: architecture.text.map { $0.ggufVocabularySize ?? $0.vocabularySize } ?? 0)
+            vocabularySize: architecture.text.map { $0.ggufVocabularySize ?? $0.vocabularySize } ?? 0,
+            preTokenizer: options.preTokenizer)
         {
             for (key, value) in tokenizer.metadata.entries { metadata[key] = value }
             report.notes += tokenizer.notes
         } else {
-            report.notes.append("no tokenizer metadata written: no tokenizer.json (pass --tokenizer-from FILE.gguf to copy one)")
+            report.notes.append("no tokenizer metadata written: no tokenizer.json or tokenizer.model (pass --tokenizer-from FILE.gguf to copy one)")
         }
         try PlanCheck.gguf(metadata: metadata, tensors: plan.tensors, source: architecture, path: checkpoint.path)
         return (metadata, plan.tensors)
