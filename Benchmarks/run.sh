@@ -84,6 +84,7 @@ Benchmarks/portable.sh | tee -a "$OUT/results.md"
 Benchmarks/convert.sh | tee -a "$OUT/results.md"
 Benchmarks/quantize.sh | tee -a "$OUT/results.md"
 Benchmarks/zstd_ratios.sh | tee -a "$OUT/results.md"
+Benchmarks/tokenizers.sh | tee -a "$OUT/results.md"
 
 {
 echo
