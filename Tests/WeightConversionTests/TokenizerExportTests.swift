@@ -87,4 +87,68 @@ import WeightTokenizers
         let card = try #require(ModelCard.text(metadata: gguf.metadata))
         #expect(card.hasPrefix("---\nmodel_name: \"Tiny \\\"Model\\\"\"\nlicense: \"apache-2.0\"\ntags:\n- \"text-generation\"\n---\n"))
     }
+
+    /// HF -> GGUF reads the files back as llama.cpp's converter reads them: the tokens, their
+    /// types, the merges and the special ids of llama.cpp's byte-level BPE and WordPiece test
+    /// vocabularies come back as the GGUF has them (the name of the pre-tokenizer is given: the
+    /// hash of a cut vocabulary's ids is in no table).
+    @Test(arguments: ["bert-bge", "gpt-2", "llama-bpe", "qwen2", "starcoder", "deepseek-coder"])
+    func readBackAsTheConverterReadsIt(_ name: String) throws {
+        let (directory, _) = try Self.convert(name)
+        let gguf = try GGUFFile(path: Fixture.path("tokenizers/llama-vocabs/\(name).gguf"))
+        let tokens = try #require(gguf.metadata.array("tokenizer.ggml.tokens")?.strings())
+        let model = try #require(gguf.metadata.string("tokenizer.ggml.model"))
+        let result = try #require(try TokenizerMetadata.read(
+            directory: directory, modelType: model == "bert" ? "bert" : "qwen2", vocabularySize: tokens.count, preTokenizer: "test"))
+        let back = result.metadata
+        #expect(back["tokenizer.ggml.model"]?.stringValue == model)
+        #expect(back["tokenizer.ggml.pre"]?.stringValue == "test")
+        let backTokens = try #require(back["tokenizer.ggml.tokens"]?.arrayStrings)
+        let types = try #require(gguf.metadata.array("tokenizer.ggml.token_type")?.integers())
+        let backTypes = try #require(back["tokenizer.ggml.token_type"]?.arrayIntegers)
+        #expect(backTokens.count == tokens.count)
+        // llama.cpp makes special, end-of-generation and FIM tokens CONTROL whatever their type
+        // (its attributes, recorded from llama.cpp); the export writes them as special tokens,
+        // so they come back CONTROL.
+        let original = try #require(gguf.metadata.array("weightkit.test.original_token_ids")?.integers())
+        let attributes = try #require(try Fixture.json("tokenizers/llama-vocabs/\(name).json")["attributes"]?.objectValue)
+        // And the converter's does_token_look_special makes user-defined `<pad>`, `<|...|>`,
+        // `<｜...｜>`, `<unused...>` CONTROL ("command-r, deepseek-coder" in its comment); these
+        // GGUFs predate that rule.
+        func looksSpecial(_ text: String) -> Bool {
+            ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].contains(text) || (text.hasPrefix("<|") && text.hasSuffix("|>"))
+                || (text.hasPrefix("<\u{FF5C}") && text.hasSuffix("\u{FF5C}>")) || (text.hasPrefix("<unused") && text.hasSuffix(">"))
+        }
+        func expectedType(_ id: Int) -> Int {
+            let attribute = attributes[String(original[id])]?.intValue ?? 0
+            if attribute & (1 << 3) != 0 { return 3 }
+            return types[id] == 4 && looksSpecial(tokens[id]) ? 3 : types[id]
+        }
+        var differences = 0
+        for id in tokens.indices where types[id] != 5 {  // UNUSED [PADn] tokens are not written
+            // This BERT GGUF predates the converter's phantom-space rule for `[...]` vocabulary
+            // entries (it wrote `[unused0]` where the converter now writes `▁[unused0]`).
+            if model == "bert", types[id] == 1, tokens[id].hasPrefix("["), backTokens[id] == "\u{2581}" + tokens[id] { continue }
+            if backTokens[id] != tokens[id] || backTypes[id] != expectedType(id) {
+                differences += 1
+                if differences <= 3 { Issue.record("\(name) token \(id): \(backTokens[id].debugDescription) \(backTypes[id]), expected \(tokens[id].debugDescription) \(expectedType(id))") }
+            }
+        }
+        #expect(differences == 0)
+        #expect(back["tokenizer.ggml.merges"]?.arrayStrings == gguf.metadata.array("tokenizer.ggml.merges")?.strings())
+        for key in ["bos_token_id", "eos_token_id", "padding_token_id", "unknown_token_id", "seperator_token_id"] {
+            guard let expected = gguf.metadata.int("tokenizer.ggml.\(key)") else { continue }
+            #expect(back["tokenizer.ggml.\(key)"]?.intValue == expected, "\(name) \(key)")
+        }
+    }
+}
+
+
+private extension GGUFMetadataValue {
+    var arrayElements: [GGUFMetadataValue]? {
+        if case .array(_, let elements) = self { return elements }
+        return nil
+    }
+    var arrayStrings: [String]? { arrayElements.map { $0.compactMap(\.stringValue) } }
+    var arrayIntegers: [Int]? { arrayElements.map { $0.compactMap(\.intValue) } }
 }
