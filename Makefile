@@ -10,7 +10,7 @@ LLAMA_VERSION  := 0.3.36
 LLAMA_DIR      := Fixtures/.cache/llama.cpp
 DEMO_MODEL     := Fixtures/core/tiny.gguf
 
-.PHONY: all deps build demo test test-asan bad-inputs check-real fixtures venv llama-cpp bench fuzz clean
+.PHONY: all deps build demo test test-asan bad-inputs check-real fixtures venv llama-cpp bench fuzz clean quant-quality
 
 all: build
 
@@ -86,7 +86,12 @@ fixtures: venv llama-cpp
 check-real: build venv
 	@set -e; for s in Fixtures/real/*.sh; do echo "== $$s"; PYTHON=$(CURDIR)/$(PYTHON) $$s $(CURDIR)/$(RELEASE_BIN); done
 
-## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch, pickle, images); see Docs/FUZZING.md.
+## The quantisation quality table of Docs/QUANTIZE.md (real SmolLM2 from its PyPI wheel; llama-perplexity beside).
+quant-quality: build venv llama-cpp
+	$(PYTHON) Benchmarks/quant_quality.py $(RELEASE_BIN)
+
+## libFuzzer targets for the parsers (GGUF, safetensors, JSON, PyTorch, pickle, images) and for
+## architecture descriptions through loading and a forward step; see Docs/FUZZING.md.
 FUZZ_SECONDS ?= 60
 fuzz:
 	Fuzz/run.sh $(FUZZ_SECONDS)
@@ -100,7 +105,7 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --build-path .build-asan
 	Fuzz/run.sh $(ASAN_FUZZ_SECONDS)
 
-## Every crafted bad input under ulimit -v 2 GiB and a 10 s timeout; prints peak RSS per input.
+## Every crafted bad input under ulimit -v 2 GiB and 10 s of CPU; prints time and peak RSS per input.
 bad-inputs: deps
 	$(SWIFT) build --product weightkit
 	Fuzz/bad_inputs.sh .build/debug/weightkit

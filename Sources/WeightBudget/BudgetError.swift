@@ -1,13 +1,15 @@
-/// Problems with a budget request, naming the option or value at fault.
-public enum BudgetError: Error, Equatable, Sendable, CustomStringConvertible {
+import WeightFormats
+
+/// Problems with a budget request, naming the argument or value at fault.
+public enum BudgetError: Error, Equatable, Sendable, ArgumentDescribing {
     /// A context length that is not a positive integer.
     case invalidContext(String)
     /// A KV-cache type llama.cpp cannot store a cache in.
-    case unsupportedCacheType(option: String, name: String, supported: [String])
-    /// A size such as `--memory 16GiB` that does not parse.
-    case invalidSize(option: String, text: String, reason: String)
-    /// A value that must be positive (`--parallel`, `--lora-rank`, `--bandwidth`...).
-    case notPositive(option: String, value: String)
+    case unsupportedCacheType(argument: APIArgument, name: String, supported: [String])
+    /// A size such as "16GiB" that does not parse.
+    case invalidSize(argument: APIArgument, text: String, reason: String)
+    /// A value that must be positive (`parallel`, `loraRank`, `bandwidth`...).
+    case notPositive(argument: APIArgument, value: String)
     /// A LoRA target that is not one of q, k, v, o, gate, up, down.
     case unknownLoRATarget(String, supported: [String])
     /// A LoRA target the model does not have (`gate` on a two-layer FFN).
@@ -15,34 +17,34 @@ public enum BudgetError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A cache row that is not a whole number of the cache type's blocks.
     case cacheRowNotBlockAligned(type: String, layer: Int, rowLength: Int, blockSize: Int)
     /// A request the model cannot answer (KV cache of an encoder, LoRA of a vision tower).
-    case notApplicable(what: String, modelType: String, reason: String)
+    case notApplicable(argument: APIArgument, modelType: String, reason: String)
     /// A figure that does not fit in 64 bits (a context of 2^62 tokens).
     case overflow(what: String)
     /// A requested count beyond what a budget can mean.
-    case tooLarge(option: String, value: Int, limit: Int)
+    case tooLarge(argument: APIArgument, value: Int, limit: Int)
 
-    public var description: String {
+    public func description(spelling: (APIArgument) -> String) -> String {
         switch self {
         case .invalidContext(let text):
-            return "--ctx: '\(text)' is not a positive context length (give integers, e.g. --ctx 4096,32768)"
-        case .unsupportedCacheType(let option, let name, let supported):
-            return "\(option): '\(name)' is not a KV-cache type (supported: \(supported.joined(separator: ", ")))"
-        case .invalidSize(let option, let text, let reason):
-            return "\(option): '\(text)' \(reason) (sizes: 512, 16G, 1.5T in powers of 1000; 8GiB, 512MiB in powers of 1024)"
-        case .notPositive(let option, let value):
-            return "\(option): '\(value)' must be a positive number"
+            return "\(spelling(.contexts)): '\(text)' is not a positive context length (give integers, e.g. 4096,32768)"
+        case .unsupportedCacheType(let argument, let name, let supported):
+            return "\(spelling(argument)): '\(name)' is not a KV-cache type (supported: \(supported.joined(separator: ", ")))"
+        case .invalidSize(let argument, let text, let reason):
+            return "\(spelling(argument)): '\(text)' \(reason) (sizes: 512, 16G, 1.5T in powers of 1000; 8GiB, 512MiB in powers of 1024)"
+        case .notPositive(let argument, let value):
+            return "\(spelling(argument)): '\(value)' must be a positive number"
         case .unknownLoRATarget(let name, let supported):
-            return "--lora-targets: '\(name)' is not a target (supported: \(supported.joined(separator: ", ")))"
+            return "\(spelling(.loraTargets)): '\(name)' is not a target (supported: \(supported.joined(separator: ", ")))"
         case .loRATargetMissing(let target, let modelType):
-            return "--lora-targets: '\(target)' has no layer in a \(modelType) model"
+            return "\(spelling(.loraTargets)): '\(target)' has no layer in a \(modelType) model"
         case .cacheRowNotBlockAligned(let type, let layer, let rowLength, let blockSize):
             return "KV cache type \(type): layer \(layer) stores rows of \(rowLength) values, not a multiple of its block size \(blockSize)"
-        case .notApplicable(let what, let modelType, let reason):
-            return "\(what): not available for a \(modelType) model (\(reason))"
+        case .notApplicable(let argument, let modelType, let reason):
+            return "\(spelling(argument)): not available for a \(modelType) model (\(reason))"
         case .overflow(let what):
             return "\(what) does not fit in a 64-bit integer"
-        case .tooLarge(let option, let value, let limit):
-            return "\(option): \(value) is more than \(limit)"
+        case .tooLarge(let argument, let value, let limit):
+            return "\(spelling(argument)): \(value) is more than \(limit)"
         }
     }
 }
@@ -64,4 +66,18 @@ enum Checked {
         guard !overflow else { throw BudgetError.overflow(what: what) }
         return sum
     }
+}
+
+/// The arguments of a budget that errors name.
+extension APIArgument {
+    public static let contexts = APIArgument("BudgetRequest.contexts")
+    public static let cacheTypeK = APIArgument("BudgetRequest.cacheTypeK")
+    public static let cacheTypeV = APIArgument("BudgetRequest.cacheTypeV")
+    public static let parallel = APIArgument("BudgetRequest.parallel")
+    public static let loraRank = APIArgument("BudgetRequest.loraRank")
+    public static let loraTargets = APIArgument("BudgetRequest.loraTargets")
+    public static let images = APIArgument("BudgetRequest.images")
+    public static let frames = APIArgument("BudgetRequest.frames")
+    public static let memory = APIArgument("BudgetRequest.memory")
+    public static let bandwidth = APIArgument("BudgetRequest.bandwidth")
 }

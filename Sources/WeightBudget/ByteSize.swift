@@ -1,3 +1,5 @@
+import WeightFormats
+
 /// Sizes as people write them: K, M, G, T in powers of 1000, KiB, MiB, GiB, TiB in powers of
 /// 1024, an optional trailing "B", fractions allowed ("1.5GiB").
 public enum ByteSize {
@@ -9,9 +11,9 @@ public enum ByteSize {
     /// Parses `text` into bytes.
     /// - Parameters:
     ///   - text: "16G", "16GiB", "512MB", "123".
-    ///   - option: the option the text came from, for the error.
+    ///   - argument: the argument the text came from, for the error.
     /// - Returns: the size in bytes (rounded down to whole bytes).
-    public static func parse(_ text: String, option: String) throws -> Int {
+    public static func parse(_ text: String, argument: APIArgument) throws -> Int {
         var unit = text.trimmingSpaces.uppercased()
         var number = ""
         while let first = unit.first, first.isNumber || first == "." {
@@ -21,18 +23,18 @@ public enum ByteSize {
         unit = unit.trimmingSpaces
         if unit.hasSuffix("B") { unit.removeLast() }
         guard !number.isEmpty, let value = Double(number), value.isFinite else {
-            throw BudgetError.invalidSize(option: option, text: text, reason: "does not start with a number")
+            throw BudgetError.invalidSize(argument: argument, text: text, reason: "does not start with a number")
         }
         var scale = 1.0
         if !unit.isEmpty {
             guard let match = (decimal + binary).first(where: { $0.0 == unit }) else {
-                throw BudgetError.invalidSize(option: option, text: text, reason: "has an unknown unit")
+                throw BudgetError.invalidSize(argument: argument, text: text, reason: "has an unknown unit")
             }
             scale = match.1
         }
         let bytes = value * scale
         guard bytes >= 1, bytes < 9.2e18 else {
-            throw BudgetError.invalidSize(option: option, text: text, reason: bytes < 1 ? "is less than one byte" : "is too large")
+            throw BudgetError.invalidSize(argument: argument, text: text, reason: bytes < 1 ? "is less than one byte" : "is too large")
         }
         return Int(bytes)
     }

@@ -1,15 +1,15 @@
 import WeightArchitecture
 import WeightFormats
 
-/// The types llama.cpp can hold a KV cache in (`--cache-type-k/-v`).
+/// The types llama.cpp can hold a KV cache in (`cacheTypeK`, `cacheTypeV`).
 public enum KVCacheType {
     public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_NL]
 
     /// Looks a cache type up by name ("f16", "q8_0", "iq4_nl").
-    /// - Parameter option: the option it came from, for the error.
-    public static func named(_ name: String, option: String) throws -> GGMLType {
+    /// - Parameter argument: the argument it came from, for the error.
+    public static func named(_ name: String, argument: APIArgument) throws -> GGMLType {
         guard let type = GGMLType(name: name), supported.contains(type) else {
-            throw BudgetError.unsupportedCacheType(option: option, name: name, supported: supported.map { $0.name.lowercased() })
+            throw BudgetError.unsupportedCacheType(argument: argument, name: name, supported: supported.map { $0.name.lowercased() })
         }
         return type
     }

@@ -18,7 +18,7 @@ public struct LoRABudget: Sendable, Equatable {
     public static let nf4BlockSize = 64
     public static let nf4SecondLevelBlockSize = 256
 
-    /// Parses `--lora-targets` ("q,k,v,o").
+    /// Parses a list of LoRA targets, "q,k,v,o".
     public static func parseTargets(_ text: String) throws -> [LinearRole] {
         var targets: [LinearRole] = []
         for part in text.split(separator: ",").map({ String($0).trimmingSpaces.lowercased() }) where !part.isEmpty {
@@ -33,7 +33,7 @@ public struct LoRABudget: Sendable, Equatable {
     }
 
     public init(text: TextStack, modelType: String, groups: [WeightGroup], rank: Int, targets: [LinearRole]) throws {
-        guard rank > 0 else { throw BudgetError.notPositive(option: "--lora-rank", value: String(rank)) }
+        guard rank > 0 else { throw BudgetError.notPositive(argument: .loraRank, value: String(rank)) }
         self.rank = rank
         self.targets = targets
         var trainable = 0

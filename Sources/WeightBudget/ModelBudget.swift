@@ -17,6 +17,9 @@ public struct BudgetRequest: Sendable {
     public var memory: Int?
     /// Memory bandwidth in GB/s (10^9 bytes per second).
     public var bandwidth: Double?
+    /// The weight bytes `memory` is checked with, when they are not the checkpoint's own (the
+    /// file a quantisation mix would write); nil for the checkpoint's.
+    public var weightBytes: Int?
 
     /// The context reported next to the trained one when none is requested.
     public static let defaultContext = 4096
@@ -30,17 +33,17 @@ public struct BudgetRequest: Sendable {
     /// Throws for a request value beyond its limit.
     static func checkLimits(_ request: BudgetRequest) throws {
         for context in request.contexts ?? [] where context > ArchitectureLimits.maxContextLength {
-            throw BudgetError.tooLarge(option: "--ctx", value: context, limit: ArchitectureLimits.maxContextLength)
+            throw BudgetError.tooLarge(argument: .contexts, value: context, limit: ArchitectureLimits.maxContextLength)
         }
-        if request.parallel > maxParallel { throw BudgetError.tooLarge(option: "--parallel", value: request.parallel, limit: maxParallel) }
-        if let rank = request.loraRank, rank > maxLoRARank { throw BudgetError.tooLarge(option: "--lora-rank", value: rank, limit: maxLoRARank) }
-        if request.images > maxImages { throw BudgetError.tooLarge(option: "--images", value: request.images, limit: maxImages) }
-        if request.frames > maxImages { throw BudgetError.tooLarge(option: "--frames", value: request.frames, limit: maxImages) }
+        if request.parallel > maxParallel { throw BudgetError.tooLarge(argument: .parallel, value: request.parallel, limit: maxParallel) }
+        if let rank = request.loraRank, rank > maxLoRARank { throw BudgetError.tooLarge(argument: .loraRank, value: rank, limit: maxLoRARank) }
+        if request.images > maxImages { throw BudgetError.tooLarge(argument: .images, value: request.images, limit: maxImages) }
+        if request.frames > maxImages { throw BudgetError.tooLarge(argument: .frames, value: request.frames, limit: maxImages) }
     }
 
     public init() {}
 
-    /// Parses `--ctx 4096,32768`.
+    /// Parses a list of context lengths, "4096,32768".
     public static func parseContexts(_ text: String) throws -> [Int] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
         let contexts = try parts.map { part -> Int in
@@ -92,7 +95,7 @@ public struct ModelBudget: Sendable {
     }
 
     /// The tensors at `path`, or nil when it names only a configuration.
-    static func checkpointTensors(_ path: String) throws -> [TensorView]? {
+    public static func checkpointTensors(_ path: String) throws -> [TensorView]? {
         if FileSystem.isRegularFile(path) {
             return PathName.fileExtension(of: path) == "json" && !path.hasSuffix(".index.json") ? nil : try Checkpoint.open(path).tensors
         }
@@ -111,7 +114,7 @@ public struct ModelBudget: Sendable {
         groups = fromTensors ? TensorClassifier.groups(of: tensors!, architecture: architecture) : try AnalyticLayout.groups(of: architecture)
         parameters = ParameterBreakdown(groups: groups, fromTensors: fromTensors)
         weights = WeightMemory(groups: groups, defaultDType: ModelBudget.storageType(architecture.storageDType))
-        guard request.parallel > 0 else { throw BudgetError.notPositive(option: "--parallel", value: String(request.parallel)) }
+        guard request.parallel > 0 else { throw BudgetError.notPositive(argument: .parallel, value: String(request.parallel)) }
         try BudgetRequest.checkLimits(request)
 
         let text = architecture.text
@@ -133,22 +136,22 @@ public struct ModelBudget: Sendable {
         }
         if let rank = request.loraRank {
             guard let text else {
-                throw BudgetError.notApplicable(what: "--lora-rank", modelType: architecture.modelType, reason: "LoRA adapts a language model's layers")
+                throw BudgetError.notApplicable(argument: .loraRank, modelType: architecture.modelType, reason: "LoRA adapts a language model's layers")
             }
             lora = try LoRABudget(text: text, modelType: architecture.modelType, groups: groups, rank: rank, targets: request.loraTargets)
         }
         guard request.images >= 0, request.frames >= 0 else {
-            throw BudgetError.notPositive(option: request.images < 0 ? "--images" : "--frames", value: String(min(request.images, request.frames)))
+            throw BudgetError.notPositive(argument: request.images < 0 ? .images : .frames, value: String(min(request.images, request.frames)))
         }
         if request.images > 0 || request.frames > 0 {
             guard let tower = architecture.vision else {
-                throw BudgetError.notApplicable(what: "--images/--frames", modelType: architecture.modelType, reason: "it has no vision tower")
+                throw BudgetError.notApplicable(argument: request.images > 0 ? .images : .frames, modelType: architecture.modelType, reason: "it has no vision tower")
             }
             vision = try VisionBudget(vision: tower, projector: architecture.projector, images: request.images, frames: request.frames,
                                   kvBytesPerToken: architecture.projector == nil ? 0 : kvCache?.bytesPerToken ?? 0)
         }
         if let memory = request.memory {
-            fit = try ModelBudget.fit(memory: memory, weights: weights.bytes, decoder: decoder, request: request, contexts: contexts)
+            fit = try ModelBudget.fit(memory: memory, weights: request.weightBytes ?? weights.bytes, decoder: decoder, request: request, contexts: contexts)
         }
         if let decoder, let kvCache {
             let bytes = try Checked.add(
@@ -156,7 +159,7 @@ public struct ModelBudget: Sendable {
                 kvCache.contexts.first?.bytes ?? 0, what: "the bytes read per token")
             bytesReadPerToken = bytes
             if let bandwidth = request.bandwidth {
-                guard bandwidth > 0, bandwidth.isFinite else { throw BudgetError.notPositive(option: "--bandwidth", value: String(bandwidth)) }
+                guard bandwidth > 0, bandwidth.isFinite else { throw BudgetError.notPositive(argument: .bandwidth, value: String(bandwidth)) }
                 decodeCeiling = bandwidth * 1e9 / Double(bytes)
             }
         }

@@ -19,14 +19,18 @@ public final class ComputeContext: @unchecked Sendable {
     /// The caller alone, for loops too small to share.
     let serial: WorkerTeam
     let scratch = ScratchPool()
+    /// Sees the input of every matrix product computed with this context (nil: none).
+    public let observer: (any MatrixInputObserver)?
 
     /// - Parameters:
     ///   - threads: threads for parallel loops; 0 for one per processor.
     ///   - kernels: the instruction-set tier (`Kernels.best` by default).
-    public init(threads: Int = 0, kernels: Kernels = .best) {
+    ///   - observer: called with each product's matrix and input before it is computed.
+    public init(threads: Int = 0, kernels: Kernels = .best, observer: (any MatrixInputObserver)? = nil) {
         let count = threads > 0 ? threads : Parallel.processorCount
         self.threads = count
         self.kernels = kernels
+        self.observer = observer
         team = WorkerTeam(workers: count - 1)
         serial = WorkerTeam(workers: 0)
     }
@@ -44,6 +48,14 @@ public final class ComputeContext: @unchecked Sendable {
     public func forChunks(of count: Int, minimumChunk: Int, multiple: Int = 1, _ body: (Range<Int>) -> Void) {
         team.forChunks(of: count, minimumChunk: minimumChunk, multiple: multiple, body)
     }
+}
+
+/// Sees the inputs of matrix products (llama-imatrix's collector is one): `observe` is called
+/// on the thread that asked for the product, before it is computed, with the matrix (whose
+/// `base` says which stored tensor it reads) and its `rows` input rows of `matrix.columns`
+/// floats.
+public protocol MatrixInputObserver: AnyObject, Sendable {
+    func observe(_ matrix: WeightMatrix, input: UnsafePointer<Float>, rows: Int)
 }
 
 /// Float scratch buffers kept between products (a block of decoded rows, a head's attention

@@ -53,6 +53,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// y[M, rows] = x[M, columns] · Wᵀ.
     public func apply(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
+        context.observer?.observe(self, input: x, rows: m)
         if m == 1 {
             multiplyVector(x, into: y, context: context)
         } else if type == .bf16, columns % 2 == 0, context.kernels.c.gemm_bf16_dot_vectorized != 0 {
@@ -113,6 +114,7 @@ public struct WeightMatrix: @unchecked Sendable {
             for product in products { product.matrix.apply(x, count: m, into: product.output, context: context) }
             return
         }
+        if let observer = context.observer { for product in products { observer.observe(product.matrix, input: x, rows: m) } }
         let columns = first.matrix.columns, blocks = columns / 32
         let k = context.kernels.c
         var quantized: UnsafeMutablePointer<wk_block_q8_act>?

@@ -1,7 +1,7 @@
 import WeightFormats
 
 /// What a conversion cannot do, naming the tensor, type or path concerned.
-public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ConversionError: Error, Equatable, Sendable, ArgumentDescribing {
     /// A model type the HF <-> GGUF maps do not cover.
     case unsupportedArchitecture(name: String, supported: [String])
     /// A requested type the destination format cannot store (a block type in safetensors).
@@ -26,18 +26,19 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
     case missingConfiguration(path: String)
     /// `merge` asked to write another format than the source's.
     case mergeChangesFormat(from: String, to: String)
-    /// Options that cannot be used together.
-    case incompatibleOptions(String)
+    /// Options that cannot be used together: `argument` with each of `conflicting`, or
+    /// `argument` on a destination it cannot apply to (`conflicting` empty, `reason` says why).
+    case incompatibleOptions(argument: APIArgument, conflicting: [APIArgument], reason: String)
     /// Tensors the configuration says the model has, absent from the checkpoint.
     case missingTensors(names: [String])
     /// A tensor whose shape disagrees with the configuration.
     case shapeMismatch(tensor: String, found: [Int], expected: [Int])
     /// What a conversion wrote does not describe the model it read.
     case writtenDescriptionDiffers(path: String, differences: [String])
-    /// A quantised tensor would change type without allowRequantize (--allow-requantize).
+    /// A quantised tensor would change type without `allowRequantize`.
     case requantizeNotAllowed(tensor: String, from: String, to: String)
 
-    public var description: String {
+    public func description(spelling: (APIArgument) -> String) -> String {
         switch self {
         case .unsupportedArchitecture(let name, let supported):
             return "architecture '\(name)' is not supported for conversion (supported: \(supported.joined(separator: ", ")))"
@@ -56,13 +57,16 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
         case .invalidTokenizer(let file, let reason):
             return "\(file): \(reason)"
         case .unknownPreTokenizer(let file, let hash):
-            return Self.unknownPreTokenizerMessage(file: file, hash: hash, option: "preTokenizer")
+            return "\(file): llama.cpp's converter does not know this pre-tokenizer (sha256 of its check-text ids \(hash)); "
+                + "name it with \(spelling(.preTokenizer)) (e.g. qwen2, llama-bpe, gpt-2, default)"
         case .missingConfiguration(let path):
             return "\(path): no config.json or params.json next to the weights"
         case .mergeChangesFormat(let from, let to):
             return "merge keeps the format: a \(from) checkpoint cannot be merged into \(to) (use convert)"
-        case .incompatibleOptions(let message):
-            return message
+        case .incompatibleOptions(let argument, let conflicting, let reason):
+            let others = conflicting.map(spelling)
+            let list = others.count < 2 ? others.joined() : others.dropLast().joined(separator: ", ") + " and " + others[others.count - 1]
+            return conflicting.isEmpty ? "\(spelling(argument)) \(reason)" : "\(spelling(argument)) \(reason): drop \(list)"
         case .missingTensors(let names):
             let listed = names.count <= 8 ? names.joined(separator: ", ") : names.prefix(8).joined(separator: ", ") + ", …"
             return "the checkpoint lacks \(names.count) tensor(s) its configuration describes: \(listed)"
@@ -71,16 +75,7 @@ public enum ConversionError: Error, Equatable, Sendable, CustomStringConvertible
         case .writtenDescriptionDiffers(let path, let differences):
             return "\(path): the written configuration does not describe the source model (\(differences.joined(separator: "; "))); nothing was kept"
         case .requantizeNotAllowed(let tensor, let from, let to):
-            return "tensor '\(tensor)' is already quantised (\(from)); requantising it to \(to) loses more than quantising from 16 or 32 bits, so it needs --allow-requantize"
+            return "tensor '\(tensor)' is already quantised (\(from)); requantising it to \(to) loses more than quantising from 16 or 32 bits, so it needs \(spelling(.allowRequantize))"
         }
-    }
-}
-
-extension ConversionError {
-    /// The text of `unknownPreTokenizer`, naming the option that sets the name (`preTokenizer`,
-    /// or the CLI's `--tokenizer-pre`).
-    public static func unknownPreTokenizerMessage(file: String, hash: String, option: String) -> String {
-        "\(file): llama.cpp's converter does not know this pre-tokenizer (sha256 of its check-text ids \(hash)); "
-            + "name it with \(option) (e.g. qwen2, llama-bpe, gpt-2, default)"
     }
 }

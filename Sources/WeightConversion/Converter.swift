@@ -117,16 +117,22 @@ public enum Converter {
         let target = Destination(path: destination)
         if options.compression != nil {
             if case .directory = target {
-                throw ConversionError.incompatibleOptions("--compress writes one .gguf or .safetensors file, not a directory")
+                throw ConversionError.incompatibleOptions(argument: .compression, conflicting: [], reason: "writes one .gguf or .safetensors file, not a directory")
             }
             if options.splitMaxSize != nil {
-                throw ConversionError.incompatibleOptions("--compress and --split-max-size cannot be used together")
+                throw ConversionError.incompatibleOptions(argument: .compression, conflicting: [.splitMaxSize], reason: "writes one file")
             }
         }
         if let mix = options.mix {
             guard case .gguf(let path) = target else { throw ConversionError.typeNotStorable(type: mix.name, format: "safetensors") }
             guard options.splitMaxSize == nil, options.compression == nil, options.tokenizerFrom == nil else {
-                throw ConversionError.incompatibleOptions("--type \(mix.name.lowercased()) (a quantisation mix) writes one uncompressed .gguf: drop --split-max-size, --compress and --tokenizer-from")
+                let given: [(APIArgument, Bool)] = [
+                    (.splitMaxSize, options.splitMaxSize != nil), (.compression, options.compression != nil),
+                    (.tokenizerFrom, options.tokenizerFrom != nil),
+                ]
+                throw ConversionError.incompatibleOptions(
+                    argument: .mix, conflicting: given.filter(\.1).map(\.0),
+                    reason: "\(mix.name.lowercased()) (a quantisation mix) writes one uncompressed .gguf")
             }
             var quantize = QuantizeOptions(target: .mix(mix))
             quantize.overwrite = options.overwrite
@@ -203,6 +209,12 @@ public enum Converter {
             checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
         report.skippedTensors = plan.skipped
         var metadata = plan.metadata
+        if try ModelFamilies.family(of: architecture).writesModelCardMetadata {
+            let config = try JSON.parse(FileSystem.readFile(configPath))
+            let parameters = plan.tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
+            metadata = try GeneralMetadata.apply(to: metadata, directory: checkpoint.directory, displayName: PathName.lastComponent(of: checkpoint.directory),
+                                                 config: config, totalParameters: parameters, notes: &report.notes)
+        }
         if let tokenizer = options.tokenizerFrom {
             let vocabulary = try GGUFFile(path: tokenizer)
             for entry in vocabulary.metadata.entries where entry.key.hasPrefix("tokenizer.") {
@@ -217,7 +229,7 @@ public enum Converter {
             for (key, value) in tokenizer.metadata.entries { metadata[key] = value }
             report.notes += tokenizer.notes
         } else {
-            report.notes.append("no tokenizer metadata written: no tokenizer.json or tokenizer.model (pass --tokenizer-from FILE.gguf to copy one)")
+            report.notes.append("no tokenizer metadata written: no tokenizer.json or tokenizer.model (a GGUF's tokenizer can be copied instead)")
         }
         try PlanCheck.gguf(metadata: metadata, tensors: plan.tensors, source: architecture, path: checkpoint.path)
         return (metadata, plan.tensors)

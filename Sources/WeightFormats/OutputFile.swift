@@ -9,7 +9,7 @@ import Darwin
 #endif
 
 /// Errors from writing files.
-public enum WriteError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum WriteError: Error, Equatable, Sendable, ArgumentDescribing {
     case destinationExists(path: String)
     /// The destination is one of the command's own inputs (the same file: the path itself, a
     /// symlink or a hard link to it), which is never replaced, even when replacing is allowed.
@@ -21,13 +21,13 @@ public enum WriteError: Error, Equatable, Sendable, CustomStringConvertible {
     case writeFailed(path: String, reason: String, leftBehind: String? = nil)
     case renameFailed(from: String, to: String, reason: String)
 
-    public var description: String {
+    public func description(spelling: (APIArgument) -> String) -> String {
         switch self {
-        case .destinationExists(let path): return "\(path) already exists (use --force to replace it)"
+        case .destinationExists(let path): return "\(path) already exists (use \(spelling(.overwrite)) to replace it)"
         case .destinationIsInput(let path, let input):
             return path == input
-                ? "refusing to write \(path): it is an input of this command (not even with --force)"
-                : "refusing to write \(path): it is the same file as the input \(input) (not even with --force)"
+                ? "refusing to write \(path): it is an input of this command (not even with \(spelling(.overwrite)))"
+                : "refusing to write \(path): it is the same file as the input \(input) (not even with \(spelling(.overwrite)))"
         case .destinationIsDirectory(let path): return "\(path) is a directory; give a file name to write"
         case .cannotCreate(let path, let reason): return "cannot create \(path): \(reason)"
         case .writeFailed(let path, let reason, let leftBehind):

@@ -18,6 +18,16 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidArgument(String)
     /// Something a model would allocate exceeds what this machine can hold.
     case tooLarge(what: String, bytes: Int)
+    /// A sentence-transformers module (modules.json) or module setting WeightKit does not run.
+    case unsupportedModule(file: String, module: String, reason: String)
+    /// A language model was asked of an encoder family (BERT), which `ModelRegistry.loadEncoder`
+    /// and `SentenceEmbedder` load.
+    case encoderOnly(modelType: String)
+    /// `texts[index]` has more tokens than the model's position table, and no
+    /// `maxSequenceLength` cuts it.
+    case textTooLong(index: Int, tokens: Int, positions: Int)
+    /// Unpooled embeddings (`pooling: .none`) of texts whose token counts differ.
+    case unequalTokenCounts([Int])
 
     public var description: String {
         switch self {
@@ -41,6 +51,13 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooLarge(let what, let bytes):
             return bytes == Int.max ? "\(what) is too large to allocate"
                 : "\(what) needs \(bytes) bytes, more than this machine's \(MappedFile.physicalMemory) bytes of memory"
+        case .unsupportedModule(let file, let module, let reason): return "\(file): module '\(module)' is not supported: \(reason)"
+        case .encoderOnly(let modelType):
+            return "'\(modelType)' is an encoder, not a language model: load it with ModelRegistry.loadEncoder or SentenceEmbedder"
+        case .textTooLong(let index, let tokens, let positions):
+            return "texts[\(index)] has \(tokens) tokens, more than the \(positions) positions of the model, and no max_seq_length cuts it"
+        case .unequalTokenCounts(let counts):
+            return "unpooled embeddings need texts of equal token counts; the texts have " + counts.map(String.init).joined(separator: ", ")
         }
     }
 

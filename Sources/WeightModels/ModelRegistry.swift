@@ -27,8 +27,9 @@ public enum ModelRegistry {
                             context: ComputeContext = ComputeContext()) throws -> CausalLanguageModel {
         try ArchitectureValidator(file: architecture.origin.path, spelling: .huggingFace, tensorCount: checkpoint.tensors.count)
             .validate(architecture)
-        guard let family = ModelFamilies.family(modelType: architecture.modelType),
-              let builder = family as? any LanguageModelBuilder.Type else {
+        let found = ModelFamilies.family(modelType: architecture.modelType)
+        if found is any EncoderModelBuilder.Type { throw ModelError.encoderOnly(modelType: architecture.modelType) }
+        guard let family = found, let builder = family as? any LanguageModelBuilder.Type else {
             throw ModelError.unsupportedModel(
                 modelType: architecture.modelType, reason: "supported model types are " + supportedModelTypes.joined(separator: ", "))
         }
@@ -38,5 +39,31 @@ public enum ModelRegistry {
             for file in checkpoint.files { file.advise(.populate) }
         }
         return try builder.languageModel(checkpoint: checkpoint, architecture: architecture, context: context)
+    }
+
+    /// Model types `loadEncoder` accepts.
+    public static var supportedEncoderTypes: [String] {
+        ModelFamilies.all.filter { $0 is any EncoderModelBuilder.Type }.flatMap { $0.modelTypes }
+    }
+
+    /// Loads the encoder (BERT) at `path`: a Hugging Face directory or a GGUF file.
+    public static func loadEncoder(_ path: String, context: ComputeContext = ComputeContext()) throws -> EncoderModel {
+        try loadEncoder(checkpoint: try Checkpoint.open(path), architecture: try ArchitectureLoader.load(path), context: context)
+    }
+
+    /// Builds the encoder `architecture` describes from `checkpoint`'s tensors.
+    public static func loadEncoder(checkpoint: Checkpoint, architecture: ModelArchitecture,
+                                   context: ComputeContext = ComputeContext()) throws -> EncoderModel {
+        try ArchitectureValidator(file: architecture.origin.path, spelling: .huggingFace, tensorCount: checkpoint.tensors.count)
+            .validate(architecture)
+        guard let family = ModelFamilies.family(modelType: architecture.modelType),
+              let builder = family as? any EncoderModelBuilder.Type else {
+            throw ModelError.unsupportedModel(
+                modelType: architecture.modelType, reason: "encoders are supported for " + supportedEncoderTypes.joined(separator: ", "))
+        }
+        if checkpoint.totalFileSize < MappedFile.physicalMemory / 2 {
+            for file in checkpoint.files { file.advise(.populate) }
+        }
+        return try builder.encoderModel(checkpoint: checkpoint, architecture: architecture, context: context)
     }
 }

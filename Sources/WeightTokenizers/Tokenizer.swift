@@ -4,7 +4,8 @@ import WeightFormats
 ///
 /// Built from whichever files a model has: the `tokenizer.ggml.*` metadata of a GGUF (also a
 /// vocabulary-only one), a Hugging Face `tokenizer.json` (with `tokenizer_config.json` and
-/// `special_tokens_map.json` beside it), or a SentencePiece `tokenizer.model`. A tokenizer from
+/// `special_tokens_map.json` beside it), a SentencePiece `tokenizer.model`, or a BERT
+/// `vocab.txt` (WordPiece, set up as transformers' `BertTokenizer` from tokenizer_config.json). A tokenizer from
 /// GGUF behaves as llama.cpp 0.3.36 does; one from tokenizer.json as the Hugging Face
 /// `tokenizers` library (and transformers) does; one from tokenizer.model as `sentencepiece`.
 ///
@@ -56,7 +57,8 @@ public final class Tokenizer: Sendable {
                 if FileSystem.isRegularFile(json) { return try Tokenizer(huggingFaceDirectory: path) }
                 let model = PathName.join(path, "tokenizer.model")
                 if FileSystem.isRegularFile(model) { return try Tokenizer(sentencePieceModel: model) }
-                throw TokenizerError.notATokenizer(path: path, reason: "the directory has no tokenizer.json or tokenizer.model")
+                if FileSystem.isRegularFile(PathName.join(path, "vocab.txt")) { return try Tokenizer(bertVocabularyDirectory: path) }
+                throw TokenizerError.notATokenizer(path: path, reason: "the directory has no tokenizer.json, tokenizer.model or vocab.txt")
             }
             guard FileSystem.isRegularFile(path) else {
                 throw TokenizerError.notATokenizer(path: path, reason: "no such file or directory")

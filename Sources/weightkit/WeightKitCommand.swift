@@ -15,9 +15,9 @@ struct WeightKitCommand: ParsableCommand {
         version: WeightKitVersion.string,
         subcommands: [
             InspectCommand.self, TensorCommand.self, ConvertCommand.self, MergeCommand.self, MetaCommand.self, VerifyCommand.self,
-            DiffCommand.self, BudgetCommand.self, QuantizeCommand.self,
+            DiffCommand.self, BudgetCommand.self, QuantizeCommand.self, ImatrixCommand.self,
             RunCommand.self, RouteCommand.self, EncodeImageCommand.self, TemplateCommand.self,
-            TokenizeCommand.self, DetokenizeCommand.self,
+            TokenizeCommand.self, DetokenizeCommand.self, EmbedCommand.self,
         ]
     )
 

@@ -32,8 +32,8 @@ import WeightFormats
         let cases = Self.cases
         #expect(cases.count >= 40)
         let rules = Set(cases.map(\.rule))
-        for rule in ["positive", "notNegative", "atMost", "atMostKey", "multipleOf", "even", "finitePositive", "unitInterval",
-                     "between", "moreThanTensors"] {
+        for rule in ["positive", "notNegative", "atMost", "atMostKey", "multipleOf", "even", "finitePositive", "finite",
+                     "unitInterval", "between", "overflows", "moreThanTensors"] {
             #expect(rules.contains(rule), "no crafted file breaks \(rule)")
         }
     }

@@ -38,8 +38,8 @@ import WeightFormats
     func llamaCppAllocation(run: Run) throws {
         var request = BudgetRequest()
         request.contexts = [run.context]
-        request.cacheTypeK = try KVCacheType.named(run.typeK, option: "--kv-type-k")
-        request.cacheTypeV = try KVCacheType.named(run.typeV, option: "--kv-type-v")
+        request.cacheTypeK = try KVCacheType.named(run.typeK, argument: .cacheTypeK)
+        request.cacheTypeV = try KVCacheType.named(run.typeV, argument: .cacheTypeV)
         request.parallel = run.parallel
         let gguf = try ModelBudget.load(Fixture.path("budget/qwen2.5-0.5b-shaped.gguf"), request: request)
         let config = try ModelBudget.load(Fixture.path("budget/configs/qwen2.5-0.5b"), request: request)

@@ -58,8 +58,8 @@ import WeightFormats
     func llamaCppAllocation(run: Run) throws {
         var request = BudgetRequest()
         request.contexts = [run.context]
-        request.cacheTypeK = try KVCacheType.named(run.typeK, option: "--kv-type-k")
-        request.cacheTypeV = try KVCacheType.named(run.typeV, option: "--kv-type-v")
+        request.cacheTypeK = try KVCacheType.named(run.typeK, argument: .cacheTypeK)
+        request.cacheTypeV = try KVCacheType.named(run.typeV, argument: .cacheTypeV)
         request.parallel = run.parallel
         let budget = try ModelBudget.load(Fixture.path(run.model), request: request)
         let text = try #require(budget.architecture.text)

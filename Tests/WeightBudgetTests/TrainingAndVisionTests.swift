@@ -70,3 +70,18 @@ import WeightFormats
         }
     }
 }
+
+/// Errors of the budget API name its arguments as the API does (the command line maps them).
+@Suite struct BudgetArgumentErrorTests {
+    @Test("an error about a request's field names the field, not a command-line flag")
+    func namesTheField() throws {
+        var request = BudgetRequest()
+        request.parallel = 1 << 30
+        let error = try #require(throws: BudgetError.self) {
+            try ModelBudget.load(Fixture.path("budget/configs/qwen3-8b"), request: request)
+        }
+        #expect(error.description.hasPrefix("BudgetRequest.parallel: \(1 << 30) is more than"))
+        #expect(!error.description.contains("--"))
+        #expect(error.description(spelling: { $0 == .parallel ? "-np" : $0.name }).hasPrefix("-np: "))
+    }
+}

@@ -36,6 +36,10 @@ import WeightFormats
             let model = try copy("core/tiny.gguf", into: directory)
             return ({ ["convert", model, $0, "--quiet"] }, model)
         },
+        OutputCase(name: "quantize OUT", fileExtension: "gguf") { directory in
+            let model = try copy("models/llama-tiny-gguf/llama-tiny-f32.gguf", into: directory)
+            return ({ ["quantize", model, $0, "Q8_0", "--quiet"] }, model)
+        },
         OutputCase(name: "merge DST (a later part of the split set as the destination)", fileExtension: "gguf") { directory in
             for part in 1...3 { _ = try copy("core/split/tiny-0000\(part)-of-00003.gguf", into: directory) }
             let first = directory + "/tiny-00001-of-00003.gguf"
@@ -77,6 +81,16 @@ import WeightFormats
             let model = try copy("vision/llava-tiny", into: directory)
             return ({ ["encode-image", model, "--pixels", model + "/reference/pixels.npy", "--out", fresh(directory), "--layer", "1",
                        "--projector", model, "--projected", $0] }, model + "/model.safetensors")
+        },
+        OutputCase(name: "embed --out (the model's weights)") { directory in
+            let model = try copy("embeddings/bert-mean", into: directory)
+            return ({ ["embed", model, "--text", "hello", "--out", $0] }, model + "/model.safetensors")
+        },
+        OutputCase(name: "embed --out (the --file of texts)") { directory in
+            let model = try copy("embeddings/bert-mean", into: directory)
+            let texts = directory + "/texts.npy"
+            try "hello\n".write(toFile: texts, atomically: true, encoding: .utf8)
+            return ({ ["embed", model, "--file", texts, "--out", $0] }, texts)
         },
         OutputCase(name: "budget --plot", fileExtension: "svg") { directory in
             let model = try copy("models/qwen3-tiny", into: directory)

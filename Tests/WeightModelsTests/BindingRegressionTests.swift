@@ -78,3 +78,41 @@ import Glibc
         #expect(relativeL2(last, Array(expected.suffix(widened.vocabularySize))) <= 1e-5)
     }
 }
+
+/// The heap overflows of the hardening issue, reached past the validation pass: the builders
+/// refuse what would write past their buffers even for a description nobody validated. Before
+/// the fix these built a model whose first forward step wrote past the query and key buffers
+/// (AddressSanitizer: heap-buffer-overflow in `RotaryTable.apply`); a model that builds anyway
+/// is run, so that `make test-asan` reports such an overflow.
+@Suite struct UnvalidatedDescriptionTests {
+    static func refusedOrRuns(_ architecture: ModelArchitecture) throws -> Bool {
+        let checkpoint = try Checkpoint.open(Fixture.path("models/qwen3-tiny"))
+        do {
+            let model = try Qwen3.languageModel(checkpoint: checkpoint, architecture: architecture, context: ComputeContext(threads: 1))
+            _ = try model.logits(for: [1, 2, 3])
+            return false
+        } catch is ModelError {
+            return true
+        }
+    }
+
+    @Test("rotary dimensions beyond the head size (rope.dimension_count 64 on heads of 16) are refused by the builder")
+    func rotaryBeyondHead() throws {
+        var architecture = try ArchitectureLoader.load(Fixture.path("models/qwen3-tiny"))
+        let text = try #require(architecture.text)
+        guard case .rotary(var rotary) = text.positions else { Issue.record("qwen3-tiny has no rotary positions"); return }
+        rotary.dimensions = text.keyLength * 4
+        architecture.text?.positions = .rotary(rotary)
+        #expect(try Self.refusedOrRuns(architecture))
+    }
+
+    @Test("partial_rotary_factor 2.0 (twice the head's dimensions) is refused by the builder")
+    func partialRotaryTwo() throws {
+        var architecture = try ArchitectureLoader.load(Fixture.path("models/qwen3-tiny"))
+        let text = try #require(architecture.text)
+        guard case .rotary(var rotary) = text.positions else { Issue.record("qwen3-tiny has no rotary positions"); return }
+        rotary.dimensions = text.keyLength * 2
+        architecture.text?.positions = .rotary(rotary)
+        #expect(try Self.refusedOrRuns(architecture))
+    }
+}

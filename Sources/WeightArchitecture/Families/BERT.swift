@@ -61,8 +61,87 @@ public enum BERT: ModelFamily {
             tokenTypeCount: try keys.optionalInt("token_type_count") ?? keys.global("tokenizer.ggml.token_type_count")?.intValue,
             embeddingNorm: true, finalNorm: false, hasOutputHead: false)
         text.normPlacement = .post
-        if let pooling = try keys.optionalInt("pooling_type") { text.pooling = Pooling(llamaCppValue: pooling) }
+        if let value = try keys.optionalInt("pooling_type") {
+            guard let pooling = Pooling(llamaCppValue: value) else {
+                throw ArchitectureError.invalidValue(file: keys.file, key: keys.key("pooling_type"), reason: "is \(value), not 0 (none), 1 (mean), 2 (CLS) or 3 (last)")
+            }
+            text.pooling = pooling
+        }
         return ModelArchitecture(modelType: modelTypes[0], text: text, origin: .ggufMetadata(path: keys.file))
+    }
+
+    public static let writesGGUF = true
+    public static let writesModelCardMetadata = true
+
+    /// BertModel's `_try_set_pooling_type`: the first module of modules.json whose type ends in
+    /// `Pooling`, its mean, CLS or last-token flag (or sentence-transformers 6's
+    /// `pooling_mode`); nothing without modules.json. Another mode is refused, as the converter
+    /// refuses it.
+    public static func prepareForGGUF(_ architecture: inout ModelArchitecture, directory: String) throws {
+        let modulesFile = PathName.join(directory, "modules.json")
+        guard FileSystem.isRegularFile(modulesFile), var text = architecture.text else { return }
+        let modules = try readJSON(modulesFile)
+        guard let path = modules.arrayValue?.first(where: { $0["type"]?.stringValue?.hasSuffix("Pooling") == true })?["path"]?.stringValue
+        else { return }
+        let configFile = PathName.join(PathName.join(directory, path), "config.json")
+        let config = try readJSON(configFile)
+        let flags: [(String, Pooling)] = [("pooling_mode_mean_tokens", .mean), ("pooling_mode_cls_token", .cls), ("pooling_mode_lasttoken", .last)]
+        if let (_, pooling) = flags.first(where: { config[$0.0]?.boolValue == true }) {
+            text.pooling = pooling
+        } else if let mode = config["pooling_mode"]?.stringValue, let pooling = ["mean": Pooling.mean, "cls": .cls, "lasttoken": .last][mode] {
+            text.pooling = pooling
+        } else {
+            throw ArchitectureError.invalidValue(file: configFile, key: "pooling_mode", reason: "must be mean, CLS or last-token pooling for GGUF")
+        }
+        architecture.text = text
+    }
+
+    static func readJSON(_ file: String) throws -> JSONValue {
+        do {
+            return try JSON.parse(FileSystem.readFile(file))
+        } catch let error as FormatError {
+            throw FormatError.inFile(file, error)
+        }
+    }
+
+    /// BertModel's keys: TextModel's (no KV heads, no key length: BERT's config has neither),
+    /// `layer_norm_epsilon`, then `attention.causal = false` and the pooling type when known.
+    public static func ggufMetadata(_ architecture: ModelArchitecture, name: String, fileType: UInt32) throws -> GGUFMetadataList {
+        let text = try architecture.requireText()
+        var m = GGUFMetadataList()
+        m["general.architecture"] = .string("bert")
+        m["general.type"] = .string("model")
+        m["general.name"] = .string(name)
+        m["bert.block_count"] = .uint32(UInt32(text.layerCount))
+        m["bert.context_length"] = .uint32(UInt32(text.contextLength))
+        m["bert.embedding_length"] = .uint32(UInt32(text.hiddenSize))
+        m["bert.feed_forward_length"] = .uint32(UInt32(text.feedForwardLength))
+        m["bert.attention.head_count"] = .uint32(UInt32(text.headCount))
+        m["bert.attention.layer_norm_epsilon"] = .float32(Float(text.normEpsilon))
+        m["general.file_type"] = .uint32(fileType)
+        m["bert.attention.causal"] = .bool(false)
+        if let pooling = text.pooling { m["bert.pooling_type"] = .uint32(UInt32(pooling.llamaCppValue)) }
+        m["general.quantization_version"] = .uint32(2)
+        return m
+    }
+
+    /// BertConfig's keys for the description.
+    public static func huggingFaceConfig(_ architecture: ModelArchitecture, dtype: String) throws -> JSONObject {
+        let text = try architecture.requireText()
+        var c = JSONObject()
+        c["architectures"] = .array([.string(huggingFaceClass ?? "BertModel")])
+        c["model_type"] = .string(modelTypes[0])
+        c["vocab_size"] = .int(text.vocabularySize)
+        c["hidden_size"] = .int(text.hiddenSize)
+        c["num_hidden_layers"] = .int(text.layerCount)
+        c["num_attention_heads"] = .int(text.headCount)
+        c["intermediate_size"] = .int(text.feedForwardLength)
+        c["hidden_act"] = .string(text.activation.configName)
+        c["max_position_embeddings"] = .int(text.contextLength)
+        c["type_vocab_size"] = .int(text.tokenTypeCount ?? 1)
+        c["layer_norm_eps"] = .double(Double(Float(text.normEpsilon)).shortestFloatDecimal)
+        c["torch_dtype"] = .string(dtype)
+        return c
     }
 
     static let naming: DecoderNaming = {

@@ -262,12 +262,13 @@ public struct ArchitectureValidator {
         guard value.isFinite, value > 0 else { throw violation(field, "\(value)", .finitePositive) }
     }
 
-    /// The product of `factors` fits in an Int.
-    func product(_ factors: [Int], _ what: String, field: ArchitectureField) throws {
+    /// The product of `factors` fits in an Int; a violation names `field` with its own `value`
+    /// (the image size, not the sequence length it gives).
+    func product(_ factors: [Int], _ what: String, field: ArchitectureField, value: Int) throws {
         var total = 1
         for factor in factors {
             let (result, overflow) = total.multipliedReportingOverflow(by: max(factor, 0))
-            guard !overflow else { throw violation(field, "\(factor)", .overflows(what)) }
+            guard !overflow else { throw violation(field, "\(value)", .overflows(what)) }
             total = result
         }
     }
@@ -291,8 +292,10 @@ public struct ArchitectureValidator {
             throw violation(.layerCount, "\(t.layerCount)", .moreThanTensors(tensorCount))
         }
         try count(.hiddenSize, t.hiddenSize, limit: L.maxHiddenSize)
-        // 0 where a file does not say (a GGUF of hyper-parameters only, for budgets).
-        try count(.vocabularySize, t.vocabularySize, minimum: 0, limit: L.maxVocabularySize)
+        // 0 where a file does not say (a GGUF of hyper-parameters only, for budgets); a
+        // description read beside tensors has an embedding of at least one row.
+        let vocabularyMinimum = (tensorCount ?? 0) > 0 ? 1 : 0
+        try count(.vocabularySize, t.vocabularySize, minimum: vocabularyMinimum, limit: L.maxVocabularySize)
         try count(.contextLength, t.contextLength, minimum: 0, limit: L.maxContextLength)
         try count(.headCount, t.headCount, limit: L.maxHeads)
         for kv in t.kvHeadCountPerLayer ?? [t.kvHeadCount] {
@@ -311,9 +314,9 @@ public struct ArchitectureValidator {
             try validate(rotary, keyLength: t.keyLength, context: t.contextLength, theta: .ropeTheta)
         case .learned(let count):
             try self.count(.positionCount, count, limit: L.maxContextLength)
-            try product([count, t.hiddenSize], "the position table", field: .positionCount)
+            try product([count, t.hiddenSize], "the position table", field: .positionCount, value: count)
         case .sinusoidal:
-            try product([t.contextLength, t.hiddenSize], "the position table", field: .contextLength)
+            try product([t.contextLength, t.hiddenSize], "the position table", field: .contextLength, value: t.contextLength)
         }
         if let sliding = t.slidingRotary {
             try validate(sliding, keyLength: t.keyLength, context: t.contextLength, theta: .slidingRopeTheta)
@@ -340,12 +343,12 @@ public struct ArchitectureValidator {
             for layer in experts.denseLayers where layer < 0 || layer >= t.layerCount {
                 throw violation(.denseLayers, "\(layer)", .between(0, t.layerCount - 1))
             }
-            try product([experts.expertCount, experts.feedForwardLength, t.hiddenSize], "the expert weights", field: .expertCount)
+            try product([experts.expertCount, experts.feedForwardLength, t.hiddenSize], "the expert weights", field: .expertCount, value: experts.expertCount)
         }
         // Products that size weights and per-token buffers.
-        try product([t.vocabularySize, t.hiddenSize], "the embedding matrix", field: .vocabularySize)
-        try product([t.headCount, t.keyLength, t.hiddenSize], "the query projection", field: .headCount)
-        try product([t.feedForwardLength, t.hiddenSize, 3], "the feed-forward weights", field: .feedForwardLength)
+        try product([t.vocabularySize, t.hiddenSize], "the embedding matrix", field: .vocabularySize, value: t.vocabularySize)
+        try product([t.headCount, t.keyLength, t.hiddenSize], "the query projection", field: .headCount, value: t.headCount)
+        try product([t.feedForwardLength, t.hiddenSize, 3], "the feed-forward weights", field: .feedForwardLength, value: t.feedForwardLength)
     }
 
     func validate(_ rotary: RotaryEmbedding, keyLength: Int, context: Int, theta: ArchitectureField) throws {
@@ -395,9 +398,9 @@ public struct ArchitectureValidator {
         try count(.visionFeedForwardLength, v.feedForwardLength, limit: L.maxFeedForwardLength)
         try finitePositive(.visionNormEpsilon, v.normEpsilon)
         if let projection = v.projectionSize { try count(.projectionSize, projection, limit: L.maxHiddenSize) }
-        try product([v.sequenceLength, v.sequenceLength], "the attention scores", field: .imageSize)
-        try product([v.hiddenSize, v.channels, v.patchSize, v.patchSize], "the patch embedding", field: .patchSize)
-        try product([v.feedForwardLength, v.hiddenSize, 2], "the feed-forward weights", field: .visionFeedForwardLength)
+        try product([v.sequenceLength, v.sequenceLength], "the attention scores", field: .imageSize, value: v.imageSize)
+        try product([v.hiddenSize, v.channels, v.patchSize, v.patchSize], "the patch embedding", field: .patchSize, value: v.patchSize)
+        try product([v.feedForwardLength, v.hiddenSize, 2], "the feed-forward weights", field: .visionFeedForwardLength, value: v.feedForwardLength)
     }
 
     func validate(_ p: VisionProjector, vision: VisionTower?) throws {

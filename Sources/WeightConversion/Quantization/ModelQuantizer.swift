@@ -34,8 +34,8 @@ public struct QuantizeReport: Sendable {
 }
 
 /// The errors of a quantisation run that are not about the plan or the matrix itself.
-public enum ModelQuantizerError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// A quantised tensor would change type without --allow-requantize.
+public enum ModelQuantizerError: Error, Equatable, Sendable, ArgumentDescribing {
+    /// A quantised tensor would change type without `allowRequantize`.
     case requantizeNotAllowed(tensor: String, from: String, to: String)
     /// The mix needs an importance matrix for this tensor and none (or no entry) was given.
     case importanceRequired(tensor: String, type: String)
@@ -44,12 +44,12 @@ public enum ModelQuantizerError: Error, Equatable, Sendable, CustomStringConvert
     /// quantised rows fails on them too).
     case nonFiniteValues(tensor: String)
 
-    public var description: String {
+    public func description(spelling: (APIArgument) -> String) -> String {
         switch self {
         case .requantizeNotAllowed(let tensor, let from, let to):
-            return "tensor '\(tensor)' is already quantised (\(from)); requantising it to \(to) loses more than quantising from 16 or 32 bits, so it needs --allow-requantize"
+            return "tensor '\(tensor)' is already quantised (\(from)); requantising it to \(to) loses more than quantising from 16 or 32 bits, so it needs \(spelling(.allowRequantize))"
         case .importanceRequired(let tensor, let type):
-            return "tensor '\(tensor)': \(type) needs an importance matrix (--imatrix) for this tensor"
+            return "tensor '\(tensor)': \(type) needs an importance matrix (\(spelling(.importance))) for this tensor"
         case .unsupportedSource(let path, let reason):
             return "\(path): \(reason)"
         case .nonFiniteValues(let tensor):
@@ -70,6 +70,19 @@ public enum ModelQuantizer {
         /// `general.file_type` of the input, if it has one.
         public var fileType: UInt32?
         public var model: QuantizationModelParameters
+
+        /// A source described rather than opened (a budget of a configuration alone); `model`
+        /// is read from `metadata`.
+        public init(metadata: GGUFMetadataList, tensors: [PlannedTensor], fileType: UInt32?) throws {
+            self.init(metadata: metadata, tensors: tensors, fileType: fileType, model: try QuantizationModelParameters(metadata: metadata))
+        }
+
+        init(metadata: GGUFMetadataList, tensors: [PlannedTensor], fileType: UInt32?, model: QuantizationModelParameters) {
+            self.metadata = metadata
+            self.tensors = tensors
+            self.fileType = fileType
+            self.model = model
+        }
     }
 
     /// Opens `path`: a GGUF file (or split set) as it is, anything else through `convert`'s
@@ -104,7 +117,7 @@ public enum ModelQuantizer {
 
     /// The importance weights each converted tensor gets, after llama-quantize's checks; with
     /// the warnings for tensors that have no entry.
-    static func importanceAssignments(_ plan: QuantizationPlan, options: QuantizeOptions) throws -> (weights: [String: [Float]], warnings: [String]) {
+    public static func importanceAssignments(_ plan: QuantizationPlan, options: QuantizeOptions) throws -> (weights: [String: [Float]], warnings: [String]) {
         var weights: [String: [Float]] = [:]
         var warnings: [String] = []
         if let matrix = options.importance, let bad = matrix.firstNonFinite {

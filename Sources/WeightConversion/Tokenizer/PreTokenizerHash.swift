@@ -128,4 +128,14 @@ public enum PreTokenizerHash {
     public static func name(checkTextIDs ids: [Int]) -> String? {
         names[hash(ids: ids)]
     }
+
+    /// The hash of `ids` (the form the BERT conversion calls).
+    static func hash(_ ids: [Int]) -> String { hash(ids: ids) }
+
+    /// The name of the tokenizer's pre-tokenizer, or nil (with the hash) when llama.cpp's table
+    /// does not have it.
+    static func name(of tokenizer: Tokenizer) -> (name: String?, hash: String) {
+        let ids = tokenizer.encode(checkText, addSpecial: true, parseSpecial: true)
+        return (name(checkTextIDs: ids), hash(ids: ids))
+    }
 }

@@ -77,10 +77,10 @@ public enum TokenizerMetadata {
             let special = try SpecialTokens(files, loadMerges: false, vocabularySize: vocabulary.tokens.count)
             let pre = try preTokenizerName(files, override: preTokenizer, notes: &result.notes)
             // llama.cpp's phantom-space form: "▁" before word-initial pieces, "##" dropped.
-            let tokens = zip(vocabulary.tokens, vocabulary.types).map { token, type -> String in
-                if type == .control { return token }
-                if token.hasPrefix("##") { return String(token.dropFirst(2)) }
-                return "\u{2581}" + token
+            let tokens = zip(vocabulary.tokens, vocabulary.types).map { token, type in
+                // By bytes: "##" followed by a combining mark is one Character, which hasPrefix would not see.
+                type == .control ? token : token.utf8.starts(with: "##".utf8) ? String(decoding: token.utf8.dropFirst(2), as: UTF8.self)
+                    : "\u{2581}" + token
             }
             result.metadata["tokenizer.ggml.token_type_count"] = .uint32(UInt32(clamping: files.modelConfig?["type_vocab_size"]?.intValue ?? 1))
             result.metadata["tokenizer.ggml.model"] = .string("bert")

@@ -76,7 +76,7 @@ public enum MetadataEdit: Equatable, Sendable {
 }
 
 /// Metadata edits that cannot be made, naming the key and what was wrong.
-public enum MetadataEditError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum MetadataEditError: Error, Equatable, Sendable, ArgumentDescribing {
     /// `--set` text without `=` or with an empty key.
     case malformedSet(text: String)
     /// A TYPE that is not one of gguf-py's scalar type names.
@@ -94,22 +94,23 @@ public enum MetadataEditError: Error, Equatable, Sendable, CustomStringConvertib
     /// A file whose layout an edit cannot keep (a big-endian GGUF).
     case unsupportedFile(path: String, reason: String)
 
-    public var description: String {
+    public func description(spelling: (APIArgument) -> String) -> String {
+        let set = spelling(.metadataSet), delete = spelling(.metadataDelete)
         switch self {
         case .malformedSet(let text):
-            return "--set '\(text)': expected KEY=VALUE or KEY:TYPE=VALUE"
+            return "\(set) '\(text)': expected KEY=VALUE or KEY:TYPE=VALUE"
         case .unknownType(let key, let name):
-            return "--set \(key): unknown type '\(name)' (expected one of \(GGUFValueType.allCases.filter { $0 != .array }.map(\.name).joined(separator: ", ")))"
+            return "\(set) \(key): unknown type '\(name)' (expected one of \(GGUFValueType.allCases.filter { $0 != .array }.map(\.name).joined(separator: ", ")))"
         case .invalidValue(let key, let type, let value, let reason):
-            return "--set \(key): '\(value)' is not a valid \(type): \(reason)"
+            return "\(set) \(key): '\(value)' is not a valid \(type): \(reason)"
         case .typeRequired(let key):
-            return "--set \(key): a new key needs a type, e.g. --set \(key):STRING=..."
+            return "\(set) \(key): a new key needs a type, e.g. \(set) \(key):STRING=..."
         case .arrayNotEditable(let key):
-            return "--set \(key): the key holds an array, which cannot be set"
+            return "\(set) \(key): the key holds an array, which cannot be set"
         case .keyNotFound(let key, let path):
-            return "--delete \(key): \(path) has no such key"
+            return "\(delete) \(key): \(path) has no such key"
         case .typeNotStorable(let key, let type, let format):
-            return "--set \(key): \(format) metadata holds strings only, not \(type)"
+            return "\(set) \(key): \(format) metadata holds strings only, not \(type)"
         case .unsupportedFile(let path, let reason):
             return "\(path): \(reason)"
         }

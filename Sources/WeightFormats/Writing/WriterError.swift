@@ -1,7 +1,7 @@
 /// Mistakes in what a caller asks a writer to write, named by key or tensor. (Broken layouts
 /// that a reader would refuse, such as duplicate names or rows that do not fill whole blocks,
 /// are reported with the reader's `FormatError` cases; I/O failures are `WriteError`s.)
-public enum WriterError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum WriterError: Error, Equatable, Sendable, ArgumentDescribing {
     /// An array element whose type differs from the array's element type.
     case arrayElementType(key: String, expected: String, found: String)
     /// A metadata key whose value breaks a format rule (`general.alignment` not a UINT32...).
@@ -14,10 +14,10 @@ public enum WriterError: Error, Equatable, Sendable, CustomStringConvertible {
     case incomplete(path: String, tensor: String)
     /// A safetensors dtype whose element count does not fill whole bytes.
     case partialBytes(tensor: String, dtype: String)
-    /// A `--compress` value that is not `zstd` or `zstd:LEVEL` with a valid level.
+    /// A compression setting that is not `zstd` or `zstd:LEVEL` with a valid level.
     case invalidCompression(text: String, reason: String)
 
-    public var description: String {
+    public func description(spelling: (APIArgument) -> String) -> String {
         switch self {
         case .arrayElementType(let key, let expected, let found):
             return "metadata '\(key)': an array of \(expected) holds a \(found)"
@@ -32,7 +32,7 @@ public enum WriterError: Error, Equatable, Sendable, CustomStringConvertible {
         case .partialBytes(let tensor, let dtype):
             return "tensor '\(tensor)': its \(dtype) elements do not fill whole bytes"
         case .invalidCompression(let text, let reason):
-            return "--compress \(text): \(reason)"
+            return "\(spelling(.compression)) \(text): \(reason)"
         }
     }
 }

@@ -69,13 +69,22 @@ struct SelfAttention {
     /// Bidirectional attention within each of `batch` sequences of `tokens` rows; the projected
     /// output goes to `w.projected`.
     func forwardEncoder(_ input: UnsafePointer<Float>, batch: Int, tokens: Int, workspace w: Workspace, context: ComputeContext) {
-        let rows = batch * tokens
+        forwardEncoder(input, sequences: (0..<batch).map { $0 * tokens..<($0 + 1) * tokens }, workspace: w, context: context)
+    }
+
+    /// Bidirectional attention within each sequence, a sequence being a range of consecutive
+    /// rows of `input` (texts of different lengths packed one after another): each row attends
+    /// to the rows of its own sequence only, which is what an attention mask over padded
+    /// sequences computes. The projected output goes to `w.projected`.
+    func forwardEncoder(_ input: UnsafePointer<Float>, sequences: [Range<Int>], workspace w: Workspace, context: ComputeContext) {
+        let rows = sequences.last?.upperBound ?? 0
         project(input, count: rows, workspace: w, context: context)
-        for sequence in 0..<batch {
+        for sequence in sequences where !sequence.isEmpty {
+            let first = sequence.lowerBound
             bidirectionalAttention(
-                queries: w.query + sequence * tokens * queryWidth, keys: w.key + sequence * tokens * keyWidth,
-                values: w.value + sequence * tokens * valueWidth, queryCount: tokens, keyCount: tokens, shape: shape,
-                scores: w.scores, into: w.attended + sequence * tokens * shape.heads * shape.valueSize, context: context)
+                queries: w.query + first * queryWidth, keys: w.key + first * keyWidth,
+                values: w.value + first * valueWidth, queryCount: sequence.count, keyCount: sequence.count, shape: shape,
+                scores: w.scores, into: w.attended + first * shape.heads * shape.valueSize, context: context)
         }
         output.apply(w.attended, rows: rows, into: w.projected, context: context)
     }

@@ -43,11 +43,16 @@ struct TransformerBlock {
 
     /// The encoder form: `batch` sequences of `tokens` rows attending within each sequence.
     func forwardEncoder(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens: Int, workspace w: Workspace, context: ComputeContext) {
-        let hidden = attentionNorm.width, rows = batch * tokens
+        forwardEncoder(x, sequences: (0..<batch).map { $0 * tokens..<($0 + 1) * tokens }, workspace: w, context: context)
+    }
+
+    /// The encoder form over packed sequences of any lengths (`SelfAttention.forwardEncoder`).
+    func forwardEncoder(_ x: UnsafeMutablePointer<Float>, sequences: [Range<Int>], workspace w: Workspace, context: ComputeContext) {
+        let hidden = attentionNorm.width, rows = sequences.last?.upperBound ?? 0
         switch placement {
         case .pre:
             attentionNorm.apply(rows: rows, x, into: w.normed)
-            attention.forwardEncoder(w.normed, batch: batch, tokens: tokens, workspace: w, context: context)
+            attention.forwardEncoder(w.normed, sequences: sequences, workspace: w, context: context)
             postAttentionNorm?.apply(rows: rows, w.projected, into: w.projected)
             addInPlace(x, w.projected, rows * hidden)
             feedForwardNorm.apply(rows: rows, x, into: w.normed)
@@ -55,7 +60,7 @@ struct TransformerBlock {
             postFeedForwardNorm?.apply(rows: rows, w.projected, into: w.projected)
             addInPlace(x, w.projected, rows * hidden)
         case .post:
-            attention.forwardEncoder(x, batch: batch, tokens: tokens, workspace: w, context: context)
+            attention.forwardEncoder(x, sequences: sequences, workspace: w, context: context)
             addInPlace(x, w.projected, rows * hidden)
             attentionNorm.apply(rows: rows, x, into: x)
             feedForward.forward(x, rows: rows, workspace: w, into: w.projected, context: context)

@@ -38,11 +38,13 @@ final class HFTokenizer: Sendable {
     /// - Parameters:
     ///   - file: the tokenizer.json.
     ///   - directory: where to look for tokenizer_config.json and the other files (nil: beside `file`).
-    init(file: String, directory: String?) throws {
+    ///   - document: the tokenizer.json document when it is not read from `file` (a BERT
+    ///     vocab.txt's, built by `BertVocabularyFile`).
+    init(file: String, directory: String?, document: JSONValue? = nil) throws {
         self.file = file
         let folder = directory ?? PathName.directory(of: file)
         let fields = HFFields(file: file)
-        let root = try HFTokenizer.readJSON(file) ?? .null
+        let root = try document ?? HFTokenizer.readJSON(file) ?? .null
         guard let document = root.objectValue else {
             throw TokenizerError.notATokenizer(path: file, reason: "not a JSON object")
         }
@@ -283,6 +285,14 @@ final class HFTokenizer: Sendable {
 extension Tokenizer {
     convenience init(huggingFaceDirectory directory: String) throws {
         let tokenizer = try HFTokenizer(file: PathName.join(directory, "tokenizer.json"), directory: directory)
+        self.init(backend: .huggingFace(tokenizer), source: .huggingFace, path: directory)
+    }
+
+    /// A BERT directory with vocab.txt (and tokenizer_config.json) but no tokenizer.json.
+    convenience init(bertVocabularyDirectory directory: String) throws {
+        let file = PathName.join(directory, "vocab.txt")
+        let document = try BertVocabularyFile.document(vocabulary: file, directory: directory)
+        let tokenizer = try HFTokenizer(file: file, directory: directory, document: document)
         self.init(backend: .huggingFace(tokenizer), source: .huggingFace, path: directory)
     }
 

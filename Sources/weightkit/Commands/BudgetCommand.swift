@@ -1,5 +1,6 @@
 import ArgumentParser
 import WeightBudget
+import WeightConversion
 import WeightFormats
 
 struct BudgetCommand: ParsableCommand {
@@ -22,6 +23,16 @@ struct BudgetCommand: ParsableCommand {
                [{"ctx", "bytes", "llama_cpp_bytes"}]}, "flops_per_token": {"prefill",
                "prefill_ctx", "decode": [{"ctx", "flops"}]}, "lora": {...}, "vision": {...},
                "fits": {...}, "decode_ceiling_tokens_per_second": x}
+            --type MIX gives the bytes of the file `weightkit quantize` (and llama-quantize) \
+            would write: the same per-tensor type choices, metadata and layout (a .gguf, or \
+            anything `convert` reads). MIX is spelled as in `convert --type`: a llama-quantize mix \
+            (q4_k_m, q5_k_s, iq4_xs, iq2_xs, q2_k ...) or one type for every weight (q4_k, q8_0: \
+            as llama-quantize --pure). No importance matrix is assumed unless --imatrix gives \
+            one (it changes some choices); mixes that require one (iq2_xs, iq1_s ...) need it. \
+            --memory then counts those bytes; --json adds "weights": {"mix": {"name", "bytes", \
+            "by_component", "by_type"}}.
+              weightkit budget Qwen3-8B --type q4_k_m --ctx 32768 --memory 8GiB
+
             For several paths, --json prints an array of these objects, each with "path" (as \
             given) first, and --plot one SVG comparing them.
             """
@@ -57,6 +68,12 @@ struct BudgetCommand: ParsableCommand {
     @Option(help: "Video frames in the prompt (vision models).")
     var frames: Int = 0
 
+    @Option(help: ArgumentHelp("The file a quantisation mix writes: q4_k_m, iq4_xs, ... or one type (q4_k: every weight Q4_K).", valueName: "MIX"))
+    var type: String?
+
+    @Option(help: "Importance matrix the mix is planned with (llama-imatrix's GGUF or .dat).")
+    var imatrix: String?
+
     @Option(help: "Memory to fit into, e.g. 16GiB or 24G.")
     var memory: String?
 
@@ -74,6 +91,8 @@ struct BudgetCommand: ParsableCommand {
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("Missing expected argument '<paths> ...': a model to budget") }
+        if type != nil && paths.count > 1 { throw ValidationError("--type budgets one model at a time") }
+        if imatrix != nil && type == nil { throw ValidationError("--imatrix needs --type") }
         guard parallel > 0 else { throw ValidationError("--parallel: '\(parallel)' must be a positive number of sequences") }
         if let loraRank, loraRank <= 0 { throw ValidationError("--lora-rank: '\(loraRank)' must be a positive rank") }
         guard images >= 0 else { throw ValidationError("--images: '\(images)' must not be negative") }
@@ -86,14 +105,14 @@ struct BudgetCommand: ParsableCommand {
     func request() throws -> BudgetRequest {
         var request = BudgetRequest()
         if let ctx { request.contexts = try BudgetRequest.parseContexts(ctx) }
-        request.cacheTypeK = try KVCacheType.named(kvTypeK ?? kvType, option: kvTypeK == nil ? "--kv-type" : "--kv-type-k")
-        request.cacheTypeV = try KVCacheType.named(kvTypeV ?? kvType, option: kvTypeV == nil ? "--kv-type" : "--kv-type-v")
+        request.cacheTypeK = try KVCacheType.named(kvTypeK ?? kvType, argument: kvTypeK == nil ? .kvTypeFlag : .cacheTypeK)
+        request.cacheTypeV = try KVCacheType.named(kvTypeV ?? kvType, argument: kvTypeV == nil ? .kvTypeFlag : .cacheTypeV)
         request.parallel = parallel
         request.loraRank = loraRank
         if loraRank != nil { request.loraTargets = try LoRABudget.parseTargets(loraTargets) }
         request.images = images
         request.frames = frames
-        if let memory { request.memory = try ByteSize.parse(memory, option: "--memory") }
+        if let memory { request.memory = try ByteSize.parse(memory, argument: .memory) }
         request.bandwidth = bandwidth
         return request
     }
@@ -102,19 +121,26 @@ struct BudgetCommand: ParsableCommand {
         guard paths.count == 1 else { return try runSideBySide() }
         let path = paths[0]
         try reportingErrors {
-            let request = try self.request()
-            let outputs = OutputTargets(force: force, inputs: [path])
+            var request = try self.request()
+            let outputs = OutputTargets(force: force, inputs: [path, imatrix])
             try outputs.check(["--plot": plot])
+            let mix = try type.map { try MixBudget.load(model: path, type: $0, imatrix: imatrix) }
+            request.weightBytes = mix?.bytes
             let budget = try ModelBudget.load(path, request: request)
             if let plot {
                 try BudgetPlot(budget: budget, title: PathName.lastComponent(of: path)).write(
                     to: plot, overwrite: outputs.force, inputs: outputs.inputs)
             }
             if json {
-                Terminal.writeOut(JSONWriter.string(.object(BudgetReport.json(budget)), indent: 1) + "\n")
+                var root = BudgetReport.json(budget)
+                if let mix, case .object(var weights)? = root["weights"] {
+                    weights["mix"] = mix.json
+                    root["weights"] = .object(weights)
+                }
+                Terminal.writeOut(JSONWriter.string(.object(root), indent: 1) + "\n")
             } else {
                 var output = OutputBuffer()
-                BudgetReport.writeText(budget, path: path, into: &output)
+                BudgetReport.writeText(budget, path: path, mix: mix, into: &output)
                 if let plot { output.line("chart written to \(plot)") }
                 output.flush()
             }
@@ -131,7 +157,7 @@ struct BudgetCommand: ParsableCommand {
                 do {
                     return try ModelBudget.load(path, request: request)
                 } catch let error as BudgetError {
-                    throw CommandFailure("\(path): \(error.description)")
+                    throw CommandFailure("\(path): \(error.description(spelling: CommandLineSpelling.flag))")
                 }
             }
             var budgets = try paths.map(load)

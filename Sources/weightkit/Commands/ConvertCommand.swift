@@ -79,31 +79,17 @@ struct ConvertCommand: ParsableCommand {
         // temporary file is removed.
         signal(SIGXFSZ, SIG_IGN)
         try reportingErrors {
-            do {
-                let chosen = try type.map { try Converter.typeOrMix(named: $0) }
-                var options = ConversionOptions(
-                    type: chosen?.type, overwrite: force, tokenizerFrom: tokenizerFrom,
-                    splitMaxSize: try splitMaxSize.map { try ByteSize.parse($0, option: "--split-max-size") },
-                    compression: try compress.map { try ZstdCompression(parsing: $0) })
-                options.mix = chosen?.mix
-                options.allowRequantize = allowRequantize
-                options.preTokenizer = tokenizerPre
-                let report = try Converter.convert(
-                    source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet, always: progress))
-                ConversionReporting.summary(report, quiet: quiet)
-            } catch ConversionError.unknownPreTokenizer(let file, let hash) {
-                throw CommandFailure(ConversionError.unknownPreTokenizerMessage(file: file, hash: hash, option: "--tokenizer-pre NAME"))
-            } catch let error as ConversionError {
-                throw CommandFailure(error.description)
-            } catch let error as WriterError {
-                throw CommandFailure(error.description)
-            } catch let error as QuantizationError {
-                throw CommandFailure(error.description)
-            } catch let error as QuantizationPlanError {
-                throw CommandFailure(error.description)
-            } catch let error as ModelQuantizerError {
-                throw CommandFailure(error.description)
-            }
+            let chosen = try type.map { try Converter.typeOrMix(named: $0) }
+            var options = ConversionOptions(
+                type: chosen?.type, overwrite: force, tokenizerFrom: tokenizerFrom,
+                splitMaxSize: try splitMaxSize.map { try ByteSize.parse($0, argument: .splitMaxSize) },
+                compression: try compress.map { try ZstdCompression(parsing: $0) })
+            options.mix = chosen?.mix
+            options.allowRequantize = allowRequantize
+            options.preTokenizer = tokenizerPre
+            let report = try Converter.convert(
+                source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet, always: progress))
+            ConversionReporting.summary(report, quiet: quiet)
         }
     }
 }

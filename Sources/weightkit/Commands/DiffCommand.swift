@@ -46,12 +46,8 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            do {
-                let comparison = try CheckpointDiff.compare(a, b)
-                if json { writeJSON(comparison) } else { writeText(comparison) }
-            } catch let error as ConversionError {
-                throw CommandFailure(error.description)
-            }
+            let comparison = try CheckpointDiff.compare(a, b)
+            if json { writeJSON(comparison) } else { writeText(comparison) }
         }
     }
 

@@ -35,15 +35,9 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         signal(SIGXFSZ, SIG_IGN)
         try reportingErrors {
-            do {
-                let report = try Converter.merge(
-                    source: source, destination: destination, overwrite: force, progress: ConversionReporting.progress(quiet: quiet))
-                ConversionReporting.summary(report, quiet: quiet)
-            } catch let error as ConversionError {
-                throw CommandFailure(error.description)
-            } catch let error as WriterError {
-                throw CommandFailure(error.description)
-            }
+            let report = try Converter.merge(
+                source: source, destination: destination, overwrite: force, progress: ConversionReporting.progress(quiet: quiet))
+            ConversionReporting.summary(report, quiet: quiet)
         }
     }
 }

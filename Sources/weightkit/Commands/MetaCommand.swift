@@ -70,46 +70,40 @@ struct MetaCommand: ParsableCommand {
     func run() throws {
         signal(SIGXFSZ, SIG_IGN)
         try reportingErrors {
-            do {
-                let edits = try assignments.map(MetadataEdit.parseSet) + deletions.map { MetadataEdit.delete(key: $0) }
-                if edits.isEmpty {
-                    try MetadataListing.write(try Checkpoint.open(path), json: json)
-                    return
+            let edits = try assignments.map(MetadataEdit.parseSet) + deletions.map { MetadataEdit.delete(key: $0) }
+            if edits.isEmpty {
+                try MetadataListing.write(try Checkpoint.open(path), json: json)
+                return
+            }
+            let changes = try MetadataChanges.describe(edits, in: path)
+            if dryRun {
+                var out = OutputBuffer()
+                for change in changes { out.line(change) }
+                out.line("dry run: \(SafeText.escaped(path)) was not changed")
+                out.flush()
+                return
+            }
+            if let output {
+                let outputs = OutputTargets(force: force, inputs: [path])
+                try outputs.check(["--output": output])
+                _ = try MetadataEditor.apply(edits, to: path, output: output, overwrite: force, inputs: outputs.inputs)
+                if !quiet { Terminal.writeError("wrote \(SafeText.escaped(output)) with the new header; \(SafeText.escaped(path)) is unchanged\n") }
+                return
+            }
+            if !yes && Terminal.stdinIsTerminal && Terminal.stderrIsTerminal {
+                for change in changes { Terminal.writeError(change + "\n") }
+                Terminal.writeError("edit \(SafeText.escaped(path)) in place? [y/N] ")
+                let answer = readLine(strippingNewline: true) ?? ""
+                guard ["y", "yes"].contains(answer.lowercased()) else {
+                    throw CommandFailure("not confirmed: \(path) was not changed")
                 }
-                let changes = try MetadataChanges.describe(edits, in: path)
-                if dryRun {
-                    var out = OutputBuffer()
-                    for change in changes { out.line(change) }
-                    out.line("dry run: \(SafeText.escaped(path)) was not changed")
-                    out.flush()
-                    return
+            }
+            let outcome = try MetadataEditor.apply(edits, to: path)
+            if !quiet {
+                switch outcome {
+                case .inPlace(let bytes): Terminal.writeError("edited \(SafeText.escaped(path)) in place (\(bytes) header bytes changed)\n")
+                case .rewritten: Terminal.writeError("rewrote \(SafeText.escaped(path)) with the new header\n")
                 }
-                if let output {
-                    let outputs = OutputTargets(force: force, inputs: [path])
-                    try outputs.check(["--output": output])
-                    _ = try MetadataEditor.apply(edits, to: path, output: output, overwrite: force, inputs: outputs.inputs)
-                    if !quiet { Terminal.writeError("wrote \(SafeText.escaped(output)) with the new header; \(SafeText.escaped(path)) is unchanged\n") }
-                    return
-                }
-                if !yes && Terminal.stdinIsTerminal && Terminal.stderrIsTerminal {
-                    for change in changes { Terminal.writeError(change + "\n") }
-                    Terminal.writeError("edit \(SafeText.escaped(path)) in place? [y/N] ")
-                    let answer = readLine(strippingNewline: true) ?? ""
-                    guard ["y", "yes"].contains(answer.lowercased()) else {
-                        throw CommandFailure("not confirmed: \(path) was not changed")
-                    }
-                }
-                let outcome = try MetadataEditor.apply(edits, to: path)
-                if !quiet {
-                    switch outcome {
-                    case .inPlace(let bytes): Terminal.writeError("edited \(SafeText.escaped(path)) in place (\(bytes) header bytes changed)\n")
-                    case .rewritten: Terminal.writeError("rewrote \(SafeText.escaped(path)) with the new header\n")
-                    }
-                }
-            } catch let error as MetadataEditError {
-                throw CommandFailure(error.description)
-            } catch let error as WriterError {
-                throw CommandFailure(error.description)
             }
         }
     }

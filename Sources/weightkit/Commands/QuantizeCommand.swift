@@ -104,23 +104,7 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         signal(SIGXFSZ, SIG_IGN)
         try reportingErrors {
-            do {
-                try execute()
-            } catch ConversionError.unknownPreTokenizer(let file, let hash) {
-                throw CommandFailure(ConversionError.unknownPreTokenizerMessage(file: file, hash: hash, option: "--tokenizer-pre NAME"))
-            } catch let error as ConversionError {
-                throw CommandFailure(error.description)
-            } catch let error as QuantizationError {
-                throw CommandFailure(error.description)
-            } catch let error as QuantizationPlanError {
-                throw CommandFailure(error.description)
-            } catch let error as ImportanceMatrixError {
-                throw CommandFailure(error.description)
-            } catch let error as ModelQuantizerError {
-                throw CommandFailure(error.description)
-            } catch let error as WriterError {
-                throw CommandFailure(error.description)
-            }
+            try execute()
         }
     }
 

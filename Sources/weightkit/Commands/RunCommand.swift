@@ -125,13 +125,19 @@ struct RunCommand: ParsableCommand {
             let outputs = OutputTargets(force: force, inputs: [model, multiToken.valueHead, promptFile, chat.tools])
             try outputs.check(["--logits": logits, "--values": multiToken.values, "--create-value-head": multiToken.createValueHead])
             // The instruction-set tier: WEIGHTKIT_ISA (scalar, avx2, avx512), else the best the
-            // processor has; said on stderr, as llama.cpp's system info line.
+            // processor has; said on stderr, as llama.cpp's system info line, once the model and
+            // the request have been checked (an error stays the one line on stderr).
             let kernels = try Kernels.fromEnvironment(KernelChoice.environment())
-            Terminal.writeError("isa: \(kernels)\n")
             let loadStart = monotonicTime()
-            let languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels))
+            let languageModel: CausalLanguageModel
+            do {
+                languageModel = try ModelRegistry.load(model, context: ComputeContext(threads: threads ?? 0, kernels: kernels))
+            } catch ModelError.encoderOnly(let modelType) {
+                throw CommandFailure("'\(modelType)' is an encoder, not a language model: use weightkit embed")
+            }
             if let mtp = languageModel as? MetaMTPModel {
                 guard let tokens else { throw CommandFailure("--prompt: multi-token-prediction models run on --tokens only") }
+                Terminal.writeError("isa: \(kernels)\n")
                 try MultiTokenRun(options: multiToken, model: mtp, tokens: tokens, logitsPath: logits, generate: generate ?? 0,
                                   sampling: sampling.options, seed: sampling.seed, json: json, isa: kernels.tier,
                                   outputs: outputs).run()
@@ -149,6 +155,7 @@ struct RunCommand: ParsableCommand {
             }
             let limits = GenerationLimits(maxNewTokens: generate ?? (isTextPrompt ? nil : 0), context: ctx)
             try checkFits(promptLength: promptTokens.count, limits: limits, trained: languageModel.contextLength)
+            Terminal.writeError("isa: \(kernels)\n")
 
             let streaming = isTextPrompt && !json
             var result = try generateText(

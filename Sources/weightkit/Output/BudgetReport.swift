@@ -116,7 +116,7 @@ enum BudgetReport {
 
     // MARK: Text
 
-    static func writeText(_ budget: ModelBudget, path: String, into output: inout OutputBuffer) {
+    static func writeText(_ budget: ModelBudget, path: String, mix: MixBudget? = nil, into output: inout OutputBuffer) {
         let a = budget.architecture
         output.line("\(path)  (\(a.modelType), counted from \(budget.parameters.fromTensors ? "the tensors" : "the configuration"))")
         if let text = a.text {
@@ -158,6 +158,13 @@ enum BudgetReport {
             types.add([name, Formatting.fixed(bits, 3), Formatting.grouped(bytes), Formatting.bytes(bytes)])
         }
         types.render(into: &output)
+        if let mix {
+            output.line()
+            output.line("As \(mix.name): \(Formatting.grouped(mix.bytes)) bytes (\(Formatting.bytes(mix.bytes))), "
+                        + (mix.described ? "from the configuration (the tokenizer's keys not counted)" : "the file quantize writes"))
+            output.line("  by type: " + mix.byType.map { "\($0.name) \(Formatting.bytes($0.bytes))" }.joined(separator: ", "))
+            output.line("  by component: " + mix.byComponent.map { "\($0.name) \(Formatting.bytes($0.bytes))" }.joined(separator: ", "))
+        }
 
         if let kv = budget.kvCache {
             output.line()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import WeightArchitecture
 import WeightBudget
+import WeightConversion
 import WeightFormats
 import WeightImages
 import WeightModels
@@ -12,37 +13,73 @@ import WeightTokenizers
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as FormatError {
-        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
-        throw ExitCode(1)
-    } catch let error as WriteError {
-        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
-        throw ExitCode(1)
-    } catch let error as ArchitectureError {
-        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
-        throw ExitCode(1)
-    } catch let error as ModelError {
-        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
-        throw ExitCode(1)
-    } catch let error as BudgetError {
-        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
-        throw ExitCode(1)
-    } catch let error as ImageError {
-        Terminal.writeError("error: \(SafeText.escaped(error.description))\n")
-        throw ExitCode(1)
-    } catch let error as ChatTemplateError {
-        Terminal.writeError("error: \(error.description)\n")
-        throw ExitCode(1)
-    } catch let error as KernelError {
-        Terminal.writeError("error: \(error.description)\n")
-        throw ExitCode(1)
-    } catch let error as TokenizerError {
-        Terminal.writeError("error: \(error.description)\n")
-        throw ExitCode(1)
-    } catch let error as CommandFailure {
-        Terminal.writeError("error: \(SafeText.escaped(error.message))\n")
+    } catch let error where commandLineMessage(error) != nil {
+        Terminal.writeError("error: \(SafeText.escaped(commandLineMessage(error) ?? ""))\n")
         throw ExitCode(1)
     }
+}
+
+/// The message of one of WeightKit's errors as the command line says it (the library's
+/// argument names spelt as flags); nil for an error that is not WeightKit's.
+func commandLineMessage(_ error: any Error) -> String? {
+    switch error {
+    case let error as FormatError: error.description
+    case let error as WriteError: error.description(spelling: CommandLineSpelling.flag)
+    case let error as WriterError: error.description(spelling: CommandLineSpelling.flag)
+    case let error as MetadataEditError: error.description(spelling: CommandLineSpelling.flag)
+    case let error as KernelError: error.description
+    case let error as ArchitectureError: error.description
+    case let error as BudgetError: error.description(spelling: CommandLineSpelling.flag)
+    case let error as ConversionError: error.description(spelling: CommandLineSpelling.flag)
+    case let error as QuantizationError: error.description
+    case let error as QuantizationPlanError: error.description
+    case let error as ImportanceMatrixError: error.description
+    case let error as ModelQuantizerError: error.description(spelling: CommandLineSpelling.flag)
+    case let error as ModelError: error.description
+    case let error as ImportanceComputationError: error.description(spelling: CommandLineSpelling.flag)
+    case let error as ImageError: error.description
+    case let error as TokenizerError: error.description
+    case let error as ChatTemplateError: error.description
+    case let error as CommandFailure: error.message
+    default: nil
+    }
+}
+
+/// How the command line spells the library's arguments.
+enum CommandLineSpelling {
+    static let flags: [APIArgument: String] = [
+        .overwrite: "--force",
+        .compression: "--compress",
+        .metadataSet: "--set",
+        .metadataDelete: "--delete",
+        .splitMaxSize: "--split-max-size",
+        .tokenizerFrom: "--tokenizer-from",
+        .mix: "--type",
+        .allowRequantize: "--allow-requantize",
+        .importance: "--imatrix",
+        .contexts: "--ctx",
+        .cacheTypeK: "--kv-type-k",
+        .cacheTypeV: "--kv-type-v",
+        .parallel: "--parallel",
+        .loraRank: "--lora-rank",
+        .loraTargets: "--lora-targets",
+        .images: "--images",
+        .frames: "--frames",
+        .memory: "--memory",
+        .bandwidth: "--bandwidth",
+        .contextLength: "--ctx",
+        .chunkLimit: "--chunks",
+        .preTokenizer: "--tokenizer-pre",
+    ]
+
+    /// The flag of `argument`; an argument the command line defines itself (`.kvTypeFlag`) is
+    /// already named by its flag.
+    static func flag(_ argument: APIArgument) -> String { flags[argument] ?? argument.name }
+}
+
+extension APIArgument {
+    /// `budget --kv-type`, which sets both cache types.
+    static let kvTypeFlag = APIArgument("--kv-type")
 }
 
 /// A failure a command describes in its own words.
