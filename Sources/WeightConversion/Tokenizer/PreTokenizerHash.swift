@@ -1,4 +1,5 @@
 import WeightFormats
+import WeightTokenizers
 
 /// llama.cpp's name for a Hugging Face tokenizer's pre-tokenizer (`tokenizer.ggml.pre`), picked as
 /// `convert_hf_to_gguf.py`'s `get_vocab_base_pre` (llama-cpp-python 0.3.36) picks it: the tokenizer
