@@ -112,7 +112,7 @@ let package = Package(
             dependencies: ["WeightBudget", "WeightArchitecture", "WeightFormats"]),
         .testTarget(
             name: "WeightConversionTests",
-            dependencies: ["WeightConversion", "WeightArchitecture", "WeightFormats", "CKernels", "WeightAdapters"]),
+            dependencies: ["WeightConversion", "WeightArchitecture", "WeightFormats", "WeightTokenizers", "CKernels", "WeightAdapters"]),
         .testTarget(
             name: "WeightComputeTests",
             dependencies: ["WeightCompute", "CKernels", "WeightFormats"]),

@@ -63,7 +63,8 @@ def main(weightkit: str, out: str) -> None:
             expected = np.load(source / ("full_attention_logits.npy" if windowed else "logits.npy")).astype(np.float64)
             for outtype in TYPES:
                 gguf = pathlib.Path(scratch) / f"{name}-{outtype}.gguf"
-                subprocess.run([weightkit, "convert", str(source), str(gguf), "--type", outtype, "--quiet"], check=True)
+                subprocess.run([weightkit, "convert", str(source), str(gguf), "--type", outtype, "--tokenizer-pre", "default", "--quiet"],
+                               check=True)
                 got = llama_logits(gguf, reference["prompt"])
                 d = got - expected
                 # The same model converted by llama.cpp's own convert_hf_to_gguf.py.

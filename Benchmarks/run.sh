@@ -85,6 +85,7 @@ Benchmarks/convert.sh | tee -a "$OUT/results.md"
 Benchmarks/lora.sh | tee -a "$OUT/results.md"
 Benchmarks/quantize.sh | tee -a "$OUT/results.md"
 Benchmarks/zstd_ratios.sh | tee -a "$OUT/results.md"
+Benchmarks/tokenizers.sh | tee -a "$OUT/results.md"
 
 {
 echo

@@ -146,7 +146,9 @@ print(json.dumps(model.embed({texts!r}, normalize={normalize!r})))
 
 
 def weightkit_gguf(root: pathlib.Path, directory: pathlib.Path, target: pathlib.Path) -> str:
-    subprocess.run([str(weightkit_binary(root)), "convert", str(directory), str(target), "--type", "f32", "--force", "--quiet"],
+    # A tiny vocabulary has no pre-tokenizer name by hash: "default", as before the hash was required.
+    subprocess.run([str(weightkit_binary(root)), "convert", str(directory), str(target), "--type", "f32", "--tokenizer-pre", "default",
+                    "--force", "--quiet"],
                    check=True, capture_output=True)
     return hashlib.sha256(target.read_bytes()).hexdigest()
 

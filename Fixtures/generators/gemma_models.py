@@ -151,7 +151,9 @@ def llama_cpp_on_weightkit(root: pathlib.Path, directory: pathlib.Path, tokenize
     scratch = root / ".cache" / "gemma"
     scratch.mkdir(parents=True, exist_ok=True)
     target = scratch / f"{directory.name}-weightkit-f32.gguf"
-    command = [str(weightkit_binary(root)), "convert", str(directory), str(target), "--type", "f32", "--force", "--quiet"]
+    # A tiny vocabulary has no pre-tokenizer name by hash; "default" is what the converter references record.
+    command = [str(weightkit_binary(root)), "convert", str(directory), str(target), "--type", "f32", "--tokenizer-pre", "default",
+               "--force", "--quiet"]
     if tokenizer_from is not None:
         command += ["--tokenizer-from", str(tokenizer_from)]
     subprocess.run(command, check=True)

@@ -1,20 +1,25 @@
 """References for the tokenizer.* keys WeightKit writes when converting a Hugging Face directory
 to GGUF: llama.cpp's convert_hf_to_gguf.py (--vocab-only) on tiny models with real tokenizer
-files, and llama.cpp's own pre-tokenizer identification on real vocabularies.
+files, and the pre-tokenizer table of llama.cpp's converter.
 
 Writes tokenizers/:
-- <case>/tokenizer.json, tokenizer_config.json, chat_template.jinja: a tokenizer built with the `tokenizers` library
-  (trained on a short text); <case>/llama.cpp.gguf: llama.cpp's vocab-only conversion of the
-  tiny model named in cases.json with these files.
+- <case>/tokenizer.json or tokenizer.model, tokenizer_config.json, chat_template.jinja: a tokenizer
+  built with the `tokenizers` or `sentencepiece` library (trained on a short text);
+  <case>/llama.cpp.gguf: llama.cpp's vocab-only conversion of the tiny model named in cases.json
+  with these files.
   * bpe-qwen2: byte-level BPE with Qwen2's Split regex, special and non-special added tokens,
     a pad token and a chat template, on qwen2-tiny;
   * llama-byte-fallback: Llama 2-style BPE with byte fallback (<0xNN> tokens, <s> added by the
-    post-processor), on llama-tiny.
-  llama.cpp identifies a pre-tokenizer by the hash of a whole vocabulary's tokenization, which a
-  tiny vocabulary cannot match: these conversions record "default" (see pre-names.json).
-- pre-names.json: for the vocabularies llama.cpp ships (models/ggml-vocab-*.gguf), a tokenizer
-  rebuilt from the GGUF's tokens and merges with the pre-tokenizer description its Hugging Face
-  model carries, and the name llama.cpp's get_vocab_base_pre gives it by hash.
+    post-processor), on llama-tiny;
+  * spm-llama-bpe, spm-llama-unigram: a SentencePiece BPE (byte fallback) and Unigram
+    tokenizer.model with user-defined and control pieces, on llama-tiny;
+  * wordpiece-bert: a BERT WordPiece tokenizer.json, with a tiny BERT config.json (the weights
+    llama.cpp's converter opens are made on the fly and not kept).
+  llama.cpp identifies a byte-level BPE or WordPiece pre-tokenizer by the hash of its encoding
+  of a check text, which a tiny vocabulary cannot match (llama.cpp raises): these conversions
+  record "default", which WeightKit writes when asked to (ConversionOptions.preTokenizer).
+- pre-hashes.json: the check text and the (hash, name) table of get_vocab_base_pre, read from
+  the converter's source.
 """
 import json
 import pathlib
@@ -26,6 +31,7 @@ import tempfile
 import gguf
 
 from .common import llama_cpp_dir, write_json
+from .tokenizers import CHECK_TEXT
 
 CORPUS = ("the quick brown fox jumps over the lazy dog. " * 10 + "weights tensors models files bytes " * 10
           + "Grüße 世界 llama qwen expert gguf safetensors 0123456789 \n\n  indented\ttabs ")
@@ -114,16 +120,95 @@ def llama_style(directory: pathlib.Path) -> None:
     (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
 
 
-CASES = {"bpe-qwen2": ("qwen2-tiny", qwen2_style), "llama-byte-fallback": ("llama-tiny", llama_style)}
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
+def sentencepiece_style(model_type: str):
+    """A SentencePiece tokenizer.model (trained on CORPUS) with a user-defined and a control piece,
+    and a tokenizer_config.json whose added_tokens_decoder marks one more piece special."""
+    def build(directory: pathlib.Path) -> None:
+        import sentencepiece as spm
+        sentences = [line.strip() for line in CORPUS.replace(". ", ".\n").splitlines() if line.strip()]
+        options = {"vocab_size": 320, "byte_fallback": True} if model_type == "bpe" else {"vocab_size": 120}
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(sentences * 4), model_prefix=str(directory / "tokenizer"),
+                                       model_type=model_type, hard_vocab_limit=False, minloglevel=2, num_threads=1,
+                                       user_defined_symbols=["<tool>"], control_symbols=["<ctrl>"], **options)
+        (directory / "tokenizer.vocab").unlink()
+        processor = spm.SentencePieceProcessor(model_file=str(directory / "tokenizer.model"))
+        marked = processor.piece_to_id("▁the")
+        config = {"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+                  "add_bos_token": True, "add_eos_token": False,
+                  "added_tokens_decoder": {str(marked): {"content": "▁the", "lstrip": False, "normalized": False,
+                                                         "rstrip": False, "single_word": False, "special": True}}}
+        (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
+    return build
 
 
-def model_directory(root: pathlib.Path, model: str, tokenizer_dir: pathlib.Path, into: pathlib.Path) -> None:
-    for name in ("config.json", "model.safetensors"):
-        (into / name).symlink_to(root / "models" / model / name)
+def wordpiece_style(directory: pathlib.Path) -> None:
+    """A BERT WordPiece tokenizer.json (trained on CORPUS) and a tiny BERT config.json for it."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, PreTrainedTokenizerFast
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=200, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    tokenizer.train_from_iterator([CORPUS], trainer)
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tokenizer.decoder = decoders.WordPiece()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
+                                   pad_token="[PAD]", mask_token="[MASK]")
+    fast.save_pretrained(str(directory))
+    BertConfig(vocab_size=len(fast), hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+               max_position_embeddings=32, type_vocab_size=2).save_pretrained(str(directory))
+
+
+def bert_weights(tokenizer_dir: pathlib.Path, into: pathlib.Path) -> None:
+    """A randomly initialised tiny BERT for the converter to open (only its vocabulary is written)."""
+    import torch
+    from transformers import BertConfig, BertModel
+    torch.manual_seed(0)
+    BertModel(BertConfig.from_pretrained(str(tokenizer_dir))).save_pretrained(str(into))
+
+
+# name -> (model directory under models/, or None for a model made on the fly; tokenizer builder)
+CASES = {"bpe-qwen2": ("qwen2-tiny", qwen2_style), "llama-byte-fallback": ("llama-tiny", llama_style),
+         "spm-llama-bpe": ("llama-tiny", sentencepiece_style("bpe")),
+         "spm-llama-unigram": ("llama-tiny", sentencepiece_style("unigram")),
+         "wordpiece-bert": (None, wordpiece_style)}
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "tokenizer.model", "config.json")
+
+
+def model_directory(root: pathlib.Path, model: str | None, tokenizer_dir: pathlib.Path, into: pathlib.Path) -> None:
+    if model is None:
+        bert_weights(tokenizer_dir, into)
+    else:
+        for name in ("config.json", "model.safetensors"):
+            (into / name).symlink_to(root / "models" / model / name)
     for name in TOKENIZER_FILES:
-        if (tokenizer_dir / name).exists():
+        if (tokenizer_dir / name).exists() and not (into / name).exists():
             shutil.copy(tokenizer_dir / name, into / name)
+
+
+def pre_tokenizer_hashes(llama: pathlib.Path) -> dict:
+    """get_vocab_base_pre's check text and (hash, name) table in its order, read from the converter's
+    source (the function is a list of `if chkhsh == "...": res = "..."`; the last match wins)."""
+    import ast
+    source = llama / "conversion" / "base.py"
+    if not source.exists():
+        source = llama / "convert_hf_to_gguf.py"
+    tree = ast.parse(source.read_text())
+    function = next(node for node in ast.walk(tree)
+                    if isinstance(node, ast.FunctionDef) and node.name == "get_vocab_base_pre")
+    check_text, table = None, []
+    for node in function.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "chktxt":
+            check_text = node.value.value
+        if (isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and isinstance(node.test.left, ast.Name)
+                and node.test.left.id == "chkhsh"):
+            name = next(statement.value.value for statement in node.body
+                        if isinstance(statement, ast.Assign) and statement.targets[0].id == "res")
+            table.append([node.test.comparators[0].value, name])
+    assert check_text == CHECK_TEXT and len(table) > 50, source
+    return {"source": str(source.relative_to(llama)), "check_text": check_text, "table": table}
 
 
 def rebuilt_tokenizer(vocab_file: pathlib.Path, pre_tokenizer: dict, bos: str | None, into: pathlib.Path) -> None:
@@ -171,8 +256,10 @@ def generate(root: pathlib.Path) -> None:
     if llama is None:
         raise SystemExit("llama.cpp is not built: run `make llama-cpp`")
     out = root / "tokenizers"
-    if out.exists():
-        shutil.rmtree(out)
+    # Only what this generator writes (the tokenizers generator fills the rest of the folder).
+    for name in CASES:
+        if (out / name).exists():
+            shutil.rmtree(out / name)
     cases = {}
     for name, (model, build) in CASES.items():
         directory = out / name
@@ -187,14 +274,6 @@ def generate(root: pathlib.Path) -> None:
             subprocess.run([sys.executable, "-c", CONVERT, str(llama), scratch, "--vocab-only",
                             "--outfile", str(directory / "llama.cpp.gguf"), "--outtype", "f32"],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        cases[name] = {"model": f"models/{model}"}
-    names = []
-    for vocabulary, pre_tokenizer, bos in REAL_VOCABULARIES:
-        with tempfile.TemporaryDirectory() as scratch:
-            rebuilt_tokenizer(llama / "models" / f"ggml-vocab-{vocabulary}.gguf", pre_tokenizer, bos, pathlib.Path(scratch))
-            result = subprocess.run([sys.executable, "-c", IDENTIFY, str(llama), scratch], check=True,
-                                    capture_output=True, text=True)
-        names.append({"vocabulary": f"ggml-vocab-{vocabulary}.gguf", "pre_tokenizer": pre_tokenizer,
-                      "llama_cpp_pre": json.loads(result.stdout.strip().splitlines()[-1])})
+        cases[name] = {"model": f"models/{model}" if model else None}
     write_json(out / "cases.json", cases)
-    write_json(out / "pre-names.json", names)
+    write_json(out / "pre-hashes.json", pre_tokenizer_hashes(llama))

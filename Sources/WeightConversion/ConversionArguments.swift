@@ -4,6 +4,7 @@ import WeightFormats
 extension APIArgument {
     public static let splitMaxSize = APIArgument("ConversionOptions.splitMaxSize")
     public static let tokenizerFrom = APIArgument("ConversionOptions.tokenizerFrom")
+    public static let preTokenizer = APIArgument("ConversionOptions.preTokenizer")
     public static let mix = APIArgument("ConversionOptions.mix")
     public static let allowRequantize = APIArgument("allowRequantize")
     public static let importance = APIArgument("QuantizeOptions.importance")

@@ -18,6 +18,10 @@ public enum ConversionError: Error, Equatable, Sendable, ArgumentDescribing {
     case missingExpert(tensor: String, expert: Int)
     /// A tokenizer.json or tokenizer_config.json that cannot be converted.
     case invalidTokenizer(file: String, reason: String)
+    /// The tokenizer's encoding of llama.cpp's check text has a hash llama.cpp's converter does
+    /// not know, so `tokenizer.ggml.pre` cannot be chosen (`ConversionOptions.preTokenizer`
+    /// names it instead).
+    case unknownPreTokenizer(file: String, hash: String)
     /// The architecture needs a configuration the source does not have.
     case missingConfiguration(path: String)
     /// `merge` asked to write another format than the source's.
@@ -52,6 +56,9 @@ public enum ConversionError: Error, Equatable, Sendable, ArgumentDescribing {
             return "tensor '\(tensor)': expert \(expert) is missing"
         case .invalidTokenizer(let file, let reason):
             return "\(file): \(reason)"
+        case .unknownPreTokenizer(let file, let hash):
+            return "\(file): llama.cpp's converter does not know this pre-tokenizer (sha256 of its check-text ids \(hash)); "
+                + "name it with \(spelling(.preTokenizer)) (e.g. qwen2, llama-bpe, gpt-2, default)"
         case .missingConfiguration(let path):
             return "\(path): no config.json or params.json next to the weights"
         case .mergeChangesFormat(let from, let to):

@@ -1,6 +1,7 @@
 import WeightArchitecture
 import WeightAdapters
 import WeightFormats
+import WeightTokenizers
 
 /// Options of one conversion.
 public struct ConversionOptions: Sendable {
@@ -20,6 +21,9 @@ public struct ConversionOptions: Sendable {
     public var mix: QuantizationMix?
     /// Allow GGUF -> GGUF to change the type of tensors that are already quantised.
     public var allowRequantize = false
+    /// `tokenizer.ggml.pre` for a byte-level BPE or WordPiece tokenizer, instead of the name
+    /// llama.cpp's converter picks by hash (needed when it knows no name for the hash).
+    public var preTokenizer: String?
     /// Files no output may replace, even with `overwrite`. The conversion adds its own inputs
     /// (every file of the source checkpoint, `tokenizerFrom`, the configuration it reads);
     /// callers add whatever else they read.
@@ -32,8 +36,9 @@ public struct ConversionOptions: Sendable {
 
     public init(
         type: GGMLType? = nil, overwrite: Bool = false, tokenizerFrom: String? = nil, splitMaxSize: Int? = nil,
-        compression: ZstdCompression? = nil
+        compression: ZstdCompression? = nil, preTokenizer: String? = nil
     ) {
+        self.preTokenizer = preTokenizer
         self.type = type
         self.overwrite = overwrite
         self.tokenizerFrom = tokenizerFrom
@@ -171,17 +176,23 @@ public enum Converter {
         case (.gguf, .gguf(let path)):
             let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type, allowRequantize: options.allowRequantize)
             try writeGGUF(path, metadata: metadata, tensors: merged(tensors), options: options, report: &report, progress: progress)
+        case (.gguf, .directory(let path)) where checkpoint.tensors.isEmpty:
+            // A vocabulary-only GGUF: its tokenizer files and model card.
+            let files = try huggingFaceTokenizerFiles(checkpoint.gguf!, report: &report)
+            try writeDirectory(
+                path, config: nil, metadata: [], tensors: [], options: options, report: &report, progress: progress,
+                extraFiles: files, writesWeights: false)
         case (.gguf, .safetensors(let path)), (.gguf, .directory(let path)):
             let architecture = try GGUFArchitecture.parse(checkpoint.gguf!)
             let plan = try GGUFToHuggingFace.plan(checkpoint: checkpoint, architecture: architecture, requested: options.type)
             try PlanCheck.huggingFace(config: plan.config, configName: plan.configName, tensors: plan.tensors, source: architecture,
                                       path: target.path)
             report.skippedTensors = plan.skipped
-            report.notes.append("tokenizer metadata is not converted to tokenizer.json")
             if case .directory = target {
+                let files = try huggingFaceTokenizerFiles(checkpoint.gguf!, report: &report)
                 try writeDirectory(
                     path, config: plan.config, configName: plan.configName, metadata: [("format", "pt")], tensors: merged(plan.tensors),
-                    options: options, report: &report, progress: progress)
+                    options: options, report: &report, progress: progress, extraFiles: files)
             } else {
                 try writeSafeTensors(path, metadata: [("format", "pt")], tensors: merged(plan.tensors), options: options, report: &report, progress: progress)
             }
@@ -229,12 +240,13 @@ public enum Converter {
         } else if let tokenizer = try TokenizerMetadata.read(
             directory: checkpoint.directory, modelType: architecture.modelType,
             // As many tokens as the GGUF's embedding rows, which llama.cpp requires.
-            vocabularySize: architecture.text.map { $0.ggufVocabularySize ?? $0.vocabularySize } ?? 0)
+            vocabularySize: architecture.text.map { $0.ggufVocabularySize ?? $0.vocabularySize } ?? 0,
+            preTokenizer: options.preTokenizer)
         {
             for (key, value) in tokenizer.metadata.entries { metadata[key] = value }
             report.notes += tokenizer.notes
         } else {
-            report.notes.append("no tokenizer metadata written: no tokenizer.json (a GGUF's tokenizer can be copied instead)")
+            report.notes.append("no tokenizer metadata written: no tokenizer.json or tokenizer.model (a GGUF's tokenizer can be copied instead)")
         }
         try PlanCheck.gguf(metadata: metadata, tensors: plan.tensors, source: architecture, path: checkpoint.path)
         return (metadata, plan.tensors)
@@ -362,24 +374,52 @@ public enum Converter {
         report.outputs.append(output)
     }
 
+    /// The Hugging Face tokenizer files and README.md model card of a GGUF (none when it has
+    /// no `tokenizer.ggml.model`; a tokenizer type without a tokenizer.json form is a note).
+    static func huggingFaceTokenizerFiles(_ gguf: GGUFFile, report: inout ConversionReport) throws -> [(name: String, text: String)] {
+        var files: [(name: String, text: String)] = []
+        if gguf.metadata.contains("tokenizer.ggml.model") {
+            do {
+                let export = try HuggingFaceTokenizerExport.make(gguf: gguf)
+                files += export.files
+                report.notes += export.notes
+            } catch TokenizerError.unsupportedExport(_, let model) {
+                report.notes.append("tokenizer model '\(model)' has no tokenizer.json form here: no tokenizer files written")
+            }
+        } else {
+            report.notes.append("the GGUF has no tokenizer: no tokenizer files written")
+        }
+        if let card = ModelCard.text(metadata: gguf.metadata) { files.append(("README.md", card)) }
+        return files
+    }
+
     static func writeDirectory(
         _ path: String, config: JSONObject?, configName: String = "config.json", metadata: [(key: String, value: String)],
-        tensors: [PlannedTensor], options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?
+        tensors: [PlannedTensor], options: ConversionOptions, report: inout ConversionReport, progress: ConversionProgress?,
+        extraFiles: [(name: String, text: String)] = [], writesWeights: Bool = true
     ) throws {
         // Built in a temporary sibling and renamed into place (OutputDirectory): a failed or
         // interrupted conversion leaves no directory, and no file in an existing one.
         let directory = try OutputDirectory(destination: path, overwrite: options.overwrite, inputs: options.inputs)
-        try directory.checkFree(options.splitMaxSize == nil ? [configName, "model.safetensors"] : [configName])
+        let weightNames = !writesWeights ? [] : options.splitMaxSize == nil ? [configName, "model.safetensors"] : [configName]
+        try directory.checkFree(weightNames + extraFiles.map(\.name))
         var inner = options
         inner.overwrite = false
         var built = ConversionReport()
         do {
-            try writeSafeTensors(
-                directory.path(for: "model.safetensors"), metadata: metadata, tensors: tensors, options: inner, report: &built,
-                progress: progress)
+            if writesWeights {
+                try writeSafeTensors(
+                    directory.path(for: "model.safetensors"), metadata: metadata, tensors: tensors, options: inner, report: &built,
+                    progress: progress)
+            }
             if let config {
                 let output = try OutputFile(destination: directory.path(for: configName))
                 try output.write(JSONWriter.string(.object(config), indent: 2) + "\n")
+                try output.commit()
+            }
+            for file in extraFiles {
+                let output = try OutputFile(destination: directory.path(for: file.name))
+                try output.write(file.text)
                 try output.commit()
             }
         } catch WriteError.writeFailed(_, let reason, _) {
@@ -387,7 +427,7 @@ public enum Converter {
             throw WriteError.writeFailed(path: path, reason: reason, leftBehind: directory.abandon())
         }
         let written = try directory.commit()
-        let order = built.outputs.map(PathName.lastComponent) + [configName]
+        let order = built.outputs.map(PathName.lastComponent) + (config == nil ? [] : [configName]) + extraFiles.map(\.name)
         report.outputs += order.compactMap { name in written.first { PathName.lastComponent(of: $0) == name } }
         report.tensorCount += built.tensorCount
         report.bytesWritten += built.bytesWritten

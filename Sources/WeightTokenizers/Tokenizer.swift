@@ -149,6 +149,7 @@ public final class Tokenizer: Sendable {
         }
     }
 
+    /// Whether generation stops at `id` (one of `endOfGeneration`).
     public func isEndOfGeneration(_ id: Int) -> Bool {
         endOfGeneration.contains(id)
     }
@@ -324,6 +325,7 @@ public struct StreamingDecoder: Sendable {
         String(decoding: finishBytes(), as: UTF8.self)
     }
 
+    /// The bytes still held back (an incomplete UTF-8 sequence at the end of the ids, as is).
     public mutating func finishBytes() -> [UInt8] {
         if llama != nil {
             llama!.finish(into: &pending)

@@ -43,6 +43,8 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case invalidFile(file: String, reason: String)
     /// A token id passed to `decode` is outside the vocabulary.
     case unknownTokenID(id: Int, vocabularySize: Int)
+    /// A GGUF tokenizer type that has no Hugging Face tokenizer.json form in WeightKit.
+    case unsupportedExport(file: String, model: String)
 
     public var description: String {
         switch self {
@@ -71,6 +73,8 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidProtobuf(let file, let offset, let reason): return "\(file): at byte \(offset): \(reason)"
         case .invalidFile(let file, let reason): return "\(file): \(reason)"
         case .unknownTokenID(let id, let size): return "token id \(id) is outside the vocabulary of \(size)"
+        case .unsupportedExport(let file, let model):
+            return "\(file): tokenizer model '\(model)' cannot be written as tokenizer.json (gpt2, llama and bert can)"
         }
     }
 }

@@ -16,7 +16,7 @@ import WeightFormats
         let destination = PathName.join(try temporaryDirectory(), "\(model).gguf")
         _ = try Converter.convert(
             source: Fixture.path("models/\(model)"), destination: destination,
-            options: ConversionOptions(type: try Converter.type(named: type)))
+            options: ConversionOptions(type: try Converter.type(named: type), preTokenizer: "default"))
         let ours = try GGUFFile(path: destination)
         let theirs = try GGUFFile(path: Fixture.path("models/\(model)-gguf/\(model)-\(type).gguf"))
 
@@ -56,7 +56,7 @@ import WeightFormats
     func huggingFaceRoundTripIsBitIdentical(model: String) throws {
         let directory = try temporaryDirectory()
         let gguf = PathName.join(directory, "m.gguf"), back = PathName.join(directory, "hf")
-        _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: gguf, options: ConversionOptions(type: .f32))
+        _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: gguf, options: ConversionOptions(type: .f32, preTokenizer: "default"))
         _ = try Converter.convert(source: gguf, destination: back)
         let original = try Checkpoint.open(Fixture.path("models/\(model)"))
         let restored = try Checkpoint.open(back)
@@ -79,7 +79,7 @@ import WeightFormats
     func ggufToSafeTensorsFile(model: String) throws {
         let directory = try temporaryDirectory()
         let gguf = PathName.join(directory, "m.gguf"), file = PathName.join(directory, "m.safetensors")
-        _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: gguf, options: ConversionOptions(type: .f32))
+        _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: gguf, options: ConversionOptions(type: .f32, preTokenizer: "default"))
         _ = try Converter.convert(source: gguf, destination: file)
         let original = try Checkpoint.open(Fixture.path("models/\(model)"))
         let restored = try Checkpoint.open(file)
@@ -132,10 +132,10 @@ import WeightFormats
     @Test func failuresAreTypedAndLeaveNoDestination() throws {
         let directory = try temporaryDirectory()
         let taken = PathName.join(directory, "taken.gguf")
-        _ = try Converter.convert(source: Fixture.path("models/qwen3-tiny"), destination: taken)
+        _ = try Converter.convert(source: Fixture.path("models/qwen3-tiny"), destination: taken, options: ConversionOptions(preTokenizer: "default"))
         let before = try FileSystem.readFile(taken)
         #expect(throws: WriteError.destinationExists(path: taken)) {
-            _ = try Converter.convert(source: Fixture.path("models/qwen3-tiny"), destination: taken)
+            _ = try Converter.convert(source: Fixture.path("models/qwen3-tiny"), destination: taken, options: ConversionOptions(preTokenizer: "default"))
         }
         #expect(try FileSystem.readFile(taken) == before)
         #expect(throws: ConversionError.self) { _ = try Converter.type(named: "q3_k") }

@@ -51,7 +51,7 @@ import WeightFormats
         let path = PathName.join(directory, "\(model).gguf")
         let tokenizer = reference["llama_cpp"]?["tokenizer_from"]?.stringValue.map { Fixture.path("models/\(model)-gguf/\($0)") }
         _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: path,
-                                  options: ConversionOptions(type: .f32, tokenizerFrom: tokenizer))
+                                  options: ConversionOptions(type: .f32, tokenizerFrom: tokenizer, preTokenizer: "default"))
         return path
     }
 
@@ -59,7 +59,7 @@ import WeightFormats
     func matchesLlamaCppConverter(model: String, type: String) throws {
         let destination = PathName.join(try temporaryDirectory(), "\(model).gguf")
         _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: destination,
-                                  options: ConversionOptions(type: try Converter.type(named: type)))
+                                  options: ConversionOptions(type: try Converter.type(named: type), preTokenizer: "default"))
         Self.expectSameModel(try GGUFFile(path: destination), try GGUFFile(path: Fixture.path("models/\(model)-gguf/\(model)-\(type).gguf")),
                              "\(model) \(type)")
     }
@@ -138,7 +138,7 @@ import WeightFormats
         let hf = PathName.join(directory, "hf")
         _ = try Converter.convert(source: source, destination: hf)
         let back = PathName.join(directory, "back.gguf")
-        _ = try Converter.convert(source: hf, destination: back)
+        _ = try Converter.convert(source: hf, destination: back, options: ConversionOptions(preTokenizer: "default"))
         Self.expectSameModel(try GGUFFile(path: back), try GGUFFile(path: source), "\(model) \(type) round trip")
     }
 
@@ -146,7 +146,7 @@ import WeightFormats
     func huggingFaceRoundTrip(model: String) throws {
         let directory = try temporaryDirectory()
         let gguf = PathName.join(directory, "m.gguf"), back = PathName.join(directory, "hf")
-        _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: gguf, options: ConversionOptions(type: .f32))
+        _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: gguf, options: ConversionOptions(type: .f32, preTokenizer: "default"))
         _ = try Converter.convert(source: gguf, destination: back)
         let original = try Checkpoint.open(Fixture.path("models/\(model)"))
         let restored = try Checkpoint.open(back)
@@ -262,7 +262,7 @@ import WeightFormats
             let directory = try temporaryDirectory()
             let source = try Self.directory(model, config: config, in: directory)
             let path = PathName.join(directory, "m.gguf")
-            _ = try Converter.convert(source: source, destination: path, options: ConversionOptions(type: .f32))
+            _ = try Converter.convert(source: source, destination: path, options: ConversionOptions(type: .f32, preTokenizer: "default"))
             let back = try ModelFamilies.architecture(gguf: try GGUFFile(path: path))
             #expect(back.text?.layerTypes == types)
             // The default pattern writes no key, as the converter.

@@ -10,7 +10,7 @@ import WeightFormats
     static func convert(_ model: String, type: GGMLType = .f32) throws -> (gguf: String, directory: String) {
         let directory = try temporaryDirectory()
         let gguf = PathName.join(directory, "\(model).gguf")
-        _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: gguf, options: ConversionOptions(type: type))
+        _ = try Converter.convert(source: Fixture.path("models/\(model)"), destination: gguf, options: ConversionOptions(type: type, preTokenizer: "default"))
         return (gguf, directory)
     }
 

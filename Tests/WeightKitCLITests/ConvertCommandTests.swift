@@ -9,20 +9,20 @@ import WeightFormats
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let destination = directory + "/m.gguf"
-        let first = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), destination, "--type", "q8_0", "--quiet"])
+        let first = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), "--tokenizer-pre", "default", destination, "--type", "q8_0", "--quiet"])
         #expect(first.status == 0)
         #expect(first.stderr.isEmpty)
-        let again = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), destination])
+        let again = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), "--tokenizer-pre", "default", destination])
         #expect(again.status == 1)
         #expect(again.stderr.contains("already exists"))
-        let forced = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), destination, "--force", "--quiet"])
+        let forced = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), "--tokenizer-pre", "default", destination, "--force", "--quiet"])
         #expect(forced.status == 0)
     }
 
     @Test func unknownTypeIsAnError() throws {
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), directory + "/m.gguf", "--type", "q3_k"])
+        let result = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), "--tokenizer-pre", "default", directory + "/m.gguf", "--type", "q3_k"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("unknown type 'q3_k'"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)

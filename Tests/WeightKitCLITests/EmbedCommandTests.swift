@@ -34,7 +34,7 @@ import WeightFormats
         let reference = try Self.reference(model)
         let llama = try #require(reference["llama_cpp"])
         let gguf = directory + "/\(model).gguf", out = directory + "/e.npy"
-        let converted = try CLI.run(["convert", CLI.fixture("embeddings/\(model)"), gguf, "--type", "f32", "--quiet"])
+        let converted = try CLI.run(["convert", CLI.fixture("embeddings/\(model)"), gguf, "--type", "f32", "--tokenizer-pre", "default", "--quiet"])
         #expect(converted.status == 0, "\(converted.stderr)")
         #expect(try QuantizeCommandTests.sha256(gguf) == llama["weightkit_f32_sha256"]?.stringValue)
         let rows = try #require(llama["rows"]?.arrayValue).compactMap(\.intValue)
@@ -57,11 +57,13 @@ import WeightFormats
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let gguf = directory + "/m.gguf", hf = directory + "/hf"
-        #expect(try CLI.run(["convert", CLI.fixture("embeddings/bert-mean"), gguf, "--type", "f32", "--quiet"]).status == 0)
+        #expect(try CLI.run(["convert", CLI.fixture("embeddings/bert-mean"), gguf, "--type", "f32", "--tokenizer-pre", "default", "--quiet"]).status == 0)
         let back = try CLI.run(["convert", gguf, hf, "--quiet"])
         #expect(back.status == 0, "\(back.stderr)")
-        // The directory has no tokenizer.json: embed the GGUF's pooled states of given texts through the same weights.
+        // The original tokenizer files over the ones written from the GGUF: the embeddings of
+        // given texts through the same weights.
         for file in ["tokenizer.json", "tokenizer_config.json"] {
+            try? FileManager.default.removeItem(atPath: hf + "/" + file)
             try FileManager.default.copyItem(atPath: CLI.fixture("embeddings/bert-mean/\(file)"), toPath: hf + "/" + file)
         }
         let a = try CLI.run(["embed", gguf, "--text", "the man eats food.", "--text", "hello", "--no-normalize", "--json"])
@@ -76,7 +78,7 @@ import WeightFormats
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let gguf = directory + "/plain.gguf"
-        #expect(try CLI.run(["convert", CLI.fixture("embeddings/bert-plain"), gguf, "--type", "f32", "--quiet"]).status == 0)
+        #expect(try CLI.run(["convert", CLI.fixture("embeddings/bert-plain"), gguf, "--type", "f32", "--tokenizer-pre", "default", "--quiet"]).status == 0)
         let unpooled = try CLI.run(["embed", gguf, "--text", "hello", "--json"])
         #expect(unpooled.json?["pooling"]?.stringValue == "none" && unpooled.json?["normalized"]?.boolValue == true)
         #expect(unpooled.json?["embeddings"]?.arrayValue?.first?.arrayValue?.count == 3)
@@ -142,7 +144,7 @@ import WeightFormats
         let both = try CLI.run(["embed", CLI.fixture("embeddings/bert-mean"), "--normalize", "--no-normalize", "--text", "a"])
         #expect(both.status != 0)
         let gguf = directory + "/m.gguf", bad = directory + "/bad.gguf"
-        #expect(try CLI.run(["convert", CLI.fixture("embeddings/bert-mean"), gguf, "--type", "f32", "--quiet"]).status == 0)
+        #expect(try CLI.run(["convert", CLI.fixture("embeddings/bert-mean"), gguf, "--type", "f32", "--tokenizer-pre", "default", "--quiet"]).status == 0)
         #expect(try CLI.run(["meta", gguf, "--set", "bert.pooling_type:UINT32=9", "--output", bad, "--quiet"]).status == 0)
         let pooling = try CLI.run(["embed", bad, "--text", "hello"])
         #expect(pooling.status == 1 && pooling.stderr.contains("bert.pooling_type") && pooling.stderr.split(separator: "\n").count == 1)

@@ -13,7 +13,7 @@ import WeightFormats
         let reference = try CLI.json("models/\(model)/reference.json")
         let prompt = try #require(reference["prompt"]?.arrayValue).compactMap(\.intValue).map(String.init).joined(separator: ",")
         let gguf = directory + "/\(model).gguf", logits = directory + "/logits.npy"
-        let converted = try CLI.run(["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f32", "--quiet"])
+        let converted = try CLI.run(["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f32", "--tokenizer-pre", "default", "--quiet"])
         #expect(converted.status == 0, "\(converted.stderr)")
         let run = try CLI.run(["run", gguf, "--tokens", prompt, "--generate", "8", "--ignore-eos", "--logits", logits, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -44,7 +44,7 @@ import WeightFormats
         var config = try #require(try CLI.json("models/gemma2-tiny/config.json").objectValue)
         config["query_pre_attn_scalar"] = .int(144)
         try JSONWriter.string(.object(config)).write(toFile: source + "/config.json", atomically: true, encoding: .utf8)
-        let result = try CLI.run(["convert", source, directory + "/out.gguf"])
+        let result = try CLI.run(["convert", source, directory + "/out.gguf", "--tokenizer-pre", "default"])
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1, "\(result.stderr)")

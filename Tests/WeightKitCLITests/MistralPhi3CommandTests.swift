@@ -31,7 +31,7 @@ import WeightFormats
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let gguf = directory + "/\(model).gguf", back = directory + "/hf"
-        for arguments in [["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f32", "--quiet"], ["convert", gguf, back, "--quiet"]] {
+        for arguments in [["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f32", "--tokenizer-pre", "default", "--quiet"], ["convert", gguf, back, "--quiet"]] {
             let result = try CLI.run(arguments)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
         }
@@ -55,7 +55,7 @@ import WeightFormats
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let gguf = directory + "/\(model).gguf"
-        #expect(try CLI.run(["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f32", "--quiet"]).status == 0)
+        #expect(try CLI.run(["convert", CLI.fixture("models/\(model)"), gguf, "--type", "f32", "--tokenizer-pre", "default", "--quiet"]).status == 0)
         let inspected = try CLI.run(["inspect", gguf, "--json"])
         #expect(inspected.stdout.contains("sliding_window"))
         let edited = try CLI.run(["meta", gguf, "--quiet"] + edit)
@@ -71,7 +71,7 @@ import WeightFormats
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let gguf = directory + "/mistral.gguf"
-        #expect(try CLI.run(["convert", CLI.fixture("models/mistral-tiny"), gguf, "--type", "f32", "--quiet"]).status == 0)
+        #expect(try CLI.run(["convert", CLI.fixture("models/mistral-tiny"), gguf, "--type", "f32", "--tokenizer-pre", "default", "--quiet"]).status == 0)
         let fromGGUF = try CLI.run(["budget", gguf, "--json", "--ctx", "8,64"])
         let fromHF = try CLI.run(["budget", CLI.fixture("models/mistral-tiny"), "--json", "--ctx", "8,64"])
         #expect(fromGGUF.status == 0 && fromHF.status == 0, "\(fromGGUF.stderr) \(fromHF.stderr)")

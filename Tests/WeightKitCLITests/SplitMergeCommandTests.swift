@@ -8,7 +8,7 @@ import WeightFormats
     func badSizeIsAnError(size: String) throws {
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), directory + "/m.gguf", "--split-max-size", size])
+        let result = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), "--tokenizer-pre", "default", directory + "/m.gguf", "--split-max-size", size])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--split-max-size"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)

@@ -7,6 +7,8 @@ public struct QuantizeOptions: Sendable {
     public var target: QuantizationTarget
     /// Overrides, --pure, --leave-output-tensor ... (`hasImportance` is set from `importance`).
     public var choice = QuantizationOptions()
+    /// `tokenizer.ggml.pre` for a Hugging Face input (`ConversionOptions.preTokenizer`).
+    public var preTokenizer: String?
     /// The normalised importance matrix (llama-quantize's --imatrix), and the path it was read
     /// from (written as `quantize.imatrix.file`).
     public var importance: ImportanceMatrix?
@@ -84,8 +86,8 @@ public enum ModelQuantizer {
     }
 
     /// Opens `path`: a GGUF file (or split set) as it is, anything else through `convert`'s
-    /// HF -> GGUF plan at each tensor's own float type.
-    public static func source(_ path: String) throws -> Source {
+    /// HF -> GGUF plan at each tensor's own float type (`preTokenizer` as in `ConversionOptions`).
+    public static func source(_ path: String, preTokenizer: String? = nil) throws -> Source {
         let checkpoint = try Checkpoint.open(path)
         let metadata: GGUFMetadataList
         let tensors: [PlannedTensor]
@@ -94,7 +96,7 @@ public enum ModelQuantizer {
             tensors = checkpoint.tensors.map { PlannedTensor(name: $0.name, shape: $0.shape, type: $0.dtype, content: .pieces([TensorPiece(view: $0)])) }
         } else {
             var report = ConversionReport()
-            (metadata, tensors) = try Converter.ggufSource(checkpoint, source: path, options: ConversionOptions(), report: &report)
+            (metadata, tensors) = try Converter.ggufSource(checkpoint, source: path, options: ConversionOptions(preTokenizer: preTokenizer), report: &report)
         }
         let fileType = metadata["general.file_type"]?.intValue.flatMap { UInt32(exactly: $0) }
         return Source(metadata: metadata, tensors: tensors, fileType: fileType, model: try QuantizationModelParameters(metadata: metadata))
@@ -183,7 +185,7 @@ public enum ModelQuantizer {
     public static func quantize(
         source sourcePath: String, destination: String, options: QuantizeOptions, progress: ConversionProgress? = nil
     ) throws -> QuantizeReport {
-        let source = try source(sourcePath)
+        let source = try source(sourcePath, preTokenizer: options.preTokenizer)
         let plan = try plan(source, options: options)
         let (weights, warnings) = try importanceAssignments(plan, options: options)
         let metadata = outputMetadata(source, plan: plan, options: options)

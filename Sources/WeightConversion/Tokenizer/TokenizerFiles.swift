@@ -10,15 +10,27 @@ struct TokenizerFiles {
     let modelConfig: JSONObject?
     let chatTemplateFile: String?
 
-    /// nil when the directory has no tokenizer.json.
+    /// The SentencePiece model beside them (`tokenizer.model`), if any.
+    let sentencePieceModel: String?
+    /// Whether the directory has a tokenizer.json (`tokenizer` is empty otherwise).
+    let hasTokenizerJSON: Bool
+
+    /// nil when the directory has neither tokenizer.json nor tokenizer.model.
     init?(directory: String) throws {
         self.directory = directory
         let tokenizerPath = PathName.join(directory, "tokenizer.json")
-        guard FileSystem.isRegularFile(tokenizerPath) else { return nil }
-        guard let tokenizer = try Self.object(tokenizerPath) else {
-            throw ConversionError.invalidTokenizer(file: tokenizerPath, reason: "not a JSON object")
+        let modelPath = PathName.join(directory, "tokenizer.model")
+        sentencePieceModel = FileSystem.isRegularFile(modelPath) ? modelPath : nil
+        hasTokenizerJSON = FileSystem.isRegularFile(tokenizerPath)
+        guard hasTokenizerJSON || sentencePieceModel != nil else { return nil }
+        if hasTokenizerJSON {
+            guard let tokenizer = try Self.object(tokenizerPath) else {
+                throw ConversionError.invalidTokenizer(file: tokenizerPath, reason: "not a JSON object")
+            }
+            self.tokenizer = tokenizer
+        } else {
+            tokenizer = JSONObject()
         }
-        self.tokenizer = tokenizer
         config = try Self.object(PathName.join(directory, "tokenizer_config.json"))
         modelConfig = try Self.object(PathName.join(directory, "config.json"))
         let jinja = PathName.join(directory, "chat_template.jinja")

@@ -2,14 +2,20 @@ import WeightFormats
 import WeightTokenizers
 
 /// The `tokenizer.*` GGUF keys llama.cpp's `convert_hf_to_gguf.py` writes for a Hugging Face
-/// tokenizer.json, for the two kinds its llama and Qwen converters handle without running
-/// Python code:
-/// - byte-level BPE (`_set_vocab_gpt2`): model "gpt2", the pre-tokenizer's name, tokens padded
-///   to the config's vocabulary size with `[PADn]`, token types, merges;
-/// - llama's BPE with byte fallback (`_set_vocab_llama_hf`, SentencePiece-style): model
-///   "llama", pre "default", tokens, scores (-1000, as gguf-py's `LlamaHfVocab` writes them),
-///   types (BYTE for `<0xNN>`, CONTROL for special tokens);
-/// plus gguf-py's `SpecialVocab` keys (special ids, add_bos/eos, chat template, merges).
+/// model directory, by the same rules:
+/// - a SentencePiece `tokenizer.model` first, as its model classes try it first
+///   (`_create_vocab_sentencepiece`): model "llama", pre "default", pieces, scores and types
+///   padded to the vocabulary size with `[PADn]`, `added_tokens.json` and tokenizer_config.json's
+///   added tokens over them; for T5 models with a Unigram model, "t5" with the normaliser's
+///   `add_space_prefix`, `remove_extra_whitespaces` and `precompiled_charsmap` (T5Model);
+/// - llama's BPE with byte fallback in tokenizer.json (`_set_vocab_llama_hf`): model "llama",
+///   pre "default", tokens, scores -1000 (as gguf-py's `LlamaHfVocab` writes them), types;
+/// - byte-level BPE (`_set_vocab_gpt2`): model "gpt2", tokens padded to the config's
+///   vocabulary size, token types, merges;
+/// - WordPiece (BertModel): model "bert", the same tokens in llama.cpp's phantom-space form
+///   (`▁word`, `piece` for `##piece`), `token_type_count`;
+/// plus gguf-py's `SpecialVocab` keys (special ids, add_bos/eos, chat template, merges). For the
+/// last two, `tokenizer.ggml.pre` is what `get_vocab_base_pre` picks (`PreTokenizerHash`).
 public enum TokenizerMetadata {
     /// The keys and what was left out or assumed.
     public struct Result {
@@ -17,18 +23,26 @@ public enum TokenizerMetadata {
         public var notes: [String] = []
     }
 
+    /// Model types llama.cpp converts with T5Model, whose Unigram tokenizer.model becomes "t5".
+    static let t5ModelTypes: Set = ["t5", "t5encoder", "umt5"]
+
     /// - Parameters:
     ///   - directory: the Hugging Face model directory.
     ///   - modelType: config.json's `model_type` (llama and mistral, which llama.cpp converts with
-    ///     LlamaModel, try the llama vocabulary first).
+    ///     LlamaModel, try the llama vocabulary first; bert reads WordPiece from tokenizer.json).
     ///   - vocabularySize: config.json's `vocab_size`.
-    /// - Returns: nil when the directory has no tokenizer.json.
-    public static func read(directory: String, modelType: String, vocabularySize: Int) throws -> Result? {
+    ///   - preTokenizer: `tokenizer.ggml.pre` instead of the name picked by hash.
+    /// - Returns: nil when the directory has neither tokenizer.json nor tokenizer.model.
+    /// - Throws: `ConversionError.invalidTokenizer` for files that do not parse or hold no
+    ///   vocabulary of a kind llama.cpp converts, `.unknownPreTokenizer` when the hash is not in
+    ///   llama.cpp's table and `preTokenizer` is nil.
+    public static func read(directory: String, modelType: String, vocabularySize: Int, preTokenizer: String? = nil) throws -> Result? {
         guard let files = try TokenizerFiles(directory: directory) else { return nil }
-        var result = Result()
-        if FileSystem.isRegularFile(PathName.join(directory, "tokenizer.model")) {
-            result.notes.append("tokenizer.model (SentencePiece protobuf) is not read; the vocabulary comes from tokenizer.json")
+        if let model = files.sentencePieceModel, modelType != "bert" {
+            return try sentencePiece(files, model: model, modelType: modelType, vocabularySize: vocabularySize)
         }
+        guard files.hasTokenizerJSON else { return nil }
+        var result = Result()
         let llamaVocabulary = modelType == "llama" || modelType == "mistral"
         if llamaVocabulary, let addPrefix = files.config?["add_prefix_space"]?.boolValue {
             result.metadata["tokenizer.ggml.add_space_prefix"] = .bool(addPrefix)
@@ -46,64 +60,135 @@ public enum TokenizerMetadata {
             result.notes += special.notes
             return result
         }
-        if files.model?["type"]?.stringValue == "WordPiece" {
-            return try wordPiece(files, directory: directory, vocabularySize: vocabularySize)
-        }
-        guard files.model?["type"]?.stringValue == "BPE" else {
+        switch files.model?["type"]?.stringValue {
+        case "BPE":
+            let vocabulary = try ByteLevelVocabulary(files, vocabularySize: vocabularySize)
+            let special = try SpecialTokens(files, loadMerges: true, vocabularySize: nil)
+            let pre = try preTokenizerName(files, override: preTokenizer, notes: &result.notes)
+            result.metadata["tokenizer.ggml.model"] = .string("gpt2")
+            result.metadata["tokenizer.ggml.pre"] = .string(pre)
+            result.metadata["tokenizer.ggml.tokens"] = .array(elementType: .string, elements: vocabulary.tokens.map { .string($0) })
+            result.metadata["tokenizer.ggml.token_type"] = .array(elementType: .int32, elements: vocabulary.types.map { .int32($0.rawValue) })
+            special.write(into: &result.metadata)
+            result.notes.append("tokenizer from tokenizer.json: gpt2 (byte-level BPE), pre-tokenizer '\(pre)', \(vocabulary.tokens.count) tokens, \(special.merges.count) merges")
+            result.notes += special.notes
+        case "WordPiece":
+            let vocabulary = try ByteLevelVocabulary(files, vocabularySize: vocabularySize)
+            let special = try SpecialTokens(files, loadMerges: false, vocabularySize: vocabulary.tokens.count)
+            let pre = try preTokenizerName(files, override: preTokenizer, notes: &result.notes)
+            // llama.cpp's phantom-space form: "▁" before word-initial pieces, "##" dropped.
+            let tokens = zip(vocabulary.tokens, vocabulary.types).map { token, type in
+                // By bytes: "##" followed by a combining mark is one Character, which hasPrefix would not see.
+                type == .control ? token : token.utf8.starts(with: "##".utf8) ? String(decoding: token.utf8.dropFirst(2), as: UTF8.self)
+                    : "\u{2581}" + token
+            }
+            result.metadata["tokenizer.ggml.token_type_count"] = .uint32(UInt32(clamping: files.modelConfig?["type_vocab_size"]?.intValue ?? 1))
+            result.metadata["tokenizer.ggml.model"] = .string("bert")
+            result.metadata["tokenizer.ggml.pre"] = .string(pre)
+            result.metadata["tokenizer.ggml.tokens"] = .array(elementType: .string, elements: tokens.map { .string($0) })
+            result.metadata["tokenizer.ggml.token_type"] = .array(elementType: .int32, elements: vocabulary.types.map { .int32($0.rawValue) })
+            special.write(into: &result.metadata)
+            result.notes.append("tokenizer from tokenizer.json: bert (WordPiece), pre-tokenizer '\(pre)', \(tokens.count) tokens")
+            result.notes += special.notes
+        case let type:
             throw ConversionError.invalidTokenizer(
-                file: files.file, reason: "model type '\(files.model?["type"]?.stringValue ?? "none")' is not supported (BPE and WordPiece only)")
+                file: files.file, reason: "model type '\(type ?? "none")' is not supported (BPE, WordPiece, or a tokenizer.model)")
         }
-        let vocabulary = try ByteLevelVocabulary(files, vocabularySize: vocabularySize)
-        let pre = PreTokenizerName.name(for: files.tokenizer["pre_tokenizer"])
-        if pre == nil {
-            result.notes.append("pre-tokenizer not recognised: tokenizer.ggml.pre = \"default\" (llama.cpp splits text its default way)")
-        }
-        result.metadata["tokenizer.ggml.model"] = .string("gpt2")
-        result.metadata["tokenizer.ggml.pre"] = .string(pre ?? "default")
-        result.metadata["tokenizer.ggml.tokens"] = .array(elementType: .string, elements: vocabulary.tokens.map { .string($0) })
-        result.metadata["tokenizer.ggml.token_type"] = .array(elementType: .int32, elements: vocabulary.types.map { .int32($0.rawValue) })
-        let special = try SpecialTokens(files, loadMerges: true, vocabularySize: nil)
-        special.write(into: &result.metadata)
-        result.notes.append("tokenizer from tokenizer.json: gpt2 (byte-level BPE), pre-tokenizer '\(pre ?? "default")', \(vocabulary.tokens.count) tokens, \(special.merges.count) merges")
-        result.notes += special.notes
         return result
     }
-}
 
-extension TokenizerMetadata {
-    /// BertModel's `set_vocab`: `tokenizer.ggml.token_type_count` (config.json's
-    /// `type_vocab_size`, 1 when absent), model "bert", the pre-tokenizer found by its hash, the
-    /// vocabulary of `get_vocab_base` in llama.cpp's phantom-space form (a word-start token gets
-    /// "▁" in front, a `##` continuation loses the `##`, control tokens stay as they are), the
-    /// token types and gguf-py's special-token keys.
-    static func wordPiece(_ files: TokenizerFiles, directory: String, vocabularySize: Int) throws -> Result {
-        var result = Result()
-        let vocabulary = try ByteLevelVocabulary(files, vocabularySize: vocabularySize)
-        let tokens = zip(vocabulary.tokens, vocabulary.types).map { token, type in
-            // By bytes: "##" followed by a combining mark is one Character, which hasPrefix would not see.
-            type == .control ? token : token.utf8.starts(with: "##".utf8) ? String(decoding: token.utf8.dropFirst(2), as: UTF8.self)
-                : "\u{2581}" + token
-        }
-        let tokenizer: Tokenizer
+    /// `get_vocab_base_pre`: the tokenizer encodes llama.cpp's check text as `AutoTokenizer.encode`
+    /// does (special tokens added and parsed) and the hash of the ids names the pre-tokenizer.
+    static func preTokenizerName(_ files: TokenizerFiles, override: String?, notes: inout [String]) throws -> String {
+        let ids: [Int]
         do {
-            tokenizer = try Tokenizer.load(directory)
-        } catch {
-            throw ConversionError.invalidTokenizer(file: files.file, reason: "it does not load: \(error)")
+            ids = try Tokenizer.load(files.directory).encode(PreTokenizerHash.checkText, addSpecial: true, parseSpecial: true)
+        } catch let error as TokenizerError {
+            throw ConversionError.invalidTokenizer(file: files.file, reason: "it does not load as a tokenizer: \(error)")
         }
-        let (pre, hash) = PreTokenizerHash.name(of: tokenizer)
-        if pre == nil {
-            result.notes.append("pre-tokenizer hash \(hash) is not in llama.cpp's table: tokenizer.ggml.pre = \"default\" "
-                                + "(llama.cpp's converter refuses such a tokenizer)")
+        let hash = PreTokenizerHash.hash(ids: ids)
+        let name = PreTokenizerHash.name(checkTextIDs: ids)
+        if let override {
+            if let name, name != override { notes.append("tokenizer.ggml.pre '\(override)' as asked; llama.cpp's converter picks '\(name)'") }
+            return override
         }
-        let typeCount = files.modelConfig?["type_vocab_size"]?.intValue ?? 1
-        result.metadata["tokenizer.ggml.token_type_count"] = .uint32(UInt32(clamping: typeCount))
-        result.metadata["tokenizer.ggml.model"] = .string("bert")
-        result.metadata["tokenizer.ggml.pre"] = .string(pre ?? "default")
+        guard let name else { throw ConversionError.unknownPreTokenizer(file: files.file, hash: hash) }
+        return name
+    }
+
+    /// `_create_vocab_sentencepiece` (and T5Model's Unigram form of it).
+    static func sentencePiece(_ files: TokenizerFiles, model path: String, modelType: String, vocabularySize: Int) throws -> Result {
+        let model: SentencePieceModelFile
+        do { model = try SentencePieceModelFile(path: path) } catch let error as TokenizerError {
+            throw ConversionError.invalidTokenizer(file: path, reason: "\(error)")
+        }
+        let t5 = t5ModelTypes.contains(modelType) && model.isUnigram
+        let size = vocabularySize > 0 ? vocabularySize : model.pieces.count
+        var tokens = (0..<size).map { "[PAD\($0)]" }
+        var scores = [Float](repeating: -10000, count: size)
+        var types = [TokenType](repeating: .unused, count: size)
+        var result = Result()
+        for (id, piece) in model.pieces.enumerated() {
+            guard id < size else {
+                result.notes.append("tokenizer.model pieces from id \(id) are outside the vocabulary of \(size): left out")
+                break
+            }
+            tokens[id] = piece.text
+            scores[id] = piece.score
+            // The converter asks sentencepiece IsUnknown/IsControl/IsUnused/IsByte: a
+            // user-defined piece is NORMAL there.
+            types[id] = piece.type == .userDefined ? .normal : TokenType(rawValue: piece.type.rawValue) ?? .normal
+        }
+        let addedPath = PathName.join(files.directory, "added_tokens.json")
+        if FileSystem.isRegularFile(addedPath) {
+            let added: JSONObject?
+            do { added = try JSON.parse(FileSystem.readFile(addedPath)).objectValue } catch let error as FormatError {
+                throw FormatError.inFile(addedPath, error)
+            }
+            guard let added else { throw ConversionError.invalidTokenizer(file: addedPath, reason: "not a JSON object") }
+            for (text, value) in added {
+                guard let id = value.intValue, id >= 0 else {
+                    throw ConversionError.invalidTokenizer(file: addedPath, reason: "'\(text)' has no valid id")
+                }
+                guard id < size else { result.notes.append("added token \(id) is outside the vocabulary of \(size): left out"); continue }
+                tokens[id] = text
+                scores[id] = -1000
+                types[id] = .userDefined
+            }
+        }
+        if !t5, let decoder = files.config?["added_tokens_decoder"]?.objectValue {
+            for (key, entry) in decoder {
+                guard let id = Int(key), id >= 0, let content = entry["content"]?.stringValue else {
+                    throw ConversionError.invalidTokenizer(
+                        file: PathName.join(files.directory, "tokenizer_config.json"), reason: "added_tokens_decoder['\(key)'] has no id or content")
+                }
+                guard id < size else { result.notes.append("added token \(id) is outside the vocabulary of \(size): left out"); continue }
+                if entry["special"]?.boolValue == true || ByteLevelVocabulary.looksSpecial(content) {
+                    tokens[id] = content
+                    types[id] = .control
+                } else {
+                    tokens[id] = content.replacingAll("\u{2581}", with: " ")
+                    types[id] = .userDefined
+                }
+                scores[id] = -1000
+            }
+        }
+        result.metadata["tokenizer.ggml.model"] = .string(t5 ? "t5" : "llama")
+        result.metadata["tokenizer.ggml.pre"] = .string("default")
         result.metadata["tokenizer.ggml.tokens"] = .array(elementType: .string, elements: tokens.map { .string($0) })
-        result.metadata["tokenizer.ggml.token_type"] = .array(elementType: .int32, elements: vocabulary.types.map { .int32($0.rawValue) })
-        let special = try SpecialTokens(files, loadMerges: false, vocabularySize: tokens.count)
+        result.metadata["tokenizer.ggml.scores"] = .array(elementType: .float32, elements: scores.map { .float32($0) })
+        result.metadata["tokenizer.ggml.token_type"] = .array(elementType: .int32, elements: types.map { .int32($0.rawValue) })
+        if t5 {
+            result.metadata["tokenizer.ggml.add_space_prefix"] = .bool(model.addDummyPrefix)
+            result.metadata["tokenizer.ggml.remove_extra_whitespaces"] = .bool(model.removeExtraWhitespaces)
+            if !model.precompiledCharsMap.isEmpty {
+                result.metadata["tokenizer.ggml.precompiled_charsmap"] = .array(
+                    elementType: .uint8, elements: model.precompiledCharsMap.map { .uint8($0) })
+            }
+        }
+        let special = try SpecialTokens(files, loadMerges: false, vocabularySize: size)
         special.write(into: &result.metadata)
-        result.notes.append("tokenizer from tokenizer.json: bert (WordPiece), pre-tokenizer '\(pre ?? "default")', \(tokens.count) tokens")
+        result.notes.append("tokenizer from tokenizer.model: \(t5 ? "t5 (Unigram)" : "llama (SentencePiece \(model.isUnigram ? "Unigram" : "BPE"))"), \(size) tokens")
         result.notes += special.notes
         return result
     }

@@ -66,6 +66,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Copy the tokenizer.* metadata of this GGUF into a GGUF destination.")
     var tokenizerFrom: String?
 
+    @Option(help: "tokenizer.ggml.pre for a byte-level BPE or WordPiece tokenizer whose hash llama.cpp's converter does not know (a name from llama.cpp's list, e.g. qwen2, llama-bpe, gpt-2, default).")
+    var tokenizerPre: String?
+
     @Option(help: "Split the destination into parts of at most SIZE tensor bytes (e.g. 2G, 500M, 512MiB).")
     var splitMaxSize: String?
 
@@ -110,6 +113,7 @@ struct ConvertCommand: ParsableCommand {
             options.allowRequantize = allowRequantize
             options.adapters = try adapters.adapters()
             options.keepMergedTypes = keep
+            options.preTokenizer = tokenizerPre
             let report = try Converter.convert(
                 source: source, destination: destination, options: options, progress: ConversionReporting.progress(quiet: quiet, always: progress))
             ConversionReporting.summary(report, quiet: quiet)

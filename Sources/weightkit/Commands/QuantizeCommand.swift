@@ -47,6 +47,9 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Importance matrix (llama-imatrix's GGUF or legacy .dat).")
     var imatrix: String?
 
+    @Option(help: "tokenizer.ggml.pre for a Hugging Face input whose pre-tokenizer hash llama.cpp's converter does not know (as in convert).")
+    var tokenizerPre: String?
+
     @Option(help: ArgumentHelp("Give tensors whose names match REGEX this ggml type (repeatable).", valueName: "REGEX=TYPE"))
     var tensorType: [String] = []
 
@@ -184,6 +187,7 @@ struct QuantizeCommand: ParsableCommand {
             overrides += try text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }).map { try Self.tensorTypeOverride(String($0)) }
         }
         options.choice.tensorTypes = overrides
+        options.preTokenizer = tokenizerPre
         if let path = imatrix {
             let matrix = try ImportanceMatrix.read(path: path).filtered(including: includeWeights, excluding: excludeWeights)
             if !matrix.entries.isEmpty {
@@ -192,7 +196,7 @@ struct QuantizeCommand: ParsableCommand {
             }
         }
         if dryRun {
-            let source = try ModelQuantizer.source(arguments.input)
+            let source = try ModelQuantizer.source(arguments.input, preTokenizer: tokenizerPre)
             let plan = try ModelQuantizer.plan(source, options: options)
             printPlan(plan, typeName: arguments.typeName)
             return

@@ -73,6 +73,7 @@ enum CommandLineSpelling {
         .keepMergedTypes: "--type keep",
         .contextLength: "--ctx",
         .chunkLimit: "--chunks",
+        .preTokenizer: "--tokenizer-pre",
     ]
 
     /// The flag of `argument`; an argument the command line defines itself (`.kvTypeFlag`) is

@@ -46,7 +46,8 @@ struct MixBudget {
                 options.importancePath = imatrix
             }
             let described = try ModelBudget.checkpointTensors(path) == nil
-            let source = described ? try describedSource(path) : try ModelQuantizer.source(path)
+            // Only tensor bytes are counted: the tokenizer's pre-tokenizer name does not change them.
+            let source = described ? try describedSource(path) : try ModelQuantizer.source(path, preTokenizer: "default")
             let plan = try ModelQuantizer.plan(source, options: options)
             _ = try ModelQuantizer.importanceAssignments(plan, options: options)
             let metadata = ModelQuantizer.outputMetadata(source, plan: plan, options: options)
