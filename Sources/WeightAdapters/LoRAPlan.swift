@@ -71,8 +71,11 @@ public struct LoRAPlan: Sendable {
                 }
                 var placed = module
                 if case .rotaryRowPermutation(let heads) = spec.toGGUF, (adapter.namespace == .gguf) != baseIsGGUF {
-                    let order = Self.rotaryOrder(rows: module.outputs, heads: heads)
-                    placed = module.reorderingOutputs(baseIsGGUF ? order : Self.inverse(order))
+                    let rows = module.outputs
+                    if heads > 0, rows % heads == 0, (rows / heads) % 2 == 0 {
+                        placed = module.reorderingOutputs(
+                            baseIsGGUF ? RotaryRowOrder.llama(rows: rows, heads: heads) : RotaryRowOrder.llamaInverse(rows: rows, heads: heads))
+                    }
                 }
                 if updates[baseName] == nil && replacements[baseName] == nil { targetNames.append(baseName) }
                 updates[baseName, default: []].append(ResolvedUpdate(module: placed, scale: module.scale * scaled.factor, adapterPath: adapter.path))
@@ -98,27 +101,6 @@ public struct LoRAPlan: Sendable {
             }
             guard matched > 0 else { throw AdapterError.noMatchingTarget(adapter: adapter.path, model: model) }
         }
-    }
-
-    /// llama.cpp's Q/K permutation as an output-row order (`LlamaModel.permute`): within each of
-    /// `heads` heads of `d` rows, GGUF row `2i + t` is Hugging Face row `t · d/2 + i`.
-    static func rotaryOrder(rows: Int, heads: Int) -> [Int] {
-        guard heads > 0, rows % heads == 0, (rows / heads) % 2 == 0 else { return Array(0..<rows) }
-        let size = rows / heads, half = size / 2
-        var order = [Int](repeating: 0, count: rows)
-        for head in 0..<heads {
-            for i in 0..<half {
-                order[head * size + 2 * i] = head * size + i
-                order[head * size + 2 * i + 1] = head * size + half + i
-            }
-        }
-        return order
-    }
-
-    static func inverse(_ order: [Int]) -> [Int] {
-        var inverse = [Int](repeating: 0, count: order.count)
-        for (index, source) in order.enumerated() { inverse[source] = index }
-        return inverse
     }
 }
 
