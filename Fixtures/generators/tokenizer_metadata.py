@@ -120,6 +120,18 @@ def llama_style(directory: pathlib.Path) -> None:
     (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
 
 
+def trained_sentencepiece(sentences: list[str], **options) -> bytes:
+    """A SentencePiece model trained on one thread and returned as bytes: with `model_prefix` the
+    trainer stores that path in the model's trainer_spec, so the file would depend on the
+    temporary directory it was trained in."""
+    import io
+    import sentencepiece as spm
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(sentences), model_writer=model, hard_vocab_limit=False,
+                                   minloglevel=2, num_threads=1, **options)
+    return model.getvalue()
+
+
 def sentencepiece_style(model_type: str):
     """A SentencePiece tokenizer.model (trained on CORPUS) with a user-defined and a control piece,
     and a tokenizer_config.json whose added_tokens_decoder marks one more piece special."""
@@ -127,10 +139,8 @@ def sentencepiece_style(model_type: str):
         import sentencepiece as spm
         sentences = [line.strip() for line in CORPUS.replace(". ", ".\n").splitlines() if line.strip()]
         options = {"vocab_size": 320, "byte_fallback": True} if model_type == "bpe" else {"vocab_size": 120}
-        spm.SentencePieceTrainer.train(sentence_iterator=iter(sentences * 4), model_prefix=str(directory / "tokenizer"),
-                                       model_type=model_type, hard_vocab_limit=False, minloglevel=2, num_threads=1,
-                                       user_defined_symbols=["<tool>"], control_symbols=["<ctrl>"], **options)
-        (directory / "tokenizer.vocab").unlink()
+        (directory / "tokenizer.model").write_bytes(trained_sentencepiece(
+            sentences * 4, model_type=model_type, user_defined_symbols=["<tool>"], control_symbols=["<ctrl>"], **options))
         processor = spm.SentencePieceProcessor(model_file=str(directory / "tokenizer.model"))
         marked = processor.piece_to_id("▁the")
         config = {"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
@@ -141,15 +151,35 @@ def sentencepiece_style(model_type: str):
     return build
 
 
+def wordpiece_vocabulary(normalizer, pre_tokenizer) -> dict[str, int]:
+    """A WordPiece vocabulary for CORPUS: the special tokens, then the pieces of a SentencePiece BPE
+    model trained on its BERT-normalised words (`▁word` -> `word`, `piece` -> `##piece`), then
+    every character alone and as `##c`. The `tokenizers` WordPiece trainer is not used because it
+    numbers continuing pieces in hash-map order, which changes from run to run (and with it which
+    pieces tied merges make)."""
+    import sentencepiece as spm
+    words = [word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(CORPUS))]
+    processor = spm.SentencePieceProcessor(model_proto=trained_sentencepiece(
+        [" ".join(words)] * 4, model_type="bpe", vocab_size=160, character_coverage=1.0, split_digits=True))
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    for id in range(processor.get_piece_size()):
+        piece = processor.id_to_piece(id)
+        if processor.is_control(id) or processor.is_unknown(id) or piece == "▁":
+            continue
+        tokens.append(piece[1:] if piece.startswith("▁") else "##" + piece)
+    characters = sorted(set("".join(words)))
+    tokens += characters + ["##" + c for c in characters]
+    return {token: id for id, token in enumerate(dict.fromkeys(tokens))}
+
+
 def wordpiece_style(directory: pathlib.Path) -> None:
     """A BERT WordPiece tokenizer.json (trained on CORPUS) and a tiny BERT config.json for it."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, PreTrainedTokenizerFast
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=200, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-    tokenizer.train_from_iterator([CORPUS], trainer)
+    normalizer, pre_tokenizer = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
+    tokenizer = Tokenizer(models.WordPiece(vocab=wordpiece_vocabulary(normalizer, pre_tokenizer), unk_token="[UNK]"))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
@@ -270,8 +300,11 @@ def generate(root: pathlib.Path) -> None:
                 if (pathlib.Path(scratch) / file).exists():
                     shutil.copy(pathlib.Path(scratch) / file, directory / file)
         with tempfile.TemporaryDirectory() as scratch:
-            model_directory(root, model, directory, pathlib.Path(scratch))
-            subprocess.run([sys.executable, "-c", CONVERT, str(llama), scratch, "--vocab-only",
+            # A fixed directory name: the converter names the model after its directory.
+            model_dir = pathlib.Path(scratch) / name
+            model_dir.mkdir()
+            model_directory(root, model, directory, model_dir)
+            subprocess.run([sys.executable, "-c", CONVERT, str(llama), str(model_dir), "--vocab-only",
                             "--outfile", str(directory / "llama.cpp.gguf"), "--outtype", "f32"],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         cases[name] = {"model": f"models/{model}" if model else None}
