@@ -45,9 +45,26 @@ public struct JSONNumber: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// An object's members in file order, with lookup by key.
+/// A string compared and hashed by its Unicode scalars (its UTF-8 bytes), as JSON, Python and
+/// the `tokenizers` library compare keys. Swift's `String ==` is canonical equivalence, under which
+/// "য়" (U+09DF) and "য়" (U+09AF U+09BC), two tokens of Gemma 4's vocabulary, are one key.
+public struct ExactString: Hashable, Sendable {
+    public let string: String
+
+    public init(_ string: String) { self.string = string }
+
+    public static func == (a: ExactString, b: ExactString) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+
+    public func hash(into hasher: inout Hasher) {
+        var copy = string
+        copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
 public struct JSONObject: Equatable, Sendable, Sequence {
     public private(set) var members: [(key: String, value: JSONValue)] = []
-    private var index: [String: Int] = [:]
+    /// Keys by their scalars: a tokenizer.json vocabulary may hold canonically equivalent keys.
+    private var index: [ExactString: Int] = [:]
 
     public init() {}
 
@@ -56,15 +73,15 @@ public struct JSONObject: Equatable, Sendable, Sequence {
     }
 
     public subscript(key: String) -> JSONValue? {
-        get { index[key].map { members[$0].value } }
+        get { index[ExactString(key)].map { members[$0].value } }
         set {
-            if let position = index[key] {
+            if let position = index[ExactString(key)] {
                 if let newValue { members[position].value = newValue } else {
                     members.remove(at: position)
-                    index = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.key, $0) })
+                    index = Dictionary(uniqueKeysWithValues: members.enumerated().map { (ExactString($1.key), $0) })
                 }
             } else if let newValue {
-                index[key] = members.count
+                index[ExactString(key)] = members.count
                 members.append((key, newValue))
             }
         }
@@ -72,8 +89,8 @@ public struct JSONObject: Equatable, Sendable, Sequence {
 
     /// Appends a member, refusing a key that is already present.
     mutating func insertNew(_ key: String, _ value: JSONValue) -> Bool {
-        guard index[key] == nil else { return false }
-        index[key] = members.count
+        guard index[ExactString(key)] == nil else { return false }
+        index[ExactString(key)] = members.count
         members.append((key, value))
         return true
     }

@@ -74,7 +74,7 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidFile(let file, let reason): return "\(file): \(reason)"
         case .unknownTokenID(let id, let size): return "token id \(id) is outside the vocabulary of \(size)"
         case .unsupportedExport(let file, let model):
-            return "\(file): tokenizer model '\(model)' cannot be written as tokenizer.json (gpt2, llama and bert can)"
+            return "\(file): tokenizer model '\(model)' cannot be written as tokenizer.json here (gpt2 and gemma4 BPE, llama, bert and t5 with escaped spaces can)"
         }
     }
 }

@@ -8,16 +8,25 @@ import WeightTokenizers
 /// tokenizer.json path (which reproduces the `tokenizers` library), encodes every recorded text
 /// as llama.cpp does on the GGUF, with and without add_special / parse_special.
 @Suite struct TokenizerExportTests {
-    /// Byte-level BPE, SentencePiece and WordPiece vocabularies with llama.cpp's test vectors.
+    /// Byte-level BPE, Gemma 4's BPE, SentencePiece, WordPiece and UGM vocabularies (llama.cpp's
+    /// ids on the test vectors, or on the llama-bpe cases and random text for aquila, baichuan,
+    /// gpt-neox and nomic-bert-moe, which have none).
     static let exported = [
-        "bert-bge", "command-r", "deepseek-coder", "deepseek-llm", "falcon", "gpt-2", "llama-bpe", "llama-spm", "mpt",
-        "phi-3", "qwen2", "qwen35", "refact", "starcoder",
+        "aquila", "baichuan", "bert-bge", "command-r", "deepseek-coder", "deepseek-llm", "falcon", "gemma-4", "gpt-2",
+        "gpt-neox", "llama-bpe", "llama-spm", "mpt", "nomic-bert-moe", "phi-3", "qwen2", "qwen35", "refact", "starcoder",
     ]
 
     /// WordPiece: llama.cpp's normaliser is not BERT's on some scripts outside its test vectors
     /// (it drops the medial and final jamo of a decomposed Hangul syllable, which BERT's keeps
     /// and then cannot match), so only the test-vector cases are compared there.
     static let testVectorsOnly: Set<String> = ["bert-bge"]
+
+    /// Unigram: the `tokenizers` library's Viterbi has every vocabulary entry as a candidate,
+    /// control tokens included, while llama.cpp's UGM leaves control tokens out of its trie. So
+    /// with special tokens not parsed, a text that spells a control token (`<s>`) can come out as
+    /// that token. transformers always parses special tokens (unless split_special_tokens), so
+    /// AutoTokenizer is not affected; those cases are left out here.
+    static let controlTextsAsPieces: Set<String> = ["nomic-bert-moe"]
 
     static func convert(_ name: String) throws -> (directory: String, report: ConversionReport) {
         let directory = PathName.join(try temporaryDirectory("export-\(name)"), "hf")
@@ -37,12 +46,19 @@ import WeightTokenizers
         let encodes = try #require(record["encode"]?.arrayValue)
         #expect(!encodes.isEmpty)
         let caseCount = try #require(record["cases"]?.intValue)
-        var failures = 0
+        let tokenTexts = try #require(gguf.metadata.array("tokenizer.ggml.tokens")?.strings())
+        let tokenTypes = try #require(gguf.metadata.array("tokenizer.ggml.token_type")?.integers())
+        let controlTexts = zip(tokenTexts, tokenTypes).filter { $0.1 == 3 && !$0.0.isEmpty }.map(\.0)
+        var failures = 0, leftOut = 0
         for entry in encodes {
             let fields = try #require(entry.arrayValue)
             let index = try #require(fields[0].intValue), add = try #require(fields[1].boolValue)
             if Self.testVectorsOnly.contains(name) && index >= caseCount { continue }
             let parse = try #require(fields[2].boolValue)
+            if Self.controlTextsAsPieces.contains(name) && !parse && controlTexts.contains(where: texts[index].contains) {
+                leftOut += 1
+                continue
+            }
             let expected = try #require(fields[3].arrayValue).compactMap(\.intValue)
             let ids = tokenizer.encode(texts[index], addSpecial: add, parseSpecial: parse).map { original[$0] }
             if ids != expected {
@@ -51,6 +67,7 @@ import WeightTokenizers
             }
         }
         #expect(failures == 0, "\(name): \(failures) of \(encodes.count) encodings differ")
+        #expect(leftOut * 10 < encodes.count, "\(name): \(leftOut) of \(encodes.count) left out")
     }
 
     @Test func filesWrittenForAVocabularyOnlyGGUF() throws {
@@ -68,10 +85,24 @@ import WeightTokenizers
         #expect(Set(try #require(stops)) == Set(loaded.endOfGeneration + [loaded.specialTokens.eos].compactMap { $0 }))
     }
 
-    @Test func unigramVocabularyIsANoteNotAWrongFile() throws {
-        let (directory, report) = try Self.convert("nomic-bert-moe")
+    /// A pre-tokenizer without a tokenizer.json form (llama.cpp's `whitespace`: raw UTF-8 BPE
+    /// over `\S+` pieces, spaces not escaped) is a note naming the model, not a wrong file.
+    @Test func unwritableVocabularyIsANoteNotAWrongFile() throws {
+        var list = GGUFMetadataList()
+        list["tokenizer.ggml.model"] = .string("gpt2")
+        list["tokenizer.ggml.pre"] = .string("whitespace")
+        list["tokenizer.ggml.tokens"] = .array(elementType: .string, elements: ["a", "b", "ab"].map { .string($0) })
+        list["tokenizer.ggml.token_type"] = .array(elementType: .int32, elements: [1, 1, 1].map { .int32($0) })
+        list["tokenizer.ggml.merges"] = .array(elementType: .string, elements: [.string("a b")])
+        let source = PathName.join(try temporaryDirectory(), "whitespace.gguf")
+        let output = try OutputFile(destination: source)
+        try output.write(try GGUFWriter.header(metadata: list, tensors: []).bytes)
+        try output.commit()
+        let directory = PathName.join(try temporaryDirectory("export-whitespace"), "hf")
+        let report = try Converter.convert(source: source, destination: directory)
         #expect(!FileSystem.isRegularFile(PathName.join(directory, "tokenizer.json")))
-        #expect(report.notes.contains { $0.contains("'t5'") })
+        #expect(report.notes.contains { $0.contains("'gpt2'") && $0.contains("no tokenizer.json form") })
+        #expect(throws: TokenizerError.self) { try HuggingFaceTokenizerExport.make(gguf: try GGUFFile(path: source)) }
     }
 
     @Test func modelCardCarriesGeneralKeysUnderGGUFPyNames() throws {
@@ -151,4 +182,41 @@ private extension GGUFMetadataValue {
     }
     var arrayStrings: [String]? { arrayElements.map { $0.compactMap(\.stringValue) } }
     var arrayIntegers: [Int]? { arrayElements.map { $0.compactMap(\.intValue) } }
+}
+
+/// Token texts that Swift's `String ==` calls equal (canonical equivalence) are different tokens
+/// to llama.cpp and the `tokenizers` library: Gemma 4's vocabulary has both "য়" (U+09DF) and
+/// "য়" (U+09AF U+09BC), and its tokenizer.json failed to load in transformers when the second
+/// replaced the first ("Token `য়` out of vocabulary" in the merges).
+@Suite struct ExactTokenTextTests {
+    static let composed = "\u{09DF}", decomposed = "\u{09AF}\u{09BC}"
+
+    @Test func jsonObjectKeepsCanonicallyEquivalentKeysApart() throws {
+        let object = JSONObject([(Self.composed, .int(1)), (Self.decomposed, .int(2))])
+        #expect(object.members.count == 2)
+        #expect(object[Self.composed]?.intValue == 1)
+        #expect(object[Self.decomposed]?.intValue == 2)
+        let parsed = try JSON.parse(JSONWriter.string(.object(object)))
+        #expect(parsed[Self.composed]?.intValue == 1)
+        #expect(parsed[Self.decomposed]?.intValue == 2)
+    }
+
+    @Test func exportWritesBothTokens() throws {
+        var list = GGUFMetadataList()
+        let tokens = ["<unk>", "<s>", "</s>", Self.composed, Self.decomposed, "a"]
+        list["tokenizer.ggml.model"] = .string("llama")
+        list["tokenizer.ggml.tokens"] = .array(elementType: .string, elements: tokens.map { .string($0) })
+        list["tokenizer.ggml.scores"] = .array(elementType: .float32, elements: tokens.indices.map { .float32(-Float($0)) })
+        list["tokenizer.ggml.token_type"] = .array(elementType: .int32, elements: [2, 3, 3, 1, 1, 1].map { .int32($0) })
+        let source = PathName.join(try temporaryDirectory(), "equivalent.gguf")
+        let output = try OutputFile(destination: source)
+        try output.write(try GGUFWriter.header(metadata: list, tensors: []).bytes)
+        try output.commit()
+        let export = try HuggingFaceTokenizerExport.make(gguf: try GGUFFile(path: source))
+        let json = try JSON.parse(try #require(export.files.first { $0.name == "tokenizer.json" }).text)
+        let vocab = try #require(json["model"]?["vocab"]?.objectValue)
+        #expect(vocab[Self.composed]?.intValue == 3)
+        #expect(vocab[Self.decomposed]?.intValue == 4)
+        #expect(vocab.members.count == tokens.count)
+    }
 }

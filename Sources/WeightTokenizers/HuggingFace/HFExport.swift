@@ -7,9 +7,13 @@ import WeightFormats
 /// - `gpt2` (byte-level BPE): llama.cpp's regexes for the `tokenizer.ggml.pre` name as a
 ///   sequence of isolating `Split`s, then `ByteLevel` without its own regex; the merges in rank
 ///   order, `ignore_merges` where llama.cpp ignores them;
+/// - `gemma4` (SentencePiece-style BPE): `▁` for spaces, llama.cpp's newline split, the merges
+///   in rank order with `<0xXX>` byte fallback;
 /// - `llama` (SentencePiece): BPE with byte fallback whose merges are every pair of tokens that
 ///   joins into a token, ranked by the joined token's score (llama.cpp's bigram order), `▁` for
 ///   spaces and the space prefix as a normaliser;
+/// - `t5` (UGM): a Unigram model with the scores, the precompiled character map, llama.cpp's
+///   whitespace clean-up and `▁` prefix as normaliser and Metaspace;
 /// - `bert` (WordPiece): llama.cpp's `▁word` / `piece` vocabulary back to `word` / `##piece`,
 ///   the BERT normaliser and pre-tokenizer, `[CLS] ... [SEP]`.
 /// Control and unknown tokens become special added tokens (matched only when special tokens
@@ -29,8 +33,7 @@ public struct HuggingFaceTokenizerExport: Sendable {
     /// The files for a GGUF's `tokenizer.*` keys.
     ///
     /// - Throws: `TokenizerError` for a vocabulary that does not load, and
-    ///   `TokenizerError.unsupportedExport` for a tokenizer type without a Hugging Face form here
-    ///   (`t5`, `gemma4`).
+    ///   `TokenizerError.unsupportedExport` for a tokenizer type without a Hugging Face form here.
     public static func make(gguf: GGUFFile) throws -> HuggingFaceTokenizerExport {
         let vocabulary: LlamaVocabulary
         do {
@@ -57,11 +60,23 @@ public struct HuggingFaceTokenizerExport: Sendable {
         mutating func export() throws -> HuggingFaceTokenizerExport {
             let model: JSONValue, normalizer: JSONValue, preTokenizer: JSONValue, decoder: JSONValue
             switch vocabulary.kind {
-            case .bpe:
-                guard vocabulary.preType.byteEncodes else {
+            case .bpe where !vocabulary.preType.byteEncodes:
+                // SentencePiece-style BPE (gemma4, sarvam-moe): `▁` for spaces, merges over raw
+                // UTF-8 in llama.cpp's newline pieces, `<0xXX>` for pieces without a token.
+                guard vocabulary.escapeWhitespaces else {
                     throw TokenizerError.unsupportedExport(file: file, model: vocabulary.model)
                 }
-                model = try byteLevelModel()
+                model = try bpeModel(byteFallback: true)
+                normalizer = Self.replace(" ", "\u{2581}")
+                preTokenizer = .object(JSONObject([
+                    ("type", .string("Sequence")), ("pretokenizers", .array(vocabulary.preType.regexes.map(Self.split))),
+                ]))
+                decoder = .object(JSONObject([("type", .string("Sequence")), ("decoders", .array([
+                    Self.replace("\u{2581}", " "), .object(JSONObject([("type", .string("ByteFallback"))])),
+                    .object(JSONObject([("type", .string("Fuse"))])),
+                ]))]))
+            case .bpe:
+                model = try bpeModel(byteFallback: false)
                 normalizer = .null
                 preTokenizer = .object(JSONObject([
                     ("type", .string("Sequence")),
@@ -92,7 +107,27 @@ public struct HuggingFaceTokenizerExport: Sendable {
                 preTokenizer = .object(JSONObject([("type", .string("BertPreTokenizer"))]))
                 decoder = .object(JSONObject([("type", .string("WordPiece")), ("prefix", .string("##")), ("cleanup", .bool(true))]))
             case .ugm:
-                throw TokenizerError.unsupportedExport(file: file, model: vocabulary.model)
+                model = unigramModel()
+                var steps: [JSONValue] = []
+                if let charsMap = vocabulary.charsMap {
+                    steps.append(.object(JSONObject([("type", .string("Precompiled")), ("precompiled_charsmap", .string(Base64.encode(charsMap.bytes)))])))
+                }
+                if vocabulary.removeExtraWhitespaces {
+                    steps.append(.object(JSONObject([("type", .string("Strip")), ("strip_left", .bool(true)), ("strip_right", .bool(true))])))
+                    steps.append(.object(JSONObject([
+                        ("type", .string("Replace")), ("pattern", .object(JSONObject([("Regex", .string(" {2,}"))]))), ("content", .string(" ")),
+                    ])))
+                }
+                normalizer = steps.isEmpty ? .null : .object(JSONObject([("type", .string("Sequence")), ("normalizers", .array(steps))]))
+                guard vocabulary.escapeWhitespaces else {
+                    throw TokenizerError.unsupportedExport(file: file, model: vocabulary.model)
+                }
+                let metaspace = JSONValue.object(JSONObject([
+                    ("type", .string("Metaspace")), ("replacement", .string("\u{2581}")),
+                    ("prepend_scheme", .string(vocabulary.addSpacePrefix ? "always" : "never")), ("split", .bool(true)),
+                ]))
+                preTokenizer = metaspace
+                decoder = metaspace
             }
             let tokenizer = JSONObject([
                 ("version", .string("1.0")), ("truncation", .null), ("padding", .null), ("added_tokens", .array(addedTokens())),
@@ -114,16 +149,17 @@ public struct HuggingFaceTokenizerExport: Sendable {
 
         // MARK: Models
 
-        /// Token text -> id as llama.cpp's map has it (the last of equal texts wins).
+        /// Token text -> id as llama.cpp's map has it (the last of equal texts wins; texts are
+        /// equal when their bytes are, not under Swift's canonical equivalence).
         func vocabularyObject(_ text: (Int) -> String?) -> JSONValue {
-            var seen: [String: Int] = [:]
+            var seen: [ExactString: Int] = [:]
             var order: [String] = []
             for id in 0..<vocabulary.count {
                 guard let key = text(id) else { continue }
-                if seen[key] == nil { order.append(key) }
-                seen[key] = id
+                if seen[ExactString(key)] == nil { order.append(key) }
+                seen[ExactString(key)] = id
             }
-            return .object(JSONObject(order.map { ($0, JSONValue.int(seen[$0]!)) }))
+            return .object(JSONObject(order.map { ($0, JSONValue.int(seen[ExactString($0)]!)) }))
         }
 
         /// Without the UNUSED tokens (the `[PADn]` convert_hf_to_gguf pads the vocabulary with):
@@ -133,7 +169,9 @@ public struct HuggingFaceTokenizerExport: Sendable {
             vocabularyObject { vocabulary.attributes[$0].contains(.unused) ? nil : vocabulary.text($0) }
         }
 
-        func byteLevelModel() throws -> JSONValue {
+        /// The GGUF's merges in rank order; with `byteFallback`, pieces without a token become
+        /// `<0xXX>` tokens (the unknown token only if those are missing too).
+        func bpeModel(byteFallback: Bool) throws -> JSONValue {
             var merges: [JSONValue] = []
             if let array = metadata.array("tokenizer.ggml.merges"), let strings = array.strings() {
                 merges.reserveCapacity(strings.count)
@@ -148,9 +186,11 @@ public struct HuggingFaceTokenizerExport: Sendable {
                     merges.append(.array([.string(String(left)), .string(String(right))]))
                 }
             }
+            let unk = vocabulary.special.unk
             return .object(JSONObject([
-                ("type", .string("BPE")), ("dropout", .null), ("unk_token", .null), ("continuing_subword_prefix", .null),
-                ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)), ("byte_fallback", .bool(false)),
+                ("type", .string("BPE")), ("dropout", .null),
+                ("unk_token", byteFallback && unk >= 0 ? .string(vocabulary.text(Int(unk))) : .null), ("continuing_subword_prefix", .null),
+                ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)), ("byte_fallback", .bool(byteFallback)),
                 ("ignore_merges", .bool(vocabulary.ignoreMerges)), ("vocab", byteLevelVocabulary),
                 ("merges", .array(merges)),
             ]))
@@ -183,6 +223,17 @@ public struct HuggingFaceTokenizerExport: Sendable {
                 ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null), ("fuse_unk", .bool(true)),
                 ("byte_fallback", .bool(true)), ("ignore_merges", .bool(false)), ("vocab", vocabularyObject { vocabulary.text($0) }),
                 ("merges", .array(merges)),
+            ]))
+        }
+
+        /// llama.cpp's UGM: every token with its score, in id order (Unigram ids are positions).
+        func unigramModel() -> JSONValue {
+            let unk = vocabulary.special.unk
+            let pieces = (0..<vocabulary.count).map { JSONValue.array([.string(vocabulary.text($0)), .double(Double(vocabulary.scores[$0]))]) }
+            let hasBytes = vocabulary.attributes.contains { $0.contains(.byte) }
+            return .object(JSONObject([
+                ("type", .string("Unigram")), ("unk_id", unk >= 0 ? .int(Int(unk)) : .null), ("vocab", .array(pieces)),
+                ("byte_fallback", .bool(hasBytes)),
             ]))
         }
 
