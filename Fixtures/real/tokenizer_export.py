@@ -108,7 +108,7 @@ def vocabularies(binary: str, llama: pathlib.Path, scratch: pathlib.Path, wanted
             check(f"{name} case {index} (special tokens added)", tokenizer.encode(text), llama_tokenize(llama, path, text, add_special=True))
         field = gguf.GGUFReader(str(path)).fields.get("tokenizer.ggml.pre")
         written = field.contents() if field is not None else None
-        pre = pre_tokenizer_name(llama, directory) if model != "llama" else "default"
+        pre = pre_tokenizer_name(llama, directory) if model not in ("llama", "t5") else "default"
         # Vocabularies converted before llama.cpp named pre-tokenizers (no key, or "default")
         # have no table entry; the others must have one.
         if pre.startswith("error") and written not in (None, "default"):
