@@ -22,26 +22,15 @@ enum GGUFAdapterReader {
         guard type == "lora" else { throw AdapterError.unsupportedFeature(path: path, feature: "adapter.type '\(type)' (only lora)") }
         let alpha = metadata.double("adapter.lora.alpha") ?? 0
         guard alpha.isFinite else { throw AdapterError.invalidConfiguration(path: path, key: "adapter.lora.alpha", reason: "is not finite") }
-        var a: [String: TensorView] = [:], b: [String: TensorView] = [:]
-        var order: [String] = []
         var replacements: [ReplacementTensor] = []
-        for view in checkpoint.tensors {
-            if let module = view.name.strippingSuffix(".weight.lora_a") {
-                a[module] = view
-                if !order.contains(module) { order.append(module) }
-            } else if let module = view.name.strippingSuffix(".weight.lora_b") {
-                b[module] = view
-                if !order.contains(module) { order.append(module) }
-            } else if ReplacementTensor.isNormWeight(view.name), view.shape.count == 1 {
-                // Norm weights convert_lora_to_gguf.py passed through from mergekit.
-                replacements.append(ReplacementTensor(name: view.name, shape: view.shape, values: try view.floats()))
-            } else {
+        let pairs = try AdapterTensors.pairs(checkpoint.tensors, path: path, aSuffix: ".weight.lora_a", bSuffix: ".weight.lora_b") { view in
+            // Norm weights convert_lora_to_gguf.py passed through from mergekit.
+            guard ReplacementTensor.isNormWeight(view.name), view.shape.count == 1 else {
                 throw AdapterError.unknownTensor(path: path, tensor: view.name)
             }
+            replacements.append(ReplacementTensor(name: view.name, shape: view.shape, values: try view.floats()))
         }
-        let modules = try order.map { name -> LoRAModule in
-            guard let aView = a[name] else { throw AdapterError.unpairedTensor(path: path, tensor: name + ".weight.lora_b", missing: name + ".weight.lora_a") }
-            guard let bView = b[name] else { throw AdapterError.unpairedTensor(path: path, tensor: aView.name, missing: name + ".weight.lora_b") }
+        let modules = try pairs.map { name, aView, bView -> LoRAModule in
             let (aValues, rank, inputs) = try AdapterTensors.matrix(aView)
             let (bValues, outputs, bRank) = try AdapterTensors.matrix(bView)
             guard bRank == rank else {

@@ -170,6 +170,32 @@ enum AdapterTensors {
         return (try view.floats(), view.shape[0], view.shape[1])
     }
 
+    /// The `lora_a` / `lora_b` pairs of `views` by module (the name before `aSuffix` or
+    /// `bSuffix`), in the order the file first names each module; a tensor with neither suffix
+    /// goes to `other`, which throws for what the format does not define. A module with one
+    /// tensor of its pair is an error naming the tensor present and the one missing.
+    static func pairs(_ views: [TensorView], path: String, aSuffix: String, bSuffix: String,
+                      other: (TensorView) throws -> Void) throws -> [(module: String, a: TensorView, b: TensorView)] {
+        var a: [String: TensorView] = [:], b: [String: TensorView] = [:]
+        var order: [String] = []
+        for view in views {
+            if let module = view.name.strippingSuffix(aSuffix) {
+                a[module] = view
+                if !order.contains(module) { order.append(module) }
+            } else if let module = view.name.strippingSuffix(bSuffix) {
+                b[module] = view
+                if !order.contains(module) { order.append(module) }
+            } else {
+                try other(view)
+            }
+        }
+        return try order.map { module in
+            guard let aView = a[module] else { throw AdapterError.unpairedTensor(path: path, tensor: module + bSuffix, missing: module + aSuffix) }
+            guard let bView = b[module] else { throw AdapterError.unpairedTensor(path: path, tensor: aView.name, missing: module + bSuffix) }
+            return (module, aView, bView)
+        }
+    }
+
     /// `values` `[rows, columns]` transposed to `[columns, rows]`.
     static func transposed(_ values: [Float], rows: Int, columns: Int) -> [Float] {
         var result = [Float](repeating: 0, count: values.count)
