@@ -83,7 +83,7 @@ def randomise(model, seed: int) -> None:
         for name, parameter in model.named_parameters():
             if "lora_magnitude_vector" in name:
                 parameter.mul_(torch.empty(parameter.shape).uniform_(0.7, 1.3, generator=generator))
-            elif "lora_A" in name or "lora_B" in name:
+            elif "lora_A" in name or "lora_B" in name or "lora_embedding_" in name:
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.15)
             elif "modules_to_save" in name:
                 parameter.add_(torch.randn(parameter.shape, generator=generator) * 0.05)

@@ -5,7 +5,11 @@ import WeightFormats
 /// `adapter.lora.alpha`; per module `<name>.weight.lora_a` with ne `[in, r]` (row-major
 /// `[r, in]`) and `<name>.weight.lora_b` with ne `[r, out]` (row-major `[out, r]`). The scale
 /// is `alpha / rank` with the rank read from lora_b (`ne[0]`), or 1 when alpha is 0, as llama.cpp.
+/// `token_embd` is the exception: lora_a ne `[r, vocab]`, lora_b ne `[r, hidden]`.
 enum GGUFAdapterReader {
+    /// The embedding table's module, whose lora_a and lora_b llama.cpp stores transposed.
+    static let tokenEmbedding = "token_embd"
+
     static func read(path: String) throws -> LoRAAdapter {
         let checkpoint = try Checkpoint.open(path)
         guard let file = checkpoint.gguf else { throw AdapterError.notAnAdapter(path: path, reason: "not a GGUF file") }
@@ -31,8 +35,17 @@ enum GGUFAdapterReader {
             replacements.append(ReplacementTensor(name: view.name, shape: view.shape, values: try view.floats()))
         }
         let modules = try pairs.map { name, aView, bView -> LoRAModule in
-            let (aValues, rank, inputs) = try AdapterTensors.matrix(aView)
-            let (bValues, outputs, bRank) = try AdapterTensors.matrix(bView)
+            var (aValues, rank, inputs) = try AdapterTensors.matrix(aView)
+            var (bValues, outputs, bRank) = try AdapterTensors.matrix(bView)
+            if name == tokenEmbedding {
+                // token_embd: lora_a ne [r, vocab] (row-major [vocab, r], the B of the table's
+                // update) and lora_b ne [r, hidden] (row-major [hidden, r], Aᵀ), as
+                // llm_build_inp_embd multiplies them.
+                let (tableB, tableAT) = (aValues, bValues)
+                (outputs, rank, inputs, bRank) = (aView.shape[0], aView.shape[1], bView.shape[0], bView.shape[1])
+                bValues = tableB
+                aValues = AdapterTensors.transposed(tableAT, rows: inputs, columns: bRank)
+            }
             guard bRank == rank else {
                 throw AdapterError.invalidShape(tensor: bView.name, shape: bView.shape, reason: "rank \(bRank), but \(aView.name) has rank \(rank)")
             }

@@ -160,7 +160,7 @@ public struct ReplacementTensor: Sendable {
 }
 
 /// Decoding of adapter tensors, shared by the readers.
-enum AdapterTensors {
+public enum AdapterTensors {
     /// A 2-D tensor's values, row-major, after checking it has no zero dimension.
     static func matrix(_ view: TensorView) throws -> (values: [Float], rows: Int, columns: Int) {
         guard view.shape.count == 2 else { throw AdapterError.invalidShape(tensor: view.name, shape: view.shape, reason: "expected 2 dimensions") }
@@ -197,7 +197,7 @@ enum AdapterTensors {
     }
 
     /// `values` `[rows, columns]` transposed to `[columns, rows]`.
-    static func transposed(_ values: [Float], rows: Int, columns: Int) -> [Float] {
+    public static func transposed(_ values: [Float], rows: Int, columns: Int) -> [Float] {
         var result = [Float](repeating: 0, count: values.count)
         for i in 0..<rows { for j in 0..<columns { result[j * rows + i] = values[i * columns + j] } }
         return result
