@@ -11,7 +11,10 @@
   that the new head is written) and loaded back by transformers: its logits;
 - Fixtures/lora/mtp-lora/: a PEFT adapter on the independent PyTorch Meta-MTP implementation
   (reference_models.MetaMTPTransformer with Fixtures/mtp/mtp-4heads' weights; PEFT wraps any
-  nn.Module), trunk and head blocks targeted; its logits [T, heads, vocab] unmerged.
+  nn.Module), trunk and head blocks targeted; its logits [T, heads, vocab] unmerged;
+- Fixtures/lora/llama-cpp-on-weightkit-embed.json: llama.cpp's error against PEFT with
+  WeightKit's GGUF of llama-tiny and WeightKit's adapter GGUF of llama-embed, and their SHA-256
+  (as lora_adapters.py records for the other kinds).
 """
 import json
 import pathlib
@@ -22,7 +25,7 @@ import numpy as np
 import torch
 
 from .common import save_npy, write_json
-from .lora_adapters import PROMPT, build, convert_lora, llama_cpp_logits, randomise
+from .lora_adapters import PROMPT, build, convert_lora, llama_cpp_logits, llama_cpp_on_weightkit, randomise
 from .reference_models import MetaMTPTransformer
 
 GAPS = {
@@ -100,3 +103,5 @@ def generate(root: pathlib.Path) -> None:
         llama_cpp_logits(models, out, name, base)
     saved_merge(models, out, "qwen2-save-tied")
     mtp_adapter(root, out, "mtp-lora", 400)
+    # llama.cpp on WeightKit's GGUF of llama-tiny with WeightKit's embedding adapter GGUF.
+    llama_cpp_on_weightkit(root, out, kinds=[("llama-embed", "llama-tiny")], record_name="llama-cpp-on-weightkit-embed.json")

@@ -106,6 +106,32 @@ import WeightFormats
         #expect(try LoRACommandTests.relativeL2(backOnHF, unmerged) <= 1e-4)
     }
 
+    /// PEFT's saved embedding table (`base_layer.weight`) is dropped for GGUF when it is the
+    /// base's, as the script skips it; a table with other rows (new tokens) is refused.
+    @Test func aChangedEmbeddingTableIsRefusedForGGUF() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let adapter = directory + "/changed"
+        try FileManager.default.createDirectory(atPath: adapter, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: CLI.fixture("lora/llama-embed/adapter_config.json"), toPath: adapter + "/adapter_config.json")
+        let source = try Checkpoint.open(CLI.fixture("lora/llama-embed/adapter_model.safetensors"))
+        let table = "base_model.model.model.embed_tokens.base_layer.weight"
+        #expect(source.tensor(named: table) != nil)
+        let writer = try SafeTensorsWriter(destination: adapter + "/adapter_model.safetensors", metadata: nil,
+                                           tensors: source.tensors.map { SafeTensorsTensorLayout(name: $0.name, dtype: .f32, shape: $0.shape) })
+        for view in source.tensors {
+            var values = try view.floats()
+            if view.name == table { values[0] += 1 }
+            try values.withUnsafeBytes { try writer.write($0) }
+        }
+        try writer.commit()
+        let out = directory + "/adapter.gguf"
+        let result = try CLI.run(["convert", adapter, out, "--base", CLI.fixture("models/llama-tiny")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("merge instead") && result.stderr.contains("embed_tokens"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test("mergekit's norm weights: the script's adapter GGUF on a GGUF base gives the expected logits")
     func mergekitNorms() throws {
         let directory = CLI.temporaryDirectory()
