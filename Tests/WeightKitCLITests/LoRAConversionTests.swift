@@ -106,6 +106,30 @@ import WeightFormats
         #expect(try LoRACommandTests.relativeL2(backOnHF, unmerged) <= 1e-4)
     }
 
+    /// A LoRA on lm_head of a tied base (qwen2-tiny): llama.cpp has no output tensor to adapt, so
+    /// the adapter GGUF is an error; merging it is refused too (the update would change the
+    /// embeddings), unlike a modules_to_save replacement.
+    @Test func aLoRAOnTheHeadOfATiedBaseIsRefused() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let adapter = directory + "/head"
+        try FileManager.default.createDirectory(atPath: adapter, withIntermediateDirectories: true)
+        try #"{"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["lm_head"]}"#
+            .write(toFile: adapter + "/adapter_config.json", atomically: true, encoding: .utf8)
+        let tensors = [("base_model.model.lm_head.lora_A.weight", [2, 64]), ("base_model.model.lm_head.lora_B.weight", [320, 2])]
+        let writer = try SafeTensorsWriter(destination: adapter + "/adapter_model.safetensors", metadata: nil,
+                                           tensors: tensors.map { SafeTensorsTensorLayout(name: $0.0, dtype: .f32, shape: $0.1) })
+        for (_, shape) in tensors { try [Float](repeating: 0.25, count: shape.reduce(1, *)).withUnsafeBytes { try writer.write($0) } }
+        try writer.commit()
+        let gguf = try CLI.run(["convert", adapter, directory + "/adapter.gguf", "--base", CLI.fixture("models/qwen2-tiny")])
+        #expect(gguf.status == 1)
+        #expect(gguf.stderr.contains("lm_head") && gguf.stderr.contains("ties to its token embeddings"), "\(gguf.stderr)")
+        let merge = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), directory + "/merged", "--lora", adapter])
+        #expect(merge.status == 1)
+        #expect(merge.stderr.contains("ties to its token embeddings"), "\(merge.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["head"])
+    }
+
     /// PEFT's saved embedding table (`base_layer.weight`) is dropped for GGUF when it is the
     /// base's, as the script skips it; a table with other rows (new tokens) is refused.
     @Test func aChangedEmbeddingTableIsRefusedForGGUF() throws {
