@@ -3,6 +3,9 @@
 - Fixtures/lora/llama-embed/: embed_tokens targeted (PEFT's lora_embedding_A [r, vocab] and
   lora_embedding_B [hidden, r]) beside q_proj/k_proj on llama-tiny; PEFT's logits unmerged, and
   convert_lora_to_gguf.py's adapter-{f32,f16,q8_0}.gguf (token_embd.lora_a transposed);
+- Fixtures/lora/gemma2-embed/: embed_tokens and q_proj on gemma2-tiny, whose embedding module
+  scales its rows by √hidden (and PEFT the update with them), tied head; PEFT's logits unmerged
+  and merged;
 - Fixtures/lora/phi3-fused/: Phi-3's fused qkv_proj and gate_up_proj (and o_proj, down_proj)
   targeted on phi3-tiny; PEFT's logits unmerged and merged, convert_lora_to_gguf.py's adapter
   GGUFs (Phi3MiniModel keeps both fusions: attn_qkv, ffn_up);
@@ -31,6 +34,11 @@ from .reference_models import MetaMTPTransformer
 GAPS = {
     "llama-embed": ("llama-tiny", dict(r=4, lora_alpha=8, target_modules=["embed_tokens", "q_proj", "k_proj"])),
     "phi3-fused": ("phi3-tiny", dict(r=4, lora_alpha=8, target_modules=["qkv_proj", "gate_up_proj", "o_proj", "down_proj"])),
+}
+# Gemma 2 scales its embeddings inside the embedding module (√hidden); PEFT scales the update
+# with them (LoRA's Embedding applies the module's embed_scale). PEFT's logits only.
+PEFT_ONLY = {
+    "gemma2-embed": ("gemma2-tiny", dict(r=2, lora_alpha=4, target_modules=["embed_tokens", "q_proj"])),
 }
 
 MTP_PROMPT = [7, 100, 3, 250, 42, 18, 199, 5, 61, 77, 12, 140, 31, 9]
@@ -101,6 +109,8 @@ def generate(root: pathlib.Path) -> None:
         build(models, out, name, base, keywords, 300 + seed)
         convert_lora(models, out, name, base)
         llama_cpp_logits(models, out, name, base)
+    for seed, (name, (base, keywords)) in enumerate(PEFT_ONLY.items()):
+        build(models, out, name, base, keywords, 350 + seed)
     saved_merge(models, out, "qwen2-save-tied")
     mtp_adapter(root, out, "mtp-lora", 400)
     # llama.cpp on WeightKit's GGUF of llama-tiny with WeightKit's embedding adapter GGUF.

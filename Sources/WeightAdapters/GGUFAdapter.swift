@@ -51,7 +51,7 @@ enum GGUFAdapterReader {
             }
             let scale = alpha != 0 ? alpha / Double(bRank) : 1
             return LoRAModule(name: name, tensorNames: (aView.name, bView.name), a: aValues, b: bValues, rank: rank, inputs: inputs,
-                              outputs: outputs, scale: Float(scale))
+                              outputs: outputs, scale: Float(scale), isEmbedding: name == tokenEmbedding)
         }
         guard !modules.isEmpty else { throw AdapterError.notAnAdapter(path: path, reason: "it holds no lora_a/lora_b tensors") }
         return LoRAAdapter(path: path, format: .gguf, namespace: .gguf, modules: modules, replacements: replacements,

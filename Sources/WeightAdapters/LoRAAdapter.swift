@@ -90,9 +90,12 @@ public struct LoRAModule: Sendable {
     public let scale: Float
     /// DoRA's `lora_magnitude_vector`, one value per output row.
     public let magnitude: [Float]?
+    /// Whether it adapts an embedding table (`[vocab, hidden]`, rows looked up, not multiplied):
+    /// PEFT's `lora_embedding_A/B`, an adapter GGUF's `token_embd`.
+    public let isEmbedding: Bool
 
     public init(name: String, tensorNames: (a: String, b: String), a: [Float], b: [Float], rank: Int, inputs: Int, outputs: Int,
-                scale: Float, magnitude: [Float]? = nil) {
+                scale: Float, magnitude: [Float]? = nil, isEmbedding: Bool = false) {
         self.name = name
         self.tensorNames = tensorNames
         self.a = a
@@ -102,6 +105,7 @@ public struct LoRAModule: Sendable {
         self.outputs = outputs
         self.scale = scale
         self.magnitude = magnitude
+        self.isEmbedding = isEmbedding
     }
 
     /// B's rows reordered: output row `i` becomes row `order[i]` of the original (the llama
@@ -113,13 +117,13 @@ public struct LoRAModule: Sendable {
         }
         let magnitude = magnitude.map { m in order.map { m[$0] } }
         return LoRAModule(name: name, tensorNames: tensorNames, a: a, b: reordered, rank: rank, inputs: inputs, outputs: outputs,
-                          scale: scale, magnitude: magnitude)
+                          scale: scale, magnitude: magnitude, isEmbedding: isEmbedding)
     }
 
     /// The same module under another name and scale.
     public func renamed(_ name: String, scale: Float? = nil) -> LoRAModule {
         LoRAModule(name: name, tensorNames: tensorNames, a: a, b: b, rank: rank, inputs: inputs, outputs: outputs,
-                   scale: scale ?? self.scale, magnitude: magnitude)
+                   scale: scale ?? self.scale, magnitude: magnitude, isEmbedding: isEmbedding)
     }
 
     /// Row `row` of `scale · B A` (`inputs` values) added into `destination`, with `scale` given

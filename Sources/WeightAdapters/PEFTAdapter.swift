@@ -114,7 +114,7 @@ enum PEFTAdapterReader {
                 throw AdapterError.unpairedTensor(path: path, tensor: aView.name, missing: prefix + name + ".lora_magnitude_vector")
             }
             modules.append(LoRAModule(name: name, tensorNames: (aView.name, bView.name), a: aValues, b: bValues, rank: rank, inputs: inputs,
-                                      outputs: outputs, scale: Float(scale), magnitude: magnitudeValues))
+                                      outputs: outputs, scale: Float(scale), magnitude: magnitudeValues, isEmbedding: isEmbedding))
         }
         if let stray = baseLayers.first(where: { !embeddings.contains(String($0.name.dropFirst(prefix.count).dropLast(".base_layer.weight".count))) }) {
             throw AdapterError.unknownTensor(path: path, tensor: stray.name)

@@ -48,6 +48,9 @@ import WeightFormats
         ("qwen2-rslora", "qwen2-tiny", "qwen2-tiny-gguf/qwen2-tiny-f16.gguf", "merged.gguf", 5e-3),
         ("qwen3-all-linear", "qwen3-tiny", "qwen3-tiny", "merged.gguf", 1e-4),
         ("qwen2-mergekit", "qwen2-tiny", "qwen2-tiny-gguf/qwen2-tiny-f32.gguf", "merged.gguf", 1e-4),
+        // An embedding adapter on Gemma 2 (embeddings scaled by √hidden, tied head), merged as PEFT does.
+        ("gemma2-embed", "gemma2-tiny", "gemma2-tiny", "merged", 1e-4),
+        ("gemma2-embed", "gemma2-tiny", "gemma2-tiny-gguf/gemma2-tiny-f32.gguf", "merged.gguf", 1e-4),
         // lm_head replaced on the tied qwen2-tiny: the merged model gets an output head of its own.
         ("qwen2-save-tied", "qwen2-tiny", "qwen2-tiny", "merged", 1e-4),
         ("qwen2-save-tied", "qwen2-tiny", "qwen2-tiny", "merged.gguf", 1e-4),
