@@ -20,6 +20,9 @@ public struct BudgetRequest: Sendable {
     /// The weight bytes `memory` is checked with, when they are not the checkpoint's own (the
     /// file a quantisation mix would write); nil for the checkpoint's.
     public var weightBytes: Int?
+    /// The tensors of that file, when they are not the checkpoint's own: the bytes a decoded
+    /// token reads (`bytesReadPerToken`, the decode ceiling) are counted from them.
+    public var weightTensors: [StoredTensor]?
 
     /// The context reported next to the trained one when none is requested.
     public static let defaultContext = 4096
@@ -155,7 +158,8 @@ public struct ModelBudget: Sendable {
         }
         if let decoder, let kvCache {
             let bytes = try Checked.add(
-                ModelBudget.activeWeightBytes(groups: groups, text: decoder, defaultDType: ModelBudget.storageType(architecture.storageDType)),
+                ModelBudget.activeWeightBytes(groups: request.weightTensors.map { TensorClassifier.groups(of: $0, architecture: architecture) } ?? groups,
+                                              text: decoder, defaultDType: ModelBudget.storageType(architecture.storageDType)),
                 kvCache.contexts.first?.bytes ?? 0, what: "the bytes read per token")
             bytesReadPerToken = bytes
             if let bandwidth = request.bandwidth {

@@ -16,6 +16,12 @@ public enum TensorClassifier {
     ///   - tensors: the checkpoint's tensors.
     ///   - architecture: the description, for routed-expert counts and vision-only models.
     public static func groups(of tensors: [TensorView], architecture: ModelArchitecture) -> [WeightGroup] {
+        groups(of: tensors.map { StoredTensor(name: $0.name, shape: $0.shape, dtype: $0.dtype, bytes: $0.byteCount) },
+               architecture: architecture)
+    }
+
+    /// The weight groups of tensors known by name, shape and size (a file yet to be written).
+    public static func groups(of tensors: [StoredTensor], architecture: ModelArchitecture) -> [WeightGroup] {
         let experts = architecture.text?.experts
         let visionOnly = architecture.text == nil && architecture.vision != nil
         // The family's schema names most tensors; names it does not know are sorted by pattern.
@@ -32,7 +38,7 @@ public enum TensorClassifier {
                 routing = (experts.usedExpertCount, experts.expertCount)
             }
             return WeightGroup(name: tensor.name, component: component, shape: tensor.shape, routing: routing,
-                               dtype: tensor.dtype, storedBytes: tensor.byteCount)
+                               dtype: tensor.dtype, storedBytes: tensor.bytes)
         }
     }
 

@@ -43,3 +43,19 @@ public struct WeightGroup: Sendable, Equatable {
             && lhs.dtype == rhs.dtype && lhs.storedBytes == rhs.storedBytes
     }
 }
+
+/// A tensor as a file stores (or would store) it.
+public struct StoredTensor: Sendable, Equatable {
+    public var name: String
+    /// Outermost first.
+    public var shape: [Int]
+    public var dtype: TensorDType?
+    public var bytes: Int
+
+    public init(name: String, shape: [Int], dtype: TensorDType?, bytes: Int) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+        self.bytes = bytes
+    }
+}

@@ -91,6 +91,25 @@ import WeightFormats
         #expect(try CLI.run(["budget", source, "--imatrix", CLI.fixture(Self.mixes + "llama-gqa.imatrix.gguf")]).status != 0)
     }
 
+    /// `--bandwidth` with `--type`: the decode ceiling reads the mix's tensors, as it reads those
+    /// of the file `quantize` writes for that mix (equal to llama-quantize's, QuantizeTests).
+    @Test(arguments: ["q4_k_m", "q2_k", "iq4_xs"])
+    func decodeCeilingReadsTheMixesTensors(mix: String) throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let source = CLI.fixture(Self.mixes + "llama-gqa-f16.gguf.zst")
+        let quantized = directory + "/\(mix).gguf"
+        let written = try CLI.run(["quantize", source, quantized, mix.uppercased(), "--quiet"])
+        try #require(written.status == 0, "\(written.stderr)")
+        func ceiling(_ arguments: [String]) throws -> Double {
+            let result = try CLI.run(["budget"] + arguments + ["--bandwidth", "80", "--json"])
+            return try #require(result.json?["decode_ceiling_tokens_per_second"]?.doubleValue, "\(arguments): \(result.stderr)")
+        }
+        let planned = try ceiling([source, "--type", mix]), file = try ceiling([quantized]), stored = try ceiling([source])
+        #expect(planned == file)
+        #expect(planned > stored * 1.5, "a 4-bit mix reads far fewer bytes than F16")
+    }
+
     /// From a config.json alone the tensors are the family's (as llama.cpp's converter names and
     /// stores them): their bytes per type and component are those of the full checkpoint.
     @Test(arguments: ["qwen2-tiny", "qwen3moe-tiny", "mistral-tiny", "gemma2-tiny"])

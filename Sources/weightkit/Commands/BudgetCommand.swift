@@ -136,6 +136,7 @@ struct BudgetCommand: ParsableCommand {
             try outputs.check(["--plot": plot])
             let mix = try type.map { try MixBudget.load(model: path, type: $0, imatrix: imatrix) }
             request.weightBytes = mix?.bytes
+            request.weightTensors = mix?.tensors
             let budget = try ModelBudget.load(path, request: request)
             let adapter = try loraAdapter.map { try Self.adapterBudget($0, model: path) }
             if let plot {

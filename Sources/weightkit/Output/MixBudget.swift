@@ -17,6 +17,8 @@ struct MixBudget {
     /// Tensor bytes per budget component and per ggml type, in first-seen order.
     var byComponent: [(name: String, bytes: Int)]
     var byType: [(name: String, bytes: Int)]
+    /// The tensors as the file would store them (for the bytes a decoded token reads).
+    var tensors: [StoredTensor]
     /// Planned from the configuration alone (no tensors): the header lacks the vocabulary.
     var described = false
 
@@ -62,6 +64,7 @@ struct MixBudget {
                 add(tensor.to.name, tensor.byteCount, to: &byType)
             }
             return MixBudget(name: typeName.uppercased(), bytes: header.bytes.count + header.dataSize, byComponent: byComponent, byType: byType,
+                             tensors: plan.tensors.map { StoredTensor(name: $0.name, shape: $0.shape, dtype: .ggml($0.to), bytes: $0.byteCount) },
                              described: described)
         } catch let error as QuantizationPlanError {
             throw CommandFailure("--type \(typeName): \(error.description)")
