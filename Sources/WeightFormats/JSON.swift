@@ -44,7 +44,6 @@ public struct JSONNumber: Equatable, Sendable, CustomStringConvertible {
     public var description: String { text }
 }
 
-/// An object's members in file order, with lookup by key.
 /// A string compared and hashed by its Unicode scalars (its UTF-8 bytes), as JSON, Python and
 /// the `tokenizers` library compare keys. Swift's `String ==` is canonical equivalence, under which
 /// "য়" (U+09DF) and "য়" (U+09AF U+09BC), two tokens of Gemma 4's vocabulary, are one key.
@@ -61,6 +60,7 @@ public struct ExactString: Hashable, Sendable {
     }
 }
 
+/// An object's members in file order, with lookup by key.
 public struct JSONObject: Equatable, Sendable, Sequence {
     public private(set) var members: [(key: String, value: JSONValue)] = []
     /// Keys by their scalars: a tokenizer.json vocabulary may hold canonically equivalent keys.
