@@ -2,7 +2,7 @@ import WeightCompute
 import WeightFormats
 
 /// One decode product (a single token) of the lattice, ternary and MXFP4 types on the 0.5B
-/// shapes (896 x 4864 and 4864 x 896): the integer kernel against 8-bit activations
+/// shapes (896 x 4864 and 4864 x 896; 4864 x 1024 for the 256-element types): the integer kernel against 8-bit activations
 /// (`.quantized`) and decode-then-dot (`.exact`), taking turns in the same run; prints the
 /// median time of each and their ratio per type and shape. The weights are random bytes with
 /// every block's scale set to 1, so that the products stay finite.
@@ -11,7 +11,8 @@ func latticeProductBenchmark(types names: [String], rounds: Int, threads: Int) t
     let types = names.isEmpty ? all : all.filter { names.contains($0.name) || names.contains($0.name.lowercased()) }
     var generator = SeededGenerator(seed: 18)
     for type in types {
-        for (rows, columns) in [(4864, 896), (896, 4864)] {
+        // Rows of 896 are not whole 256-element blocks: those types take 1,024 columns instead.
+        for (rows, columns) in [(4864, type.blockSize == 32 ? 896 : 1024), (896, 4864)] {
             let blocks = rows * columns / type.blockSize
             let storage = UnsafeMutableRawPointer.allocate(byteCount: blocks * type.bytesPerBlock, alignment: 64)
             defer { storage.deallocate() }

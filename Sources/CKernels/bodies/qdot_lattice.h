@@ -99,13 +99,13 @@ void place32(int8_t *q, const uint64_t rows[4], const int8_t levels[16], uint32_
     }
     _mm256_storeu_si256((__m256i *)q, v);
 #else
+    // Without branches: the signs are random, and a branch per element costs more than the rest.
     for (int l = 0; l < 4; l++) {
-        const int delta = deltas ? ((minus >> l) & 1 ? -1 : 1) : 0;
+        const int delta = deltas ? 1 - 2 * (int)((minus >> l) & 1) : 0;
         const unsigned sign = (signs >> (8 * l)) & 0xFF;
         for (int j = 0; j < 8; j++) {
-            int value = levels[(rows[l] >> (8 * j)) & 0xFF];
-            if ((sign >> j) & 1) value = -value;
-            q[8 * l + j] = (int8_t)(value + delta);
+            const int value = levels[(rows[l] >> (8 * j)) & 0xFF], negative = -(int)((sign >> j) & 1);
+            q[8 * l + j] = (int8_t)(((value ^ negative) - negative) + delta);
         }
     }
 #endif
