@@ -20,8 +20,8 @@ import WeightFormats
     ]
     static let types = kernelTypes.map(\.0)
 
-    /// The types whose decode products take the kernel (`ComputeContext.activations == .quantized`);
-    /// the others measured slower than decode-then-dot and keep it.
+    /// The types whose decode products take the kernel (`ComputeContext.activations == .quantized`):
+    /// all of them, since each measured faster than decode-then-dot (Docs/MODELS.md).
     static let enabledTypes: [GGMLType] = types
 
     /// The fixture's MXFP4 blocks have random E8M0 exponents (scales up to 2^127, whose products
