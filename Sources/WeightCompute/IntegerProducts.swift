@@ -84,8 +84,8 @@ extension WeightMatrix {
     }
 }
 
-/// Decode products of the lattice, ternary and MXFP4 types against 8-bit activations (CKernels
-/// bodies/qdot_lattice.h): x quantised once (blocks of 256; of 32 for MXFP4), then
+/// Decode products of the lattice, ternary and FP4 types against 8-bit activations (CKernels
+/// bodies/qdot_lattice.h): x quantised once (blocks of 256; of 32 for MXFP4, NVFP4, Q1_0, Q2_0), then
 /// `matvec_lattice` over the rows. Prefill of these types keeps decode-then-float-product.
 extension WeightMatrix {
     /// The `WK_QUANT_*` number of `matvec_lattice` for a type whose decode product it takes:
@@ -102,6 +102,9 @@ extension WeightMatrix {
         case .tq1_0: Int32(WK_QUANT_TQ1_0)
         case .tq2_0: Int32(WK_QUANT_TQ2_0)
         case .mxfp4: Int32(WK_QUANT_MXFP4)
+        case .nvfp4: Int32(WK_QUANT_NVFP4)
+        case .q1_0: Int32(WK_QUANT_Q1_0)
+        case .q2_0: Int32(WK_QUANT_Q2_0)
         default: nil
         }
     }
@@ -110,9 +113,12 @@ extension WeightMatrix {
     func multiplyVectorLattice(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, team: WorkerTeam,
                                context: ComputeContext) {
         let k = context.kernels.c, kernelType = Self.latticeKernelType(type)!
-        let quantized = UnsafeMutableRawPointer.allocate(byteCount: Self.activationBytes(type, columns: columns), alignment: 64)
+        // Blocks of 256 values read the 256-value activation blocks; those of 32, 64 and 128 the 32-value ones.
+        let activations: GGMLType = type.blockSize == 256 ? type : .q8_0
+        let quantized = UnsafeMutableRawPointer.allocate(byteCount: Self.activationBytes(activations, columns: columns),
+                                                         alignment: 64)
         defer { quantized.deallocate() }
-        Self.quantizeActivations(x, rows: 1, columns: columns, for: type, into: quantized, kernels: k)
+        Self.quantizeActivations(x, rows: 1, columns: columns, for: activations, into: quantized, kernels: k)
         let blocks = columns / type.blockSize
         Self.forRowChunks(of: rows, on: team) { chunk in
             k.matvec_lattice(kernelType, base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized,

@@ -2,17 +2,18 @@ import WeightCompute
 import WeightFormats
 
 /// One decode product (a single token) of the lattice, ternary and MXFP4 types on the 0.5B
-/// shapes (896 x 4864 and 4864 x 896; 4864 x 1024 for the 256-element types): the integer kernel against 8-bit activations
+/// shapes (896 x 4864 and 4864 x 896; 4864 x 1024 for blocks of 256): the integer kernel against 8-bit activations
 /// (`.quantized`) and decode-then-dot (`.exact`), taking turns in the same run; prints the
 /// median time of each and their ratio per type and shape. The weights are random bytes with
 /// every block's scale set to 1, so that the products stay finite.
 func latticeProductBenchmark(types names: [String], rounds: Int, threads: Int) throws {
-    let all: [GGMLType] = [.iq1_S, .iq1_M, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS, .iq3_S, .tq1_0, .tq2_0, .mxfp4]
+    let all: [GGMLType] = [.iq1_S, .iq1_M, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS, .iq3_S, .tq1_0, .tq2_0, .mxfp4, .nvfp4, .q1_0,
+                           .q2_0]
     let types = names.isEmpty ? all : all.filter { names.contains($0.name) || names.contains($0.name.lowercased()) }
     var generator = SeededGenerator(seed: 18)
     for type in types {
-        // Rows of 896 are not whole 256-element blocks: those types take 1,024 columns instead.
-        for (rows, columns) in [(4864, type.blockSize == 32 ? 896 : 1024), (896, 4864)] {
+        // Rows of 896 are not whole blocks of 256 values: those types take 1,024 columns instead.
+        for (rows, columns) in [(4864, 896 % type.blockSize == 0 ? 896 : 1024), (896, 4864)] {
             let blocks = rows * columns / type.blockSize
             let storage = UnsafeMutableRawPointer.allocate(byteCount: blocks * type.bytesPerBlock, alignment: 64)
             defer { storage.deallocate() }
@@ -40,11 +41,12 @@ func latticeProductBenchmark(types names: [String], rounds: Int, threads: Int) t
     }
 }
 
-/// Sets the block's scale to 1 (f16 0x3C00; E8M0 127 for MXFP4; IQ1_M's scale in the top
-/// nibbles of its four u16 scale words).
+/// Sets the block's scale to 1 (f16 0x3C00; E8M0 127 for MXFP4; UE4M3 0x38 for NVFP4's four;
+/// IQ1_M's scale in the top nibbles of its four u16 scale words).
 private func setUnitScale(_ type: GGMLType, _ block: UnsafeMutableRawPointer) {
     switch type {
     case .mxfp4: block.storeBytes(of: 127, as: UInt8.self)
+    case .nvfp4: block.storeBytes(of: 0x3838_3838, as: UInt32.self)
     case .tq1_0: block.storeBytes(of: 0x3C00, toByteOffset: 52, as: UInt16.self)
     case .tq2_0: block.storeBytes(of: 0x3C00, toByteOffset: 64, as: UInt16.self)
     case .iq1_M:

@@ -16,7 +16,8 @@ import WeightFormats
         (.iq2_XXS, Int32(WK_QUANT_IQ2_XXS)), (.iq2_XS, Int32(WK_QUANT_IQ2_XS)), (.iq2_S, Int32(WK_QUANT_IQ2_S)),
         (.iq3_XXS, Int32(WK_QUANT_IQ3_XXS)), (.iq3_S, Int32(WK_QUANT_IQ3_S)), (.iq1_S, Int32(WK_QUANT_IQ1_S)),
         (.iq1_M, Int32(WK_QUANT_IQ1_M)), (.tq1_0, Int32(WK_QUANT_TQ1_0)), (.tq2_0, Int32(WK_QUANT_TQ2_0)),
-        (.mxfp4, Int32(WK_QUANT_MXFP4)),
+        (.mxfp4, Int32(WK_QUANT_MXFP4)), (.nvfp4, Int32(WK_QUANT_NVFP4)), (.q1_0, Int32(WK_QUANT_Q1_0)),
+        (.q2_0, Int32(WK_QUANT_Q2_0)),
     ]
     static let types = kernelTypes.map(\.0)
 
@@ -37,7 +38,26 @@ import WeightFormats
 
     /// Row lengths: one block, an odd number (MXFP4's two-block steps leave a tail) and many.
     static func columnCounts(_ type: GGMLType) -> [Int] {
-        type.blockSize == 32 ? [32, 96, 32 * 131] : [256, 768, 256 * 17]
+        [1, 3, type.blockSize == 256 ? 17 : 4096 / type.blockSize + 3].map { $0 * type.blockSize }
+    }
+
+    /// The activation blocks a type's kernel reads: of 256 values for 256-value blocks, else of 32.
+    static func activationType(_ type: GGMLType) -> GGMLType { type.blockSize == 256 ? type : .q8_0 }
+
+    /// `IntegerProductTests.check` with the activation blocks of `activationType`.
+    static func check(_ weights: RandomMatrix, type: GGMLType, x: [Float], kernels: Kernels, _ label: String) {
+        let (rows, columns) = (weights.matrix.rows, weights.matrix.columns)
+        let (quantizedX, steps) = IntegerProductTests.quantizedActivations(x, type: activationType(type), kernels: kernels)
+        let (exact, exactScale) = weights.reference(quantizedX, count: 1)
+        let (reference, _) = weights.reference(x, count: 1)
+        let bound = (0..<rows).map { r in
+            (0..<columns).reduce(0.0) { $0 + steps[$1] / 2 * abs(weights.decoded[r * columns + $1]) } * 1.001 + 1e-6
+        }
+        for threads in [1, 2] {
+            let y = weights.apply(x, count: 1, threads: threads)
+            expectClose(y, exact, scale: exactScale, tolerance: 1e-5, "\(label), \(threads) threads")
+            expectClose(y, reference, scale: bound, tolerance: 1, "bound: \(label), \(threads) threads")
+        }
     }
 
     /// The kernel itself, row counts 1 to 13 on one thread: y[r] against the product of the
@@ -52,11 +72,13 @@ import WeightFormats
                 let weights = try Self.matrix(type, rows: rows, columns: columns, inputs: &inputs, kernels: kernels)
                 var x = inputs.floats(columns, in: -3...3)
                 if columns >= 3 * type.blockSize { for c in type.blockSize..<(2 * type.blockSize) { x[c] = 0 } }  // scale 0
-                let (quantizedX, steps) = IntegerProductTests.quantizedActivations(x, type: type, kernels: kernels)
-                var blocks = [UInt8](repeating: 0, count: columns / type.blockSize
-                    * (type.blockSize == 32 ? MemoryLayout<wk_block_q8_act>.stride : MemoryLayout<wk_block_q8_k_act>.stride))
+                let small = type.blockSize != 256
+                let (quantizedX, steps) = IntegerProductTests.quantizedActivations(x, type: Self.activationType(type),
+                                                                                   kernels: kernels)
+                var blocks = [UInt8](repeating: 0, count: small ? columns / 32 * MemoryLayout<wk_block_q8_act>.stride
+                                                                : columns / 256 * MemoryLayout<wk_block_q8_k_act>.stride)
                 blocks.withUnsafeMutableBytes { raw in
-                    if type.blockSize == 32 {
+                    if small {
                         kernels.c.quantize_q8_act(x, raw.baseAddress!.assumingMemoryBound(to: wk_block_q8_act.self), columns)
                     } else {
                         kernels.c.quantize_q8_k_act(x, raw.baseAddress!.assumingMemoryBound(to: wk_block_q8_k_act.self), columns)
@@ -90,8 +112,7 @@ import WeightFormats
                 let weights = try Self.matrix(type, rows: rows, columns: columns, inputs: &inputs, kernels: kernels)
                 var x = inputs.floats(columns, in: -3...3)
                 x[0] = 0
-                IntegerProductTests.check(weights, type: type, x: x, count: 1, kernels: kernels,
-                                          "\(kernels) \(type.name) [\(rows), \(columns)]")
+                Self.check(weights, type: type, x: x, kernels: kernels, "\(kernels) \(type.name) [\(rows), \(columns)]")
             }
         }
     }

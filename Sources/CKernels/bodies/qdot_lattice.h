@@ -335,6 +335,88 @@ static inline __attribute__((always_inline)) ql_acc mxfp4_dot(const uint8_t *s, 
 #endif
 }
 
+
+// MARK: NVFP4, Q1_0, Q2_0 (against 32-value activation blocks)
+
+/// An unsigned E4M3 scale byte, halved (gguf-py's ue4m3_to_fp32: bias 7, no infinities, 0x7F
+/// reads as zero, the top bit ignored), for the doubled E2M1 levels.
+static inline float ue4m3_half(uint8_t x) {
+    if (x == 0 || x == 0x7F) return 0.0f;
+    const int exponent = (x >> 3) & 0x0F, mantissa = x & 7;
+    const float raw = exponent == 0 ? (float)mantissa * 0x1p-9f : ldexpf(1.0f + (float)mantissa / 8.0f, exponent - 7);
+    return raw * 0.5f;
+}
+
+/// acc + d_x · Σ_s scale_s · Σ_16 q·x for 32 values of an NVFP4 block: sub-blocks 2k and 2k + 1
+/// (bytes qs[16k … 16k + 16): element j of a sub-block in the low nibble of its byte j, j + 8
+/// in the high one).
+static inline __attribute__((always_inline))
+ql_acc nvfp4_dot(const uint8_t *qs, float s0, float s1, const wk_block_q8_act *x, ql_acc acc) {
+#if WK_HAS_AVX2
+    const __m128i v = _mm_loadu_si128((const __m128i *)qs), low = _mm_set1_epi8(0x0F);
+    const __m128i lo = _mm_and_si128(v, low), hi = _mm_and_si128(_mm_srli_epi16(v, 4), low);
+    // Lane 0: sub-block 2k (low nibbles of bytes 0-7, then their high nibbles); lane 1: 2k + 1.
+    const __m256i nib = _mm256_set_m128i(_mm_unpackhi_epi64(lo, hi), _mm_unpacklo_epi64(lo, hi));
+    const __m256i wq = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mxfp4_levels)), nib);
+    const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs);
+#if WK_HAS_VNNI
+    const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
+#else
+    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)),
+                                        _mm256_set1_epi16(1));
+#endif
+    const __m256 scales = _mm256_set_m128(_mm_set1_ps(s1 * x->d), _mm_set1_ps(s0 * x->d));
+    return _mm256_fmadd_ps(scales, _mm256_cvtepi32_ps(p), acc);
+#else
+    int sums[2] = {0, 0};
+    for (int h = 0; h < 2; h++)
+        for (int j = 0; j < 8; j++) {
+            const uint8_t byte = qs[8 * h + j];
+            sums[h] += mxfp4_levels[byte & 0x0F] * (int)x->qs[16 * h + j] + mxfp4_levels[byte >> 4] * (int)x->qs[16 * h + 8 + j];
+        }
+    return acc + x->d * (s0 * (float)sums[0] + s1 * (float)sums[1]);
+#endif
+}
+
+/// 32 int8 values from 32 bits (element j: bit j % 8 of byte j / 8): +1 where set, −1 where clear.
+static inline __attribute__((always_inline)) ql_acc q1_0_dot(const uint8_t *bits, float d, const wk_block_q8_act *x, ql_acc acc) {
+#if WK_HAS_AVX2
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)ql_u32(bits)),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i mask = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, mask), mask);  // −1 where the bit is set
+    const __m256i sign = _mm256_or_si256(_mm256_xor_si256(set, _mm256_set1_epi8(-1)), _mm256_set1_epi8(1));  // +1 / −1
+    const __m256i xq = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)x->qs), sign);
+    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), xq), _mm256_set1_epi16(1));
+    return _mm256_fmadd_ps(_mm256_set1_ps(d * x->d), _mm256_cvtepi32_ps(p), acc);
+#else
+    int isum = 0;
+    for (int j = 0; j < 32; j++) isum += ((bits[j / 8] >> (j % 8)) & 1) ? x->qs[j] : -x->qs[j];
+    return acc + x->d * (d * (float)isum);
+#endif
+}
+
+/// 32 values of a Q2_0 block (element j: bits 2(j % 4), 2(j % 4) + 1 of byte j / 4) minus one.
+static inline __attribute__((always_inline)) ql_acc q2_0_dot(const uint8_t *qs, float d, const wk_block_q8_act *x, ql_acc acc) {
+    const uint64_t rows[4] = {spread2(ql_u16(qs)), spread2(ql_u16(qs + 2)), spread2(ql_u16(qs + 4)), spread2(ql_u16(qs + 6))};
+#if WK_HAS_AVX2
+    const __m256i wq = _mm256_sub_epi8(_mm256_loadu_si256((const __m256i *)rows), _mm256_set1_epi8(1));
+    const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs);
+#if WK_HAS_VNNI
+    const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
+#else
+    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)),
+                                        _mm256_set1_epi16(1));
+#endif
+    return _mm256_fmadd_ps(_mm256_set1_ps(d * x->d), _mm256_cvtepi32_ps(p), acc);
+#else
+    int isum = 0;
+    for (int l = 0; l < 4; l++)
+        for (int j = 0; j < 8; j++) isum += ((int)((rows[l] >> (8 * j)) & 3) - 1) * (int)x->qs[8 * l + j];
+    return acc + x->d * (d * (float)isum);
+#endif
+}
+
 // MARK: Decode
 
 static inline size_t lattice_block_bytes(int type) {
@@ -349,6 +431,9 @@ static inline size_t lattice_block_bytes(int type) {
     case WK_QUANT_TQ1_0: return 54;
     case WK_QUANT_TQ2_0: return 66;
     case WK_QUANT_MXFP4: return 17;
+    case WK_QUANT_NVFP4: return 36;
+    case WK_QUANT_Q1_0: return 18;
+    case WK_QUANT_Q2_0: return 18;
     default: return 0;
     }
 }
@@ -372,6 +457,30 @@ void matvec_lattice_type(int type, const uint8_t *w, size_t row_stride, size_t r
         }
         return;
     }
+    if (type == WK_QUANT_NVFP4 || type == WK_QUANT_Q1_0 || type == WK_QUANT_Q2_0) {
+        // Blocks of 64 (NVFP4, Q2_0) or 128 (Q1_0) values: 2 or 4 activation blocks each.
+        const wk_block_q8_act *xb = (const wk_block_q8_act *)x;
+        for (size_t r = 0; r < rows; r++) {
+            const uint8_t *row = w + r * row_stride;
+            ql_acc acc = QL_ZERO();
+            for (size_t b = 0; b < blocks; b++) {
+                const uint8_t *s = row + b * bytes;
+                if (type == WK_QUANT_NVFP4) {
+                    acc = nvfp4_dot(s + 4, ue4m3_half(s[0]), ue4m3_half(s[1]), xb + 2 * b, acc);
+                    acc = nvfp4_dot(s + 20, ue4m3_half(s[2]), ue4m3_half(s[3]), xb + 2 * b + 1, acc);
+                } else if (type == WK_QUANT_Q1_0) {
+                    const float d = ql_half(s);
+                    WK_UNROLL for (int k = 0; k < 4; k++) acc = q1_0_dot(s + 2 + 4 * k, d, xb + 4 * b + k, acc);
+                } else {
+                    const float d = ql_half(s);
+                    acc = q2_0_dot(s + 2, d, xb + 2 * b, acc);
+                    acc = q2_0_dot(s + 10, d, xb + 2 * b + 1, acc);
+                }
+            }
+            y[r] = QL_TOTAL(acc);
+        }
+        return;
+    }
     const wk_block_q8_k_act *xb = (const wk_block_q8_k_act *)x;
     for (size_t r = 0; r < rows; r++) {
         const uint8_t *row = w + r * row_stride;
@@ -392,7 +501,8 @@ void WK_FN(matvec_lattice)(int type, const void *weights, size_t row_stride, siz
 #define WK_CASE(T) case T: matvec_lattice_type(T, w, row_stride, rows, blocks, x, y); break;
     WK_CASE(WK_QUANT_IQ2_XXS) WK_CASE(WK_QUANT_IQ2_XS) WK_CASE(WK_QUANT_IQ2_S) WK_CASE(WK_QUANT_IQ3_XXS)
     WK_CASE(WK_QUANT_IQ3_S) WK_CASE(WK_QUANT_IQ1_S) WK_CASE(WK_QUANT_IQ1_M) WK_CASE(WK_QUANT_TQ1_0)
-    WK_CASE(WK_QUANT_TQ2_0) WK_CASE(WK_QUANT_MXFP4)
+    WK_CASE(WK_QUANT_TQ2_0) WK_CASE(WK_QUANT_MXFP4) WK_CASE(WK_QUANT_NVFP4) WK_CASE(WK_QUANT_Q1_0)
+    WK_CASE(WK_QUANT_Q2_0)
 #undef WK_CASE
     default: break;
     }
