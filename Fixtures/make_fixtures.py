@@ -43,6 +43,7 @@ GENERATORS = [
     "hostile_hyperparameters",  # one crafted description per validation rule
     "tokenizers",     # llama.cpp's vocabularies cut to their test texts; llama.cpp, tokenizers, sentencepiece ids
     "lora_adapters",  # PEFT adapters on the tiny decoders: PEFT's logits unmerged and merged, convert_lora_to_gguf.py outputs, llama.cpp's logits
+    "lora_gaps",      # PEFT adapters on embed_tokens, Phi-3's fused projections and Meta-MTP; the saved merge of an lm_head on a tied base
     "text_generation",  # transformers' prompt ids, chat renders and greedy tokens with eos, stop strings and a context cap
     "bert_models",    # tiny sentence-transformers BERT models, SentenceTransformer.encode, llama.cpp on WeightKit's GGUF
 ]

@@ -83,7 +83,7 @@ def randomise(model, seed: int) -> None:
         for name, parameter in model.named_parameters():
             if "lora_magnitude_vector" in name:
                 parameter.mul_(torch.empty(parameter.shape).uniform_(0.7, 1.3, generator=generator))
-            elif "lora_A" in name or "lora_B" in name:
+            elif "lora_A" in name or "lora_B" in name or "lora_embedding_" in name:
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.15)
             elif "modules_to_save" in name:
                 parameter.add_(torch.randn(parameter.shape, generator=generator) * 0.05)
@@ -191,7 +191,7 @@ LLAMA_CPP_KINDS = [("qwen2-plain", "qwen2-tiny"), ("qwen2-rslora", "qwen2-tiny")
                    ("llama-alpha-pattern", "llama-tiny"), ("qwen3-all-linear", "qwen3-tiny"), ("qwen2-mlx", "qwen2-tiny")]
 
 
-def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path) -> None:
+def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path, kinds=None, record_name="llama-cpp-on-weightkit.json") -> None:
     """llama.cpp's logits on WeightKit's files: the base converted by `weightkit convert BASE
     base.gguf`, each adapter by `weightkit convert ADAPTER adapter.gguf --base BASE` (rsLoRA,
     alpha_pattern and MLX scales folded into lora_b). Recorded: llama.cpp's relative L2 error
@@ -207,10 +207,12 @@ def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path) -> None:
     record = {}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch)
-        for name, base in LLAMA_CPP_KINDS:
+        for name, base in kinds or LLAMA_CPP_KINDS:
             base_gguf = scratch / f"{base}.gguf"
             if not base_gguf.exists():
-                subprocess.run([str(weightkit), "convert", str(root / "models" / base), str(base_gguf), "--quiet"], check=True)
+                # The tiny bases' made-up vocabulary has no pre-tokenizer hash llama.cpp knows.
+                subprocess.run([str(weightkit), "convert", str(root / "models" / base), str(base_gguf), "--tokenizer-pre", "gpt-2",
+                                "--quiet"], check=True)
             adapter = scratch / f"{name}.gguf"
             subprocess.run([str(weightkit), "convert", str(out / name), str(adapter), "--base", str(root / "models" / base), "--quiet"],
                            check=True)
@@ -222,7 +224,7 @@ def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path) -> None:
             record[name] = {"base": base, "relative_l2_to_peft": error, "base_sha256": digest(base_gguf),
                             "adapter_sha256": digest(adapter)}
             print(f"  {name}: llama.cpp on WeightKit's GGUFs vs PEFT rel L2 {error:.2e}", flush=True)
-    write_json(out / "llama-cpp-on-weightkit.json", {"prompt": PROMPT, "adapters": record})
+    write_json(out / record_name, {"prompt": PROMPT, "adapters": record})
 
 
 # Vision towers: (adapter, tower in Fixtures/vision, target modules).

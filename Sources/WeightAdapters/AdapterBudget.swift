@@ -1,8 +1,9 @@
 /// What a real adapter costs (`budget MODEL --lora ADAPTER`): its largest rank, the module
 /// kinds it targets, its parameters (A, B, DoRA magnitudes, replaced tensors), their bytes in
 /// float32 as `run --lora` holds them, and the FLOPs per token of applying it unmerged: per
-/// module `2·r·in` for `A x` and `2·out·r` for `B (A x)`, plus `out` for DoRA's row scale
-/// (a replaced tensor costs what the base's did).
+/// module `2·r·in` for `A x` and `2·out·r` for `B (A x)`, plus `out` for DoRA's row scale; an
+/// embedding's update is one looked-up row of B times A, `2·r·hidden` (a replaced tensor costs
+/// what the base's did).
 public struct AdapterBudget: Sendable, Equatable {
     public let rank: Int
     /// Module names' last components (`q_proj`, `attn_q`...), in first-seen order.
@@ -22,7 +23,8 @@ public struct AdapterBudget: Sendable, Equatable {
         parameters = adapter.parameterCount
         bytes = parameters * 4
         flopsPerToken = adapter.modules.reduce(0) { total, module in
-            total + 2 * module.rank * (module.inputs + module.outputs) + (module.magnitude != nil ? module.outputs : 0)
+            if module.isEmbedding { return total + 2 * module.rank * module.inputs }
+            return total + 2 * module.rank * (module.inputs + module.outputs) + (module.magnitude != nil ? module.outputs : 0)
         }
     }
 }

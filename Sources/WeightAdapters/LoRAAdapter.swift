@@ -90,9 +90,12 @@ public struct LoRAModule: Sendable {
     public let scale: Float
     /// DoRA's `lora_magnitude_vector`, one value per output row.
     public let magnitude: [Float]?
+    /// Whether it adapts an embedding table (`[vocab, hidden]`, rows looked up, not multiplied):
+    /// PEFT's `lora_embedding_A/B`, an adapter GGUF's `token_embd`.
+    public let isEmbedding: Bool
 
     public init(name: String, tensorNames: (a: String, b: String), a: [Float], b: [Float], rank: Int, inputs: Int, outputs: Int,
-                scale: Float, magnitude: [Float]? = nil) {
+                scale: Float, magnitude: [Float]? = nil, isEmbedding: Bool = false) {
         self.name = name
         self.tensorNames = tensorNames
         self.a = a
@@ -102,6 +105,7 @@ public struct LoRAModule: Sendable {
         self.outputs = outputs
         self.scale = scale
         self.magnitude = magnitude
+        self.isEmbedding = isEmbedding
     }
 
     /// B's rows reordered: output row `i` becomes row `order[i]` of the original (the llama
@@ -113,13 +117,13 @@ public struct LoRAModule: Sendable {
         }
         let magnitude = magnitude.map { m in order.map { m[$0] } }
         return LoRAModule(name: name, tensorNames: tensorNames, a: a, b: reordered, rank: rank, inputs: inputs, outputs: outputs,
-                          scale: scale, magnitude: magnitude)
+                          scale: scale, magnitude: magnitude, isEmbedding: isEmbedding)
     }
 
     /// The same module under another name and scale.
     public func renamed(_ name: String, scale: Float? = nil) -> LoRAModule {
         LoRAModule(name: name, tensorNames: tensorNames, a: a, b: b, rank: rank, inputs: inputs, outputs: outputs,
-                   scale: scale ?? self.scale, magnitude: magnitude)
+                   scale: scale ?? self.scale, magnitude: magnitude, isEmbedding: isEmbedding)
     }
 
     /// Row `row` of `scale · B A` (`inputs` values) added into `destination`, with `scale` given
@@ -160,7 +164,7 @@ public struct ReplacementTensor: Sendable {
 }
 
 /// Decoding of adapter tensors, shared by the readers.
-enum AdapterTensors {
+public enum AdapterTensors {
     /// A 2-D tensor's values, row-major, after checking it has no zero dimension.
     static func matrix(_ view: TensorView) throws -> (values: [Float], rows: Int, columns: Int) {
         guard view.shape.count == 2 else { throw AdapterError.invalidShape(tensor: view.name, shape: view.shape, reason: "expected 2 dimensions") }
@@ -170,8 +174,34 @@ enum AdapterTensors {
         return (try view.floats(), view.shape[0], view.shape[1])
     }
 
+    /// The `lora_a` / `lora_b` pairs of `views` by module (the name before `aSuffix` or
+    /// `bSuffix`), in the order the file first names each module; a tensor with neither suffix
+    /// goes to `other`, which throws for what the format does not define. A module with one
+    /// tensor of its pair is an error naming the tensor present and the one missing.
+    static func pairs(_ views: [TensorView], path: String, aSuffix: String, bSuffix: String,
+                      other: (TensorView) throws -> Void) throws -> [(module: String, a: TensorView, b: TensorView)] {
+        var a: [String: TensorView] = [:], b: [String: TensorView] = [:]
+        var order: [String] = []
+        for view in views {
+            if let module = view.name.strippingSuffix(aSuffix) {
+                a[module] = view
+                if !order.contains(module) { order.append(module) }
+            } else if let module = view.name.strippingSuffix(bSuffix) {
+                b[module] = view
+                if !order.contains(module) { order.append(module) }
+            } else {
+                try other(view)
+            }
+        }
+        return try order.map { module in
+            guard let aView = a[module] else { throw AdapterError.unpairedTensor(path: path, tensor: module + bSuffix, missing: module + aSuffix) }
+            guard let bView = b[module] else { throw AdapterError.unpairedTensor(path: path, tensor: aView.name, missing: module + bSuffix) }
+            return (module, aView, bView)
+        }
+    }
+
     /// `values` `[rows, columns]` transposed to `[columns, rows]`.
-    static func transposed(_ values: [Float], rows: Int, columns: Int) -> [Float] {
+    public static func transposed(_ values: [Float], rows: Int, columns: Int) -> [Float] {
         var result = [Float](repeating: 0, count: values.count)
         for i in 0..<rows { for j in 0..<columns { result[j * rows + i] = values[i * columns + j] } }
         return result

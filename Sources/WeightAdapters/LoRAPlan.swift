@@ -50,6 +50,7 @@ public struct LoRAPlan: Sendable {
         for scaled in adapters {
             let adapter = scaled.adapter
             var matched = 0
+            var adaptedHere = Set<String>()
             for module in adapter.modules {
                 let tensorName = module.name + ".weight"
                 let spec = adapter.namespace == .gguf ? schema.spec(gguf: tensorName) : schema.spec(huggingFace: tensorName).flatMap {
@@ -58,8 +59,8 @@ public struct LoRAPlan: Sendable {
                 guard let spec, let baseName = baseIsGGUF ? spec.gguf : spec.huggingFaceName else {
                     throw AdapterError.unmatchedModule(module: module.name, model: model)
                 }
-                guard spec.role.part != .tokenEmbedding else {
-                    throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(module.name)': LoRA on token embeddings is not supported")
+                guard spec.role.part != .tokenEmbedding || module.magnitude == nil else {
+                    throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(module.name)': DoRA on token embeddings is not supported")
                 }
                 guard let shape = baseShape(baseName) ?? (spec.presence == .tiedAlias ? nil : spec.shape(gguf: baseIsGGUF)) else {
                     throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(module.name)' targets the output head, which this base ties to its token embeddings")
@@ -79,6 +80,7 @@ public struct LoRAPlan: Sendable {
                 }
                 if updates[baseName] == nil && replacements[baseName] == nil { targetNames.append(baseName) }
                 updates[baseName, default: []].append(ResolvedUpdate(module: placed, scale: module.scale * scaled.factor, adapterPath: adapter.path))
+                adaptedHere.insert(baseName)
                 matched += 1
             }
             for replacement in adapter.replacements {
@@ -94,8 +96,10 @@ public struct LoRAPlan: Sendable {
                     throw AdapterError.shapeMismatch(tensor: replacement.name, adapterShape: replacement.shape, baseTensor: baseName, baseShape: shape)
                 }
                 if updates[baseName] == nil && replacements[baseName] == nil { targetNames.append(baseName) }
-                // A replacement supersedes every update an earlier adapter made to that tensor.
-                updates[baseName] = nil
+                // A replacement supersedes every update an earlier adapter made to that tensor; the
+                // same adapter's own update (PEFT's saved `base_layer` of an adapted embedding)
+                // applies on top of it.
+                if !adaptedHere.contains(baseName) { updates[baseName] = nil }
                 replacements[baseName] = replacement
                 matched += 1
             }
@@ -106,15 +110,14 @@ public struct LoRAPlan: Sendable {
 
 extension LoRAPlan {
     /// Merges the plan's updates into row `row` (`count` values, float32) of the base tensor
-    /// `name`, in stack order: a plain update adds row `row` of `scale · B A`; a DoRA update then
-    /// rescales the row to `m[row] / ‖row‖` (PEFT's merge: `m / ‖W + s B A‖ ⊙ (W + s B A)`). A
-    /// replacement overwrites the row with its own.
+    /// `name`, in stack order: a replacement first overwrites the row with its own; a plain
+    /// update adds row `row` of `scale · B A`; a DoRA update then rescales the row to
+    /// `m[row] / ‖row‖` (PEFT's merge: `m / ‖W + s B A‖ ⊙ (W + s B A)`).
     public func mergeRow(_ row: Int, of name: String, into values: UnsafeMutablePointer<Float>, count: Int) {
         if let replacement = replacements[name] {
             replacement.values.withUnsafeBufferPointer { source in
                 for j in 0..<count { values[j] = source[row * count + j] }
             }
-            return
         }
         guard let list = updates[name] else { return }
         for update in list where update.module.inputs == count && row < update.module.outputs {

@@ -22,22 +22,10 @@ enum MLXAdapterReader {
             throw AdapterError.invalidConfiguration(path: configPath, key: "lora_parameters.rank", reason: "is \(rank); a LoRA rank must be at least 1")
         }
         let checkpoint = try Checkpoint.open(PathName.join(directory, "adapters.safetensors"))
-        var a: [String: TensorView] = [:], b: [String: TensorView] = [:]
-        var order: [String] = []
-        for view in checkpoint.tensors {
-            if let module = view.name.strippingSuffix(".lora_a") {
-                a[module] = view
-                if !order.contains(module) { order.append(module) }
-            } else if let module = view.name.strippingSuffix(".lora_b") {
-                b[module] = view
-                if !order.contains(module) { order.append(module) }
-            } else {
-                throw AdapterError.unknownTensor(path: directory, tensor: view.name)
-            }
+        let pairs = try AdapterTensors.pairs(checkpoint.tensors, path: directory, aSuffix: ".lora_a", bSuffix: ".lora_b") { view in
+            throw AdapterError.unknownTensor(path: directory, tensor: view.name)
         }
-        let modules = try order.map { name -> LoRAModule in
-            guard let aView = a[name] else { throw AdapterError.unpairedTensor(path: directory, tensor: name + ".lora_b", missing: name + ".lora_a") }
-            guard let bView = b[name] else { throw AdapterError.unpairedTensor(path: directory, tensor: aView.name, missing: name + ".lora_b") }
+        let modules = try pairs.map { name, aView, bView -> LoRAModule in
             let (aValues, inputs, r) = try AdapterTensors.matrix(aView)
             let (bValues, bRank, outputs) = try AdapterTensors.matrix(bView)
             guard bRank == r else {

@@ -2,7 +2,10 @@ import WeightFormats
 
 /// PEFT's LoRA directory: `adapter_config.json` and `adapter_model.safetensors` (or `.bin`),
 /// tensors named `base_model.model.<module>.lora_A.weight` `[r, in]` and `.lora_B.weight`
-/// `[out, r]`, DoRA's `<module>.lora_magnitude_vector` `[out]`, and `modules_to_save` as whole
+/// `[out, r]`, an embedding's `<module>.lora_embedding_A` `[r, vocab]` and `.lora_embedding_B`
+/// `[hidden, r]` (PEFT's `Embedding` adds `s · (B A)ᵀ` to the `[vocab, hidden]` table, so its
+/// A and B are read transposed and swapped: B `[vocab, r]` = Aᵀ, A `[r, hidden]` = Bᵀ), DoRA's
+/// `<module>.lora_magnitude_vector` `[out]`, and `modules_to_save` as whole
 /// tensors `base_model.model.<module>.weight`; mergekit-extract-lora's norm weights (1-D
 /// `*_layernorm.weight` / `*.norm.weight`) replace the base's as well.
 ///
@@ -30,6 +33,8 @@ enum PEFTAdapterReader {
     static func adapter(_ tensors: [TensorView], config: PEFTConfiguration, path: String) throws -> LoRAAdapter {
         var a: [String: TensorView] = [:], b: [String: TensorView] = [:], magnitude: [String: TensorView] = [:]
         var order: [String] = []
+        var embeddings = Set<String>()
+        var baseLayers: [TensorView] = []
         var replacements: [ReplacementTensor] = []
         for view in tensors {
             guard view.name.hasPrefix(prefix) else { throw AdapterError.unknownTensor(path: path, tensor: view.name) }
@@ -40,8 +45,21 @@ enum PEFTAdapterReader {
             } else if let module = key.strippingSuffix(".lora_B.weight") {
                 b[module] = view
                 if !order.contains(module) { order.append(module) }
+            } else if let module = key.strippingSuffix(".lora_embedding_A") {
+                a[module] = view
+                embeddings.insert(module)
+                if !order.contains(module) { order.append(module) }
+            } else if let module = key.strippingSuffix(".lora_embedding_B") {
+                b[module] = view
+                embeddings.insert(module)
+                if !order.contains(module) { order.append(module) }
             } else if let module = key.strippingSuffix(".lora_magnitude_vector") ?? key.strippingSuffix(".lora_magnitude_vector.weight") {
                 magnitude[module] = view
+            } else if let module = key.strippingSuffix(".base_layer.weight") {
+                // PEFT saves an adapted embedding's whole table beside its A and B
+                // (`save_embedding_layers`): it replaces the base's, the update on top.
+                baseLayers.append(view)
+                replacements.append(ReplacementTensor(name: module + ".weight", shape: view.shape, values: try view.floats()))
             } else if let module = key.strippingSuffix(".weight"), config.modulesToSave.contains(where: { module == $0 || module.hasSuffix("." + $0) }) {
                 replacements.append(ReplacementTensor(name: key, shape: view.shape, values: try view.floats()))
             } else if ReplacementTensor.isNormWeight(key), view.shape.count == 1 {
@@ -54,17 +72,27 @@ enum PEFTAdapterReader {
         }
         var modules: [LoRAModule] = []
         for name in order {
+            let isEmbedding = embeddings.contains(name)
+            let (aSuffix, bSuffix) = isEmbedding ? (".lora_embedding_A", ".lora_embedding_B") : (".lora_A.weight", ".lora_B.weight")
             guard let aView = a[name] else {
-                throw AdapterError.unpairedTensor(path: path, tensor: prefix + name + ".lora_B.weight", missing: prefix + name + ".lora_A.weight")
+                throw AdapterError.unpairedTensor(path: path, tensor: prefix + name + bSuffix, missing: prefix + name + aSuffix)
             }
-            guard let bView = b[name] else {
-                throw AdapterError.unpairedTensor(path: path, tensor: aView.name, missing: prefix + name + ".lora_B.weight")
+            guard let bView = b[name], bView.name.hasSuffix(bSuffix), aView.name.hasSuffix(aSuffix) else {
+                throw AdapterError.unpairedTensor(path: path, tensor: aView.name, missing: prefix + name + bSuffix)
             }
             guard config.targets(name) else {
                 throw AdapterError.invalidConfiguration(path: path, key: "target_modules", reason: "does not match '\(name)', which the adapter holds")
             }
-            let (aValues, rank, inputs) = try AdapterTensors.matrix(aView)
-            let (bValues, outputs, bRank) = try AdapterTensors.matrix(bView)
+            var (aValues, rank, inputs) = try AdapterTensors.matrix(aView)
+            var (bValues, outputs, bRank) = try AdapterTensors.matrix(bView)
+            if isEmbedding {
+                // lora_embedding_A [r, vocab], lora_embedding_B [hidden, r]: the update of the
+                // [vocab, hidden] table is Aᵀ Bᵀ, so B' = Aᵀ [vocab, r] and A' = Bᵀ [r, hidden].
+                let (peftA, peftB) = (aValues, bValues)
+                (rank, outputs, inputs, bRank) = (aView.shape[0], aView.shape[1], bView.shape[0], bView.shape[1])
+                aValues = AdapterTensors.transposed(peftB, rows: inputs, columns: bRank)
+                bValues = AdapterTensors.transposed(peftA, rows: rank, columns: outputs)
+            }
             guard bRank == rank else {
                 throw AdapterError.invalidShape(tensor: bView.name, shape: bView.shape, reason: "rank \(bRank), but \(aView.name) has rank \(rank)")
             }
@@ -74,6 +102,9 @@ enum PEFTAdapterReader {
             }
             let scale = config.useRSLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank)
             var magnitudeValues: [Float]?
+            if isEmbedding, let m = magnitude[name] {
+                throw AdapterError.unsupportedFeature(path: path, feature: "DoRA on the embedding '\(m.name)'")
+            }
             if let m = magnitude.removeValue(forKey: name) {
                 guard m.shape == [outputs] else {
                     throw AdapterError.invalidShape(tensor: m.name, shape: m.shape, reason: "expected [\(outputs)], one value per output row")
@@ -83,7 +114,10 @@ enum PEFTAdapterReader {
                 throw AdapterError.unpairedTensor(path: path, tensor: aView.name, missing: prefix + name + ".lora_magnitude_vector")
             }
             modules.append(LoRAModule(name: name, tensorNames: (aView.name, bView.name), a: aValues, b: bValues, rank: rank, inputs: inputs,
-                                      outputs: outputs, scale: Float(scale), magnitude: magnitudeValues))
+                                      outputs: outputs, scale: Float(scale), magnitude: magnitudeValues, isEmbedding: isEmbedding))
+        }
+        if let stray = baseLayers.first(where: { !embeddings.contains(String($0.name.dropFirst(prefix.count).dropLast(".base_layer.weight".count))) }) {
+            throw AdapterError.unknownTensor(path: path, tensor: stray.name)
         }
         if let stray = magnitude.values.first { throw AdapterError.unpairedTensor(path: path, tensor: stray.name, missing: "lora_A and lora_B") }
         guard !modules.isEmpty || !replacements.isEmpty else { throw AdapterError.notAnAdapter(path: path, reason: "it holds no LoRA tensors") }

@@ -27,6 +27,7 @@ public enum AdapterConversion {
         if let module = adapter.modules.first(where: { $0.magnitude != nil }) {
             throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(module.name)' is DoRA (lora_magnitude_vector), which llama.cpp cannot apply; merge instead (convert BASE OUT --lora ADAPTER)")
         }
+        let adapter = try droppingSavedBaseLayers(adapter, base: base)
         if let replacement = adapter.replacements.first(where: { !$0.isVector }) {
             throw AdapterError.notApplicable(adapter: adapter.path, reason: "'\(replacement.name)' is a whole tensor (modules_to_save), which a llama.cpp adapter cannot hold; merge instead (convert BASE OUT --lora ADAPTER)")
         }
@@ -53,8 +54,15 @@ public enum AdapterConversion {
             // llama.cpp's scale for this module, and the factor that makes it PEFT's.
             let llamaScale = alpha != 0 ? alpha / Double(module.rank) : 1
             let fold = Float(Double(update.scale) / llamaScale)
-            let b = fold == 1 ? module.b : module.b.map { $0 * fold }
-            for (suffix, shape, values) in [(".lora_a", [module.rank, module.inputs], module.a), (".lora_b", [module.outputs, module.rank], b)] {
+            var pair = [(".lora_a", [module.rank, module.inputs], module.a), (".lora_b", [module.outputs, module.rank], module.b)]
+            if schema.spec(gguf: name)?.role.part == .tokenEmbedding {
+                // token_embd's lora_a transposed (convert_lora_to_gguf.py's `lora_a.T`): lora_a is
+                // the table's B [vocab, r], lora_b its Aᵀ [hidden, r] (llm_build_inp_embd).
+                pair = [(".lora_a", [module.outputs, module.rank], module.b),
+                        (".lora_b", [module.inputs, module.rank], AdapterTensors.transposed(module.a, rows: module.rank, columns: module.inputs))]
+            }
+            if fold != 1 { pair[1].2 = pair[1].2.map { $0 * fold } }
+            for (suffix, shape, values) in pair {
                 let stored = type == .f32 ? .f32 : TypeRules.fitting(type, rowLength: shape[1])
                 tensors.append(PlannedTensor(name: name + suffix, shape: shape, type: .ggml(stored), content: .values(values)))
             }
@@ -103,6 +111,14 @@ public enum AdapterConversion {
             if let suffix = path.split(separator: ".").last.map(String.init), !suffixes.contains(suffix) { suffixes.append(suffix) }
             if module.rank != rank { rankPattern.append((path, .number(JSONNumber(module.rank)))) }
             if alpha == 0 { alphaPattern.append((path, .number(JSONNumber(module.rank)))) }
+            if schema.spec(huggingFace: name)?.spec.role.part == .tokenEmbedding {
+                // PEFT's Embedding: lora_embedding_A [r, vocab] = Bᵀ, lora_embedding_B [hidden, r] = Aᵀ.
+                tensors.append(PlannedTensor(name: "base_model.model." + path + ".lora_embedding_A", shape: [module.rank, module.outputs],
+                                             type: .ggml(.f32), content: .values(AdapterTensors.transposed(module.b, rows: module.outputs, columns: module.rank))))
+                tensors.append(PlannedTensor(name: "base_model.model." + path + ".lora_embedding_B", shape: [module.inputs, module.rank],
+                                             type: .ggml(.f32), content: .values(AdapterTensors.transposed(module.a, rows: module.rank, columns: module.inputs))))
+                continue
+            }
             tensors.append(PlannedTensor(name: "base_model.model." + path + ".lora_A.weight", shape: [module.rank, module.inputs],
                                          type: .ggml(.f32), content: .values(module.a)))
             tensors.append(PlannedTensor(name: "base_model.model." + path + ".lora_B.weight", shape: [module.outputs, module.rank],
@@ -145,6 +161,24 @@ public enum AdapterConversion {
         }
         report.outputs = try directory.commit()
         return report
+    }
+
+    /// `adapter` without the whole tables PEFT saves beside an adapted embedding
+    /// (`<module>.base_layer.weight`, which convert_lora_to_gguf.py skips) when they hold the
+    /// base's own values; a table that differs from the base's stays, and is refused as a whole
+    /// tensor (its new rows need a merge).
+    static func droppingSavedBaseLayers(_ adapter: LoRAAdapter, base: String) throws -> LoRAAdapter {
+        let adapted = Set(adapter.modules.map { $0.name + ".weight" })
+        let candidates = adapter.replacements.filter { adapted.contains($0.name) }
+        guard !candidates.isEmpty else { return adapter }
+        let checkpoint = try Checkpoint.open(base)
+        let unchanged = try candidates.filter { replacement in
+            guard let view = checkpoint.tensor(named: replacement.name), view.shape == replacement.shape else { return false }
+            return try view.floats() == replacement.values
+        }.map(\.name)
+        return LoRAAdapter(path: adapter.path, format: adapter.format, namespace: adapter.namespace, modules: adapter.modules,
+                           replacements: adapter.replacements.filter { !unchanged.contains($0.name) }, baseModel: adapter.baseModel,
+                           alpha: adapter.alpha)
     }
 
     /// `value` as JSON writes it: an integer when it is one.

@@ -163,11 +163,19 @@ public enum Converter {
         for config in ["config.json", "params.json"] { options.inputs.add(path: PathName.join(checkpoint.directory, config)) }
         if let tokenizer = options.tokenizerFrom { options.inputs.add(path: tokenizer) }
         for scaled in options.adapters { for file in AdapterMerging.inputFiles(of: scaled.adapter) { options.inputs.add(path: file) } }
-        let merge = options.adapters.isEmpty ? nil : try AdapterMerging.plan(options.adapters, checkpoint: checkpoint, source: source)
-        func merged(_ tensors: [PlannedTensor]) -> [PlannedTensor] {
+        let (merge, untiedHead) = options.adapters.isEmpty ? (nil, nil)
+            : try AdapterMerging.plan(options.adapters, checkpoint: checkpoint, source: source)
+        /// The plan's changes; an output head of its own for a tied base whose lm_head an adapter replaces.
+        func merged(_ tensors: [PlannedTensor], gguf: Bool) -> [PlannedTensor] {
             guard let merge else { return tensors }
-            return AdapterMerging.merged(tensors, plan: merge, keepMergedTypes: options.keepMergedTypes, requested: options.type)
+            var result = AdapterMerging.merged(tensors, plan: merge, keepMergedTypes: options.keepMergedTypes, requested: options.type)
+            if let untiedHead {
+                let embedding = gguf ? "token_embd.weight" : tensors.first { $0.name.hasSuffix("embed_tokens.weight") }?.name ?? ""
+                result.append(untiedHead.tensor(among: result, gguf: gguf, embedding: embedding, keepMergedTypes: options.keepMergedTypes))
+            }
+            return result
         }
+        func mergedConfig(_ config: JSONObject?) -> JSONObject? { untiedHead == nil ? config : AdapterMerging.UntiedHead.untied(config) }
         if case .gguf = target {} else if let type = options.type, ![.f32, .f16, .bf16].contains(type) {
             throw ConversionError.typeNotStorable(type: type.name, format: "safetensors")
         }
@@ -175,7 +183,7 @@ public enum Converter {
         switch (checkpoint.format, target) {
         case (.gguf, .gguf(let path)):
             let (metadata, tensors) = try ggufRewrite(checkpoint, requested: options.type, allowRequantize: options.allowRequantize)
-            try writeGGUF(path, metadata: metadata, tensors: merged(tensors), options: options, report: &report, progress: progress)
+            try writeGGUF(path, metadata: metadata, tensors: merged(tensors, gguf: true), options: options, report: &report, progress: progress)
         case (.gguf, .directory(let path)) where checkpoint.tensors.isEmpty:
             // A vocabulary-only GGUF: its tokenizer files and model card.
             let files = try huggingFaceTokenizerFiles(checkpoint.gguf!, report: &report)
@@ -191,21 +199,22 @@ public enum Converter {
             if case .directory = target {
                 let files = try huggingFaceTokenizerFiles(checkpoint.gguf!, report: &report)
                 try writeDirectory(
-                    path, config: plan.config, configName: plan.configName, metadata: [("format", "pt")], tensors: merged(plan.tensors),
-                    options: options, report: &report, progress: progress, extraFiles: files)
+                    path, config: mergedConfig(plan.config)!, configName: plan.configName, metadata: [("format", "pt")],
+                    tensors: merged(plan.tensors, gguf: false), options: options, report: &report, progress: progress, extraFiles: files)
             } else {
-                try writeSafeTensors(path, metadata: [("format", "pt")], tensors: merged(plan.tensors), options: options, report: &report, progress: progress)
+                try writeSafeTensors(path, metadata: [("format", "pt")], tensors: merged(plan.tensors, gguf: false), options: options,
+                                     report: &report, progress: progress)
             }
         case (_, .gguf(let path)):
             let (metadata, tensors) = try ggufSource(checkpoint, source: source, options: options, report: &report)
-            try writeGGUF(path, metadata: metadata, tensors: merged(tensors), options: options, report: &report, progress: progress)
+            try writeGGUF(path, metadata: metadata, tensors: merged(tensors, gguf: true), options: options, report: &report, progress: progress)
         case (_, .safetensors(let path)), (_, .directory(let path)):
-            let tensors = merged(safetensorsRewrite(checkpoint, requested: options.type))
+            let tensors = merged(safetensorsRewrite(checkpoint, requested: options.type), gguf: false)
             let metadata = checkpoint.safetensorsMetadata
             if case .directory = target {
                 let configPath = PathName.join(checkpoint.directory, "config.json")
                 let config = FileSystem.isRegularFile(configPath) ? try JSON.parse(FileSystem.readFile(configPath)).objectValue : nil
-                try writeDirectory(path, config: config, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
+                try writeDirectory(path, config: mergedConfig(config), metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
             } else {
                 try writeSafeTensors(path, metadata: metadata, tensors: tensors, options: options, report: &report, progress: progress)
             }

@@ -1,3 +1,4 @@
+import WeightAdapters
 import WeightArchitecture
 import WeightCompute
 import WeightFormats
@@ -18,6 +19,8 @@ public final class DecoderModel: CausalLanguageModel {
     public let context: ComputeContext
 
     let embedding: WeightMatrix
+    /// LoRA updates of the embedding table, added to each row looked up (before the scale).
+    let embeddingUpdates: [ResolvedUpdate]
     /// Multiplies the token embeddings (Gemma: √hidden); nil for none.
     let embeddingScale: Float?
     /// Added to the embeddings, `[positions, hidden]` (the expert LM's sinusoidal table).
@@ -36,12 +39,14 @@ public final class DecoderModel: CausalLanguageModel {
     public var contextLength: Int { architecture.contextLength }
     public var threads: Int { context.threads }
 
-    init(modelType: String, architecture: TextStack, context: ComputeContext, embedding: WeightMatrix, embeddingScale: Float? = nil,
+    init(modelType: String, architecture: TextStack, context: ComputeContext, embedding: WeightMatrix,
+         embeddingUpdates: [ResolvedUpdate] = [], embeddingScale: Float? = nil,
          positionTable: [Float]? = nil, blocks: [TransformerBlock], finalNorm: Norm, outputHead: Linear, logitSoftCap: Float? = nil) {
         self.modelType = modelType
         self.architecture = architecture
         self.context = context
         self.embedding = embedding
+        self.embeddingUpdates = embeddingUpdates
         self.embeddingScale = embeddingScale
         self.positionTable = positionTable
         self.blocks = blocks
@@ -80,7 +85,7 @@ public final class DecoderModel: CausalLanguageModel {
         let x = workspace.residual
 
         // 1. Token embeddings, scaled, plus a position table.
-        for (t, token) in tokens.enumerated() { embedding.decodeRow(token, into: x + t * hidden) }
+        for (t, token) in tokens.enumerated() { embed(token, into: x + t * hidden) }
         if let embeddingScale { for i in 0..<(count * hidden) { x[i] *= embeddingScale } }
         positionTable?.withUnsafeBufferPointer { table in
             addInPlace(x, table.baseAddress! + start * hidden, count * hidden)
@@ -107,7 +112,10 @@ public final class DecoderModel: CausalLanguageModel {
 
 extension DecoderModel: TokenEmbedding {
     public var embeddingSize: Int { embedding.columns }
-    public func embed(_ token: Int, into destination: UnsafeMutablePointer<Float>) { embedding.decodeRow(token, into: destination) }
+    public func embed(_ token: Int, into destination: UnsafeMutablePointer<Float>) {
+        embedding.decodeRow(token, into: destination)
+        for update in embeddingUpdates { update.module.addDeltaRow(token, scale: update.scale, into: destination) }
+    }
 }
 
 extension RotaryTable {

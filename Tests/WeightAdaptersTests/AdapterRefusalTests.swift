@@ -156,4 +156,46 @@ import WeightFormats
         let adapter = try LoRAAdapter.open(directory)
         #expect(adapter.modules[0].rank == 2 && adapter.modules[0].inputs == 8 && adapter.modules[0].outputs == 6 && adapter.modules[0].scale == 2)
     }
+
+    let embed = "base_model.model.model.embed_tokens"
+    static let embedConfig = #"{"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["embed_tokens", "q_proj"]}"#
+
+    /// PEFT's lora_embedding_A [r, vocab] and lora_embedding_B [hidden, r] read as the table's
+    /// update: B [vocab, r], A [r, hidden].
+    @Test func readsAnEmbeddingAdapter() throws {
+        let adapter = try LoRAAdapter.open(peftDirectory([(embed + ".lora_embedding_A", [2, 10]), (embed + ".lora_embedding_B", [8, 2])],
+                                                         config: Self.embedConfig))
+        let module = try #require(adapter.module(named: "model.embed_tokens"))
+        #expect(module.rank == 2 && module.outputs == 10 && module.inputs == 8 && module.scale == 2)
+        #expect(module.a.count == 16 && module.b.count == 20)
+    }
+
+    @Test func refusesUnpairedEmbeddingTensorsAndDoRAOnEmbeddings() throws {
+        let unpaired = try peftDirectory([(embed + ".lora_embedding_A", [2, 10])], config: Self.embedConfig)
+        #expect(throws: AdapterError.unpairedTensor(path: unpaired, tensor: embed + ".lora_embedding_A", missing: embed + ".lora_embedding_B")) {
+            try LoRAAdapter.open(unpaired)
+        }
+        let mixed = try peftDirectory([(embed + ".lora_embedding_A", [2, 10]), (embed + ".lora_B.weight", [8, 2])], config: Self.embedConfig)
+        #expect(throws: AdapterError.unpairedTensor(path: mixed, tensor: embed + ".lora_embedding_A", missing: embed + ".lora_embedding_B")) {
+            try LoRAAdapter.open(mixed)
+        }
+        let dora = try peftDirectory([(embed + ".lora_embedding_A", [2, 10]), (embed + ".lora_embedding_B", [8, 2]),
+                                      (embed + ".lora_magnitude_vector", [8])], config: Self.embedConfig)
+        do {
+            _ = try LoRAAdapter.open(dora)
+            Issue.record("DoRA on an embedding was read")
+        } catch let error as AdapterError {
+            guard case .unsupportedFeature(_, let feature) = error, feature.contains("lora_magnitude_vector") else { Issue.record("\(error)"); return }
+        }
+    }
+
+    /// A saved `base_layer.weight` is PEFT's copy of an adapted embedding's table; beside any
+    /// other module it is an unknown tensor.
+    @Test func refusesASavedBaseLayerOfANonEmbedding() throws {
+        let path = try peftDirectory([(q + ".lora_A.weight", [2, 8]), (q + ".lora_B.weight", [6, 2]), (q + ".base_layer.weight", [6, 8])])
+        #expect(throws: AdapterError.unknownTensor(path: path, tensor: q + ".base_layer.weight")) { try LoRAAdapter.open(path) }
+        let table = try LoRAAdapter.open(peftDirectory([(embed + ".lora_embedding_A", [2, 10]), (embed + ".lora_embedding_B", [8, 2]),
+                                                        (embed + ".base_layer.weight", [10, 8])], config: Self.embedConfig))
+        #expect(table.replacements.map(\.name) == ["model.embed_tokens.weight"])
+    }
 }

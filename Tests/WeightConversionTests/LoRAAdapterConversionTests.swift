@@ -4,14 +4,21 @@ import WeightConversion
 import WeightFormats
 
 /// llama.cpp on WeightKit's files (Fixtures/lora/llama-cpp-on-weightkit.json, recorded by
-/// lora_adapters.py through llama.cpp's bindings): for every kind of adapter llama.cpp can apply,
+/// lora_adapters.py through llama.cpp's bindings, and -embed.json by lora_gaps.py): for every kind of adapter llama.cpp can apply,
 /// WeightKit's GGUF of the base with WeightKit's adapter GGUF (rsLoRA, alpha_pattern and MLX
 /// scales folded into lora_b) gave PEFT's logits. Here: WeightKit still writes those very files.
 @Suite struct LoRAAdapterConversionTests {
-    @Test func llamaCppGavePEFTsLogitsOnTheFilesWeightKitWrites() throws {
-        let record = try Fixture.json("lora/llama-cpp-on-weightkit.json")
+    /// (record, the adapters it holds): lora_adapters.py's, and lora_gaps.py's for the embedding adapter.
+    static let records: [(String, Set<String>)] = [
+        ("lora/llama-cpp-on-weightkit.json", ["qwen2-plain", "qwen2-rslora", "llama-pattern", "llama-alpha-pattern", "qwen3-all-linear", "qwen2-mlx"]),
+        ("lora/llama-cpp-on-weightkit-embed.json", ["llama-embed"]),
+    ]
+
+    @Test(arguments: records)
+    func llamaCppGavePEFTsLogitsOnTheFilesWeightKitWrites(record path: String, names: Set<String>) throws {
+        let record = try Fixture.json(path)
         let adapters = try #require(record["adapters"]?.objectValue)
-        #expect(Set(adapters.keys) == ["qwen2-plain", "qwen2-rslora", "llama-pattern", "llama-alpha-pattern", "qwen3-all-linear", "qwen2-mlx"])
+        #expect(Set(adapters.keys) == names)
         let directory = try temporaryDirectory()
         for (name, entry) in adapters {
             let error = try #require(entry["relative_l2_to_peft"]?.doubleValue)

@@ -48,9 +48,20 @@ import WeightFormats
         ("qwen2-rslora", "qwen2-tiny", "qwen2-tiny-gguf/qwen2-tiny-f16.gguf", "merged.gguf", 5e-3),
         ("qwen3-all-linear", "qwen3-tiny", "qwen3-tiny", "merged.gguf", 1e-4),
         ("qwen2-mergekit", "qwen2-tiny", "qwen2-tiny-gguf/qwen2-tiny-f32.gguf", "merged.gguf", 1e-4),
+        // An embedding adapter on Gemma 2 (embeddings scaled by √hidden, tied head), merged as PEFT does.
+        ("gemma2-embed", "gemma2-tiny", "gemma2-tiny", "merged", 1e-4),
+        ("gemma2-embed", "gemma2-tiny", "gemma2-tiny-gguf/gemma2-tiny-f32.gguf", "merged.gguf", 1e-4),
+        // lm_head replaced on the tied qwen2-tiny: the merged model gets an output head of its own.
+        ("qwen2-save-tied", "qwen2-tiny", "qwen2-tiny", "merged", 1e-4),
+        ("qwen2-save-tied", "qwen2-tiny", "qwen2-tiny", "merged.gguf", 1e-4),
+        ("qwen2-save-tied", "qwen2-tiny", "qwen2-tiny-gguf/qwen2-tiny-f32.gguf", "merged", 1e-4),
+        ("qwen2-save-tied", "qwen2-tiny", "qwen2-tiny-gguf/qwen2-tiny-f32.gguf", "merged.gguf", 1e-4),
     ]
     /// Adapters whose merged reference is PEFT's unmerged logits (PEFT cannot load them to merge).
     static let unmergedReference: Set<String> = ["qwen2-mergekit"]
+    /// Adapters whose merged reference is PEFT's merge_and_unload + save_pretrained, loaded back
+    /// by transformers (logits-saved.npy).
+    static let savedReference: Set<String> = ["qwen2-save-tied"]
 
     @Test("convert --lora merges as PEFT's merge_and_unload", arguments: merges)
     func merge(adapter: String, base: String, source: String, destination: String, bound: Double) throws {
@@ -66,9 +77,29 @@ import WeightFormats
             try FileManager.default.copyItem(atPath: CLI.fixture("models/\(base)/config.json"), toPath: directory + "/config.json")
         }
         let logits = try Self.logits(out, [], in: directory)
-        let reference = Self.unmergedReference.contains(adapter) ? "unmerged" : "merged"
+        let reference = Self.unmergedReference.contains(adapter) ? "unmerged" : Self.savedReference.contains(adapter) ? "saved" : "merged"
         let error = try Self.relativeL2(logits, "lora/\(adapter)/logits-\(reference).npy")
         #expect(error <= bound, "\(adapter) into \(source) → \(destination): relative L2 \(error)")
+    }
+
+    /// PEFT's merge keeps a saved lm_head apart from the tied embeddings; so does the merged
+    /// directory: its own lm_head.weight (the adapter's values) and `tie_word_embeddings: false`.
+    @Test func mergedTiedBaseGetsItsOwnHead() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let out = directory + "/merged"
+        let result = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), out, "--lora", CLI.fixture("lora/qwen2-save-tied"), "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let config = try JSON.parse(FileSystem.readFile(out + "/config.json"))
+        #expect(config["tie_word_embeddings"]?.boolValue == false)
+        let head = try #require(try Checkpoint.open(out).tensor(named: "lm_head.weight"))
+        let saved = try #require(try Checkpoint.open(CLI.fixture("lora/qwen2-save-tied/adapter_model.safetensors"))
+            .tensor(named: "base_model.model.lm_head.weight"))
+        #expect(try head.floats() == saved.floats())
+        let gguf = directory + "/merged.gguf"
+        #expect(try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), gguf, "--lora", CLI.fixture("lora/qwen2-save-tied"),
+                             "--tokenizer-pre", "default", "--quiet"]).status == 0)
+        #expect(try Checkpoint.open(gguf).tensor(named: "output.weight")?.shape == head.shape)
     }
 
     @Test("a quantised base's merged tensors become F16, or keep their type with --type keep")
@@ -115,7 +146,6 @@ import WeightFormats
             (["convert", CLI.fixture("models/qwen2-tiny"), out, "--lora", noConfig], "adapter_config.json"),
             (["convert", CLI.fixture("models/qwen2-tiny-gguf/qwen2-tiny-q8_0.gguf"), out, "--lora", CLI.fixture("lora/qwen2-plain"),
               "--type", "q4_k_m"], "--lora"),
-            (["convert", CLI.fixture("models/qwen2-tiny"), out, "--lora", CLI.fixture("lora/qwen2-save-tied")], "tied to the token embeddings"),
         ]
         for (arguments, message) in cases {
             let result = try CLI.run(arguments)

@@ -6,10 +6,13 @@ import WeightFormats
 /// 0.3.36, Fixtures/lora/<name>/adapter-f32.gguf), and back to a PEFT directory; llama.cpp's
 /// logits with its own adapter GGUF (logits-llama-cpp.npy) against WeightKit running it.
 @Suite struct LoRAConversionTests {
-    static let converted: [(String, String)] = [("qwen2-plain", "qwen2-tiny"), ("llama-pattern", "llama-tiny")]
+    static let converted: [(String, String)] = [("qwen2-plain", "qwen2-tiny"), ("llama-pattern", "llama-tiny"), ("llama-embed", "llama-tiny")]
+    /// embed_tokens (token_embd.lora_a transposed) and Phi-3's fused qkv_proj / gate_up_proj
+    /// (kept fused by Phi3MiniModel: attn_qkv, ffn_up), against the script in every type.
+    static let gaps: [(String, String)] = [("llama-embed", "llama-tiny"), ("phi3-fused", "phi3-tiny")]
     /// Compared with convert_lora_to_gguf.py's output of each type (`--outtype`), and mergekit's
     /// norm weights passed through.
-    static let convertedByTheScript: [(String, String, String)] = converted.flatMap { adapter, base in
+    static let convertedByTheScript: [(String, String, String)] = (converted + [("phi3-fused", "phi3-tiny")]).flatMap { adapter, base in
         ["f32", "f16", "q8_0"].map { (adapter, base, $0) }
     } + [("qwen2-mergekit", "qwen2-tiny", "f32")]
 
@@ -76,6 +79,83 @@ import WeightFormats
         #expect(try LoRACommandTests.relativeL2(onHF, expected) <= 1e-4)
     }
 
+    /// The embedding adapter's PEFT directory holds the whole table PEFT saves beside an adapted
+    /// embedding (`base_layer.weight`, the base's values): unmerged on the Hugging Face base and on
+    /// llama.cpp's GGUF of it, merged, and through WeightKit's adapter GGUF and back to PEFT.
+    @Test("embed_tokens and fused projections: run, merge, GGUF and back give PEFT's logits", arguments: gaps)
+    func embeddingsAndFusedProjections(adapter: String, base: String) throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let unmerged = "lora/\(adapter)/logits-unmerged.npy"
+        let onHF = try LoRACommandTests.logits(CLI.fixture("models/" + base), ["--lora", CLI.fixture("lora/" + adapter)], in: directory)
+        #expect(try LoRACommandTests.relativeL2(onHF, unmerged) <= 1e-4)
+        #expect(try LoRACommandTests.relativeL2(CLI.fixture("models/\(base)/logits.npy"), unmerged) > 0.1, "the adapter matters")
+        // The script's adapter GGUF on the Hugging Face base (names and the Q/K order mapped back).
+        let scriptOnHF = try LoRACommandTests.logits(CLI.fixture("models/" + base), ["--lora", CLI.fixture("lora/\(adapter)/adapter-f32.gguf")],
+                                                     in: directory)
+        #expect(try LoRACommandTests.relativeL2(scriptOnHF, unmerged) <= 1e-4)
+        let merged = directory + "/merged"
+        #expect(try CLI.run(["convert", CLI.fixture("models/" + base), merged, "--lora", CLI.fixture("lora/" + adapter), "--quiet"]).status == 0)
+        #expect(try LoRACommandTests.relativeL2(try LoRACommandTests.logits(merged, [], in: directory), "lora/\(adapter)/logits-merged.npy") <= 1e-4)
+        let gguf = directory + "/adapter.gguf", peft = directory + "/peft"
+        let toGGUF = try CLI.run(["convert", CLI.fixture("lora/" + adapter), gguf, "--base", CLI.fixture("models/" + base)])
+        #expect(toGGUF.status == 0, "\(toGGUF.stderr)")
+        let back = try CLI.run(["convert", gguf, peft, "--base", CLI.fixture("models/" + base)])
+        #expect(back.status == 0, "\(back.stderr)")
+        let backOnHF = try LoRACommandTests.logits(CLI.fixture("models/" + base), ["--lora", peft], in: directory)
+        #expect(try LoRACommandTests.relativeL2(backOnHF, unmerged) <= 1e-4)
+    }
+
+    /// A LoRA on lm_head of a tied base (qwen2-tiny): llama.cpp has no output tensor to adapt, so
+    /// the adapter GGUF is an error; merging it is refused too (the update would change the
+    /// embeddings), unlike a modules_to_save replacement.
+    @Test func aLoRAOnTheHeadOfATiedBaseIsRefused() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let adapter = directory + "/head"
+        try FileManager.default.createDirectory(atPath: adapter, withIntermediateDirectories: true)
+        try #"{"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["lm_head"]}"#
+            .write(toFile: adapter + "/adapter_config.json", atomically: true, encoding: .utf8)
+        let tensors = [("base_model.model.lm_head.lora_A.weight", [2, 64]), ("base_model.model.lm_head.lora_B.weight", [320, 2])]
+        let writer = try SafeTensorsWriter(destination: adapter + "/adapter_model.safetensors", metadata: nil,
+                                           tensors: tensors.map { SafeTensorsTensorLayout(name: $0.0, dtype: .f32, shape: $0.1) })
+        for (_, shape) in tensors { try [Float](repeating: 0.25, count: shape.reduce(1, *)).withUnsafeBytes { try writer.write($0) } }
+        try writer.commit()
+        let gguf = try CLI.run(["convert", adapter, directory + "/adapter.gguf", "--base", CLI.fixture("models/qwen2-tiny")])
+        #expect(gguf.status == 1)
+        #expect(gguf.stderr.contains("lm_head") && gguf.stderr.contains("ties to its token embeddings"), "\(gguf.stderr)")
+        let merge = try CLI.run(["convert", CLI.fixture("models/qwen2-tiny"), directory + "/merged", "--lora", adapter])
+        #expect(merge.status == 1)
+        #expect(merge.stderr.contains("ties to its token embeddings"), "\(merge.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["head"])
+    }
+
+    /// PEFT's saved embedding table (`base_layer.weight`) is dropped for GGUF when it is the
+    /// base's, as the script skips it; a table with other rows (new tokens) is refused.
+    @Test func aChangedEmbeddingTableIsRefusedForGGUF() throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let adapter = directory + "/changed"
+        try FileManager.default.createDirectory(atPath: adapter, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: CLI.fixture("lora/llama-embed/adapter_config.json"), toPath: adapter + "/adapter_config.json")
+        let source = try Checkpoint.open(CLI.fixture("lora/llama-embed/adapter_model.safetensors"))
+        let table = "base_model.model.model.embed_tokens.base_layer.weight"
+        #expect(source.tensor(named: table) != nil)
+        let writer = try SafeTensorsWriter(destination: adapter + "/adapter_model.safetensors", metadata: nil,
+                                           tensors: source.tensors.map { SafeTensorsTensorLayout(name: $0.name, dtype: .f32, shape: $0.shape) })
+        for view in source.tensors {
+            var values = try view.floats()
+            if view.name == table { values[0] += 1 }
+            try values.withUnsafeBytes { try writer.write($0) }
+        }
+        try writer.commit()
+        let out = directory + "/adapter.gguf"
+        let result = try CLI.run(["convert", adapter, out, "--base", CLI.fixture("models/llama-tiny")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("merge instead") && result.stderr.contains("embed_tokens"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test("mergekit's norm weights: the script's adapter GGUF on a GGUF base gives the expected logits")
     func mergekitNorms() throws {
         let directory = CLI.temporaryDirectory()
@@ -104,10 +184,30 @@ import WeightFormats
 }
 
 /// Meta multi-token prediction: its blocks are the decoder's, so adapters apply to the trunk and
-/// to the heads. No reference runs a PEFT adapter on this family: unmerged `run --lora` is held to
-/// the merge (`convert --lora`, a separate code path), on an adapter GGUF written here with random
-/// values.
+/// to the heads. PEFT's reference: Fixtures/lora/mtp-lora (lora_gaps.py), a PEFT adapter on the
+/// independent PyTorch implementation of the family with mtp-4heads' weights, its logits of every
+/// head. Beside it, unmerged `run --lora` is held to the merge (`convert --lora`, a separate code
+/// path) on an adapter GGUF written here with random values.
 @Suite struct MetaMTPAdapterTests {
+    @Test("a PEFT adapter on the PyTorch Meta-MTP model: run --lora and the merge give its logits on every head",
+          arguments: ["mtp/mtp-4heads", "mtp/mtp-4heads.f32.gguf"])
+    func peftReference(base: String) throws {
+        let directory = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let reference = try JSON.parse(FileSystem.readFile(CLI.fixture("lora/mtp-lora/reference.json")))
+        let prompt = try #require(reference["prompt"]?.arrayValue?.compactMap { $0.intValue })
+        #expect(prompt.count > 1)
+        let tokens = prompt.map(String.init).joined(separator: ",")
+        let expected = "lora/mtp-lora/logits-unmerged.npy"
+        let unmerged = try LoRACommandTests.logits(CLI.fixture(base), ["--lora", CLI.fixture("lora/mtp-lora")], in: directory, tokens: tokens)
+        #expect(try LoRACommandTests.relativeL2(unmerged, expected) <= 1e-4)
+        #expect(try LoRACommandTests.relativeL2(CLI.fixture("mtp/mtp-4heads/logits.npy"), expected) > 0.1, "the adapter matters")
+        let merged = directory + "/merged.gguf"
+        let conversion = try CLI.run(["convert", CLI.fixture(base), merged, "--lora", CLI.fixture("lora/mtp-lora"), "--quiet"])
+        #expect(conversion.status == 0, "\(conversion.stderr)")
+        #expect(try LoRACommandTests.relativeL2(try LoRACommandTests.logits(merged, [], in: directory, tokens: tokens), expected) <= 1e-4)
+    }
+
     @Test func unmergedEqualsMergedOnTrunkAndHeads() throws {
         let directory = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -14,7 +14,8 @@ import WeightFormats
         ("qwen2-plain", "qwen2-tiny"), ("qwen2-rslora", "qwen2-tiny"), ("llama-pattern", "llama-tiny"),
         ("llama-alpha-pattern", "llama-tiny"), ("qwen3-dora", "qwen3-tiny"), ("qwen3-save", "qwen3-tiny"),
         ("qwen3-all-linear", "qwen3-tiny"), ("qwen2-save-tied", "qwen2-tiny"),
-        ("qwen2-mergekit", "qwen2-tiny"),
+        ("qwen2-mergekit", "qwen2-tiny"), ("llama-embed", "llama-tiny"), ("phi3-fused", "phi3-tiny"),
+        ("gemma2-embed", "gemma2-tiny"),
     ]
     /// Relative L2 bounds by the base's stored type. The base's own rounding is all the error
     /// (f32 bases agree to 1e-6): DecoderModelTests' bounds for the bases alone, Q8_0 doubled

@@ -110,6 +110,15 @@ final class WeightBinder {
         return linear
     }
 
+    /// The adapters' updates of the embedding table of `role`, added to the rows it looks up
+    /// (PEFT's `Embedding` and llama.cpp's `llm_build_inp_embd`: the lookup only, never a tied
+    /// output head).
+    func lookupUpdates(_ role: TensorRole) -> [ResolvedUpdate] {
+        guard let spec = schema?[role], let name = name(spec), let updates = adapters?.updates[name] else { return [] }
+        applied.insert(name)
+        return updates
+    }
+
     /// The adapters' updates of the weight `name`, attached to `linear` (which holds it).
     func attachUpdates(of name: String, to linear: inout Linear) {
         guard let updates = adapters?.updates[name], linear.weight.rows > 0 else { return }

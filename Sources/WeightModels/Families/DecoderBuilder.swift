@@ -34,6 +34,7 @@ enum DecoderBuilder {
         let b = WeightBinder(checkpoint: checkpoint, schema: schema, model: family.name, kernels: context.kernels,
                              adapters: try adapterPlan(adapters, schema: schema, checkpoint: checkpoint, model: family.name))
         let embedding = b.matrix(TensorRole(.tokenEmbedding))
+        let embeddingUpdates = b.lookupUpdates(TensorRole(.tokenEmbedding))
         let rotary = try rotaryTables(t, schema: schema, binder: b)
         let blocks = (0..<t.layerCount).map { block($0, t, binder: b, rotary: rotary) }
         let finalNorm = b.norm(nil, .finalNorm, kind: t.norm, epsilon: t.normEpsilon, unitOffset: t.unitOffsetNorms)
@@ -46,7 +47,7 @@ enum DecoderBuilder {
         try b.finish()
         return DecoderModel(
             modelType: architecture.modelType, architecture: t, context: context, embedding: embedding,
-            embeddingScale: t.embeddingScale.map(Float.init), positionTable: positions, blocks: blocks, finalNorm: finalNorm,
+            embeddingUpdates: embeddingUpdates, embeddingScale: t.embeddingScale.map(Float.init), positionTable: positions, blocks: blocks, finalNorm: finalNorm,
             outputHead: head, logitSoftCap: t.finalLogitSoftCap.map(Float.init))
     }
 
