@@ -23,6 +23,7 @@ GENERATORS = [
     "mistral_phi3_models",  # tiny Mistral and Phi-3 (sliding windows, fused projections, longrope), llama.cpp's greedy tokens
     "portable_models",  # greedy margins of the qemu test's models, a llama-quantize Q4_K_M model
     "integer_products",  # transformers' logits on the dequantised weights of that Q4_K_M model
+    "lattice_products",  # transformers' logits on two IQ/TQ/MXFP4 mixes of that model (llama-quantize)
     "gemma_models",   # tiny Gemma 2/3, llama.cpp GGUF copies, llama.cpp's tokens on WeightKit's GGUF
     "expert_models",  # seed 002 expert LMs (PyTorch), a router over them
     "mtp_models",     # Meta multi-token prediction (independent PyTorch implementation)

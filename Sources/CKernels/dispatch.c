@@ -118,6 +118,13 @@ WK_Q8(avx512vnni) WK_QDOT(avx512vnni) WK_GEMM_PANELS(avx512vnni)
 WK_GEMM_BF16(avx512bf16)
 #endif
 
+// The lattice, ternary and MXFP4 rows (bodies/qdot_lattice.h), in the Q8 variants.
+#define WK_QDOT_LATTICE(V) void wk_matvec_lattice_##V(int, const void *, size_t, size_t, size_t, const void *, float *);
+WK_QDOT_LATTICE(scalar)
+#if defined(__x86_64__)
+WK_QDOT_LATTICE(avx2) WK_QDOT_LATTICE(avx512) WK_QDOT_LATTICE(avx512vnni)
+#endif
+
 // MARK: Tables
 
 /// A tier's table from the variant of each group of kernels: float rows, Q8_0 rows (and the
@@ -153,6 +160,7 @@ WK_GEMM_BF16(avx512bf16)
         .quantize_q4_1 = wk_quantize_q4_1_##ENC, .quantize_q5_0 = wk_quantize_q5_0_##ENC,                   \
         .quantize_q5_1 = wk_quantize_q5_1_##ENC, .quantize_q4_k = wk_quantize_q4_k_##ENC,                   \
         .quantize_q5_k = wk_quantize_q5_k_##ENC, .quantize_q6_k = wk_quantize_q6_k_##ENC,                   \
+        .matvec_lattice = wk_matvec_lattice_##Q8,                                                           \
     }
 
 static const struct wk_kernels scalar_table =

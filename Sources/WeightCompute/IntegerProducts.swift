@@ -83,3 +83,46 @@ extension WeightMatrix {
         }
     }
 }
+
+/// Decode products of the lattice, ternary and FP4 types against 8-bit activations (CKernels
+/// bodies/qdot_lattice.h): x quantised once (blocks of 256; of 32 for MXFP4, NVFP4, Q1_0, Q2_0), then
+/// `matvec_lattice` over the rows. Prefill of these types keeps decode-then-float-product.
+extension WeightMatrix {
+    /// The `WK_QUANT_*` number of `matvec_lattice` for a type whose decode product it takes:
+    /// the types where it measured faster than decode-then-dot (Docs/MODELS.md, "Matrix products").
+    static func latticeKernelType(_ type: GGMLType) -> Int32? {
+        switch type {
+        case .iq2_XXS: Int32(WK_QUANT_IQ2_XXS)
+        case .iq2_XS: Int32(WK_QUANT_IQ2_XS)
+        case .iq2_S: Int32(WK_QUANT_IQ2_S)
+        case .iq3_XXS: Int32(WK_QUANT_IQ3_XXS)
+        case .iq3_S: Int32(WK_QUANT_IQ3_S)
+        case .iq1_S: Int32(WK_QUANT_IQ1_S)
+        case .iq1_M: Int32(WK_QUANT_IQ1_M)
+        case .tq1_0: Int32(WK_QUANT_TQ1_0)
+        case .tq2_0: Int32(WK_QUANT_TQ2_0)
+        case .mxfp4: Int32(WK_QUANT_MXFP4)
+        case .nvfp4: Int32(WK_QUANT_NVFP4)
+        case .q1_0: Int32(WK_QUANT_Q1_0)
+        case .q2_0: Int32(WK_QUANT_Q2_0)
+        default: nil
+        }
+    }
+
+    /// Decode with `matvec_lattice`, shared out as the float rows.
+    func multiplyVectorLattice(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, team: WorkerTeam,
+                               context: ComputeContext) {
+        let k = context.kernels.c, kernelType = Self.latticeKernelType(type)!
+        // Blocks of 256 values read the 256-value activation blocks; those of 32, 64 and 128 the 32-value ones.
+        let activations: GGMLType = type.blockSize == 256 ? type : .q8_0
+        let quantized = UnsafeMutableRawPointer.allocate(byteCount: Self.activationBytes(activations, columns: columns),
+                                                         alignment: 64)
+        defer { quantized.deallocate() }
+        Self.quantizeActivations(x, rows: 1, columns: columns, for: activations, into: quantized, kernels: k)
+        let blocks = columns / type.blockSize
+        Self.forRowChunks(of: rows, on: team) { chunk in
+            k.matvec_lattice(kernelType, base + chunk.lowerBound * rowStride, rowStride, chunk.count, blocks, quantized,
+                             y + chunk.lowerBound)
+        }
+    }
+}

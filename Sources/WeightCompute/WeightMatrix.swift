@@ -184,6 +184,8 @@ public struct WeightMatrix: @unchecked Sendable {
             }
         case _ where context.activations == .quantized && Self.integerKernelType(type) != nil:
             multiplyVectorIntegers(x, into: y, team: team, context: context)
+        case _ where context.activations == .quantized && Self.latticeKernelType(type) != nil:
+            multiplyVectorLattice(x, into: y, team: team, context: context)
         default:
             let decode = context.kernels.decoder(for: type)!
             Self.forRowChunks(of: rows, on: team) { chunk in

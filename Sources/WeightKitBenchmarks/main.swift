@@ -86,8 +86,10 @@ do {
                            threads: arguments.count > 2 ? Int(arguments[2]) ?? 2 : 2)
     case "vision-encode":
         try visionEncodeBenchmark(directory: arguments[1], pixelsPath: arguments[2])
+    case "lattice-products":
+        try latticeProductBenchmark(types: Array(arguments.dropFirst()), rounds: 7, threads: 1)
     default:
-        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy | bandwidth [MIB] [THREADS] | quantize [TYPE] [ELEMENTS] | tokenizer-load PATH... | tokenizer-encode PATH TEXT")
+        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy | bandwidth [MIB] [THREADS] | quantize [TYPE] [ELEMENTS] | tokenizer-load PATH... | tokenizer-encode PATH TEXT | lattice-products [TYPE...]")
         exit(2)
     }
 } catch {

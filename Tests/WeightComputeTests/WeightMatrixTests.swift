@@ -16,7 +16,10 @@ import WeightFormats
         let storage: UnsafeMutableRawPointer
         let decoded: [Double]
 
-        init(type: GGMLType, rows: Int, columns: Int, inputs: inout RandomInputs, kernels: Kernels) throws {
+        /// `adjust`, if given, edits each drawn block in place before decoding (e.g. to keep scales
+        /// where the products stay finite).
+        init(type: GGMLType, rows: Int, columns: Int, inputs: inout RandomInputs, kernels: Kernels,
+             adjust: ((UnsafeMutableRawPointer) -> Void)? = nil) throws {
             let checkpoint = try Checkpoint.open(Fixture.path("core/ggml_types.gguf"))
             let tensor = try checkpoint.requireTensor("t.\(type.name)")
             defer { withExtendedLifetime(tensor) {} }
@@ -27,6 +30,7 @@ import WeightFormats
             for (block, source) in inputs.integers(blocks, in: 0..<poolBlocks).enumerated() {
                 (storage + block * type.bytesPerBlock).copyMemory(
                     from: pool.baseAddress! + source * type.bytesPerBlock, byteCount: type.bytesPerBlock)
+                adjust?(storage + block * type.bytesPerBlock)
             }
             var floats = [Float](repeating: .nan, count: rows * columns)
             floats.withUnsafeMutableBufferPointer { type.decodeKernel!(UnsafeRawPointer(storage), $0.baseAddress!, rows * columns) }

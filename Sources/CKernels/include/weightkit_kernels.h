@@ -39,6 +39,15 @@ enum {
     WK_QUANT_IQ4_NL = 20, WK_QUANT_IQ4_XS = 23,
 };
 
+/// ggml type numbers of the lattice, ternary and FP4 weights `matvec_lattice` takes (MXFP4,
+/// NVFP4, Q1_0 and Q2_0 read activations from `quantize_q8_act`, the others from
+/// `quantize_q8_k_act`).
+enum {
+    WK_QUANT_IQ2_XXS = 16, WK_QUANT_IQ2_XS = 17, WK_QUANT_IQ3_XXS = 18, WK_QUANT_IQ1_S = 19, WK_QUANT_IQ3_S = 21,
+    WK_QUANT_IQ2_S = 22, WK_QUANT_IQ1_M = 29, WK_QUANT_TQ1_0 = 34, WK_QUANT_TQ2_0 = 35, WK_QUANT_MXFP4 = 39,
+    WK_QUANT_NVFP4 = 40, WK_QUANT_Q1_0 = 41, WK_QUANT_Q2_0 = 42,
+};
+
 /// Size of the per-thread buffer of `gemm_quant` (bytes).
 enum { WK_GEMM_QUANT_SCRATCH_BYTES = 24 * 1024 };
 
@@ -238,6 +247,18 @@ struct wk_kernels {
     void (*_Nonnull quantize_q4_k)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
     void (*_Nonnull quantize_q5_k)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
     void (*_Nonnull quantize_q6_k)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+
+    // MARK: Lattice, ternary and MXFP4 rows (bodies/qdot_lattice.h)
+
+    /// Dot products of `rows` weight rows of ggml type `type` (a WK_QUANT_* value of IQ1_S,
+    /// IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, TQ1_0, TQ2_0, MXFP4, NVFP4, Q1_0 or Q2_0;
+    /// each row `blocks` blocks of the type, rows `row_stride` bytes apart) with activations
+    /// quantised for the type (`wk_block_q8_k_act`; `wk_block_q8_act` for MXFP4, NVFP4, Q1_0
+    /// and Q2_0, whose blocks of 64 or 128 read 2 or 4 of them): the stored quants as integers times
+    /// the 8-bit activations, group scales applied in integers, one float scaling per block.
+    /// Returns without writing for a type it does not take.
+    void (*_Nonnull matvec_lattice)(int type, const void *_Nonnull weights, size_t row_stride, size_t rows,
+                                    size_t blocks, const void *_Nonnull x, float *_Nonnull y);
 };
 
 /// The table of `tier` (WK_TIER_*) using `extensions` (WK_EXTENSION_* bits; AVX-512 only), or
