@@ -210,7 +210,9 @@ def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path) -> None:
         for name, base in LLAMA_CPP_KINDS:
             base_gguf = scratch / f"{base}.gguf"
             if not base_gguf.exists():
-                subprocess.run([str(weightkit), "convert", str(root / "models" / base), str(base_gguf), "--quiet"], check=True)
+                # The tiny bases' made-up vocabulary has no pre-tokenizer hash llama.cpp knows.
+                subprocess.run([str(weightkit), "convert", str(root / "models" / base), str(base_gguf), "--tokenizer-pre", "gpt-2",
+                                "--quiet"], check=True)
             adapter = scratch / f"{name}.gguf"
             subprocess.run([str(weightkit), "convert", str(out / name), str(adapter), "--base", str(root / "models" / base), "--quiet"],
                            check=True)
