@@ -206,17 +206,6 @@ struct wk_kernels {
     void (*_Nonnull sigmoid_gate)(float *_Nonnull x, size_t count, float alpha);
     /// out[i] = SiLU(gate[i]) · up[i].
     void (*_Nonnull swiglu)(const float *_Nonnull gate, const float *_Nonnull up, float *_Nonnull out, size_t count);
-    /// Exact GELU, x/2 · (1 + erf(x/√2)), of `rows` rows of `width` values in place, `bias`
-    /// (one per column, may be null) added first. AVX-512: erf from Abramowitz and Stegun
-    /// 7.1.26 (within 1.5e-7 of erf); scalar: libm's erff.
-    void (*_Nonnull bias_gelu)(float *_Nonnull x, size_t rows, size_t width, const float *_Nullable bias);
-    /// Softmax in place: exp(x - max) / Σ; a row that is all -infinity becomes all zeros.
-    void (*_Nonnull softmax)(float *_Nonnull x, size_t count);
-    /// LayerNorm of residual sums, in place: row = LN(row + (add[row] + add_bias)) with the
-    /// population variance; `add` (rows x width) and `add_bias` (width) may be null, `bias` too.
-    void (*_Nonnull add_layer_norm)(float *_Nonnull x, const float *_Nullable add, const float *_Nullable add_bias,
-                                    size_t rows, size_t width, const float *_Nonnull weight,
-                                    const float *_Nullable bias, float epsilon);
 
     // MARK: Bytes
 
@@ -249,6 +238,20 @@ struct wk_kernels {
     void (*_Nonnull quantize_q4_k)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
     void (*_Nonnull quantize_q5_k)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
     void (*_Nonnull quantize_q6_k)(const float *_Nonnull source, void *_Nonnull destination, size_t count);
+
+    // MARK: Element-wise, fused epilogues (last, so that the earlier fields keep their offsets)
+
+    /// Exact GELU, x/2 · (1 + erf(x/√2)), of `rows` rows of `width` values in place, `bias`
+    /// (one per column, may be null) added first. AVX-512: erf from Abramowitz and Stegun
+    /// 7.1.26 (within 1.5e-7 of erf); scalar: libm's erff.
+    void (*_Nonnull bias_gelu)(float *_Nonnull x, size_t rows, size_t width, const float *_Nullable bias);
+    /// Softmax in place: exp(x - max) / Σ; a row that is all -infinity becomes all zeros.
+    void (*_Nonnull softmax)(float *_Nonnull x, size_t count);
+    /// LayerNorm of residual sums, in place: row = LN(row + (add[row] + add_bias)) with the
+    /// population variance; `add` (rows x width) and `add_bias` (width) may be null, `bias` too.
+    void (*_Nonnull add_layer_norm)(float *_Nonnull x, const float *_Nullable add, const float *_Nullable add_bias,
+                                    size_t rows, size_t width, const float *_Nonnull weight,
+                                    const float *_Nullable bias, float epsilon);
 };
 
 /// The table of `tier` (WK_TIER_*) using `extensions` (WK_EXTENSION_* bits; AVX-512 only), or
