@@ -75,7 +75,11 @@ uint32_t wk_cpu_features(void) {
                               size_t, float *);
 #define WK_ACTIVATIONS(V)                                                                                   \
     void wk_sigmoid_gate_##V(float *, size_t, float);                                                    \
-    void wk_swiglu_##V(const float *, const float *, float *, size_t);
+    void wk_swiglu_##V(const float *, const float *, float *, size_t);                                   \
+    void wk_bias_gelu_##V(float *, size_t, size_t, const float *);                                       \
+    void wk_softmax_##V(float *, size_t);                                                                \
+    void wk_add_layer_norm_##V(float *, const float *, const float *, size_t, size_t, const float *,     \
+                               const float *, float);
 #define WK_UTF8(V) int wk_utf8_valid_##V(const uint8_t *, size_t);
 #define WK_BYTES(V)                                                                                         \
     void wk_sha256_init_##V(wk_sha256 *);                                                                \
@@ -152,6 +156,8 @@ WK_QDOT_LATTICE(avx2) WK_QDOT_LATTICE(avx512) WK_QDOT_LATTICE(avx512vnni)
         .gemm_quant = wk_gemm_quant_##Q8,                                                                   \
         .gemm_q8_0_panels = wk_gemm_q8_0_panels_##PANELS, .gemm_q8_0_panels_vectorized = PANELS_V,          \
         .sigmoid_gate = wk_sigmoid_gate_##ACT, .swiglu = wk_swiglu_##ACT,                                   \
+        .bias_gelu = wk_bias_gelu_##ACT, .softmax = wk_softmax_##ACT,                                       \
+        .add_layer_norm = wk_add_layer_norm_##ACT,                                                          \
         .utf8_valid = wk_utf8_valid_##UTF8,                                                                 \
         .sha256_init = wk_sha256_init_##BYTES, .sha256_update = wk_sha256_update_##BYTES,                   \
         .sha256_final = wk_sha256_final_##BYTES, .count_nonfinite = wk_count_nonfinite_##BYTES,             \

@@ -30,9 +30,30 @@ public func swiglu(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: 
 /// Elements from which an element-wise function is split over threads.
 let parallelElementwiseCount = 1 << 16
 
-/// Exact GELU: x/2 · (1 + erf(x/√2)), in place.
-public func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
+/// Exact GELU: x/2 · (1 + erf(x/√2)), in place (the `bias_gelu` kernel: with AVX-512, erf
+/// within 1.5e-7; otherwise libm's erff).
+public func gelu(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: Kernels = .best) {
+    kernels.c.bias_gelu(x, 1, count, nil)
+}
+
+/// Exact GELU of `rows` rows of `width` values in place, `bias` (one per column) added first:
+/// a linear layer's bias and activation in one pass, the rows spread over the context's
+/// threads.
+public func biasGELU(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: [Float]?, context: ComputeContext) {
+    precondition(bias == nil || bias!.count == width, "one bias per column")
+    let parallel = rows * width >= parallelElementwiseCount
+    withOptionalBuffer(bias) { b in
+        context.team(parallel: parallel).forChunks(of: rows, minimumChunk: max(1, 4096 / max(1, width))) { part in
+            context.kernels.c.bias_gelu(x + part.lowerBound * width, part.count, width, b)
+        }
+    }
+}
+
+/// Calls `body` with the array's storage, or nil.
+@inline(__always)
+func withOptionalBuffer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
 /// GELU with the tanh approximation (`gelu_pytorch_tanh`), in place.
@@ -60,12 +81,18 @@ public enum ActivationFunction: Sendable {
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: Kernels = .best) {
         switch self {
         case .silu: WeightCompute.silu(x, count: count, kernels: kernels)
-        case .gelu: WeightCompute.gelu(x, count: count)
+        case .gelu: WeightCompute.gelu(x, count: count, kernels: kernels)
         case .geluTanh: WeightCompute.geluTanh(x, count: count)
         case .quickGelu: WeightCompute.quickGelu(x, count: count, kernels: kernels)
         case .relu: WeightCompute.relu(x, count: count)
         }
     }
+}
+
+/// Softmax in place with the vector kernels (16 lanes of exp with AVX-512): exp(x - max) / Σ,
+/// a row of -infinity becoming zeros.
+public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, kernels: Kernels) {
+    kernels.c.softmax(x, count)
 }
 
 /// Softmax in place: exp(x - max) / Σ.

@@ -270,3 +270,52 @@ public func bidirectionalAttention(
         }
     }
 }
+
+/// Bidirectional attention within each of several sequences packed one after another (texts
+/// of different lengths in one batch): the rows of `sequences[i]` attend to those rows only,
+/// what an attention mask over a padded batch computes, without the padding. Every (sequence,
+/// head) pair is one item of a single loop over the context's threads, each with
+/// single-threaded products and its own scores, so a batch of short texts costs one wake-up
+/// of the team per layer rather than one per text.
+///
+/// - Parameters:
+///   - queries: `[rows, heads * keySize]`; keys `[rows, kvHeads * keySize]`; values
+///     `[rows, kvHeads * valueSize]`, rows being the packed tokens.
+///   - sequences: consecutive, non-overlapping row ranges.
+///   - output: `[rows, heads * valueSize]`.
+public func packedBidirectionalAttention(
+    queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+    sequences: [Range<Int>], shape: AttentionShape, into output: UnsafeMutablePointer<Float>, context: ComputeContext
+) {
+    let group = shape.heads / shape.kvHeads
+    let queryStride = shape.heads * shape.keySize
+    let keyStride = shape.kvHeads * shape.keySize, valueStride = shape.kvHeads * shape.valueSize
+    let outputStride = shape.heads * shape.valueSize
+    let longest = sequences.map(\.count).max() ?? 0
+    let items = sequences.count * shape.heads
+    guard longest > 0 else { return }
+    let work = sequences.reduce(0) { $0 + $1.count * $1.count } * shape.heads * (shape.keySize + shape.valueSize)
+    let size = longest * longest
+    context.team(parallel: work >= 1 << 16).forChunks(of: items, minimumChunk: 1) { part in
+        let scores = context.scratch.take(size)
+        defer { context.scratch.give(scores, capacity: size) }
+        for item in part {
+            let sequence = sequences[item / shape.heads], head = item % shape.heads
+            let n = sequence.count
+            if n == 0 { continue }
+            let first = sequence.lowerBound, kvHead = head / group
+            // scores[n, n] = scale * Q_h · K_hᵀ
+            BLAS.multiplyTransposed(
+                m: n, n: n, k: shape.keySize, alpha: shape.scale,
+                a: queries + first * queryStride + head * shape.keySize, lda: queryStride,
+                b: keys + first * keyStride + kvHead * shape.keySize, ldb: keyStride, c: scores, ldc: n)
+            shape.cap(scores, count: n * n)
+            for row in 0..<n { context.kernels.c.softmax(scores + row * n, n) }
+            // out_h[n, valueSize] = P · V_h
+            BLAS.multiply(
+                m: n, n: shape.valueSize, k: n, a: scores, lda: n,
+                b: values + first * valueStride + kvHead * shape.valueSize, ldb: valueStride,
+                c: output + first * outputStride + head * shape.valueSize, ldc: outputStride)
+        }
+    }
+}

@@ -1,3 +1,5 @@
+import CKernels
+
 /// RMSNorm: y = x / sqrt(mean(x²) + ε) * weight, as Hugging Face's `*RMSNorm` computes it in
 /// float32 (the product with the weight last).
 public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float, count: Int,
@@ -52,4 +54,27 @@ func sumOfSquares(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
     var sum = lanes.sum()
     while i < count { sum += x[i] * x[i]; i += 1 }
     return sum
+}
+
+/// LayerNorm of residual sums, in place: `x[r] = LayerNorm(x[r] + (add[r] + addBias))` for
+/// each of `rows` rows of `weight.count` values (a post-norm block's sublayer output, its
+/// bias and the residual in one pass), the rows spread over the context's threads. `add` and
+/// `addBias` may be nil (a plain LayerNorm).
+public func addLayerNorm(rows: Int, _ x: UnsafeMutablePointer<Float>, adding add: UnsafePointer<Float>?, addBias: [Float]?,
+                         weight: [Float], bias: [Float]?, epsilon: Float, context: ComputeContext) {
+    let width = weight.count
+    precondition(addBias == nil || addBias!.count == width, "one added bias per column")
+    precondition(bias == nil || bias!.count == width, "one bias per column")
+    weight.withUnsafeBufferPointer { w in
+        withOptionalBuffer(addBias) { extra in
+            withOptionalBuffer(bias) { b in
+                let parallel = rows * width >= parallelElementwiseCount
+                context.team(parallel: parallel).forChunks(of: rows, minimumChunk: max(1, 4096 / max(1, width))) { part in
+                    let first = part.lowerBound * width
+                    context.kernels.c.add_layer_norm(x + first, add.map { $0 + first }, extra, part.count, width, w.baseAddress!, b,
+                                                     epsilon)
+                }
+            }
+        }
+    }
 }

@@ -119,6 +119,12 @@ public struct WeightMatrix: @unchecked Sendable {
         _ products: [(matrix: WeightMatrix, output: UnsafeMutablePointer<Float>)], to x: UnsafePointer<Float>,
         count m: Int, context: ComputeContext
     ) {
+        if m > 1, products.count > 1, let first = products.first, let gemmType = gemmType(first.matrix.type, kernels: context.kernels),
+           products.allSatisfy({ $0.matrix.type == first.matrix.type && $0.matrix.columns == first.matrix.columns }),
+           first.matrix.type != .bf16 || context.kernels.c.gemm_bf16_dot_vectorized == 0 {
+            multiplyFloatRows(products, x, count: m, gemmType: gemmType, context: context)
+            return
+        }
         guard m == 1, let first = products.first,
               products.allSatisfy({ sharesLoop($0.matrix.type, context: context) && $0.matrix.columns == first.matrix.columns })
         else {
@@ -225,6 +231,31 @@ public struct WeightMatrix: @unchecked Sendable {
         let gemm = context.kernels.c.gemm
         forPanelShares(context: context) { first, count, scratch in
             gemm(gemmType, base + first * rowStride, rowStride, count, columns, x, columns, m, y + first, rows, scratch)
+        }
+    }
+
+    /// Several matrices of one float type that read the same rows of x (q, k and v; gate and
+    /// up): their `gemm` panels one after another, shared out as one loop over the team (one
+    /// wake-up instead of one per matrix, and shares that balance across the matrices). Each
+    /// panel is computed as `multiplyFloatRows` computes it, so the values are the same.
+    static func multiplyFloatRows(_ products: [(matrix: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>,
+                                  count m: Int, gemmType: Int32, context: ComputeContext) {
+        if let observer = context.observer { for product in products { observer.observe(product.matrix, input: x, rows: m) } }
+        var starts = [0]
+        for product in products { starts.append(starts.last! + (product.matrix.rows + gemmPanelRows - 1) / gemmPanelRows) }
+        let gemm = context.kernels.c.gemm
+        let scratchCount = Int(WK_GEMM_SCRATCH_FLOATS)
+        context.team(parallel: starts.last! >= 2).forChunks(of: starts.last!, minimumChunk: 1) { share in
+            let scratch = context.scratch.take(scratchCount)
+            defer { context.scratch.give(scratch, capacity: scratchCount) }
+            for (index, (matrix, y)) in products.enumerated() {
+                let lower = max(share.lowerBound, starts[index]), upper = min(share.upperBound, starts[index + 1])
+                if lower >= upper { continue }
+                let first = (lower - starts[index]) * gemmPanelRows
+                let count = min(matrix.rows, (upper - starts[index]) * gemmPanelRows) - first
+                gemm(gemmType, matrix.base + first * matrix.rowStride, matrix.rowStride, count, matrix.columns, x, matrix.columns, m,
+                     y + first, matrix.rows, scratch)
+            }
         }
     }
 

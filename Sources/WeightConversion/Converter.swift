@@ -235,12 +235,10 @@ public enum Converter {
             checkpoint: checkpoint, architecture: architecture, requested: options.type, name: displayName(of: checkpoint))
         report.skippedTensors = plan.skipped
         var metadata = plan.metadata
-        if try ModelFamilies.family(of: architecture).writesModelCardMetadata {
-            let config = try JSON.parse(FileSystem.readFile(configPath))
-            let parameters = plan.tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
-            metadata = try GeneralMetadata.apply(to: metadata, directory: checkpoint.directory, displayName: PathName.lastComponent(of: checkpoint.directory),
-                                                 config: config, totalParameters: parameters, notes: &report.notes)
-        }
+        // Every family: the general.* keys convert_hf_to_gguf.py derives (gguf-py's metadata.py).
+        let config = try JSON.parse(FileSystem.readFile(configPath))
+        metadata = try GeneralMetadata.apply(to: metadata, directory: checkpoint.directory, displayName: PathName.lastComponent(of: checkpoint.directory),
+                                             config: config, tensors: plan.tensors.map { ($0.name, $0.shape) }, notes: &report.notes)
         if let tokenizer = options.tokenizerFrom {
             let vocabulary = try GGUFFile(path: tokenizer)
             for entry in vocabulary.metadata.entries where entry.key.hasPrefix("tokenizer.") {

@@ -4,8 +4,8 @@ import WeightFormats
 /// `Metadata.load` (the model card's YAML front matter in README.md, then config.json's
 /// `_name_or_path`, then the directory's name, each through `get_model_id_components`) and the
 /// converter's `prepare_metadata` (the directory name when nothing gave a name, a size label
-/// from the parameter count when nothing gave one), in `set_gguf_meta_model`'s order. Families
-/// opt in with `ModelFamily.writesModelCardMetadata`.
+/// from the parameter count when nothing gave one), in `set_gguf_meta_model`'s order. Every
+/// family's HF -> GGUF conversion writes them.
 ///
 /// The front matter is read as the YAML subset model cards use: top-level `key: value` scalars
 /// and lists of scalars (block `- item` or flow `[a, b]`); anything nested is not read, and a
@@ -25,9 +25,13 @@ enum GeneralMetadata {
     enum CardValue { case scalar(String), list([String]), other }
 
     /// `metadata` with its `general.name` replaced by the converter's general keys.
+    /// - Parameter tensors: the names and shapes (outermost first) of the tensors written, which
+    ///   give the parameter count and the size label.
     static func apply(to metadata: GGUFMetadataList, directory: String, displayName: String, config: JSONValue?,
-                      totalParameters: Int, notes: inout [String]) throws -> GGUFMetadataList {
-        let fields = try derive(directory: directory, displayName: displayName, config: config, totalParameters: totalParameters, notes: &notes)
+                      tensors: [(name: String, shape: [Int])], notes: inout [String]) throws -> GGUFMetadataList {
+        let count = ParameterCount(tensors)
+        let fields = try derive(directory: directory, displayName: displayName, config: config, totalParameters: count.total,
+                                sizeLabel: count.sizeLabel, notes: &notes)
         var result = GGUFMetadataList()
         for (key, value) in metadata {
             if key == "general.name" {
@@ -39,7 +43,37 @@ enum GeneralMetadata {
         return result
     }
 
-    static func derive(directory: String, displayName: String, config: JSONValue?, totalParameters: Int,
+    /// gguf_writer.py's `get_total_parameter_count` over the tensors written: every element
+    /// counts towards the total; a tensor named `*_exps.*` of three or more dimensions holds
+    /// `shape[-3]` experts (`shape[-2]` for a bias) and counts one expert's share as expert
+    /// parameters; the size label is gguf-py's `size_label` of them.
+    struct ParameterCount {
+        var total = 0, shared = 0, expert = 0, expertCount = 0
+
+        init(_ tensors: [(name: String, shape: [Int])]) {
+            var expertSum = 0, expertTensors = 0
+            for (name, shape) in tensors {
+                let size = shape.reduce(1, *)
+                if name.contains("_exps."), shape.count >= 3 {
+                    let experts = shape[shape.count - (name.contains(".bias") ? 2 : 3)]
+                    if experts > 0 { expert += size / experts }
+                    expertSum += experts
+                    expertTensors += 1
+                } else {
+                    shared += size
+                }
+                total += size
+            }
+            expertCount = expertTensors > 0 ? expertSum / expertTensors : 0
+        }
+
+        /// `{n}x{shared + expert}` for mixtures of experts, else the rounded total.
+        var sizeLabel: String {
+            expertCount > 0 ? "\(expertCount)x\(GeneralMetadata.roundedCount(shared + expert))" : GeneralMetadata.roundedCount(total)
+        }
+    }
+
+    static func derive(directory: String, displayName: String, config: JSONValue?, totalParameters: Int, sizeLabel: String? = nil,
                        notes: inout [String]) throws -> Fields {
         var f = Fields()
         let card = try modelCard(PathName.join(directory, "README.md"), notes: &notes)
@@ -85,7 +119,7 @@ enum GeneralMetadata {
         if let id = config?["_name_or_path"]?.stringValue, id.filter({ $0 == "/" }).count <= 1 { fill(from: id) }
         fill(from: displayName)
         if f.name == nil { f.name = displayName }
-        if f.sizeLabel == nil, totalParameters > 0 { f.sizeLabel = roundedCount(totalParameters) }
+        if f.sizeLabel == nil, totalParameters > 0 { f.sizeLabel = sizeLabel ?? roundedCount(totalParameters) }
         return f
     }
 

@@ -124,7 +124,11 @@ public final class EncoderModel: @unchecked Sendable {
                 }
             }
         }
-        embeddingNorm.apply(rows: rows, x, into: x)
+        if embeddingNorm.kind == .layer {
+            embeddingNorm.applyResidual(rows: rows, x, adding: nil, addBias: nil, context: context)
+        } else {
+            embeddingNorm.apply(rows: rows, x, into: x)
+        }
 
         // 2. The blocks.
         for block in blocks { block.forwardEncoder(x, sequences: ranges, workspace: workspace, context: context) }

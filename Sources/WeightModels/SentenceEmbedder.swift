@@ -205,6 +205,10 @@ public final class SentenceEmbedder: @unchecked Sendable {
         return (Array(full[0..<prefix]) + kept + Array(full[(prefix + body.count)...]), true)
     }
 
+    /// Texts whose token states are computed and pooled together (their passes are
+    /// `EncoderModel.tokensPerPass` tokens).
+    static let textsPerGroup = 512
+
     /// The embeddings of `texts`.
     /// - Parameters:
     ///   - pooling: overrides the setup's pooling (`.none`: every token's state, `[N, T, dim]`;
@@ -228,11 +232,15 @@ public final class SentenceEmbedder: @unchecked Sendable {
         }
         let counts = sequences.map(\.count)
         if pooling == .none, Set(counts).count > 1 { throw ModelError.unequalTokenCounts(counts) }
-        var values: [Float] = []
-        let group = 256
-        for start in stride(from: 0, to: sequences.count, by: group) {
-            let states = try model.hiddenStates(Array(sequences[start..<min(start + group, sequences.count)]))
-            for state in states {
+        // Texts sorted by length (longest first, as sentence-transformers sorts them) run in
+        // groups of similar lengths; each embedding goes back to its text's place.
+        let order = sequences.indices.sorted { (counts[$0], $1) > (counts[$1], $0) }
+        let width = pooling == .none ? (counts.first ?? 0) * dim : dim
+        var values = [Float](repeating: 0, count: texts.count * width)
+        for start in stride(from: 0, to: order.count, by: Self.textsPerGroup) {
+            let group = Array(order[start..<min(start + Self.textsPerGroup, order.count)])
+            let states = try model.hiddenStates(group.map { sequences[$0] })
+            for (text, state) in zip(group, states) {
                 let tokens = state.count / dim
                 var rows: [[Float]]
                 switch pooling {
@@ -250,7 +258,11 @@ public final class SentenceEmbedder: @unchecked Sendable {
                         return row.map { $0 / norm }
                     }
                 }
-                for row in rows { values += row }
+                var offset = text * width
+                for row in rows {
+                    values.replaceSubrange(offset..<offset + dim, with: row)
+                    offset += dim
+                }
             }
         }
         let shape = pooling == .none ? [texts.count, counts.first ?? 0, dim] : [texts.count, dim]

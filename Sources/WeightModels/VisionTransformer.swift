@@ -144,7 +144,7 @@ public final class VisionTransformer: @unchecked Sendable {
                 }
                 let sequence = x + image * tokens * hidden
                 patchEmbedding.apply(unfolded, count: patches, into: sequence + offset * hidden, context: context)
-                addBias(patchBias, to: sequence + offset * hidden, rows: patches, width: hidden)
+                addBias(patchBias, to: sequence + offset * hidden, rows: patches, width: hidden, context: context)
                 // 2. Class token first (CLIP), then positions added to every token.
                 if let classEmbedding { sequence.update(from: classEmbedding, count: hidden) }
                 addInPlace(sequence, positions, tokens * hidden)

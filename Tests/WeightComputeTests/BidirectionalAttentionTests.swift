@@ -48,6 +48,34 @@ import WeightCompute
         let worst = zip(output, expected).map { abs($0 - $1) }.max()!
         #expect(worst < 1e-5)
     }
+
+    @Test("packed sequences attend within their own rows only, on 1 to 3 threads", arguments: [1, 2, 3])
+    func packedSequences(threads: Int) {
+        let heads = 4, kvHeads = 2, keySize = 8, valueSize = 6
+        let lengths = [5, 1, 17, 2, 9, 33, 3]
+        var sequences: [Range<Int>] = []
+        for length in lengths { sequences.append((sequences.last?.upperBound ?? 0)..<(sequences.last?.upperBound ?? 0) + length) }
+        let rows = sequences.last!.upperBound
+        var generator = SeededGenerator(seed: 9)
+        func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.uniform() * 4 - 2) } }
+        let queries = random(rows * heads * keySize), keys = random(rows * kvHeads * keySize)
+        let values = random(rows * kvHeads * valueSize)
+        var output = [Float](repeating: .nan, count: rows * heads * valueSize)
+        let shape = AttentionShape(heads: heads, kvHeads: kvHeads, keySize: keySize, valueSize: valueSize, causal: false)
+        packedBidirectionalAttention(queries: queries, keys: keys, values: values, sequences: sequences, shape: shape,
+                                     into: &output, context: ComputeContext(threads: threads))
+        for sequence in sequences {
+            let expected = Self.plainAttention(
+                queries: Array(queries[sequence.lowerBound * heads * keySize..<sequence.upperBound * heads * keySize]),
+                keys: Array(keys[sequence.lowerBound * kvHeads * keySize..<sequence.upperBound * kvHeads * keySize]),
+                values: Array(values[sequence.lowerBound * kvHeads * valueSize..<sequence.upperBound * kvHeads * valueSize]),
+                queryCount: sequence.count, keyCount: sequence.count, heads: heads, kvHeads: kvHeads, keySize: keySize,
+                valueSize: valueSize)
+            let actual = output[sequence.lowerBound * heads * valueSize..<sequence.upperBound * heads * valueSize]
+            let worst = zip(actual, expected).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-5, "sequence \(sequence)")
+        }
+    }
 }
 
 #if canImport(Glibc)

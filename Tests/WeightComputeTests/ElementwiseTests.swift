@@ -49,6 +49,39 @@ import WeightFormats
         }
     }
 
+    static func geluReference(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.0.squareRoot())) }
+
+    @Test("exact GELU over the whole float range: tails, infinities, NaN; with a bias per column, on threads",
+          arguments: Kernels.allSupported)
+    func geluEverywhere(kernels: Kernels) {
+        var inputs = RandomInputs(seed: 13)
+        var x = inputs.floats(4000, in: -40...40) + inputs.floats(2000, in: -1e-3...1e-3) + inputs.floats(2000, in: -6...6)
+        x += [0, -0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity, .nan, 1e-30, -1e-30]
+        var y = x
+        y.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: x.count, kernels: kernels) }
+        let reference = x.map { Self.geluReference(Double($0)) }
+        let finite = x.indices.filter { reference[$0].isFinite }
+        // Within 2e-7 of max(|GELU(x)|, 1) plus the rounding of x/2 (PyTorch's float32 GELU: 1.2e-6).
+        expectClose(finite.map { y[$0] }, finite.map { reference[$0] }, tolerance: 5e-7, "\(kernels) gelu")
+        for index in x.indices where !reference[index].isFinite {
+            #expect(y[index].isNaN == reference[index].isNaN && (y[index].isNaN || Double(y[index]) == reference[index]),
+                    "gelu(\(x[index])) = \(y[index]), definition \(reference[index])")
+        }
+        // Rows with a bias added first, long enough to be split over threads.
+        for (rows, width) in [(1, 33), (3, 7), (70, 1536), (9, 1023)] {
+            let values = inputs.floats(rows * width, in: -5...5), bias = inputs.floats(width, in: -2...2)
+            let expected = (0..<rows * width).map { Self.geluReference(Double(values[$0] + bias[$0 % width])) }
+            for threads in [1, 2, 3] {
+                var out = values
+                out.withUnsafeMutableBufferPointer {
+                    biasGELU($0.baseAddress!, rows: rows, width: width, bias: bias,
+                             context: ComputeContext(threads: threads, kernels: kernels))
+                }
+                expectClose(out, expected, tolerance: 5e-7, "\(kernels) \(rows)x\(width), \(threads) threads")
+            }
+        }
+    }
+
     @Test("SwiGLU is silu(gate) · up", arguments: Kernels.allSupported)
     func swiglu(kernels: Kernels) {
         var inputs = RandomInputs(seed: 3)
@@ -93,6 +126,28 @@ import WeightFormats
         var x = [Float](repeating: -.infinity, count: 9)
         x.withUnsafeMutableBufferPointer { WeightCompute.softmax($0.baseAddress!, count: 9) }
         #expect(x.allSatisfy { $0 == 0 })
+        for kernels in Kernels.allSupported {
+            var y = [Float](repeating: -.infinity, count: 37)
+            y.withUnsafeMutableBufferPointer { WeightCompute.softmax($0.baseAddress!, count: 37, kernels: kernels) }
+            #expect(y.allSatisfy { $0 == 0 }, "\(kernels)")
+        }
+    }
+
+    @Test("the softmax kernel equals exp(x) / Σ exp on every tier", arguments: Kernels.allSupported)
+    func softmaxKernel(kernels: Kernels) {
+        var inputs = RandomInputs(seed: 6)
+        var cases: [[Float]] = awkwardLengths.map { inputs.floats($0, in: -20...20) }
+        cases.append(inputs.floats(37, in: 80...95))
+        cases.append([Float](repeating: 3, count: 13))
+        cases.append([-.infinity, 1, -.infinity, 2, 0.5, -.infinity] + [Float](repeating: -.infinity, count: 17))
+        for x in cases {
+            var y = x
+            y.withUnsafeMutableBufferPointer { WeightCompute.softmax($0.baseAddress!, count: x.count, kernels: kernels) }
+            let maximum = Double(x.max()!)
+            let exps = x.map { exp(Double($0) - maximum) }
+            let sum = exps.reduce(0, +)
+            expectClose(y, exps.map { $0 / sum }, scale: [Double](repeating: 1, count: x.count), tolerance: 1e-6, "\(kernels) \(x.count)")
+        }
     }
 }
 
@@ -163,6 +218,38 @@ import WeightFormats
                                                 bias: withBias ? bias : nil, epsilon: 1e-5)
                     }
                     expectClose(y, reference, tolerance: 2e-5, "rows \(rows), count \(count), bias \(withBias)")
+                }
+            }
+        }
+    }
+
+    @Test("LayerNorm of residual sums: x + (add + bias), then the norm, on every tier and thread count",
+          arguments: Kernels.allSupported)
+    func residualLayerNorm(kernels: Kernels) {
+        var inputs = RandomInputs(seed: 23)
+        for (rows, count) in [(1, 1), (3, 7), (2, 33), (5, 384), (200, 384), (4, 4099)] {
+            let x = inputs.floats(rows * count, in: 3...9), add = inputs.floats(rows * count, in: -2...2)
+            let addBias = inputs.floats(count, in: -1...1)
+            let weight = inputs.floats(count, in: -2...2), bias = inputs.floats(count)
+            for (withAdd, withAddBias, withBias) in [(true, true, true), (true, false, true), (false, false, true), (true, true, false)] {
+                let sums = (0..<rows * count).map { i in
+                    withAdd ? x[i] + (withAddBias ? add[i] + addBias[i % count] : add[i]) : x[i]
+                }
+                let reference = (0..<rows).flatMap {
+                    Self.layerNormReference(sums[($0 * count)..<(($0 + 1) * count)], weight: weight, bias: withBias ? bias : nil,
+                                            epsilon: 1e-5)
+                }
+                for threads in [1, 2] {
+                    var y = x
+                    y.withUnsafeMutableBufferPointer { out in
+                        add.withUnsafeBufferPointer { a in
+                            addLayerNorm(rows: rows, out.baseAddress!, adding: withAdd ? a.baseAddress! : nil,
+                                         addBias: withAddBias ? addBias : nil, weight: weight, bias: withBias ? bias : nil,
+                                         epsilon: 1e-5, context: ComputeContext(threads: threads, kernels: kernels))
+                        }
+                    }
+                    expectClose(y, reference, tolerance: 2e-5,
+                                "\(kernels) rows \(rows), count \(count), add \(withAdd) \(withAddBias), bias \(withBias), \(threads) threads")
                 }
             }
         }

@@ -38,7 +38,10 @@ import WeightFormats
         }
         let arch = theirs.architecture!
         #expect(ours.architecture == arch)
-        for entry in theirs.metadata.entries where entry.key.hasPrefix("\(arch).") || ["general.architecture", "general.file_type", "general.name"].contains(entry.key) {
+        // The general.* keys too (derived from the model card and config.json as gguf-py does), in the converter's order.
+        let general = { (file: GGUFFile) in file.metadata.entries.map(\.key).filter { $0.hasPrefix("general.") && $0 != "general.quantization_version" } }
+        #expect(general(ours) == general(theirs))
+        for entry in theirs.metadata.entries where entry.key.hasPrefix("\(arch).") || entry.key.hasPrefix("general.") {
             let mine = ours.metadata[entry.key]
             #expect(mine?.typeName == entry.value.typeName, "\(entry.key) type")
             #expect(mine.map(describe) == describe(entry.value), "\(entry.key) value")

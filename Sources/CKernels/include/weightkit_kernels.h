@@ -259,6 +259,20 @@ struct wk_kernels {
     /// Returns without writing for a type it does not take.
     void (*_Nonnull matvec_lattice)(int type, const void *_Nonnull weights, size_t row_stride, size_t rows,
                                     size_t blocks, const void *_Nonnull x, float *_Nonnull y);
+
+    // MARK: Element-wise, fused epilogues (last, so that the earlier fields keep their offsets)
+
+    /// Exact GELU, x/2 · (1 + erf(x/√2)), of `rows` rows of `width` values in place, `bias`
+    /// (one per column, may be null) added first. AVX-512: erf from Abramowitz and Stegun
+    /// 7.1.26 (within 1.5e-7 of erf); scalar: libm's erff.
+    void (*_Nonnull bias_gelu)(float *_Nonnull x, size_t rows, size_t width, const float *_Nullable bias);
+    /// Softmax in place: exp(x - max) / Σ; a row that is all -infinity becomes all zeros.
+    void (*_Nonnull softmax)(float *_Nonnull x, size_t count);
+    /// LayerNorm of residual sums, in place: row = LN(row + (add[row] + add_bias)) with the
+    /// population variance; `add` (rows x width) and `add_bias` (width) may be null, `bias` too.
+    void (*_Nonnull add_layer_norm)(float *_Nonnull x, const float *_Nullable add, const float *_Nullable add_bias,
+                                    size_t rows, size_t width, const float *_Nonnull weight,
+                                    const float *_Nullable bias, float epsilon);
 };
 
 /// The table of `tier` (WK_TIER_*) using `extensions` (WK_EXTENSION_* bits; AVX-512 only), or

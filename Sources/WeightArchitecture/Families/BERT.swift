@@ -71,7 +71,6 @@ public enum BERT: ModelFamily {
     }
 
     public static let writesGGUF = true
-    public static let writesModelCardMetadata = true
 
     /// BertModel's `_try_set_pooling_type`: the first module of modules.json whose type ends in
     /// `Pooling`, its mean, CLS or last-token flag (or sentence-transformers 6's

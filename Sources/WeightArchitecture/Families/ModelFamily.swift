@@ -54,11 +54,6 @@ public protocol ModelFamily: Sendable {
     /// llama.cpp architectures have no windows: it allocates and attends over the full context on
     /// every layer.
     static var llamaCppHonoursSlidingWindow: Bool { get }
-    /// Whether HF -> GGUF writes the `general.*` keys convert_hf_to_gguf.py derives from the
-    /// model card, config.json's `_name_or_path` and the parameter count (name, organization,
-    /// basename, size label, license, tags, languages, datasets, base models), rather than
-    /// `general.name` alone (the families whose recorded fixtures predate it).
-    static var writesModelCardMetadata: Bool { get }
 }
 
 /// A tensor a conversion computes rather than copies.
@@ -82,7 +77,6 @@ extension ModelFamily {
     public static func generatedTensors(_ architecture: ModelArchitecture) -> [GeneratedTensor] { [] }
     public static func prepareForGGUF(_ architecture: inout ModelArchitecture, directory: String) throws {}
     public static var llamaCppHonoursSlidingWindow: Bool { false }
-    public static var writesModelCardMetadata: Bool { false }
 
     /// The name this family is known by in messages.
     public static var name: String { modelTypes[0] }

@@ -23,15 +23,25 @@ enum FeedForward {
         }
     }
 
-    /// `count` rows of `input` into `output`, with the workspace's gate and up buffers.
+    /// The bias of the block's last projection (`down`), added to its output.
+    var outputBias: [Float]? {
+        switch self {
+        case .gated(_, _, let down, _), .fusedGated(_, let down, _), .plain(_, let down, _): down.bias
+        case .experts: nil
+        }
+    }
+
+    /// `count` rows of `input` into `output`, with the workspace's gate and up buffers; without
+    /// `addingOutputBias` the caller adds `outputBias` (a dense block's, in a fused epilogue).
     func forward(_ input: UnsafePointer<Float>, rows count: Int, workspace w: Workspace, into output: UnsafeMutablePointer<Float>,
-                 context: ComputeContext) {
+                 context: ComputeContext, addingOutputBias: Bool = true) {
+        let addBias = addingOutputBias
         switch self {
         case .gated(let gate, let up, let down, let activation):
             Linear.apply([(gate, w.gate), (up, w.up)], to: input, rows: count, context: context)
             let elements = count * gate.outputSize
             gatedActivation(activation, gate: w.gate, up: w.up, count: elements, context: context)
-            down.apply(w.gate, rows: count, into: output, context: context)
+            down.apply(w.gate, rows: count, into: output, context: context, addingBias: addBias)
         case .fusedGated(let gateUp, let down, let activation):
             gateUp.apply(input, rows: count, into: w.gate, context: context)
             let width = gateUp.outputSize / 2
@@ -41,11 +51,16 @@ enum FeedForward {
                 (w.gate + t * width).update(from: w.gate + t * 2 * width, count: width)
             }
             gatedActivation(activation, gate: w.gate, up: w.up, count: count * width, context: context)
-            down.apply(w.gate, rows: count, into: output, context: context)
+            down.apply(w.gate, rows: count, into: output, context: context, addingBias: addBias)
+        case .plain(let up, let down, let activation) where activation == .gelu:
+            // The up projection's bias and GELU in one pass.
+            up.apply(input, rows: count, into: w.gate, context: context, addingBias: false)
+            biasGELU(w.gate, rows: count, width: up.outputSize, bias: up.bias, context: context)
+            down.apply(w.gate, rows: count, into: output, context: context, addingBias: addBias)
         case .plain(let up, let down, let activation):
             up.apply(input, rows: count, into: w.gate, context: context)
             applyInParallel(activation.function, w.gate, count: count * up.outputSize, context: context)
-            down.apply(w.gate, rows: count, into: output, context: context)
+            down.apply(w.gate, rows: count, into: output, context: context, addingBias: addBias)
         case .experts(let router, let experts, let used, let normalize):
             routeExperts(input, rows: count, router: router, experts: experts, used: used, normalize: normalize, workspace: w,
                          into: output, context: context)

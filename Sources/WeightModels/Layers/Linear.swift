@@ -12,11 +12,13 @@ struct Linear {
     var inputSize: Int { weight.columns }
     var outputSize: Int { weight.rows }
 
-    /// y[rows, out] = x[rows, in] · Wᵀ (+ b).
-    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
+    /// y[rows, out] = x[rows, in] · Wᵀ (+ b); without `addingBias` the caller adds the bias in
+    /// a pass of its own (a fused epilogue: GELU, a residual LayerNorm).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext,
+               addingBias: Bool = true) {
         weight.apply(x, count: rows, into: y, context: context)
         applyLowRank(x, rows: rows, into: y, context: context)
-        addBias(bias, to: y, rows: rows, width: weight.rows)
+        if addingBias { addBias(bias, to: y, rows: rows, width: weight.rows, context: context) }
     }
 
     /// Several layers that read the same x (q, k and v; gate and up): for one token with float
@@ -26,7 +28,7 @@ struct Linear {
         WeightMatrix.apply(layers.map { ($0.0.weight, $0.1) }, to: x, count: rows, context: context)
         for (layer, y) in layers {
             layer.applyLowRank(x, rows: rows, into: y, context: context)
-            addBias(layer.bias, to: y, rows: rows, width: layer.outputSize)
+            addBias(layer.bias, to: y, rows: rows, width: layer.outputSize, context: context)
         }
     }
 }
@@ -66,13 +68,21 @@ func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ c
     for i in 0..<count { x[i] += y[i] }
 }
 
-@inline(__always)
-func addBias(_ bias: [Float]?, to x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+/// Adds `bias` to each of `rows` rows of `width` values, many rows spread over the context's
+/// threads.
+func addBias(_ bias: [Float]?, to x: UnsafeMutablePointer<Float>, rows: Int, width: Int, context: ComputeContext) {
     guard let bias else { return }
     bias.withUnsafeBufferPointer { b in
-        for row in 0..<rows {
-            let line = x + row * width
-            for i in 0..<width { line[i] += b[i] }
+        let add = { (part: Range<Int>) in
+            for row in part {
+                let line = x + row * width
+                for i in 0..<width { line[i] += b[i] }
+            }
+        }
+        if rows * width >= 1 << 16 {
+            context.forChunks(of: rows, minimumChunk: max(1, 4096 / max(1, width)), add)
+        } else {
+            add(0..<rows)
         }
     }
 }

@@ -76,16 +76,22 @@ struct SelfAttention {
     /// rows of `input` (texts of different lengths packed one after another): each row attends
     /// to the rows of its own sequence only, which is what an attention mask over padded
     /// sequences computes. The projected output goes to `w.projected`.
-    func forwardEncoder(_ input: UnsafePointer<Float>, sequences: [Range<Int>], workspace w: Workspace, context: ComputeContext) {
+    /// Without `addingOutputBias` the caller adds `output.bias` (in a fused epilogue).
+    func forwardEncoder(_ input: UnsafePointer<Float>, sequences: [Range<Int>], workspace w: Workspace, context: ComputeContext,
+                        addingOutputBias: Bool = true) {
         let rows = sequences.last?.upperBound ?? 0
         project(input, count: rows, workspace: w, context: context)
-        for sequence in sequences where !sequence.isEmpty {
-            let first = sequence.lowerBound
+        if sequences.count == 1, let sequence = sequences.first {
+            // One sequence (an image's patches): its heads spread over the threads.
             bidirectionalAttention(
-                queries: w.query + first * queryWidth, keys: w.key + first * keyWidth,
-                values: w.value + first * valueWidth, queryCount: sequence.count, keyCount: sequence.count, shape: shape,
-                scores: w.scores, into: w.attended + first * shape.heads * shape.valueSize, context: context)
+                queries: w.query + sequence.lowerBound * queryWidth, keys: w.key + sequence.lowerBound * keyWidth,
+                values: w.value + sequence.lowerBound * valueWidth, queryCount: sequence.count, keyCount: sequence.count,
+                shape: shape, scores: w.scores, into: w.attended + sequence.lowerBound * shape.heads * shape.valueSize,
+                context: context)
+        } else {
+            packedBidirectionalAttention(queries: w.query, keys: w.key, values: w.value, sequences: sequences, shape: shape,
+                                         into: w.attended, context: context)
         }
-        output.apply(w.attended, rows: rows, into: w.projected, context: context)
+        output.apply(w.attended, rows: rows, into: w.projected, context: context, addingBias: addingOutputBias)
     }
 }

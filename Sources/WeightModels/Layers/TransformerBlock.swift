@@ -59,6 +59,12 @@ struct TransformerBlock {
             feedForward.forward(w.normed, rows: rows, workspace: w, into: w.projected, context: context)
             postFeedForwardNorm?.apply(rows: rows, w.projected, into: w.projected)
             addInPlace(x, w.projected, rows * hidden)
+        case .post where attentionNorm.kind == .layer && feedForwardNorm.kind == .layer:
+            // Each sublayer's output bias, the residual sum and the LayerNorm in one pass.
+            attention.forwardEncoder(x, sequences: sequences, workspace: w, context: context, addingOutputBias: false)
+            attentionNorm.applyResidual(rows: rows, x, adding: w.projected, addBias: attention.output.bias, context: context)
+            feedForward.forward(x, rows: rows, workspace: w, into: w.projected, context: context, addingOutputBias: false)
+            feedForwardNorm.applyResidual(rows: rows, x, adding: w.projected, addBias: feedForward.outputBias, context: context)
         case .post:
             attention.forwardEncoder(x, sequences: sequences, workspace: w, context: context)
             addInPlace(x, w.projected, rows * hidden)
@@ -67,5 +73,15 @@ struct TransformerBlock {
             addInPlace(x, w.projected, rows * hidden)
             feedForwardNorm.apply(rows: rows, x, into: x)
         }
+    }
+}
+
+extension Norm {
+    /// A LayerNorm of residual sums in place: `x[r] = norm(x[r] + (add[r] + addBias))` (nil
+    /// `add`: the rows of x alone), rows spread over the context's threads.
+    func applyResidual(rows: Int, _ x: UnsafeMutablePointer<Float>, adding add: UnsafePointer<Float>?, addBias: [Float]?,
+                       context: ComputeContext) {
+        precondition(kind == .layer, "a fused residual norm is a LayerNorm")
+        addLayerNorm(rows: rows, x, adding: add, addBias: addBias, weight: weight, bias: bias, epsilon: epsilon, context: context)
     }
 }
