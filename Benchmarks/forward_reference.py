@@ -7,7 +7,8 @@
       byte-level BPE tokenizer (the converter needs one; the vocabulary is padded to 151,936),
       then its GGUF f32, f16, bf16 and q8_0 copies written by llama.cpp's convert_hf_to_gguf.py.
       SHAPE 1.5b makes a Qwen2.5-1.5B-shaped one instead (1.54 G parameters, rows of 8,960
-      values in the feed-forward down projection); TYPEs choose the GGUF copies.
+      values in the feed-forward down projection), SHAPE smoke a two-layer one of width 256 for
+      checking that the scripts run; TYPEs choose the GGUF copies.
   forward_reference.py torch MODEL_DIR PROMPT_TOKENS DECODE_TOKENS THREADS
       transformers in float32 on THREADS torch threads: prefill of the prompt, then greedy decode
       with the KV cache. Prints one JSON object with tokens per second.
@@ -29,7 +30,10 @@ QWEN25_05B = dict(
     num_key_value_heads=2, max_position_embeddings=32768, rope_theta=1000000.0, rms_norm_eps=1e-6,
     tie_word_embeddings=True, use_sliding_window=False)
 QWEN25_15B = dict(QWEN25_05B, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12)
-SHAPES = {"0.5b": QWEN25_05B, "1.5b": QWEN25_15B}
+# Two layers of 256 (a whole K-quant block) and the full vocabulary: checks that the benchmark
+# scripts run end to end in a minute; never a figure.
+SMOKE = dict(QWEN25_05B, hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4)
+SHAPES = {"0.5b": QWEN25_05B, "1.5b": QWEN25_15B, "smoke": SMOKE}
 
 
 def prompt(length: int) -> list[int]:

@@ -16,7 +16,8 @@
 # Environment: PYTHON (.venv/bin/python), LLAMA_CPP_DIR (Fixtures/.cache/llama.cpp), THREADS (2),
 # PROMPT (128), DECODE (32), ROUNDS (5), SHAPES (0.5b 1.5b), TYPES (q4_k_m q4_0 q5_k_m q6_k iq4_xs
 # q8_0), SMOLLM2 (1: include the real Q4_1 file), EXACT (0), BUILD (release; debug only to check
-# that the script runs).
+# that the script runs). A check on small inputs, never a figure:
+#   SHAPES=smoke ROUNDS=1 PROMPT=16 DECODE=4 SMOLLM2=0 BUILD=debug Benchmarks/quantized.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}

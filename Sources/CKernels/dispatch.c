@@ -64,7 +64,11 @@ uint32_t wk_cpu_features(void) {
 #define WK_QDOT(V)                                                                                          \
     void wk_quantize_q8_k_act_##V(const float *, wk_block_q8_k_act *, size_t);                           \
     void wk_matvec_quant_##V(int, const void *, size_t, size_t, size_t, const void *, float *);          \
-    void wk_gemm_quant_##V(int, const void *, size_t, size_t, size_t, const void *, size_t, float *, size_t, void *);
+    void wk_gemm_quant_##V(int, const void *, size_t, size_t, size_t, const void *, size_t, float *, size_t, void *); \
+    void wk_sum_q8_act_##V(const wk_block_q8_act *, size_t, int32_t *);
+#define WK_QPANELS(V)                                                                                       \
+    void wk_gemm_quant_panels_##V(int, const void *, size_t, size_t, size_t, const void *, const int32_t *, size_t, \
+                                  float *, size_t, void *);
 #define WK_GEMM(V)                                                                                          \
     void wk_gemm_##V(int, const void *, size_t, size_t, size_t, const float *, size_t, size_t, float *, size_t, float *);
 #define WK_GEMM_PANELS(V)                                                                                   \
@@ -112,13 +116,13 @@ uint32_t wk_cpu_features(void) {
 
 // Which variants exist of which body (the files under variants/).
 WK_FLOAT_ROWS(scalar) WK_Q8(scalar) WK_QDOT(scalar) WK_GEMM(scalar) WK_GEMM_PANELS(scalar) WK_GEMM_BF16(scalar)
-WK_ACTIVATIONS(scalar) WK_UTF8(scalar) WK_BYTES(scalar) WK_ENCODERS(scalar) WK_DECODE(scalar)
+WK_ACTIVATIONS(scalar) WK_UTF8(scalar) WK_BYTES(scalar) WK_ENCODERS(scalar) WK_DECODE(scalar) WK_QPANELS(scalar)
 void wk_offset_q8_act_scalar(wk_block_q8_act *, size_t);
 #if defined(__x86_64__)
 WK_FLOAT_ROWS(avx2) WK_Q8(avx2) WK_QDOT(avx2) WK_UTF8(avx2) WK_BYTES(avx2) WK_ENCODERS(avx2) WK_DECODE(avx2)
 WK_FLOAT_ROWS(avx512) WK_Q8(avx512) WK_QDOT(avx512) WK_GEMM(avx512) WK_ACTIVATIONS(avx512) WK_BYTES(avx512) WK_ENCODERS(avx512)
 WK_DECODE(avx512)
-WK_Q8(avx512vnni) WK_QDOT(avx512vnni) WK_GEMM_PANELS(avx512vnni)
+WK_Q8(avx512vnni) WK_QDOT(avx512vnni) WK_GEMM_PANELS(avx512vnni) WK_QPANELS(avx512vnni)
 WK_GEMM_BF16(avx512bf16)
 #endif
 
@@ -132,8 +136,8 @@ WK_QDOT_LATTICE(avx2) WK_QDOT_LATTICE(avx512) WK_QDOT_LATTICE(avx512vnni)
 // MARK: Tables
 
 /// A tier's table from the variant of each group of kernels: float rows, Q8_0 rows (and the
-/// other quantised rows, bodies/qdot.h), the float
-/// prefill product, Q8_0 panels, bfloat16 pair products, activations, UTF-8, hashing, encoders;
+/// other quantised rows, bodies/qdot.h), the float prefill product, Q8_0 panels (and the other
+/// quantised types' panels), bfloat16 pair products, activations, UTF-8, hashing, encoders;
 /// decoders take the variant of the float rows. The V flags say whether the prefill products
 /// have their vector paths.
 #define WK_TABLE(TIER, EXT, ROWS, Q8, GEMM, GEMM_V, PANELS, PANELS_V, BF16, BF16_V, ACT, UTF8, BYTES, ENC)      \
@@ -153,7 +157,8 @@ WK_QDOT_LATTICE(avx2) WK_QDOT_LATTICE(avx512) WK_QDOT_LATTICE(avx512vnni)
         .quantize_q8_act = wk_quantize_q8_act_##Q8, .matvec_q8_0 = wk_matvec_q8_0_##Q8,                     \
         .gemm_q8_0 = wk_gemm_q8_0_##Q8, .offset_q8_act = wk_offset_q8_act_scalar,                           \
         .quantize_q8_k_act = wk_quantize_q8_k_act_##Q8, .matvec_quant = wk_matvec_quant_##Q8,                \
-        .gemm_quant = wk_gemm_quant_##Q8,                                                                   \
+        .gemm_quant = wk_gemm_quant_##Q8, .sum_q8_act = wk_sum_q8_act_##Q8,                                 \
+        .gemm_quant_panels = wk_gemm_quant_panels_##PANELS, .gemm_quant_panels_vectorized = PANELS_V,       \
         .gemm_q8_0_panels = wk_gemm_q8_0_panels_##PANELS, .gemm_q8_0_panels_vectorized = PANELS_V,          \
         .sigmoid_gate = wk_sigmoid_gate_##ACT, .swiglu = wk_swiglu_##ACT,                                   \
         .bias_gelu = wk_bias_gelu_##ACT, .softmax = wk_softmax_##ACT,                                       \
@@ -173,14 +178,15 @@ static const struct wk_kernels scalar_table =
     WK_TABLE(WK_TIER_SCALAR, 0, scalar, scalar, scalar, 0, scalar, 0, scalar, 0, scalar, scalar, scalar, scalar);
 
 #if defined(__x86_64__)
-// AVX2: the float prefill product and the Q8_0 panels have no AVX2 path (callers use BLAS and
-// gemm_q8_0); activations call libm's expf.
+// AVX2: the float prefill product and the quantised panels have no AVX2 path (callers use BLAS,
+// gemm_q8_0 and gemm_quant); activations call libm's expf.
 static const struct wk_kernels avx2_table =
     WK_TABLE(WK_TIER_AVX2, 0, avx2, avx2, scalar, 0, scalar, 0, scalar, 0, scalar, avx2, avx2, avx2);
 
 // AVX-512, indexed by the extension bits. Without VNNI, Q8_0 rows take the AVX2 integer
-// products (maddubs, madd) compiled for AVX-512 and prefill takes gemm_q8_0 (no panels);
-// without BF16, bfloat16 prefill takes the float product on rows converted while packing.
+// products (maddubs, madd) compiled for AVX-512 and prefill takes gemm_q8_0 and gemm_quant (no
+// panels); without BF16, bfloat16 prefill takes the float product on rows converted while
+// packing.
 static const struct wk_kernels avx512_tables[4] = {
     WK_TABLE(WK_TIER_AVX512, 0, avx512, avx512, avx512, 1, scalar, 0, scalar, 0, avx512, avx2, avx512, avx512),
     WK_TABLE(WK_TIER_AVX512, WK_EXTENSION_VNNI, avx512, avx512vnni, avx512, 1, avx512vnni, 1, scalar, 0, avx512, avx2,

@@ -59,20 +59,42 @@ extension WeightMatrix {
     /// Rows of a prefill share that `gemm_quant` unpacks together: shares are multiples of it.
     static let integerRowGroup = 4
 
-    /// Prefill: the rows of x quantised once (spread over the team), then `gemm_quant` over
-    /// shares of weight rows, each thread with its own unpacking buffer.
+    /// Prefill: the rows of x quantised once (spread over the team), then, with AVX-512 VNNI,
+    /// `gemm_quant_panels` over shares of 32-row panels (each thread repacks its rows, as the
+    /// Q8_0 prefill does; the 32-element types also take the block sums of x), otherwise
+    /// `gemm_quant` over shares of weight rows; each thread with its own buffer.
     func multiplyIntegers(_ x: UnsafePointer<Float>, count m: Int, into y: UnsafeMutablePointer<Float>, context: ComputeContext) {
         let k = context.kernels.c, kernelType = Self.integerKernelType(type)!
         let rowBytes = Self.activationBytes(type, columns: columns)
         let quantized = UnsafeMutableRawPointer.allocate(byteCount: m * rowBytes, alignment: 64)
         defer { quantized.deallocate() }
+        let panels = k.gemm_quant_panels_vectorized != 0
+        let blocks = columns / type.blockSize
+        let sums: UnsafeMutablePointer<Int32>? = panels && type.blockSize == 32 ? .allocate(capacity: m * blocks) : nil
+        defer { sums?.deallocate() }
         let columns = columns, type = type
         context.team.forChunks(of: m, minimumChunk: 8) { tokens in
             Self.quantizeActivations(x + tokens.lowerBound * columns, rows: tokens.count, columns: columns, for: type,
                                      into: quantized + tokens.lowerBound * rowBytes, kernels: k)
+            if let sums {
+                let first = tokens.lowerBound * blocks
+                k.sum_q8_act((quantized + tokens.lowerBound * rowBytes).assumingMemoryBound(to: wk_block_q8_act.self),
+                             tokens.count * blocks, sums + first)
+            }
         }
-        let blocks = columns / type.blockSize
         let scratchFloats = (Int(WK_GEMM_QUANT_SCRATCH_BYTES) + 3) / 4
+        if panels {
+            let panelCount = (rows + Self.gemmPanelRows - 1) / Self.gemmPanelRows
+            context.team(parallel: panelCount > 1).forChunks(of: panelCount, minimumChunk: 1) { share in
+                let first = share.lowerBound * Self.gemmPanelRows
+                let count = min(rows, share.upperBound * Self.gemmPanelRows) - first
+                let scratch = context.scratch.take(scratchFloats)
+                defer { context.scratch.give(scratch, capacity: scratchFloats) }
+                k.gemm_quant_panels(kernelType, base + first * rowStride, rowStride, count, blocks, quantized, sums, m,
+                                    y + first, rows, scratch)
+            }
+            return
+        }
         let group = Self.integerRowGroup
         let team = context.team(parallel: rows >= 2 * group)
         team.forChunks(of: rows, minimumChunk: group, multiple: group) { share in

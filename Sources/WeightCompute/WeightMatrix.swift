@@ -19,7 +19,8 @@ import WeightFormats
 ///   cache-sized panels), or, without its
 ///   vector path, float32 as one OpenBLAS sgemm; Q8_0 as int8 block products against x
 ///   quantised once (`gemm_q8_0_panels`, repacked the same way), the other integer types as
-///   `gemm_quant` (groups of rows unpacked once per chunk and reused by every token); with
+///   `gemm_quant_panels` (the same panels, unpacked from each type; without VNNI `gemm_quant`,
+///   groups of rows unpacked once per chunk and reused by every token); with
 ///   `.exact` activations, and for every other type, single-threaded sgemm on blocks of
 ///   rows decoded to float32, spread over a `WorkerTeam`.
 public struct WeightMatrix: @unchecked Sendable {

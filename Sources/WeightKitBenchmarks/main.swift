@@ -84,12 +84,22 @@ do {
     case "bandwidth":
         bandwidthBenchmark(megabytes: arguments.count > 1 ? Int(arguments[1]) ?? 1024 : 1024,
                            threads: arguments.count > 2 ? Int(arguments[2]) ?? 2 : 2)
+    case "product":
+        // product TYPE ROWS COLUMNS TOKENS [THREADS] [exact]
+        guard arguments.count >= 5, let rows = Int(arguments[2]), let columns = Int(arguments[3]), let tokens = Int(arguments[4])
+        else {
+            writeError("usage: weightkit-bench product TYPE ROWS COLUMNS TOKENS [THREADS] [exact]\n")
+            exit(2)
+        }
+        try productBenchmark(type: arguments[1], rows: rows, columns: columns, tokens: tokens,
+                             threads: arguments.count > 5 ? Int(arguments[5]) ?? 2 : 2,
+                             activations: arguments.count > 6 && arguments[6] == "exact" ? .exact : .quantized)
     case "vision-encode":
         try visionEncodeBenchmark(directory: arguments[1], pixelsPath: arguments[2])
     case "lattice-products":
         try latticeProductBenchmark(types: Array(arguments.dropFirst()), rounds: 7, threads: 1)
     default:
-        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy | bandwidth [MIB] [THREADS] | quantize [TYPE] [ELEMENTS] | tokenizer-load PATH... | tokenizer-encode PATH TEXT | lattice-products [TYPE...]")
+        print("usage: weightkit-bench decode FILE.gguf | open FILE... | mtp-forward DIR [T] | expert-generate DIR [PROMPT] [N] | vision-encode DIR PIXELS.npy | bandwidth [MIB] [THREADS] | product TYPE ROWS COLUMNS TOKENS [THREADS] [exact] | quantize [TYPE] [ELEMENTS] | tokenizer-load PATH... | tokenizer-encode PATH TEXT | lattice-products [TYPE...]")
         exit(2)
     }
 } catch {

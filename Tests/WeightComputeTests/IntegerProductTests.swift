@@ -79,11 +79,13 @@ import WeightFormats
     @Test("prefill: every token exact against the activation it quantises, as in decode", arguments: types, Kernels.allSupported)
     func prefill(type: GGMLType, kernels: Kernels) throws {
         var inputs = RandomInputs(seed: 400 + UInt64(type.rawValue))
-        // Rows around the 4-row groups and their shares over two threads; tokens 2 to 13.
-        for rows in [3, 4, 5, 9, 33] {
+        // Rows around the 4-row groups of `gemm_quant` and the 32-row panels of
+        // `gemm_quant_panels` (shared out over two threads from 33 rows), tokens around the
+        // panels' 6-token tiles; the columns cross their chunks of 8 blocks of 32 (one of 256).
+        for rows in [3, 4, 5, 9, 31, 33, 65] {
             for columns in Self.columnCounts(type) {
                 let weights = try RandomMatrix(type: type, rows: rows, columns: columns, inputs: &inputs, kernels: kernels)
-                for count in [2, 7, 13] where count * columns <= 13 * 4096 || rows < 9 {
+                for count in [2, 6, 7, 13] where count * columns <= 13 * 4096 || rows < 9 || (rows == 33 && count == 7) {
                     var x = inputs.floats(count * columns, in: -3...3)
                     for c in 0..<type.blockSize { x[columns + c] = 0 }                 // a block of zeros in token 1
                     Self.check(weights, type: type, x: x, count: count, kernels: kernels,

@@ -46,7 +46,11 @@ func expectClose(_ actual: [Float], _ reference: [Double], scale: [Double]? = ni
     for i in 0..<min(actual.count, reference.count) {
         let size = scale?[i] ?? max(abs(reference[i]), 1)
         let error = abs(Double(actual[i]) - reference[i]) / max(size, .leastNormalMagnitude)
-        if !(error <= worst) { worst = error; worstIndex = i }
+        if !(error <= worst) {
+            worst = error
+            worstIndex = i
+            if error.isNaN { break }  // a NaN stays the worst (a later value would replace it)
+        }
     }
     let detail = worstIndex >= 0 ? "\(actual[worstIndex]) vs \(reference[worstIndex])" : ""
     #expect(worst <= tolerance, "\(label()): worst relative error \(worst) at \(worstIndex) (\(detail))",

@@ -14,6 +14,7 @@
 // the stack; prefill unpacks four rows a chunk at a time into the caller's buffer and reuses
 // them for every token. Layouts are ggml's (ggml-common.h), as bodies/decode.h describes them.
 #include "variant.h"
+#include "panels.h"
 #include <stdlib.h>
 
 typedef struct {
@@ -722,5 +723,278 @@ void WK_FN(gemm_quant)(int type, const void *weights, size_t row_stride, size_t 
     default: break;
     }
 }
+
+/// Σ of each block's 32 quantised activations, the block sums `gemm_quant_panels` takes.
+void WK_FN(sum_q8_act)(const wk_block_q8_act *x, size_t blocks, int32_t *sums) {
+    for (size_t b = 0; b < blocks; b++) {
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += x[b].qs[j];
+        sums[b] = sum;
+    }
+}
+
+// MARK: Prefill on panels (AVX-512 VNNI)
+//
+// The Q8_0 panels' blocking (bodies/gemm.h) for every other integer type: a panel holds 32
+// weight rows of a chunk of 8 blocks of 32 (one 256-element block of the K-quants and IQ4_XS),
+// unpacked once per chunk and multiplied with every token, 6 tokens x 32 rows a tile; one
+// 64-byte load gives four consecutive quants of 16 rows and a broadcast of four activations
+// multiplies all of them (dpbusd). The quants are stored unsigned, as dpbusd's first operand
+// wants them: u = q + 128 for the signed types (Q4_0, Q5_0, IQ4_NL, IQ4_XS: the sign bit
+// flipped), as stored for the others (Q4_1, Q5_1, Q2_K ... Q6_K). Then Σ q·x = Σ u·x − offset ·
+// Σ x exactly, with offset 128, 4 (Q3_K), 32 (Q6_K) or 0, and Σ x from the activations' block
+// sums (`sum_q8_act`; the 16-sums of `wk_block_q8_k_act`) preloaded into the integer
+// accumulators. Each group of 32 (16 for Q2_K, Q3_K, Q6_K) of a row has its float scale (d, or
+// d · scale_j, exact in float32) and, for the types with an offset term, its coefficient of
+// d_x · Σ x (m of Q4_1, Q5_1; −dmin · min_j of the K-quants). Activations with one scale per
+// 256 are scaled once per chunk instead of once per block.
+
+/// Blocks of 32 per chunk, tokens per tile, bytes per packed block (quants, then scales and
+/// offset coefficients of up to two groups).
+enum { QP_BLOCKS = 8, QP_MR = 6, QP_QUANTS = 32 * 32, QP_BLOCK = QP_QUANTS + 4 * 32 * 4 };
+
+_Static_assert(QP_BLOCKS * QP_BLOCK + PANEL_ROWS * sizeof(super_block) <= WK_GEMM_QUANT_SCRATCH_BYTES,
+               "scratch for the panels");
+
+/// Groups of 16 with their own scale (2: Q2_K, Q3_K, Q6_K) or one per 32 (1).
+static inline int panel_groups(int type) {
+    return type == WK_QUANT_Q2_K || type == WK_QUANT_Q3_K || type == WK_QUANT_Q6_K ? 2 : 1;
+}
+
+/// What a panel's unsigned quants exceed the type's quants by.
+static inline int panel_offset(int type) {
+    switch (type) {
+    case WK_QUANT_Q4_0: case WK_QUANT_Q5_0: case WK_QUANT_IQ4_NL: case WK_QUANT_IQ4_XS: return 128;
+    case WK_QUANT_Q6_K: return 32;
+    case WK_QUANT_Q3_K: return 4;
+    default: return 0;
+    }
+}
+
+#if WK_HAS_VNNI
+/// Stores 32 rows of one packed block: `v[r]` holds the 32 quants of row r (low half) and of row
+/// r + 16 (high half); after the transpose, step g (quants 4g … 4g + 3) of rows 0 … 15 and then
+/// of rows 16 … 31 fill bytes 128 g … 128 g + 127.
+static inline void store_panel_quants(__m512 v[16], uint8_t *out) {
+    transpose16(v);
+    WK_UNROLL for (int g = 0; g < 8; g++) {
+        _mm512_storeu_si512(out + g * 128, _mm512_castps_si512(v[g]));
+        _mm512_storeu_si512(out + g * 128 + 64, _mm512_castps_si512(v[8 + g]));
+    }
+}
+
+static inline __m512 two_rows(__m256i low, __m256i high) {
+    return _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1));
+}
+
+/// Packs blocks b0 … b0 + nb − 1 of `rows` (at most 32; the rest zero) 32-element rows.
+static inline __attribute__((always_inline))
+void pack_small_panel(int type, const uint8_t *w, size_t row_stride, size_t rows, size_t b0, size_t nb, uint8_t *panel) {
+    const size_t bytes = block_bytes(type);
+    const __m256i flip = _mm256_set1_epi8(panel_offset(type) ? (char)0x80 : 0);
+    for (size_t b = 0; b < nb; b++) {
+        uint8_t *out = panel + b * QP_BLOCK;
+        float *scale = (float *)(out + QP_QUANTS), *coefficient = scale + 64;
+        __m512 v[16];
+        WK_UNROLL for (size_t r = 0; r < 16; r++) {
+            __m256i q[2];
+            WK_UNROLL for (size_t half = 0; half < 2; half++) {
+                const size_t row = r + 16 * half;
+                float d = 0, m = 0;
+                q[half] = row < rows ? _mm256_xor_si256(load_small(type, w + row * row_stride + (b0 + b) * bytes, &d, &m), flip)
+                                     : _mm256_setzero_si256();
+                scale[row] = d;
+                coefficient[row] = m;
+            }
+            v[r] = two_rows(q[0], q[1]);
+        }
+        store_panel_quants(v, out);
+    }
+}
+
+/// Packs 256-element block `c` of `rows` rows as 8 blocks of 32, unpacking each row once into
+/// `unpacked` (32 super_blocks).
+static inline __attribute__((always_inline))
+void pack_super_panel(int type, const uint8_t *w, size_t row_stride, size_t rows, size_t c, uint8_t *panel,
+                      super_block *unpacked) {
+    const size_t bytes = block_bytes(type);
+    const int groups = panel_groups(type);
+    for (size_t r = 0; r < rows; r++) unpack_super(type, w + r * row_stride + c * bytes, unpacked + r);
+    const __m256i flip = _mm256_set1_epi8(type == WK_QUANT_IQ4_XS ? (char)0x80 : 0);
+    for (int j = 0; j < 8; j++) {
+        uint8_t *out = panel + j * QP_BLOCK;
+        float *scale = (float *)(out + QP_QUANTS), *coefficient = scale + 64;
+        __m512 v[16];
+        WK_UNROLL for (size_t r = 0; r < 16; r++) {
+            __m256i q[2];
+            WK_UNROLL for (size_t half = 0; half < 2; half++) {
+                const size_t row = r + 16 * half;
+                const super_block *u = unpacked + row;
+                q[half] = row < rows ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(u->q + 32 * j)), flip)
+                                     : _mm256_setzero_si256();
+                for (int g = 0; g < groups; g++) {
+                    scale[32 * g + row] = row < rows ? u->d * (float)u->scale[2 * j + g] : 0.0f;
+                    coefficient[32 * g + row] = row < rows ? -u->dmin * (float)u->min[2 * j + g] : 0.0f;
+                }
+            }
+            v[r] = two_rows(q[0], q[1]);
+        }
+        store_panel_quants(v, out);
+    }
+}
+
+/// y[i][0 … 32) for `mr` tokens times the packed blocks of one chunk (`nb` blocks). `super`:
+/// activations in blocks of 256 (x at the chunk's block of token 0, token i at x + i · ldx),
+/// else in blocks of 32 with their sums (x and sums at block b0 of token 0, token i at + i ·
+/// ldx). `groups`, `coefficients` (an offset term) and `offset` as for the type.
+static inline __attribute__((always_inline))
+void panel_tile(const int super, const int groups, const int coefficients, const int offset, const uint8_t *panel,
+                size_t nb, const void *x, const int32_t *sums, size_t ldx, const int mr, float *y, size_t ldy,
+                int accumulate, __mmask16 mask0, __mmask16 mask1) {
+    const wk_block_q8_act *xs = (const wk_block_q8_act *)x;
+    const wk_block_q8_k_act *xk = (const wk_block_q8_k_act *)x;
+    __m512 c0[QP_MR], c1[QP_MR];
+    WK_UNROLL for (int i = 0; i < mr; i++) {
+        const int load = accumulate && !super;
+        c0[i] = load ? _mm512_maskz_loadu_ps(mask0, y + i * ldy) : _mm512_setzero_ps();
+        c1[i] = load ? _mm512_maskz_loadu_ps(mask1, y + i * ldy + 16) : _mm512_setzero_ps();
+    }
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *block = panel + b * QP_BLOCK;
+        const float *scale = (const float *)(block + QP_QUANTS), *coefficient = scale + 64;
+        WK_UNROLL for (int g = 0; g < groups; g++) {
+            const int steps = 8 / groups;
+            int32_t sum[QP_MR];
+            WK_UNROLL for (int i = 0; i < mr; i++) {
+                if (super) {
+                    const int16_t *bsums = xk[i * ldx].bsums + 2 * b;
+                    sum[i] = groups == 2 ? bsums[g] : bsums[0] + bsums[1];
+                } else
+                    sum[i] = sums[i * ldx + b];
+            }
+            __m512i a0[QP_MR], a1[QP_MR];
+            WK_UNROLL for (int i = 0; i < mr; i++) a0[i] = a1[i] = _mm512_set1_epi32(-offset * sum[i]);
+            WK_UNROLL for (int s = 0; s < steps; s++) {
+                const int step = g * steps + s;
+                const __m512i w0 = _mm512_loadu_si512(block + step * 128), w1 = _mm512_loadu_si512(block + step * 128 + 64);
+                WK_UNROLL for (int i = 0; i < mr; i++) {
+                    const int8_t *qs = super ? xk[i * ldx].qs + 32 * b : xs[i * ldx + b].qs;
+                    int32_t four;
+                    memcpy(&four, qs + 4 * step, 4);
+                    const __m512i xb = _mm512_set1_epi32(four);
+                    a0[i] = _mm512_dpbusd_epi32(a0[i], w0, xb);
+                    a1[i] = _mm512_dpbusd_epi32(a1[i], w1, xb);
+                }
+            }
+            const __m512 s0 = _mm512_loadu_ps(scale + 32 * g), s1 = _mm512_loadu_ps(scale + 32 * g + 16);
+            WK_UNROLL for (int i = 0; i < mr; i++) {
+                // Blocks of 256: d_x multiplies the chunk's sums once, when they are stored.
+                const float dx = super ? 1.0f : xs[i * ldx + b].d;
+                const __m512 f0 = super ? s0 : _mm512_mul_ps(s0, _mm512_set1_ps(dx));
+                const __m512 f1 = super ? s1 : _mm512_mul_ps(s1, _mm512_set1_ps(dx));
+                c0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a0[i]), f0, c0[i]);
+                c1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a1[i]), f1, c1[i]);
+                if (coefficients) {
+                    const __m512 t = _mm512_set1_ps(dx * (float)sum[i]);
+                    c0[i] = _mm512_fmadd_ps(_mm512_loadu_ps(coefficient + 32 * g), t, c0[i]);
+                    c1[i] = _mm512_fmadd_ps(_mm512_loadu_ps(coefficient + 32 * g + 16), t, c1[i]);
+                }
+            }
+        }
+    }
+    WK_UNROLL for (int i = 0; i < mr; i++) {
+        float *out = y + i * ldy;
+        if (super) {
+            const __m512 dx = _mm512_set1_ps(xk[i * ldx].d);
+            c0[i] = accumulate ? _mm512_fmadd_ps(c0[i], dx, _mm512_maskz_loadu_ps(mask0, out)) : _mm512_mul_ps(c0[i], dx);
+            c1[i] = accumulate ? _mm512_fmadd_ps(c1[i], dx, _mm512_maskz_loadu_ps(mask1, out + 16)) : _mm512_mul_ps(c1[i], dx);
+        }
+        _mm512_mask_storeu_ps(out, mask0, c0[i]);
+        _mm512_mask_storeu_ps(out + 16, mask1, c1[i]);
+    }
+}
+
+/// panel_tile with `mr` a constant (1 … QP_MR), so that the accumulators stay in registers.
+static inline __attribute__((always_inline))
+void panel_tile_any(const int super, const int groups, const int coefficients, int offset, const uint8_t *panel, size_t nb,
+                    const void *x, const int32_t *sums, size_t ldx, int mr, float *y, size_t ldy, int accumulate,
+                    __mmask16 m0, __mmask16 m1) {
+    switch (mr) {
+#define WK_TILE(N) case N: panel_tile(super, groups, coefficients, offset, panel, nb, x, sums, ldx, N, y, ldy, accumulate, m0, m1); break;
+    WK_TILE(1) WK_TILE(2) WK_TILE(3) WK_TILE(4) WK_TILE(5) WK_TILE(6)
+#undef WK_TILE
+    default: break;
+    }
+}
+
+/// One tile kind per combination the types need (kept few: each is six unrolled tiles).
+static void small_panel_tile(int type, const uint8_t *panel, size_t nb, const void *x, const int32_t *sums, size_t ldx,
+                             int mr, float *y, size_t ldy, int accumulate, __mmask16 m0, __mmask16 m1) {
+    if (has_offset(type)) panel_tile_any(0, 1, 1, 0, panel, nb, x, sums, ldx, mr, y, ldy, accumulate, m0, m1);
+    else panel_tile_any(0, 1, 0, 128, panel, nb, x, sums, ldx, mr, y, ldy, accumulate, m0, m1);
+}
+
+static void super_panel_tile(int type, const uint8_t *panel, const void *x, size_t ldx, int mr, float *y, size_t ldy,
+                             int accumulate, __mmask16 m0, __mmask16 m1) {
+    const int offset = panel_offset(type);
+    if (panel_groups(type) == 2) {
+        if (has_offset(type)) panel_tile_any(1, 2, 1, 0, panel, 8, x, 0, ldx, mr, y, ldy, accumulate, m0, m1);
+        else panel_tile_any(1, 2, 0, offset, panel, 8, x, 0, ldx, mr, y, ldy, accumulate, m0, m1);
+    } else {
+        if (has_offset(type)) panel_tile_any(1, 1, 1, 0, panel, 8, x, 0, ldx, mr, y, ldy, accumulate, m0, m1);
+        else panel_tile_any(1, 1, 0, offset, panel, 8, x, 0, ldx, mr, y, ldy, accumulate, m0, m1);
+    }
+}
+
+static inline __attribute__((always_inline))
+void gemm_panels_type(int type, const uint8_t *w, size_t row_stride, size_t rows, size_t blocks, const void *x,
+                      const int32_t *sums, size_t m, float *y, size_t ldy, void *scratch) {
+    uint8_t *panel = (uint8_t *)scratch;
+    super_block *unpacked = (super_block *)(panel + QP_BLOCKS * QP_BLOCK);
+    const int small = is_small_type(type);
+    const size_t step = small ? QP_BLOCKS : 1, bytes = block_bytes(type);
+    for (size_t r0 = 0; r0 < rows; r0 += PANEL_ROWS) {
+        const size_t nr = rows - r0 < PANEL_ROWS ? rows - r0 : PANEL_ROWS;
+        __mmask16 mask0, mask1;
+        panel_masks(nr, &mask0, &mask1);
+        for (size_t c0 = 0; c0 < blocks; c0 += step) {
+            const size_t nc = blocks - c0 < step ? blocks - c0 : step;
+            if (small) pack_small_panel(type, w + r0 * row_stride, row_stride, nr, c0, nc, panel);
+            else pack_super_panel(type, w + r0 * row_stride, row_stride, nr, c0, panel, unpacked);
+            prefetch_following(w, row_stride, rows, r0, c0, blocks, step, bytes);
+            for (size_t i = 0; i < m; i += QP_MR) {
+                const int mr = m - i < QP_MR ? (int)(m - i) : QP_MR;
+                if (small)
+                    small_panel_tile(type, panel, nc, (const wk_block_q8_act *)x + i * blocks + c0, sums + i * blocks + c0,
+                                     blocks, mr, y + i * ldy + r0, ldy, c0 > 0, mask0, mask1);
+                else
+                    super_panel_tile(type, panel, (const wk_block_q8_k_act *)x + i * blocks + c0, blocks, mr,
+                                     y + i * ldy + r0, ldy, c0 > 0, mask0, mask1);
+            }
+        }
+    }
+}
+#endif
+
+#if WK_VARIANT == WK_V_SCALAR || WK_HAS_VNNI
+void WK_FN(gemm_quant_panels)(int type, const void *weights, size_t row_stride, size_t rows, size_t blocks, const void *x,
+                              const int32_t *sums, size_t m, float *y, size_t ldy, void *scratch) {
+    const uint8_t *w = (const uint8_t *)weights;
+#if WK_HAS_VNNI
+    switch (type) {
+#define WK_CASE(T) case T: gemm_panels_type(T, w, row_stride, rows, blocks, x, sums, m, y, ldy, scratch); break;
+    WK_CASE(WK_QUANT_Q4_0) WK_CASE(WK_QUANT_Q4_1) WK_CASE(WK_QUANT_Q5_0) WK_CASE(WK_QUANT_Q5_1)
+    WK_CASE(WK_QUANT_IQ4_NL) WK_CASE(WK_QUANT_Q2_K) WK_CASE(WK_QUANT_Q3_K) WK_CASE(WK_QUANT_Q4_K)
+    WK_CASE(WK_QUANT_Q5_K) WK_CASE(WK_QUANT_Q6_K) WK_CASE(WK_QUANT_IQ4_XS)
+#undef WK_CASE
+    default: break;
+    }
+#else
+    // The baseline has no panels: the unpacked-rows product, which needs no sums.
+    (void)sums;
+    WK_FN(gemm_quant)(type, w, row_stride, rows, blocks, x, m, y, ldy, scratch);
+#endif
+}
+#endif
 
 #include "variant_end.h"

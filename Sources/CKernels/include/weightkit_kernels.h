@@ -209,6 +209,24 @@ struct wk_kernels {
                                 size_t blocks, const void *_Nonnull x, size_t m, float *_Nonnull y, size_t ldy,
                                 void *_Nonnull scratch);
 
+    /// sums[b] = Σ_j x[b].qs[j] for `blocks` blocks of activations: the block sums that
+    /// `gemm_quant_panels` takes with the 32-element types.
+    void (*_Nonnull sum_q8_act)(const wk_block_q8_act *_Nonnull x, size_t blocks, int32_t *_Nonnull sums);
+
+    /// `gemm_quant` (same arguments, results to float rounding) with weight rows repacked into
+    /// 32-row panels of a chunk of 256 columns, as `gemm_q8_0_panels` does (bodies/qdot.h),
+    /// with the quants stored unsigned and the activations as quantised. `sums`: the block
+    /// sums of x (`sum_q8_act`, `blocks` per row of x) for the 32-element types; not read for
+    /// the 256-element ones, whose activations carry their sums. `scratch`:
+    /// WK_GEMM_QUANT_SCRATCH_BYTES bytes, one buffer per thread. Threads may share out the rows
+    /// (multiples of 32 run fastest).
+    void (*_Nonnull gemm_quant_panels)(int type, const void *_Nonnull weights, size_t row_stride, size_t rows,
+                                       size_t blocks, const void *_Nonnull x, const int32_t *_Nullable sums, size_t m,
+                                       float *_Nonnull y, size_t ldy, void *_Nonnull scratch);
+    /// 1 when `gemm_quant_panels` has its AVX-512 VNNI path in this table (else it is
+    /// `gemm_quant`).
+    int gemm_quant_panels_vectorized;
+
     // MARK: Element-wise
 
     /// x[i] / (1 + e^(-alpha · x[i])) in place: SiLU (alpha 1), quick GELU (alpha 1.702).
