@@ -196,7 +196,9 @@ def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path, kinds=None, re
     base.gguf`, each adapter by `weightkit convert ADAPTER adapter.gguf --base BASE` (rsLoRA,
     alpha_pattern and MLX scales folded into lora_b). Recorded: llama.cpp's relative L2 error
     against PEFT's logits per adapter and the SHA-256 of the files it ran on, in
-    Fixtures/lora/llama-cpp-on-weightkit.json (the tests check that WeightKit still writes them)."""
+    Fixtures/lora/llama-cpp-on-weightkit.json (the tests check that WeightKit still writes them).
+    A kind may name a third element, the leading positions compared: llama.cpp runs Phi-3 without
+    its sliding window, so only the positions within the window are the same model."""
     from .gemma_models import weightkit_binary
     import hashlib
     import tempfile
@@ -207,7 +209,7 @@ def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path, kinds=None, re
     record = {}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch)
-        for name, base in kinds or LLAMA_CPP_KINDS:
+        for name, base, *window in kinds or LLAMA_CPP_KINDS:
             base_gguf = scratch / f"{base}.gguf"
             if not base_gguf.exists():
                 # The tiny bases' made-up vocabulary has no pre-tokenizer hash llama.cpp knows.
@@ -220,9 +222,13 @@ def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path, kinds=None, re
             subprocess.run([sys.executable, "-c", LLAMA_CPP_LOGITS, str(base_gguf), str(adapter), json.dumps(PROMPT), str(logits)],
                            env=env, check=True, capture_output=True, timeout=600)
             theirs, peft = np.load(logits), np.load(out / name / "logits-unmerged.npy")
+            positions = window[0] if window else len(PROMPT)
+            theirs, peft = theirs[:positions], peft[:positions]
             error = float(np.linalg.norm(theirs - peft) / np.linalg.norm(peft))
             record[name] = {"base": base, "relative_l2_to_peft": error, "base_sha256": digest(base_gguf),
                             "adapter_sha256": digest(adapter)}
+            if window:
+                record[name]["positions"] = positions
             print(f"  {name}: llama.cpp on WeightKit's GGUFs vs PEFT rel L2 {error:.2e}", flush=True)
     write_json(out / record_name, {"prompt": PROMPT, "adapters": record})
 

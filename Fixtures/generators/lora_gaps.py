@@ -16,7 +16,8 @@
   (reference_models.MetaMTPTransformer with Fixtures/mtp/mtp-4heads' weights; PEFT wraps any
   nn.Module), trunk and head blocks targeted; its logits [T, heads, vocab] unmerged;
 - Fixtures/lora/llama-cpp-on-weightkit-embed.json: llama.cpp's error against PEFT with
-  WeightKit's GGUF of llama-tiny and WeightKit's adapter GGUF of llama-embed, and their SHA-256
+  WeightKit's GGUF of llama-tiny and WeightKit's adapter GGUF of llama-embed (and of phi3-tiny with
+  phi3-fused, over the positions within its sliding window), and their SHA-256
   (as lora_adapters.py records for the other kinds).
 """
 import json
@@ -113,5 +114,8 @@ def generate(root: pathlib.Path) -> None:
         build(models, out, name, base, keywords, 350 + seed)
     saved_merge(models, out, "qwen2-save-tied")
     mtp_adapter(root, out, "mtp-lora", 400)
-    # llama.cpp on WeightKit's GGUF of llama-tiny with WeightKit's embedding adapter GGUF.
-    llama_cpp_on_weightkit(root, out, kinds=[("llama-embed", "llama-tiny")], record_name="llama-cpp-on-weightkit-embed.json")
+    # llama.cpp on WeightKit's GGUFs of llama-tiny with WeightKit's embedding adapter GGUF, and of
+    # phi3-tiny with the fused-projection adapter (the positions within its 10-token window).
+    window = json.loads((models / "phi3-tiny" / "config.json").read_text())["sliding_window"]
+    llama_cpp_on_weightkit(root, out, kinds=[("llama-embed", "llama-tiny"), ("phi3-fused", "phi3-tiny", window)],
+                           record_name="llama-cpp-on-weightkit-embed.json")

@@ -8,10 +8,11 @@ import WeightFormats
 /// WeightKit's GGUF of the base with WeightKit's adapter GGUF (rsLoRA, alpha_pattern and MLX
 /// scales folded into lora_b) gave PEFT's logits. Here: WeightKit still writes those very files.
 @Suite struct LoRAAdapterConversionTests {
-    /// (record, the adapters it holds): lora_adapters.py's, and lora_gaps.py's for the embedding adapter.
+    /// (record, the adapters it holds): lora_adapters.py's, and lora_gaps.py's for the embedding adapter
+    /// and Phi-3's fused projections (compared within phi3-tiny's window: llama.cpp has none for Phi-3).
     static let records: [(String, Set<String>)] = [
         ("lora/llama-cpp-on-weightkit.json", ["qwen2-plain", "qwen2-rslora", "llama-pattern", "llama-alpha-pattern", "qwen3-all-linear", "qwen2-mlx"]),
-        ("lora/llama-cpp-on-weightkit-embed.json", ["llama-embed"]),
+        ("lora/llama-cpp-on-weightkit-embed.json", ["llama-embed", "phi3-fused"]),
     ]
 
     @Test(arguments: records)
