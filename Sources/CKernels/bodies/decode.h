@@ -9,17 +9,12 @@
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
 
-static inline float half_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return wk_half_scale_to_float(h);
-}
 
 /// block_q8_0: f16 d, int8 qs[32]; x = d * q.
 void WK_FN(decode_q8_0)(const void *restrict source, float *restrict destination, size_t count) {
     const uint8_t *restrict s = (const uint8_t *)source;
     for (size_t b = 0; b < count / 32; b++, s += 34, destination += 32) {
-        const float d = half_at(s);
+        const float d = wk_half_scale_at(s);
         const int8_t *q = (const int8_t *)(s + 2);
         for (int j = 0; j < 32; j++) destination[j] = d * (float)q[j];
     }
@@ -30,7 +25,7 @@ void WK_FN(decode_q8_0)(const void *restrict source, float *restrict destination
 void WK_FN(decode_q4_0)(const void *restrict source, float *restrict destination, size_t count) {
     const uint8_t *restrict s = (const uint8_t *)source;
     for (size_t b = 0; b < count / 32; b++, s += 18, destination += 32) {
-        const float d = half_at(s);
+        const float d = wk_half_scale_at(s);
         for (int j = 0; j < 16; j++) {
             destination[j] = d * (float)((int)(s[2 + j] & 0x0F) - 8);
             destination[j + 16] = d * (float)((int)(s[2 + j] >> 4) - 8);
@@ -42,7 +37,7 @@ void WK_FN(decode_q4_0)(const void *restrict source, float *restrict destination
 void WK_FN(decode_q4_1)(const void *restrict source, float *restrict destination, size_t count) {
     const uint8_t *restrict s = (const uint8_t *)source;
     for (size_t b = 0; b < count / 32; b++, s += 20, destination += 32) {
-        const float d = half_at(s), m = half_at(s + 2);
+        const float d = wk_half_scale_at(s), m = wk_half_scale_at(s + 2);
         for (int j = 0; j < 16; j++) {
             destination[j] = d * (float)(s[4 + j] & 0x0F) + m;
             destination[j + 16] = d * (float)(s[4 + j] >> 4) + m;
@@ -66,7 +61,7 @@ void WK_FN(decode_q5_0)(const void *restrict source, float *restrict destination
     const uint8_t *restrict s = (const uint8_t *)source;
     int32_t q[32];
     for (size_t b = 0; b < count / 32; b++, s += 22, destination += 32) {
-        const float d = half_at(s);
+        const float d = wk_half_scale_at(s);
         five_bit_quants(s + 2, s + 6, q);
         for (int j = 0; j < 32; j++) destination[j] = d * (float)(q[j] - 16);
     }
@@ -77,7 +72,7 @@ void WK_FN(decode_q5_1)(const void *restrict source, float *restrict destination
     const uint8_t *restrict s = (const uint8_t *)source;
     int32_t q[32];
     for (size_t b = 0; b < count / 32; b++, s += 24, destination += 32) {
-        const float d = half_at(s), m = half_at(s + 2);
+        const float d = wk_half_scale_at(s), m = wk_half_scale_at(s + 2);
         five_bit_quants(s + 4, s + 8, q);
         for (int j = 0; j < 32; j++) destination[j] = d * (float)q[j] + m;
     }
@@ -90,7 +85,7 @@ void WK_FN(decode_q2_k)(const void *restrict source, float *restrict destination
     const uint8_t *restrict s = (const uint8_t *)source;
     float scale[16], minimum[16];
     for (size_t b = 0; b < count / 256; b++, s += 84, destination += 256) {
-        const float d = half_at(s + 80), dmin = half_at(s + 82);
+        const float d = wk_half_scale_at(s + 80), dmin = wk_half_scale_at(s + 82);
         for (int j = 0; j < 16; j++) {
             scale[j] = d * (float)(s[j] & 0x0F);
             minimum[j] = dmin * (float)(s[j] >> 4);
@@ -114,7 +109,7 @@ void WK_FN(decode_q3_k)(const void *restrict source, float *restrict destination
     const uint8_t *restrict s = (const uint8_t *)source;
     float scale[16];
     for (size_t b = 0; b < count / 256; b++, s += 110, destination += 256) {
-        const float d = half_at(s + 108);
+        const float d = wk_half_scale_at(s + 108);
         const uint8_t *sc = s + 96;
         for (int i = 0; i < 16; i++) {
             const int low = i < 8 ? sc[i] & 0x0F : sc[i - 8] >> 4;
@@ -139,7 +134,7 @@ void WK_FN(decode_q3_k)(const void *restrict source, float *restrict destination
 /// packed in 12 bytes (sub-blocks 0..<4 in the low 6 bits of bytes 0..<4 and 4..<8; 4..<8 in
 /// the nibbles of bytes 8..<12 plus the top 2 bits of bytes 0..<8).
 static inline void k_factors(const uint8_t *restrict block, float *restrict scale, float *restrict minimum) {
-    const float d = half_at(block), dmin = half_at(block + 2);
+    const float d = wk_half_scale_at(block), dmin = wk_half_scale_at(block + 2);
     const uint8_t *q = block + 4;
     for (int j = 0; j < 4; j++) {
         scale[j] = d * (float)(q[j] & 63);
@@ -195,7 +190,7 @@ void WK_FN(decode_q6_k)(const void *restrict source, float *restrict destination
     const uint8_t *restrict s = (const uint8_t *)source;
     float scale[16];
     for (size_t b = 0; b < count / 256; b++, s += 210, destination += 256) {
-        const float d = half_at(s + 208);
+        const float d = wk_half_scale_at(s + 208);
         const int8_t *scales = (const int8_t *)(s + 192);
         for (int j = 0; j < 16; j++) scale[j] = d * (float)scales[j];
         for (int h = 0; h < 2; h++) {

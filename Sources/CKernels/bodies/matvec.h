@@ -4,13 +4,6 @@
 #define WK_AVX2 WK_HAS_AVX2
 
 #if WK_AVX2
-static inline float hsum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
 static inline __m256 load_f32(const void *p) { return _mm256_loadu_ps((const float *)p); }
 static inline __m256 load_f16(const void *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 static inline __m256 load_bf16(const void *p) {
@@ -50,7 +43,7 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
         a3 = _mm256_fmadd_ps(LOAD8(w + (c + 24) * ELEMENT), _mm256_loadu_ps(x + c + 24), a3);         \
     }                                                                                                 \
     for (; c + 8 <= cols; c += 8) a0 = _mm256_fmadd_ps(LOAD8(w + c * ELEMENT), _mm256_loadu_ps(x + c), a0); \
-    sum = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    sum = wk_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 
 // Rows r..r+3 together, one accumulator each, every load of x serving all four.
 #define WK_FOUR_ROWS(ELEMENT, LOAD8, SCALAR, STYPE)                                                  \
@@ -64,7 +57,7 @@ void NAME(const void *weights, size_t row_stride, size_t rows, size_t cols, cons
             WK_UNROLL for (int k = 0; k < 4; k++) a[k] = _mm256_fmadd_ps(LOAD8(w[k] + c * ELEMENT), xv, a[k]);  \
         }                                                                                             \
         WK_UNROLL for (int k = 0; k < 4; k++) {                                                                 \
-            float sum = hsum(a[k]);                                                                   \
+            float sum = wk_hsum256(a[k]);                                                                   \
             for (size_t t = c; t < cols; t++) sum += SCALAR(((const STYPE *)w[k])[t]) * x[t];         \
             y[r + k] = sum;                                                                           \
         }                                                                                             \
@@ -165,7 +158,7 @@ float WK_FN(dot_f32)(const float *a, const float *b, size_t count) {
         acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
     }
-    sum = hsum(_mm256_add_ps(acc0, acc1));
+    sum = wk_hsum256(_mm256_add_ps(acc0, acc1));
 #endif
     for (; i < count; i++) sum += a[i] * b[i];
     return sum;

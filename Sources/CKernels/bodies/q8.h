@@ -29,35 +29,14 @@ void WK_FN(quantize_q8_act)(const float *x, wk_block_q8_act *out, size_t count) 
 }
 
 #if WK_HAS_AVX2
-/// Products of 32 int8 pairs summed in 8 int32 lanes: |w| (unsigned) times x with w's sign, the
-/// form the unsigned-by-signed instructions take. With AVX-512 VNNI one dpbusd does the
-/// multiply and the sums; otherwise maddubs (pairs to int16, at most 2·128·127, no saturation)
-/// and madd (to int32).
-static inline __m256i block_products(__m256i w, __m256i x) {
-    const __m256i magnitude = _mm256_sign_epi8(w, w);
-    const __m256i signed_x = _mm256_sign_epi8(x, w);
-#if WK_HAS_VNNI
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), magnitude, signed_x);
-#else
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed_x), _mm256_set1_epi16(1));
-#endif
-}
-
 /// acc + (d_w · d_x) · (block of w · block of x), in 8 float lanes.
 static inline __m256 add_block(const uint8_t *block, const wk_block_q8_act *x, __m256 acc) {
     const __m256 scale = _mm256_set1_ps(wk_half_scale_to_float(*(const uint16_t *)block) * x->d);
     const __m256i w = _mm256_loadu_si256((const __m256i *)(block + 2));
     const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs);
-    return _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(block_products(w, xq)), acc);
+    return _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(wk_int8_products(w, xq)), acc);
 }
 
-static inline float horizontal_sum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
 #endif
 
 /// One Q8_0 row dotted with the quantised activations.
@@ -72,7 +51,7 @@ static inline float q8_0_row_dot(const uint8_t *w, size_t blocks, const wk_block
         acc1 = add_block(w + (b + 1) * 34, x + b + 1, acc1);
     }
     if (b < blocks) { acc0 = add_block(w + b * 34, x + b, acc0); b++; }
-    sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
+    sum = wk_hsum256(_mm256_add_ps(acc0, acc1));
 #endif
     for (; b < blocks; b++) {
         const uint8_t *block = w + b * 34;
@@ -106,7 +85,7 @@ void WK_FN(matvec_q8_0)(const void *weights, size_t row_stride, size_t rows, siz
                 const wk_block_q8_act *xb = x + b;
                 WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) acc[k] = add_block(group + k * row_stride + b * 34, xb, acc[k]);
             }
-            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) y[r + k] = horizontal_sum(acc[k]);
+            WK_UNROLL for (int k = 0; k < WK_MATVEC_ROW_GROUP; k++) y[r + k] = wk_hsum256(acc[k]);
         }
     }
 #endif
@@ -152,7 +131,7 @@ void WK_FN(gemm_q8_0)(const void *weights, size_t row_stride, size_t rows, size_
                 }
             }
             WK_UNROLL for (int t = 0; t < 4; t++)
-                WK_UNROLL for (int r = 0; r < 4; r++) y[(t0 + t) * ldy + r0 + r] = horizontal_sum(acc[t][r]);
+                WK_UNROLL for (int r = 0; r < 4; r++) y[(t0 + t) * ldy + r0 + r] = wk_hsum256(acc[t][r]);
         }
         for (; t0 < m; t0++)
             WK_UNROLL for (int r = 0; r < 4; r++)

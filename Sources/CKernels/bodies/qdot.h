@@ -39,11 +39,6 @@ static inline int unsigned_offset_shift(int type) {
 /// ggml's kvalues_iq4nl: the sixteen levels of IQ4_NL and IQ4_XS.
 static const int8_t iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
-static inline float qd_half(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return wk_half_scale_to_float(h);
-}
 
 static inline int is_small_type(int type) {
     return type == WK_QUANT_Q4_0 || type == WK_QUANT_Q4_1 || type == WK_QUANT_Q5_0 || type == WK_QUANT_Q5_1
@@ -152,13 +147,13 @@ static inline __m256i fifth_bits256(const uint8_t *qh_bytes) {
 
 /// The 32 int8 quants of a 32-element block, its scale and offset.
 static inline __m256i load_small(int type, const uint8_t *s, float *d, float *m) {
-    *d = qd_half(s);
+    *d = wk_half_scale_at(s);
     *m = 0;
     switch (type) {
     case WK_QUANT_Q4_0: return _mm256_sub_epi8(nibbles256(s + 2), _mm256_set1_epi8(8));
-    case WK_QUANT_Q4_1: *m = qd_half(s + 2); return nibbles256(s + 4);
+    case WK_QUANT_Q4_1: *m = wk_half_scale_at(s + 2); return nibbles256(s + 4);
     case WK_QUANT_Q5_0: return _mm256_sub_epi8(_mm256_or_si256(nibbles256(s + 6), fifth_bits256(s + 2)), _mm256_set1_epi8(16));
-    case WK_QUANT_Q5_1: *m = qd_half(s + 2); return _mm256_or_si256(nibbles256(s + 8), fifth_bits256(s + 4));
+    case WK_QUANT_Q5_1: *m = wk_half_scale_at(s + 2); return _mm256_or_si256(nibbles256(s + 8), fifth_bits256(s + 4));
     default: {  // IQ4_NL
         const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4_levels));
         return _mm256_shuffle_epi8(table, nibbles256(s + 2));
@@ -172,16 +167,16 @@ static inline __attribute__((always_inline)) void unpack_small(int type, const u
     _mm256_storeu_si256((__m256i *)out->q, load_small(type, s, &out->d, &out->m));
 #else
     uint8_t q[32];
-    out->d = qd_half(s);
+    out->d = wk_half_scale_at(s);
     out->m = 0;
     switch (type) {
     case WK_QUANT_Q4_0: nibbles(s + 2, q); for (int j = 0; j < 32; j++) out->q[j] = (int8_t)(q[j] - 8); break;
-    case WK_QUANT_Q4_1: out->m = qd_half(s + 2); nibbles(s + 4, q); memcpy(out->q, q, 32); break;
+    case WK_QUANT_Q4_1: out->m = wk_half_scale_at(s + 2); nibbles(s + 4, q); memcpy(out->q, q, 32); break;
     case WK_QUANT_Q5_0:
         nibbles(s + 6, q); fifth_bits(s + 2, q);
         for (int j = 0; j < 32; j++) out->q[j] = (int8_t)(q[j] - 16);
         break;
-    case WK_QUANT_Q5_1: out->m = qd_half(s + 2); nibbles(s + 8, q); fifth_bits(s + 4, q); memcpy(out->q, q, 32); break;
+    case WK_QUANT_Q5_1: out->m = wk_half_scale_at(s + 2); nibbles(s + 8, q); fifth_bits(s + 4, q); memcpy(out->q, q, 32); break;
     default: nibbles(s + 2, q); for (int j = 0; j < 32; j++) out->q[j] = iq4_levels[q[j]]; break;
     }
 #endif
@@ -204,8 +199,8 @@ static inline void k_scales(const uint8_t *q, super_block *out) {
 static inline __attribute__((always_inline)) void unpack_super(int type, const uint8_t *s, super_block *out) {
     switch (type) {
     case WK_QUANT_Q2_K: {
-        out->d = qd_half(s + 80);
-        out->dmin = qd_half(s + 82);
+        out->d = wk_half_scale_at(s + 80);
+        out->dmin = wk_half_scale_at(s + 82);
         for (int j = 0; j < 16; j++) { out->scale[j] = (int16_t)(s[j] & 0x0F); out->min[j] = (int16_t)(s[j] >> 4); }
         const uint8_t *qs = s + 16;
         for (int h = 0; h < 2; h++)
@@ -214,7 +209,7 @@ static inline __attribute__((always_inline)) void unpack_super(int type, const u
         break;
     }
     case WK_QUANT_Q3_K: {
-        out->d = qd_half(s + 108);
+        out->d = wk_half_scale_at(s + 108);
         out->dmin = 0;
         const uint8_t *sc = s + 96, *hmask = s, *qs = s + 32;
         for (int i = 0; i < 16; i++) {
@@ -231,8 +226,8 @@ static inline __attribute__((always_inline)) void unpack_super(int type, const u
         break;
     }
     case WK_QUANT_Q4_K: {
-        out->d = qd_half(s);
-        out->dmin = qd_half(s + 2);
+        out->d = wk_half_scale_at(s);
+        out->dmin = wk_half_scale_at(s + 2);
         k_scales(s + 4, out);
         const uint8_t *qs = s + 16;
 #if WK_HAS_AVX2
@@ -252,8 +247,8 @@ static inline __attribute__((always_inline)) void unpack_super(int type, const u
         break;
     }
     case WK_QUANT_Q5_K: {
-        out->d = qd_half(s);
-        out->dmin = qd_half(s + 2);
+        out->d = wk_half_scale_at(s);
+        out->dmin = wk_half_scale_at(s + 2);
         k_scales(s + 4, out);
         const uint8_t *qh = s + 16, *qs = s + 48;
 #if WK_HAS_AVX2
@@ -282,7 +277,7 @@ static inline __attribute__((always_inline)) void unpack_super(int type, const u
         break;
     }
     case WK_QUANT_Q6_K: {
-        out->d = qd_half(s + 208);
+        out->d = wk_half_scale_at(s + 208);
         out->dmin = 0;
         const int8_t *scales = (const int8_t *)(s + 192);
         for (int j = 0; j < 16; j++) { out->scale[j] = scales[j]; out->min[j] = 0; }
@@ -310,7 +305,7 @@ static inline __attribute__((always_inline)) void unpack_super(int type, const u
         break;
     }
     default: {  // IQ4_XS
-        out->d = qd_half(s);
+        out->d = wk_half_scale_at(s);
         out->dmin = 0;
         uint16_t high;
         uint32_t low;
@@ -346,15 +341,6 @@ static inline __m256i pair_products(__m256i w, __m256i x) {
     return _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
 }
 
-/// Σ over 32 int8 pairs in 8 int32 lanes (four pairs each).
-static inline __m256i quad_products(__m256i w, __m256i x) {
-#if WK_HAS_VNNI
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-#else
-    return _mm256_madd_epi16(pair_products(w, x), _mm256_set1_epi16(1));
-#endif
-}
-
 /// Σ of 32 int8 activations in 8 int32 lanes.
 static inline __m256i quad_sums(__m256i x) {
 #if WK_HAS_VNNI
@@ -364,17 +350,10 @@ static inline __m256i quad_sums(__m256i x) {
 #endif
 }
 
-static inline float qd_horizontal_sum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
 
 typedef __m256 dot_acc;
 #define DOT_ZERO() _mm256_setzero_ps()
-#define DOT_TOTAL(acc) qd_horizontal_sum(acc)
+#define DOT_TOTAL(acc) wk_hsum256(acc)
 #else
 typedef float dot_acc;
 #define DOT_ZERO() 0.0f
@@ -403,7 +382,7 @@ dot_acc small_dot(int type, const small_block *w, const wk_block_q8_act *x, dot_
         p = _mm256_madd_epi16(_mm256_maddubs_epi16(wq, xq), _mm256_set1_epi16(1));
 #endif
     } else {
-        p = quad_products(wq, xq);
+        p = wk_int8_products(wq, xq);
     }
     return _mm256_fmadd_ps(_mm256_set1_ps(w->d * x->d), _mm256_cvtepi32_ps(p), acc);
 #else
@@ -586,7 +565,7 @@ void small_tile(int type, const small_block *u, size_t chunk, const wk_block_q8_
     WK_UNROLL for (int t = 0; t < T; t++)
         WK_UNROLL for (int r = 0; r < 4; r++) {
             float *out = y + t * ldy + r;
-            *out = (first ? 0.0f : *out) + qd_horizontal_sum(acc[t][r]);
+            *out = (first ? 0.0f : *out) + wk_hsum256(acc[t][r]);
         }
 }
 
@@ -648,7 +627,7 @@ void super_tile(int type, const super_block *u, size_t chunk, const wk_block_q8_
     WK_UNROLL for (int t = 0; t < 2; t++)
         WK_UNROLL for (int r = 0; r < R; r++) {
             float *out = y + t * ldy + r;
-            *out = (first ? 0.0f : *out) + qd_horizontal_sum(acc[t][r]);
+            *out = (first ? 0.0f : *out) + wk_hsum256(acc[t][r]);
         }
 }
 #endif

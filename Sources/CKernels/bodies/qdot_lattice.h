@@ -29,11 +29,6 @@ typedef struct {
     int8_t q[256];
 } lattice_block;
 
-static inline float ql_half(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return wk_half_scale_to_float(h);
-}
 
 static inline uint32_t ql_u32(const uint8_t *p) {
     uint32_t v;
@@ -117,7 +112,7 @@ static inline __attribute__((always_inline)) void unpack_lattice(int type, const
     uint64_t rows[4];
     switch (type) {
     case WK_QUANT_IQ2_XXS: {  // 66 bytes: f16 d, per 32: u32 grid indices, u32 signs and scale
-        out->d = ql_half(s) * 0.125f;
+        out->d = wk_half_scale_at(s) * 0.125f;
         for (int g = 0; g < 8; g++) {
             const uint32_t indices = ql_u32(s + 2 + 8 * g), aux = ql_u32(s + 6 + 8 * g);
             out->scale[2 * g] = out->scale[2 * g + 1] = (int16_t)(2 * (aux >> 28) + 1);
@@ -131,7 +126,7 @@ static inline __attribute__((always_inline)) void unpack_lattice(int type, const
         break;
     }
     case WK_QUANT_IQ2_XS: {  // 74 bytes: f16 d, u16 qs[32] (9-bit grid index, 7 sign bits), scales[8]
-        out->d = ql_half(s) * 0.125f;
+        out->d = wk_half_scale_at(s) * 0.125f;
         for (int g = 0; g < 8; g++) {
             const uint8_t scales = s[66 + g];
             out->scale[2 * g] = (int16_t)(2 * (scales & 0x0F) + 1);
@@ -147,7 +142,7 @@ static inline __attribute__((always_inline)) void unpack_lattice(int type, const
         break;
     }
     case WK_QUANT_IQ2_S: {  // 82 bytes: f16 d, qs[32], signs[32], qh[8], scales[8]
-        out->d = ql_half(s) * 0.125f;
+        out->d = wk_half_scale_at(s) * 0.125f;
         for (int g = 0; g < 8; g++) {
             const uint8_t scales = s[74 + g], high = s[66 + g];
             out->scale[2 * g] = (int16_t)(2 * (scales & 0x0F) + 1);
@@ -159,7 +154,7 @@ static inline __attribute__((always_inline)) void unpack_lattice(int type, const
         break;
     }
     case WK_QUANT_IQ3_XXS: {  // 98 bytes: f16 d, qs[64] grid indices, per 32: u32 signs and scale
-        out->d = ql_half(s) * 0.25f;
+        out->d = wk_half_scale_at(s) * 0.25f;
         for (int g = 0; g < 8; g++) {
             const uint32_t aux = ql_u32(s + 66 + 4 * g);
             out->scale[2 * g] = out->scale[2 * g + 1] = (int16_t)(2 * (aux >> 28) + 1);
@@ -174,7 +169,7 @@ static inline __attribute__((always_inline)) void unpack_lattice(int type, const
         break;
     }
     case WK_QUANT_IQ3_S: {  // 110 bytes: f16 d, qs[64], qh[8], signs[32], scales[4]
-        out->d = ql_half(s);
+        out->d = wk_half_scale_at(s);
         for (int g = 0; g < 8; g++) {
             const int scale = 2 * ((s[106 + g / 2] >> (4 * (g & 1))) & 0x0F) + 1;
             out->scale[2 * g] = out->scale[2 * g + 1] = (int16_t)scale;
@@ -189,7 +184,7 @@ static inline __attribute__((always_inline)) void unpack_lattice(int type, const
         break;
     }
     case WK_QUANT_IQ1_S: {  // 50 bytes: f16 d, qs[32], u16 qh[8] (3 high index bits a row, scale, delta sign)
-        out->d = ql_half(s) * 0.125f;
+        out->d = wk_half_scale_at(s) * 0.125f;
         for (int g = 0; g < 8; g++) {
             const unsigned h = ql_u16(s + 34 + 2 * g);
             out->scale[2 * g] = out->scale[2 * g + 1] = (int16_t)(2 * ((h >> 12) & 7) + 1);
@@ -219,7 +214,7 @@ static inline __attribute__((always_inline)) void unpack_lattice(int type, const
         break;
     }
     case WK_QUANT_TQ1_0: {  // 54 bytes: qs[48], qh[4] (five, resp. four, base-3 digits a byte), f16 d
-        out->d = ql_half(s + 52);
+        out->d = wk_half_scale_at(s + 52);
         for (int m = 0; m < 16; m++) out->scale[m] = 1;
         static const uint8_t powers[5] = {1, 3, 9, 27, 81};
         for (int k = 0; k < 5; k++) {
@@ -232,7 +227,7 @@ static inline __attribute__((always_inline)) void unpack_lattice(int type, const
         break;
     }
     default: {  // TQ2_0, 66 bytes: qs[64] (2-bit fields as Q2_K), f16 d
-        out->d = ql_half(s + 64);
+        out->d = wk_half_scale_at(s + 64);
         for (int m = 0; m < 16; m++) out->scale[m] = 1;
 #if WK_HAS_AVX2
         const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
@@ -255,16 +250,9 @@ static inline __attribute__((always_inline)) void unpack_lattice(int type, const
 // MARK: Dot products
 
 #if WK_HAS_AVX2
-static inline float ql_horizontal_sum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
 typedef __m256 ql_acc;
 #define QL_ZERO() _mm256_setzero_ps()
-#define QL_TOTAL(acc) ql_horizontal_sum(acc)
+#define QL_TOTAL(acc) wk_hsum256(acc)
 #else
 typedef float ql_acc;
 #define QL_ZERO() 0.0f
@@ -320,12 +308,7 @@ static inline __attribute__((always_inline)) ql_acc mxfp4_dot(const uint8_t *s, 
     const __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low), _mm_and_si128(v, low));
     const __m256i wq = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mxfp4_levels)), nib);
     const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs);
-#if WK_HAS_VNNI
-    const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
-#else
-    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)),
-                                        _mm256_set1_epi16(1));
-#endif
+    const __m256i p = wk_int8_products(wq, xq);
     return _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), acc);
 #else
     int isum = 0;
@@ -359,12 +342,7 @@ ql_acc nvfp4_dot(const uint8_t *qs, float s0, float s1, const wk_block_q8_act *x
     const __m256i nib = _mm256_set_m128i(_mm_unpackhi_epi64(lo, hi), _mm_unpacklo_epi64(lo, hi));
     const __m256i wq = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mxfp4_levels)), nib);
     const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs);
-#if WK_HAS_VNNI
-    const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
-#else
-    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)),
-                                        _mm256_set1_epi16(1));
-#endif
+    const __m256i p = wk_int8_products(wq, xq);
     const __m256 scales = _mm256_set_m128(_mm_set1_ps(s1 * x->d), _mm_set1_ps(s0 * x->d));
     return _mm256_fmadd_ps(scales, _mm256_cvtepi32_ps(p), acc);
 #else
@@ -402,12 +380,7 @@ static inline __attribute__((always_inline)) ql_acc q2_0_dot(const uint8_t *qs, 
 #if WK_HAS_AVX2
     const __m256i wq = _mm256_sub_epi8(_mm256_loadu_si256((const __m256i *)rows), _mm256_set1_epi8(1));
     const __m256i xq = _mm256_loadu_si256((const __m256i *)x->qs);
-#if WK_HAS_VNNI
-    const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq));
-#else
-    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)),
-                                        _mm256_set1_epi16(1));
-#endif
+    const __m256i p = wk_int8_products(wq, xq);
     return _mm256_fmadd_ps(_mm256_set1_ps(d * x->d), _mm256_cvtepi32_ps(p), acc);
 #else
     int isum = 0;
@@ -469,10 +442,10 @@ void matvec_lattice_type(int type, const uint8_t *w, size_t row_stride, size_t r
                     acc = nvfp4_dot(s + 4, ue4m3_half(s[0]), ue4m3_half(s[1]), xb + 2 * b, acc);
                     acc = nvfp4_dot(s + 20, ue4m3_half(s[2]), ue4m3_half(s[3]), xb + 2 * b + 1, acc);
                 } else if (type == WK_QUANT_Q1_0) {
-                    const float d = ql_half(s);
+                    const float d = wk_half_scale_at(s);
                     WK_UNROLL for (int k = 0; k < 4; k++) acc = q1_0_dot(s + 2 + 4 * k, d, xb + 4 * b + k, acc);
                 } else {
-                    const float d = ql_half(s);
+                    const float d = wk_half_scale_at(s);
                     acc = q2_0_dot(s + 2, d, xb + 2 * b, acc);
                     acc = q2_0_dot(s + 10, d, xb + 2 * b + 1, acc);
                 }

@@ -38,6 +38,13 @@ static inline float wk_half_scale_to_float(uint16_t bits) {
 #endif
 }
 
+/// The float16 block scale stored (unaligned) at `p`, as `wk_half_scale_to_float` converts it.
+static inline float wk_half_scale_at(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return wk_half_scale_to_float(h);
+}
+
 static inline float wk_bf16_to_float(uint16_t bits) {
     const uint32_t wide = (uint32_t)bits << 16;
     float f;

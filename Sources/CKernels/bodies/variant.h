@@ -59,3 +59,4 @@
 #define WK_UNROLL _Pragma("clang loop unroll(full)")
 
 #include "scalar_float.h"
+#include "lanes.h"
