@@ -99,18 +99,7 @@ def build(models: pathlib.Path, out: pathlib.Path, name: str, base: str, keyword
     config = LoraConfig(lora_dropout=0.0, bias="none", task_type="CAUSAL_LM", **keywords)
     peft_model = get_peft_model(model, config).eval()
     randomise(peft_model, seed)
-    peft_model.save_pretrained(str(directory))
-    # The saved config names the base by this machine's path; name it by its fixture instead.
-    config_path = directory / "adapter_config.json"
-    saved = json.loads(config_path.read_text())
-    saved["base_model_name_or_path"] = base
-    # PEFT keeps target_modules as a set: sorted, so that the file does not change between runs.
-    if isinstance(saved.get("target_modules"), list):
-        saved["target_modules"] = sorted(saved["target_modules"])
-    config_path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
-    for extra in ("README.md",):
-        if (directory / extra).exists():
-            (directory / extra).unlink()
+    saved = save_adapter(peft_model, directory, base)
     ids = torch.tensor([PROMPT])
     with torch.no_grad():
         unmerged = peft_model(ids).logits[0].float().numpy()
@@ -191,6 +180,22 @@ LLAMA_CPP_KINDS = [("qwen2-plain", "qwen2-tiny"), ("qwen2-rslora", "qwen2-tiny")
                    ("llama-alpha-pattern", "llama-tiny"), ("qwen3-all-linear", "qwen3-tiny"), ("qwen2-mlx", "qwen2-tiny")]
 
 
+def save_adapter(peft_model, directory: pathlib.Path, base: str) -> dict:
+    """PEFT's save_pretrained into `directory`, the files made stable: the saved config names the
+    base by this machine's path, so it names it by its fixture (`base`) instead; PEFT keeps
+    target_modules as a set, so a list is sorted; its README.md is left out. Returns the config."""
+    peft_model.save_pretrained(str(directory))
+    config_path = directory / "adapter_config.json"
+    saved = json.loads(config_path.read_text())
+    saved["base_model_name_or_path"] = base
+    if isinstance(saved.get("target_modules"), list):
+        saved["target_modules"] = sorted(saved["target_modules"])
+    config_path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+    if (directory / "README.md").exists():
+        (directory / "README.md").unlink()
+    return saved
+
+
 def llama_cpp_on_weightkit(root: pathlib.Path, out: pathlib.Path, kinds=None, record_name="llama-cpp-on-weightkit.json") -> None:
     """llama.cpp's logits on WeightKit's files: the base converted by `weightkit convert BASE
     base.gguf`, each adapter by `weightkit convert ADAPTER adapter.gguf --base BASE` (rsLoRA,
@@ -254,15 +259,7 @@ def vision_adapter(root: pathlib.Path, out: pathlib.Path, name: str, tower: str,
     directory = out / name
     if directory.exists():
         shutil.rmtree(directory)
-    peft_model.save_pretrained(str(directory))
-    config_path = directory / "adapter_config.json"
-    saved = json.loads(config_path.read_text())
-    saved["base_model_name_or_path"] = tower
-    if isinstance(saved["target_modules"], list):
-        saved["target_modules"] = sorted(saved["target_modules"])
-    config_path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
-    if (directory / "README.md").exists():
-        (directory / "README.md").unlink()
+    save_adapter(peft_model, directory, tower)
     pixels = torch.from_numpy(np.load(source / "reference" / "pixels.npy"))
     with torch.no_grad():
         result = peft_model(pixel_values=pixels)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .common import save_npy, write_json
-from .lora_adapters import PROMPT, build, convert_lora, llama_cpp_logits, llama_cpp_on_weightkit, randomise
+from .lora_adapters import PROMPT, build, convert_lora, llama_cpp_logits, llama_cpp_on_weightkit, randomise, save_adapter
 from .reference_models import MetaMTPTransformer
 
 GAPS = {
@@ -85,13 +85,7 @@ def mtp_adapter(root: pathlib.Path, out: pathlib.Path, name: str, seed: int) -> 
     directory = out / name
     if directory.exists():
         shutil.rmtree(directory)
-    peft_model.save_pretrained(str(directory))
-    config_path = directory / "adapter_config.json"
-    saved = json.loads(config_path.read_text())
-    saved["base_model_name_or_path"] = "mtp-4heads"
-    config_path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
-    if (directory / "README.md").exists():
-        (directory / "README.md").unlink()
+    save_adapter(peft_model, directory, "mtp-4heads")
     with torch.no_grad():
         logits = peft_model(torch.tensor([MTP_PROMPT]))[0][0].float().numpy()
     save_npy(directory / "logits-unmerged.npy", logits.astype(np.float32))  # [T, heads, vocab]
